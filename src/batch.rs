@@ -1,0 +1,164 @@
+//! [`Batch`]: many accesses in a row under one shard lock (an interpreter's
+//! basic block, a DMA transfer, a device walking descriptors).
+//!
+//! A batch keeps the guard of the last shard it touched. An access to
+//! another shard drops that guard before taking the next one, and a
+//! straddling access drops it and goes through the memory, so a batch never
+//! holds one lock while waiting for another out of ascending order. Batches
+//! promise speed, not a consistent view: between two accesses to different
+//! shards other threads may write.
+
+use crate::error::{Access, VmError};
+use crate::memory::ShardedMemory;
+use crate::scalar::Scalar;
+use crate::shard::{ShardRead, ShardWrite};
+
+/// The guard a batch holds, with the index of its shard.
+enum Held<'a, const N: usize> {
+    None,
+    Read(usize, ShardRead<'a, N>),
+    Write(usize, ShardWrite<'a, N>),
+}
+
+/// A run of accesses that reuses one shard lock, from
+/// [`ShardedMemory::batch`]. Reads take the shard's read lock, writes its
+/// write lock; the lock is kept until an access leaves the shard, the batch
+/// is [`release`](Batch::release)d, or it is dropped.
+///
+/// ```
+/// use vm_mem::ShardedMemory;
+///
+/// let mem: ShardedMemory<8, 4096> = ShardedMemory::new();
+/// let mut b = mem.batch();
+/// for i in 0..16 {
+///     b.write_u32(0x100 + 4 * i, i as u32)?; // one write lock for all 16
+/// }
+/// let sum: u32 = (0..16).map(|i| b.read_u32(0x100 + 4 * i)).sum::<Result<_, _>>()?;
+/// assert_eq!(sum, 120);
+/// b.write_u64(4092, 1)?; // straddles: goes through the memory
+/// drop(b);
+/// assert_eq!(mem.read_u64(4092)?, 1);
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+pub struct Batch<'a, const SHARDS: usize, const SHARD_SIZE: usize> {
+    mem: &'a ShardedMemory<SHARDS, SHARD_SIZE>,
+    held: Held<'a, SHARD_SIZE>,
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// Starts a batch of accesses that reuses one shard lock at a time.
+    #[inline]
+    pub fn batch(&self) -> Batch<'_, SHARDS, SHARD_SIZE> {
+        Batch {
+            mem: self,
+            held: Held::None,
+        }
+    }
+}
+
+impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_SIZE> {
+    crate::typed::typed_methods!(usize, read = mut, write = mut);
+
+    /// The memory this batch works on.
+    #[inline]
+    pub fn memory(&self) -> &'a ShardedMemory<SHARDS, SHARD_SIZE> {
+        self.mem
+    }
+
+    /// Drops the held guard, if any, so other threads can lock its shard.
+    #[inline]
+    pub fn release(&mut self) {
+        self.held = Held::None;
+    }
+
+    /// The one typed read behind every `read_*` method.
+    #[inline(always)]
+    pub fn read<T: Scalar>(&mut self, addr: usize) -> Result<T, VmError> {
+        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
+        let bytes = match &self.held {
+            Held::Read(i, g) if *i == idx => g.bytes(),
+            Held::Write(i, g) if *i == idx => g.bytes(),
+            _ => return self.read_slow(addr),
+        };
+        match bytes.get(off..).and_then(T::load_le) {
+            Some(v) => Ok(v),
+            None => self.read_slow(addr),
+        }
+    }
+
+    /// Another shard, or a straddling access: re-target or go through memory.
+    #[cold]
+    #[inline(never)]
+    fn read_slow<T: Scalar>(&mut self, addr: usize) -> Result<T, VmError> {
+        self.held = Held::None;
+        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
+        match self.mem.shards.get(idx) {
+            Some(shard) if off <= SHARD_SIZE - T::SIZE => {
+                let g = shard.read_guard();
+                let v = g.bytes().get(off..).and_then(T::load_le);
+                self.held = Held::Read(idx, g);
+                v.ok_or(VmError::out_of_bounds(
+                    Access::Read,
+                    addr,
+                    T::SIZE,
+                    SHARDS * SHARD_SIZE,
+                ))
+            }
+            _ => self.mem.read(addr),
+        }
+    }
+
+    /// The one typed write behind every `write_*` method.
+    #[inline(always)]
+    pub fn write<T: Scalar>(&mut self, addr: usize, v: T) -> Result<(), VmError> {
+        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
+        if let Held::Write(i, g) = &mut self.held {
+            if *i == idx {
+                if let Some(()) = g.bytes_mut().get_mut(off..).and_then(|b| v.store_le(b)) {
+                    return Ok(());
+                }
+            }
+        }
+        self.write_slow(addr, v)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_slow<T: Scalar>(&mut self, addr: usize, v: T) -> Result<(), VmError> {
+        self.held = Held::None;
+        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
+        match self.mem.shards.get(idx) {
+            Some(shard) if off <= SHARD_SIZE - T::SIZE => {
+                let mem = self.mem;
+                let Some(mut g) = shard.write_guard(|| mem.is_read_only()) else {
+                    return Err(ShardedMemory::<SHARDS, SHARD_SIZE>::read_only(
+                        Access::Write,
+                        addr,
+                        T::SIZE,
+                    ));
+                };
+                let stored = g.bytes_mut().get_mut(off..).and_then(|b| v.store_le(b));
+                self.held = Held::Write(idx, g);
+                stored.ok_or(VmError::out_of_bounds(
+                    Access::Write,
+                    addr,
+                    T::SIZE,
+                    SHARDS * SHARD_SIZE,
+                ))
+            }
+            _ => self.mem.write(addr, v),
+        }
+    }
+
+    /// Copies memory at `addr` into `buf` (releases the held guard first).
+    pub fn read_bytes(&mut self, addr: usize, buf: &mut [u8]) -> Result<(), VmError> {
+        self.release();
+        self.mem.read_bytes(addr, buf)
+    }
+
+    /// Copies `buf` to memory at `addr` (releases the held guard first).
+    pub fn write_bytes(&mut self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
+        self.release();
+        self.mem.write_bytes(addr, buf)
+    }
+}

@@ -1,0 +1,53 @@
+//! Dirty tracking: which shards were written since the log was last cleared.
+//!
+//! Every write path (typed, bulk, atomics, batches, the exclusive view,
+//! restore) marks its shard when it first borrows the shard's bytes for
+//! writing, under the shard's write lock. The log is one byte per shard
+//! inside the shard (no heap, no extra cache line on the write path), read
+//! and cleared with atomics, so it is safe from several threads.
+//!
+//! The snapshot baseline is tracked apart (see [`crate::Snapshot`]): clearing
+//! this log never makes a restore skip a shard.
+
+use crate::memory::ShardedMemory;
+use crate::shard::DIRTY;
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// Whether shard `shard` was written since its mark was last cleared
+    /// (`false` for an index past the end).
+    #[inline]
+    pub fn is_dirty(&self, shard: usize) -> bool {
+        self.shards.get(shard).is_some_and(|s| s.is_marked(DIRTY))
+    }
+
+    /// The indices of the dirty shards, ascending. Marks are left as they are.
+    ///
+    /// ```
+    /// let mem: vm_mem::ShardedMemory<8, 256> = vm_mem::ShardedMemory::new();
+    /// mem.write_u32(0x2fe, 1)?; // straddles shards 2 and 3
+    /// mem.fill(0x700, 4, 0xff)?;
+    /// assert!(mem.dirty_shards().eq([2, 3, 7]));
+    /// assert!(mem.take_dirty().eq([2, 3, 7]));
+    /// assert_eq!(mem.dirty_shards().count(), 0);
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
+    pub fn dirty_shards(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..SHARDS).filter(move |&i| self.is_dirty(i))
+    }
+
+    /// Clears every shard's dirty mark.
+    pub fn clear_dirty(&self) {
+        for shard in &self.shards {
+            shard.take_mark(DIRTY);
+        }
+    }
+
+    /// Yields the dirty shard indices, ascending, clearing each mark as it
+    /// is yielded: test-and-clear is one atomic operation per shard, so a
+    /// write racing with it is either reported now or left marked for the
+    /// next call, never lost. Shards not reached (the iterator dropped
+    /// early) keep their marks.
+    pub fn take_dirty(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..SHARDS).filter(move |&i| self.shards[i].take_mark(DIRTY))
+    }
+}

@@ -1,0 +1,161 @@
+//! [`Exclusive`]: the `&mut` view of a memory. Its owner has the memory to
+//! itself, so no access takes a lock or touches an atomic: an in-shard read
+//! is one bounds check and one load, as on a plain slice.
+#![allow(unsafe_code)] // lock-free reads, each argued at its call
+
+use crate::error::{Access, VmError};
+use crate::memory::{ShardedMemory, LIVE};
+use crate::scalar::Scalar;
+use crate::shard;
+
+/// Lock-free access for the owner of a memory, from
+/// [`ShardedMemory::exclusive`]. Same methods and semantics as the shared
+/// memory; writes still honour [`freeze`](ShardedMemory::freeze).
+///
+/// ```
+/// use vm_mem::ShardedMemory;
+///
+/// let mut mem = ShardedMemory::<4, 4096>::new_boxed();
+/// let mut view = mem.exclusive();
+/// view.write_u64(4092, 0x0102_0304_0506_0708)?; // straddles, no locks
+/// assert_eq!(view.read_u64(4092)?, 0x0102_0304_0506_0708);
+/// assert_eq!(view.read_u32_be(4096)?, 0x0403_0201);
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+pub struct Exclusive<'a, const SHARDS: usize, const SHARD_SIZE: usize> {
+    mem: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>,
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// The lock-free view for an owner holding `&mut`.
+    #[inline]
+    pub fn exclusive(&mut self) -> Exclusive<'_, SHARDS, SHARD_SIZE> {
+        Exclusive { mem: self }
+    }
+}
+
+impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHARD_SIZE> {
+    /// Total size in bytes.
+    pub const SIZE: usize = ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE;
+
+    crate::typed::typed_methods!(usize, read = ref, write = mut);
+
+    /// The memory this view borrows, for shared-API calls.
+    #[inline]
+    pub fn memory(&self) -> &ShardedMemory<SHARDS, SHARD_SIZE> {
+        self.mem
+    }
+
+    /// The memory, mutably (for lock-free whole-memory operations).
+    #[inline]
+    pub(crate) fn memory_mut(&mut self) -> &mut ShardedMemory<SHARDS, SHARD_SIZE> {
+        self.mem
+    }
+
+    /// The one typed read behind every `read_*` method.
+    #[inline(always)]
+    pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        // SAFETY: `self` borrows the whole memory mutably for 'a, so no other
+        // handle exists and no write guard can be taken during the call.
+        unsafe { self.mem.read_unlocked(addr) }
+    }
+
+    /// Refuses writes to a frozen memory.
+    #[inline(always)]
+    fn check_writable(&mut self, addr: usize, size: usize) -> Result<(), VmError> {
+        if *self.mem.state.get_mut() == LIVE {
+            Ok(())
+        } else {
+            Err(ShardedMemory::<SHARDS, SHARD_SIZE>::read_only(
+                Access::Write,
+                addr,
+                size,
+            ))
+        }
+    }
+
+    /// The one typed write behind every `write_*` method.
+    #[inline(always)]
+    pub fn write<T: Scalar>(&mut self, addr: usize, v: T) -> Result<(), VmError> {
+        self.check_writable(addr, T::SIZE)?;
+        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
+        if let Some(shard) = self.mem.shards.get_mut(idx) {
+            if off <= SHARD_SIZE - T::SIZE {
+                if let Some(()) = shard.get_mut().get_mut(off..).and_then(|b| v.store_le(b)) {
+                    return Ok(());
+                }
+            }
+        }
+        self.modify_slow(Access::Write, addr, |_: T| Some(v))
+            .map(|_| ())
+    }
+
+    /// Read-modify-write of a value straddling two shards (or out of bounds).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn modify_slow<T: Scalar>(
+        &mut self,
+        access: Access,
+        addr: usize,
+        f: impl FnOnce(T) -> Option<T>,
+    ) -> Result<T, VmError> {
+        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
+        let oob = VmError::out_of_bounds(access, addr, T::SIZE, Self::SIZE);
+        let Some([a, b]) = self
+            .mem
+            .shards
+            .get_mut(idx..)
+            .and_then(|s| s.first_chunk_mut::<2>())
+        else {
+            return Err(oob);
+        };
+        let (a, b) = (a.get_mut(), b.get_mut());
+        let old: T = shard::load_straddling(a, off, b).ok_or(oob)?;
+        if let Some(new) = f(old) {
+            shard::store_straddling(new, a, off, b).ok_or(oob)?;
+        }
+        Ok(old)
+    }
+
+    /// Copies `buf.len()` bytes starting at `addr` into `buf`.
+    pub fn read_bytes(&self, addr: usize, buf: &mut [u8]) -> Result<(), VmError> {
+        // SAFETY: as in `read`: the `&mut` borrow rules out every writer.
+        unsafe { self.mem.read_bytes_unlocked(addr, buf) }
+    }
+
+    /// Copies `buf` into memory at `addr`; a range that does not fit fails
+    /// before anything is written.
+    pub fn write_bytes(&mut self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
+        self.write_runs(addr, buf.len(), |dst, src| dst.copy_from_slice(&buf[src]))
+    }
+
+    /// Sets `len` bytes at `addr` to `byte`; a range that does not fit fails
+    /// before anything is written.
+    pub fn fill(&mut self, addr: usize, len: usize, byte: u8) -> Result<(), VmError> {
+        self.write_runs(addr, len, |dst, _| dst.fill(byte))
+    }
+
+    fn write_runs(
+        &mut self,
+        addr: usize,
+        len: usize,
+        mut f: impl FnMut(&mut [u8], core::ops::Range<usize>),
+    ) -> Result<(), VmError> {
+        let runs = ShardedMemory::<SHARDS, SHARD_SIZE>::runs(addr, len, Access::Write)?;
+        self.check_writable(addr, len)?;
+        for run in runs {
+            let Some(shard) = self.mem.shards.get_mut(run.shard) else {
+                break; // unreachable: `runs` checked the range
+            };
+            let bytes = shard.get_mut();
+            f(&mut bytes[run.off..run.off + run.buf.len()], run.buf);
+        }
+        Ok(())
+    }
+}
+
+crate::access::forward_memory_access!(
+    ['a, const SHARDS: usize, const SHARD_SIZE: usize] Exclusive<'a, SHARDS, SHARD_SIZE>,
+    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
+    [*]
+);

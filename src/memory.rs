@@ -1,0 +1,427 @@
+//! [`ShardedMemory`]: guest RAM as a fixed array of shards, each behind its
+//! own `spin::RwLock`, with the shared (`&self`) typed and bulk accesses.
+//!
+//! One access, as data: `read_u32(addr)` splits `addr` into (shard, offset)
+//! with a shift and a mask, checks the shard index once (that is the bounds
+//! check: an address past the end, `usize::MAX` included, has no shard), and
+//! if the value fits in the shard loads it under that shard's read lock. A
+//! value that straddles two shards takes a cold path that locks both, in
+//! ascending order, so it is tear-free and two straddling accesses can never
+//! deadlock.
+//!
+//! Limits, stated plainly: `spin`'s lock is unfair to writers (a steady
+//! stream of readers of one shard can starve a writer of that shard), and a
+//! shared read pays the lock's two atomic read-modify-writes. Owners that
+//! need no locking use [`exclusive`](ShardedMemory::exclusive), read-only
+//! images [`freeze`](ShardedMemory::freeze), runs of accesses
+//! [`batch`](ShardedMemory::batch).
+#![allow(unsafe_code)]
+
+use crate::error::{Access, ErrorKind, VmError};
+use crate::scalar::Scalar;
+use crate::shard::{self, Shard};
+use crate::sync::{AtomicU8, Ordering};
+use core::ops::Range;
+
+/// Memory state: writable.
+pub(crate) const LIVE: u8 = 0;
+/// Memory state: `freeze` is leaking read locks; writes are refused.
+pub(crate) const FREEZING: u8 = 1;
+/// Memory state: every shard's read lock is leaked; reads need no lock.
+pub(crate) const FROZEN: u8 = 2;
+
+/// Guest RAM of `SHARDS * SHARD_SIZE` bytes, held inline as an array of
+/// `SHARDS` shards, each behind its own `spin::RwLock`.
+///
+/// Addresses are `usize` offsets from 0. Every method checks its address and
+/// returns a [`VmError`] instead of panicking or wrapping around. Values are
+/// little-endian in guest memory; the `_be` methods are for big-endian guests.
+///
+/// The geometry is checked at compile time: `SHARD_SIZE` must be a power of
+/// two and at least 8, `SHARDS` at least 1, and `SHARDS * SHARD_SIZE` must fit
+/// in `usize`.
+///
+/// ```
+/// use vm_mem::ShardedMemory;
+///
+/// // In a `static`: zeroed, so it lands in `.bss`.
+/// static RAM: ShardedMemory<16, 4096> = ShardedMemory::new();
+///
+/// RAM.write_u32(0x1ffe, 0xdead_beef)?; // straddles shards 1 and 2
+/// assert_eq!(RAM.read_u32(0x1ffe)?, 0xdead_beef);
+/// assert_eq!(RAM.read_u16_be(0x1ffe)?, 0xefbe);
+/// assert!(RAM.read_u64(usize::MAX - 3).is_err());
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+///
+/// A bad geometry does not compile:
+///
+/// ```compile_fail
+/// let mem: vm_mem::ShardedMemory<4, 1000> = vm_mem::ShardedMemory::new();
+/// ```
+pub struct ShardedMemory<const SHARDS: usize, const SHARD_SIZE: usize> {
+    pub(crate) shards: [Shard<SHARD_SIZE>; SHARDS],
+    /// [`LIVE`], [`FREEZING`] or [`FROZEN`].
+    pub(crate) state: AtomicU8,
+    /// Id of the snapshot that is the restore baseline (0: none).
+    pub(crate) baseline: crate::sync::AtomicUsize,
+}
+
+/// A run of a bulk access that lies in one shard: bytes `off..off + len` of
+/// shard `shard` correspond to bytes `buf` of the caller's buffer.
+#[derive(Clone, Debug)]
+pub(crate) struct Run {
+    pub(crate) shard: usize,
+    pub(crate) off: usize,
+    pub(crate) buf: Range<usize>,
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// Total size in bytes.
+    pub const SIZE: usize = {
+        assert!(
+            SHARD_SIZE.is_power_of_two() && SHARD_SIZE >= 8,
+            "ShardedMemory: SHARD_SIZE must be a power of two and at least 8 (so a u64 straddles at most two shards)"
+        );
+        assert!(SHARDS >= 1, "ShardedMemory: SHARDS must be at least 1");
+        match SHARDS.checked_mul(SHARD_SIZE) {
+            Some(size) => size,
+            None => panic!(
+                "ShardedMemory: SHARDS * SHARD_SIZE overflows usize; use fewer or smaller shards"
+            ),
+        }
+    };
+    /// Number of shards.
+    pub const SHARDS: usize = SHARDS;
+    /// Size of one shard in bytes.
+    pub const SHARD_SIZE: usize = SHARD_SIZE;
+    const SHIFT: u32 = SHARD_SIZE.trailing_zeros();
+    const MASK: usize = SHARD_SIZE - 1;
+
+    /// A zeroed memory. `const`, so it can initialise a `static` (which then
+    /// lands in `.bss`). A bad geometry is a compile-time error here.
+    ///
+    /// On the host, a memory of more than a few hundred KiB should not be
+    /// built on the stack: use a `static` or
+    #[cfg_attr(feature = "alloc", doc = "[`new_boxed`](Self::new_boxed).")]
+    #[cfg_attr(not(feature = "alloc"), doc = "`new_boxed` (feature `alloc`).")]
+    pub const fn new() -> Self {
+        const { Self::SIZE };
+        ShardedMemory {
+            shards: [const { Shard::new() }; SHARDS],
+            state: AtomicU8::new(LIVE),
+            baseline: crate::sync::AtomicUsize::new(0),
+        }
+    }
+
+    /// A zeroed memory allocated directly on the heap (with `alloc_zeroed`),
+    /// never passing through the stack, so multi-MiB memories work in tests
+    /// and threads with small stacks.
+    ///
+    /// ```
+    /// let mem = vm_mem::ShardedMemory::<256, 65536>::new_boxed(); // 16 MiB
+    /// mem.write_u64(0xff_fff8, 7)?;
+    /// assert_eq!(mem.read_u64(0xff_fff8)?, 7);
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn new_boxed() -> alloc::boxed::Box<Self> {
+        const { Self::SIZE };
+        // SAFETY: `new()` is all-zero bits (zeroed bytes, unlocked locks,
+        // zero marks and state), so an all-zero `Self` is a valid value;
+        // the `zeroed_is_new` test checks the two agree.
+        unsafe { crate::boxed::zeroed_box() }
+    }
+
+    /// Total size in bytes (the same as [`Self::SIZE`]).
+    #[inline(always)]
+    pub const fn size(&self) -> usize {
+        Self::SIZE
+    }
+
+    /// Splits an address into (shard index, offset in shard). Never
+    /// overflows: an address past the end gets an index `>= SHARDS`.
+    #[inline(always)]
+    pub(crate) const fn split(addr: usize) -> (usize, usize) {
+        (addr >> Self::SHIFT, addr & Self::MASK)
+    }
+
+    /// The runs of `addr..addr + len`, shard by shard, or an error (before
+    /// anything is touched) if the range does not lie inside the memory.
+    #[inline]
+    pub(crate) fn runs(
+        addr: usize,
+        len: usize,
+        access: Access,
+    ) -> Result<impl Iterator<Item = Run>, VmError> {
+        match addr.checked_add(len) {
+            Some(end) if end <= Self::SIZE => {}
+            _ => return Err(VmError::out_of_bounds(access, addr, len, Self::SIZE)),
+        }
+        let mut pos = 0;
+        Ok(core::iter::from_fn(move || {
+            let rest = len - pos;
+            if rest == 0 {
+                return None;
+            }
+            let (shard, off) = Self::split(addr + pos);
+            let n = rest.min(SHARD_SIZE - off);
+            let run = Run {
+                shard,
+                off,
+                buf: pos..pos + n,
+            };
+            pos += n;
+            Some(run)
+        }))
+    }
+
+    /// Whether a writer must give up: the memory is (being) frozen.
+    /// ORDERING: `Acquire` pairs with `freeze`'s `Release` store.
+    #[inline]
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.state.load(Ordering::Acquire) != LIVE
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn read_only(access: Access, addr: usize, size: usize) -> VmError {
+        VmError::new(ErrorKind::ReadOnly, access, addr as u64, size)
+    }
+
+    crate::typed::typed_methods!(usize, read = ref, write = ref);
+
+    /// The one typed read behind every `read_*` method.
+    #[inline(always)]
+    pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        let (idx, off) = Self::split(addr);
+        if let Some(shard) = self.shards.get(idx) {
+            if off <= SHARD_SIZE - T::SIZE {
+                if let Some(v) = shard.read::<T>(off) {
+                    return Ok(v);
+                }
+            }
+        }
+        self.read_slow(addr)
+    }
+
+    /// Straddling or out-of-bounds read: both shards' read locks, ascending.
+    #[cold]
+    #[inline(never)]
+    fn read_slow<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        let (idx, off) = Self::split(addr);
+        let oob = || VmError::out_of_bounds(Access::Read, addr, T::SIZE, Self::SIZE);
+        let [first, second] = self.pair(idx).ok_or_else(oob)?;
+        let (a, b) = (first.read_guard(), second.read_guard());
+        shard::load_straddling(a.bytes(), off, b.bytes()).ok_or_else(oob)
+    }
+
+    /// The one typed write behind every `write_*` method.
+    #[inline(always)]
+    pub fn write<T: Scalar>(&self, addr: usize, v: T) -> Result<(), VmError> {
+        let (idx, off) = Self::split(addr);
+        if let Some(shard) = self.shards.get(idx) {
+            if off <= SHARD_SIZE - T::SIZE {
+                let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
+                    return Err(Self::read_only(Access::Write, addr, T::SIZE));
+                };
+                if let Some(()) = g.bytes_mut().get_mut(off..).and_then(|b| v.store_le(b)) {
+                    return Ok(());
+                }
+            }
+        }
+        self.write_slow(addr, v)
+    }
+
+    /// Straddling or out-of-bounds write: both shards' write locks, ascending.
+    #[cold]
+    #[inline(never)]
+    fn write_slow<T: Scalar>(&self, addr: usize, v: T) -> Result<(), VmError> {
+        self.modify_straddling(Access::Write, addr, |_: T| Some(v))
+            .map(|_| ())
+    }
+
+    /// Read-modify-write of a value that straddles two shards, under both
+    /// write locks (ascending): the straddling write and guest atomics.
+    /// `f` returns the value to store, or `None` to store nothing (a failed
+    /// compare-exchange). Returns the old value.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn modify_straddling<T: Scalar>(
+        &self,
+        access: Access,
+        addr: usize,
+        f: impl FnOnce(T) -> Option<T>,
+    ) -> Result<T, VmError> {
+        let (idx, off) = Self::split(addr);
+        let oob = || VmError::out_of_bounds(access, addr, T::SIZE, Self::SIZE);
+        let [first, second] = self.pair(idx).ok_or_else(oob)?;
+        let ro = || Self::read_only(access, addr, T::SIZE);
+        let mut a = first.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
+        let mut b = second.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
+        let old: T = shard::load_straddling(a.bytes(), off, b.bytes()).ok_or_else(oob)?;
+        if let Some(new) = f(old) {
+            shard::store_straddling(new, a.bytes_mut(), off, b.bytes_mut()).ok_or_else(oob)?;
+        }
+        Ok(old)
+    }
+
+    /// Shards `idx` and `idx + 1`, if both exist.
+    #[inline]
+    fn pair(&self, idx: usize) -> Option<&[Shard<SHARD_SIZE>; 2]> {
+        self.shards.get(idx..)?.first_chunk()
+    }
+
+    /// The bytes of shard `idx`, read with no lock.
+    ///
+    /// # Safety
+    /// No write guard of that shard may exist or be taken while the borrow
+    /// lives (see [`Shard::bytes_unlocked`]).
+    #[inline(always)]
+    unsafe fn shard_bytes_unlocked(&self, idx: usize) -> Option<&[u8; SHARD_SIZE]> {
+        let shard = self.shards.get(idx)?;
+        // SAFETY: forwarded from this function's contract.
+        Some(unsafe { shard.bytes_unlocked() })
+    }
+
+    /// A typed read with no lock: the exclusive and frozen paths.
+    ///
+    /// # Safety
+    /// No write guard of any shard may exist or be taken during the call:
+    /// the caller holds the memory by `&mut`, or the memory is frozen.
+    #[inline(always)]
+    pub(crate) unsafe fn read_unlocked<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        let (idx, off) = Self::split(addr);
+        // SAFETY: forwarded from this function's contract.
+        let bytes = unsafe { self.shard_bytes_unlocked(idx) };
+        if let Some(v) = bytes.and_then(|b| b.get(off..)).and_then(T::load_le) {
+            return Ok(v);
+        }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.read_unlocked_slow(addr) }
+    }
+
+    /// # Safety
+    /// As [`read_unlocked`](Self::read_unlocked).
+    #[cold]
+    #[inline(never)]
+    unsafe fn read_unlocked_slow<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        let (idx, off) = Self::split(addr);
+        // SAFETY: forwarded from this function's contract.
+        let pair = unsafe {
+            (
+                self.shard_bytes_unlocked(idx),
+                self.shard_bytes_unlocked(idx.wrapping_add(1)),
+            )
+        };
+        let v = match pair {
+            (Some(a), Some(b)) => shard::load_straddling(a, off, b),
+            _ => None,
+        };
+        v.ok_or(VmError::out_of_bounds(
+            Access::Read,
+            addr,
+            T::SIZE,
+            Self::SIZE,
+        ))
+    }
+
+    /// A bulk read with no lock.
+    ///
+    /// # Safety
+    /// As [`read_unlocked`](Self::read_unlocked).
+    pub(crate) unsafe fn read_bytes_unlocked(
+        &self,
+        addr: usize,
+        buf: &mut [u8],
+    ) -> Result<(), VmError> {
+        for run in Self::runs(addr, buf.len(), Access::Read)? {
+            // SAFETY: forwarded from this function's contract.
+            let Some(bytes) = (unsafe { self.shard_bytes_unlocked(run.shard) }) else {
+                break; // unreachable: `runs` checked the range
+            };
+            buf[run.buf.clone()].copy_from_slice(&bytes[run.off..run.off + run.buf.len()]);
+        }
+        Ok(())
+    }
+
+    /// Copies `buf.len()` bytes starting at `addr` into `buf`, one shard at a
+    /// time under its read lock. Atomic per shard, not across shards.
+    ///
+    /// ```
+    /// let mem: vm_mem::ShardedMemory<4, 64> = vm_mem::ShardedMemory::new();
+    /// mem.write_bytes(60, b"straddle")?;
+    /// let mut buf = [0u8; 8];
+    /// mem.read_bytes(60, &mut buf)?;
+    /// assert_eq!(&buf, b"straddle");
+    /// assert!(mem.read_bytes(250, &mut buf).is_err());
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
+    pub fn read_bytes(&self, addr: usize, buf: &mut [u8]) -> Result<(), VmError> {
+        for run in Self::runs(addr, buf.len(), Access::Read)? {
+            let g = self.shards[run.shard].read_guard();
+            buf[run.buf.clone()].copy_from_slice(&g.bytes()[run.off..run.off + run.buf.len()]);
+        }
+        Ok(())
+    }
+
+    /// Copies `buf` into memory starting at `addr`, one shard at a time under
+    /// its write lock. A range that does not fit fails before anything is
+    /// written. Atomic per shard, not across shards (as DMA on a real bus).
+    pub fn write_bytes(&self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
+        self.write_runs(addr, buf.len(), |dst, run| {
+            dst.copy_from_slice(&buf[run.buf.clone()])
+        })
+    }
+
+    /// Sets `len` bytes starting at `addr` to `byte`, one shard at a time.
+    /// A range that does not fit fails before anything is written.
+    pub fn fill(&self, addr: usize, len: usize, byte: u8) -> Result<(), VmError> {
+        self.write_runs(addr, len, |dst, _| dst.fill(byte))
+    }
+
+    /// The write loop behind `write_bytes` and `fill`.
+    #[inline]
+    fn write_runs(
+        &self,
+        addr: usize,
+        len: usize,
+        mut f: impl FnMut(&mut [u8], &Run),
+    ) -> Result<(), VmError> {
+        let runs = Self::runs(addr, len, Access::Write)?;
+        if self.is_read_only() {
+            return Err(Self::read_only(Access::Write, addr, len));
+        }
+        for run in runs {
+            let Some(mut g) = self.shards[run.shard].write_guard(|| self.is_read_only()) else {
+                return Err(Self::read_only(Access::Write, addr, len));
+            };
+            f(&mut g.bytes_mut()[run.off..run.off + run.buf.len()], &run);
+        }
+        Ok(())
+    }
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> Default for ShardedMemory<SHARDS, SHARD_SIZE> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> core::fmt::Debug
+    for ShardedMemory<SHARDS, SHARD_SIZE>
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ShardedMemory")
+            .field("shards", &SHARDS)
+            .field("shard_size", &SHARD_SIZE)
+            .field("frozen", &self.is_read_only())
+            .finish_non_exhaustive()
+    }
+}
+
+crate::access::forward_memory_access!(
+    ['a, const SHARDS: usize, const SHARD_SIZE: usize] &'a ShardedMemory<SHARDS, SHARD_SIZE>,
+    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
+    [**]
+);

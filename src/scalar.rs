@@ -1,0 +1,112 @@
+//! The access widths vm-mem moves: `u8`, `u16`, `u32` and `u64`.
+//!
+//! [`Scalar`] is sealed: every typed access of the crate is written once,
+//! generic over it, and the named methods (`read_u32`, `write_u16_be`, ...)
+//! are thin wrappers. Guest memory is little-endian in host memory on every
+//! host; a big-endian access is the little-endian one with its bytes swapped.
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// An unsigned integer that guest memory can load and store: `u8`, `u16`,
+/// `u32` or `u64`. Sealed: it cannot be implemented outside vm-mem.
+///
+/// ```
+/// use vm_mem::Scalar;
+/// assert_eq!(<u32 as Scalar>::SIZE, 4);
+/// assert_eq!(u32::load_le(&[1, 2, 3, 4, 5]), Some(0x0403_0201));
+/// assert_eq!(u32::load_le(&[1, 2, 3]), None);
+/// ```
+pub trait Scalar:
+    sealed::Sealed
+    + Copy
+    + Eq
+    + Ord
+    + Default
+    + core::fmt::Debug
+    + core::hash::Hash
+    + Send
+    + Sync
+    + 'static
+{
+    /// Width in bytes (1, 2, 4 or 8).
+    const SIZE: usize;
+    /// The all-zero value.
+    const ZERO: Self;
+
+    /// Loads `Self` from the first `SIZE` bytes of `src`, little-endian;
+    /// `None` if `src` is shorter. Never panics.
+    fn load_le(src: &[u8]) -> Option<Self>;
+
+    /// Stores `self` little-endian into the first `SIZE` bytes of `dst`;
+    /// `None` (nothing written) if `dst` is shorter. Never panics.
+    fn store_le(self, dst: &mut [u8]) -> Option<()>;
+
+    /// Reverses the byte order (`u8` stays as it is).
+    fn swap_bytes(self) -> Self;
+
+    /// Zero-extends `self` to a `u64`.
+    fn to_u64(self) -> u64;
+
+    /// Truncates `v` to `Self` (keeps the low `SIZE` bytes).
+    fn from_u64_truncating(v: u64) -> Self;
+}
+
+macro_rules! scalar {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Scalar for $t {
+            const SIZE: usize = core::mem::size_of::<$t>();
+            const ZERO: Self = 0;
+
+            #[inline(always)]
+            fn load_le(src: &[u8]) -> Option<Self> {
+                src.first_chunk().map(|b| <$t>::from_le_bytes(*b))
+            }
+
+            #[inline(always)]
+            fn store_le(self, dst: &mut [u8]) -> Option<()> {
+                dst.first_chunk_mut().map(|b| *b = self.to_le_bytes())
+            }
+
+            #[inline(always)]
+            fn swap_bytes(self) -> Self {
+                <$t>::swap_bytes(self)
+            }
+
+            #[inline(always)]
+            fn to_u64(self) -> u64 {
+                u64::from(self)
+            }
+
+            #[inline(always)]
+            fn from_u64_truncating(v: u64) -> Self {
+                // Truncation is the point: the guest asked for SIZE bytes.
+                v as $t
+            }
+        }
+    )*};
+}
+
+scalar!(u8, u16, u32, u64);
+
+#[cfg(test)]
+mod tests {
+    use super::Scalar;
+
+    #[test]
+    fn load_store_round_trip_every_width() {
+        let mut buf = [0u8; 9];
+        assert_eq!(0xdead_beef_u32.store_le(&mut buf[1..]), Some(()));
+        assert_eq!(buf[1..5], 0xdead_beef_u32.to_le_bytes());
+        assert_eq!(u32::load_le(&buf[1..]), Some(0xdead_beef));
+        assert_eq!(u64::load_le(&buf[2..]), None);
+        assert_eq!(1u64.store_le(&mut buf[2..]), None);
+        assert_eq!(
+            buf[1..5],
+            0xdead_beef_u32.to_le_bytes(),
+            "short store wrote nothing"
+        );
+    }
+}
