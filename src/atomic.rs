@@ -38,9 +38,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                 let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
                     return Err(Self::read_only(Access::Atomic, addr, T::SIZE));
                 };
-                if let Some(old) = g.bytes().get(off..).and_then(T::load_le) {
+                if let Some(old) = g.read::<T>(off) {
                     if let Some(new) = f(old) {
-                        new.store_le(g.bytes_mut().get_mut(off..).unwrap_or_default());
+                        // Cannot fail: `read` just found the value in the shard.
+                        let _stored = g.write(off, new);
                     }
                     return Ok(old);
                 }

@@ -77,7 +77,9 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
         let bytes = match &self.held {
             Held::Read(i, g) if *i == idx => g.bytes(),
-            Held::Write(i, g) if *i == idx => g.bytes(),
+            Held::Write(i, g) if *i == idx => {
+                return g.read(off).map_or_else(|| self.read_slow(addr), Ok)
+            }
             _ => return self.read_slow(addr),
         };
         match bytes.get(off..).and_then(T::load_le) {
@@ -114,7 +116,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
         if let Held::Write(i, g) = &mut self.held {
             if *i == idx {
-                if let Some(()) = g.bytes_mut().get_mut(off..).and_then(|b| v.store_le(b)) {
+                if let Some(()) = g.write(off, v) {
                     return Ok(());
                 }
             }
@@ -137,7 +139,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
                         T::SIZE,
                     ));
                 };
-                let stored = g.bytes_mut().get_mut(off..).and_then(|b| v.store_le(b));
+                let stored = g.write(off, v);
                 self.held = Held::Write(idx, g);
                 stored.ok_or(VmError::out_of_bounds(
                     Access::Write,

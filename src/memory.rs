@@ -19,7 +19,7 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::Scalar;
-use crate::shard::{self, Shard};
+use crate::shard::{self, Shard, ShardWrite};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
 
@@ -212,8 +212,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         let (idx, off) = Self::split(addr);
         let oob = || VmError::out_of_bounds(Access::Read, addr, T::SIZE, Self::SIZE);
         let [first, second] = self.pair(idx).ok_or_else(oob)?;
-        let (a, b) = (first.read_guard(), second.read_guard());
-        shard::load_straddling(a.bytes(), off, b.bytes()).ok_or_else(oob)
+        shard::read_straddling(first, off, second).ok_or_else(oob)
     }
 
     /// The one typed write behind every `write_*` method.
@@ -225,7 +224,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                 let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
                     return Err(Self::read_only(Access::Write, addr, T::SIZE));
                 };
-                if let Some(()) = g.bytes_mut().get_mut(off..).and_then(|b| v.store_le(b)) {
+                if let Some(()) = g.write(off, v) {
                     return Ok(());
                 }
             }
@@ -259,9 +258,9 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         let ro = || Self::read_only(access, addr, T::SIZE);
         let mut a = first.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
         let mut b = second.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
-        let old: T = shard::load_straddling(a.bytes(), off, b.bytes()).ok_or_else(oob)?;
+        let old: T = shard::read_straddling_locked(&a, off, &b).ok_or_else(oob)?;
         if let Some(new) = f(old) {
-            shard::store_straddling(new, a.bytes_mut(), off, b.bytes_mut()).ok_or_else(oob)?;
+            shard::write_straddling(new, &mut a, off, &mut b).ok_or_else(oob)?;
         }
         Ok(old)
     }
@@ -369,15 +368,15 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// its write lock. A range that does not fit fails before anything is
     /// written. Atomic per shard, not across shards (as DMA on a real bus).
     pub fn write_bytes(&self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
-        self.write_runs(addr, buf.len(), |dst, run| {
-            dst.copy_from_slice(&buf[run.buf.clone()])
+        self.write_runs(addr, buf.len(), |g, run| {
+            g.copy_in(run.off, buf.get(run.buf.clone())?)
         })
     }
 
     /// Sets `len` bytes starting at `addr` to `byte`, one shard at a time.
     /// A range that does not fit fails before anything is written.
     pub fn fill(&self, addr: usize, len: usize, byte: u8) -> Result<(), VmError> {
-        self.write_runs(addr, len, |dst, _| dst.fill(byte))
+        self.write_runs(addr, len, |g, run| g.fill(run.off, run.buf.len(), byte))
     }
 
     /// The write loop behind `write_bytes` and `fill`.
@@ -386,7 +385,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         &self,
         addr: usize,
         len: usize,
-        mut f: impl FnMut(&mut [u8], &Run),
+        mut f: impl FnMut(&mut ShardWrite<'_, SHARD_SIZE>, &Run) -> Option<()>,
     ) -> Result<(), VmError> {
         let runs = Self::runs(addr, len, Access::Write)?;
         if self.is_read_only() {
@@ -396,7 +395,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             let Some(mut g) = self.shards[run.shard].write_guard(|| self.is_read_only()) else {
                 return Err(Self::read_only(Access::Write, addr, len));
             };
-            f(&mut g.bytes_mut()[run.off..run.off + run.buf.len()], &run);
+            // Cannot fail: `runs` keeps every run inside its shard.
+            let _stored = f(&mut g, &run);
         }
         Ok(())
     }

@@ -1,19 +1,56 @@
-//! One shard: `SHARD_SIZE` bytes behind a `spin::RwLock`, plus its marks.
+//! One shard: `SHARD_SIZE` bytes behind a `spin::RwLock`, a sequence
+//! counter for lock-free readers, and the shard's dirty marks.
 //!
 //! This is the only module that touches shard bytes. Everything above asks a
-//! shard for a value, a copy or a guard, so a change in how bytes are stored
-//! stays in this file and every write path marks the shard in one place
-//! ([`Shard::write_guard`] and [`Shard::get_mut`]).
+//! shard for a value, a copy or a guard.
 //!
-//! Marks: bit [`DIRTY`] is the user-facing dirty log
-//! ([`take_dirty`](crate::ShardedMemory::take_dirty)); bit [`CHANGED`] says
+//! # How bytes are stored and read
+//! The bytes live in an 8-aligned array inside the lock, in guest order
+//! (guest byte `k` at address `k`) on every host. Through `&self` they are
+//! only ever accessed as atomic machine words ([`Word`]: `u64` where the
+//! target has 64-bit atomics, else `u32`), viewed with `from_ptr`, so no
+//! plain load ever races a store (which would be undefined behaviour even
+//! if its value were thrown away):
+//! - a read that lies inside one word is one `Relaxed` word load: it cannot
+//!   tear, and needs neither the lock nor the counter;
+//! - a read spanning two or more words (or two shards) is optimistic, as a
+//!   seqlock reader: counter (`Acquire`, must be even), words (`Relaxed`),
+//!   `fence(Acquire)`, counter again (unchanged); after [`OPTIMISTIC_TRIES`]
+//!   failures it takes the read lock, so a writer storm cannot starve it;
+//! - a writer holds the write lock, makes the counter odd, `fence(Release)`,
+//!   stores whole words (merging a sub-word value into its word), then makes
+//!   the counter even with `Release`: crossbeam's `SeqLock::write` order.
+//!   It never creates a `&mut` to the bytes (that retag would race the
+//!   optimistic readers): it stores through [`RwLock::as_mut_ptr`].
+//! - Holders of the read lock (bulk reads, snapshots), of `&mut` (the
+//!   exclusive view) or of a frozen memory use plain loads and `memcpy`: no
+//!   writer can run then, and plain reads do not race atomic reads.
+//!
+//! Marks: bit [`DIRTY`] is the user-facing dirty log; bit [`CHANGED`] says
 //! "written since the snapshot baseline" and is only cleared by snapshot and
 //! restore, so clearing the user's log can never make a restore skip a shard.
 #![allow(unsafe_code)]
 
 use crate::scalar::Scalar;
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::fence;
 use spin::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+#[cfg(target_has_atomic = "64")]
+use core::sync::atomic::AtomicU64 as AtomicWord;
+/// The machine word shard bytes are loaded and stored in.
+#[cfg(target_has_atomic = "64")]
+pub(crate) type Word = u64;
+#[cfg(not(target_has_atomic = "64"))]
+use core::sync::atomic::AtomicU32 as AtomicWord;
+/// The machine word shard bytes are loaded and stored in.
+#[cfg(not(target_has_atomic = "64"))]
+pub(crate) type Word = u32;
+
+/// Bytes in a word.
+const W: usize = core::mem::size_of::<Word>();
+/// Optimistic attempts before a spanning read falls back to the read lock.
+const OPTIMISTIC_TRIES: usize = 4;
 
 /// Mark bit: written since the user last cleared the dirty log.
 pub(crate) const DIRTY: u8 = 1;
@@ -21,57 +58,149 @@ pub(crate) const DIRTY: u8 = 1;
 pub(crate) const CHANGED: u8 = 2;
 const ALL_MARKS: u8 = DIRTY | CHANGED;
 
-/// Shard bytes, 8-aligned so that `u64` guest words are host words.
+/// Shard bytes, 8-aligned so they can be viewed as atomic words.
 #[repr(C, align(8))]
 pub(crate) struct Bytes<const N: usize>([u8; N]);
 
 /// One shard of guest memory.
 pub(crate) struct Shard<const N: usize> {
     bytes: RwLock<Bytes<N>>,
+    /// Odd while a writer is storing; advanced by 2 per write.
+    seq: AtomicUsize,
     marks: AtomicU8,
 }
 
 impl<const N: usize> Shard<N> {
+    const WORDS: usize = N / W;
+
     /// A zeroed, unmarked, unlocked shard: all-zero bits, so a `static`
     /// memory lands in `.bss`.
     pub(crate) const fn new() -> Self {
         Shard {
             bytes: RwLock::new(Bytes([0; N])),
+            seq: AtomicUsize::new(0),
             marks: AtomicU8::new(0),
         }
     }
 
-    /// Loads a `T` at `off` under the read lock; `None` if it does not fit.
+    /// Word `i` of the shard as an atomic, or `None` past the end.
     #[inline(always)]
-    pub(crate) fn read<T: Scalar>(&self, off: usize) -> Option<T> {
-        T::load_le(self.bytes.read().0.get(off..)?)
+    fn word(&self, i: usize) -> Option<&AtomicWord> {
+        if i >= Self::WORDS {
+            return None;
+        }
+        let base = self.bytes.as_mut_ptr().cast::<Word>();
+        // SAFETY: `i < N / W`, so the word lies inside the shard's bytes;
+        // `Bytes` is 8-aligned, enough for `Word`, and `N` is a multiple of
+        // 8; the bytes live as long as `&self`. Every access to them that can
+        // run concurrently with this one is atomic and word-sized (module
+        // docs): writers store words under the write lock, and plain accesses
+        // happen only where no writer can run (read lock, `&mut`, frozen).
+        Some(unsafe { AtomicWord::from_ptr(base.add(i)) })
     }
 
-    /// Takes the read lock.
+    /// Loads `n` consecutive words from word `i`, `Relaxed`, joined into one
+    /// integer with little-endian significance (byte `k` of the run at bits
+    /// `8k..8k + 8`). `n <= 3` (a `u64` over `u32` words), so it fits a `u128`.
+    #[inline(always)]
+    fn gather(&self, i: usize, n: usize) -> Option<u128> {
+        let mut acc = 0u128;
+        for j in 0..n {
+            let w = Word::from_le(self.word(i + j)?.load(Ordering::Relaxed));
+            acc |= u128::from(w) << (j * W * 8);
+        }
+        Some(acc)
+    }
+
+    /// Starts an optimistic read: the counter, if no writer is storing.
+    /// ORDERING: `Acquire` pairs with the writer's `Release` store of the
+    /// even counter, so the words loaded next are at least that new.
+    #[inline(always)]
+    fn seq_begin(&self) -> Option<usize> {
+        let s = self.seq.load(Ordering::Acquire);
+        (s & 1 == 0).then_some(s)
+    }
+
+    /// Ends an optimistic read: whether no writer stored since `seq_begin`.
+    /// ORDERING: this `fence(Acquire)` pairs with the writer's
+    /// `fence(Release)` after it made the counter odd: if any word load saw
+    /// a store of that writer, the load below sees the odd or a later value.
+    #[inline(always)]
+    fn seq_valid(&self, s: usize) -> bool {
+        fence(Ordering::Acquire);
+        self.seq.load(Ordering::Relaxed) == s
+    }
+
+    /// Loads a `T` at `off` with no lock; `None` if it does not fit.
+    #[inline(always)]
+    pub(crate) fn read<T: Scalar>(&self, off: usize) -> Option<T> {
+        self.read_impl(off, false)
+    }
+
+    /// The typed read. `locked`: the caller holds this shard's write lock, so
+    /// the words cannot change and a spanning read needs no validation (and
+    /// must not fall back to the read lock).
+    #[inline(always)]
+    fn read_impl<T: Scalar>(&self, off: usize, locked: bool) -> Option<T> {
+        let (i, sh) = (off / W, off % W);
+        if sh + T::SIZE <= W {
+            // Inside one word: one atomic load cannot tear.
+            let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
+            return Some(T::from_u64_truncating((w >> (sh * 8)) as u64));
+        }
+        if off.checked_add(T::SIZE)? > N {
+            return None;
+        }
+        let n = (sh + T::SIZE).div_ceil(W);
+        let v = if locked {
+            self.gather(i, n)?
+        } else {
+            self.read_spanning(i, n)?
+        };
+        Some(T::from_u64_truncating((v >> (sh * 8)) as u64))
+    }
+
+    /// The `n` words from word `i`, validated against concurrent writers.
+    #[inline]
+    fn read_spanning(&self, i: usize, n: usize) -> Option<u128> {
+        for _ in 0..OPTIMISTIC_TRIES {
+            if let Some(s) = self.seq_begin() {
+                let v = self.gather(i, n)?;
+                if self.seq_valid(s) {
+                    return Some(v);
+                }
+            }
+            core::hint::spin_loop();
+        }
+        // A writer storm: the read lock waits for the writer and keeps others out.
+        let _g = self.bytes.read();
+        self.gather(i, n)
+    }
+
+    /// Takes the read lock: no writer runs while it is held.
     #[inline(always)]
     pub(crate) fn read_guard(&self) -> ShardRead<'_, N> {
         ShardRead(self.bytes.read())
     }
 
-    /// Takes the write lock (the shard is marked written on the first
-    /// [`ShardWrite::bytes_mut`], so a failed compare-exchange marks nothing); gives up (`None`)
-    /// as soon as `frozen()` says the memory became read-only, so a writer
-    /// never spins forever on a frozen memory's leaked read locks.
+    /// Takes the write lock; gives up (`None`) as soon as `frozen()` says the
+    /// memory became read-only, so a writer never spins forever on a frozen
+    /// memory's leaked read locks. The shard is marked written when the
+    /// guard first stores, so a failed compare-exchange marks nothing.
     #[inline(always)]
     pub(crate) fn write_guard(&self, frozen: impl Fn() -> bool) -> Option<ShardWrite<'_, N>> {
-        let guard = loop {
-            if let Some(g) = self.bytes.try_write_weak() {
-                break g;
+        loop {
+            if let Some(guard) = self.bytes.try_write_weak() {
+                return Some(ShardWrite {
+                    _guard: guard,
+                    shard: self,
+                });
             }
             if frozen() {
                 return None;
             }
             core::hint::spin_loop();
-        };
-        Some(ShardWrite {
-            guard,
-            marks: &self.marks,
-        })
+        }
     }
 
     /// Marks the shard written. ORDERING: `Relaxed` suffices: marks are set
@@ -79,9 +208,9 @@ impl<const N: usize> Shard<N> {
     /// (whose `Acquire`/`Release` orders them) or as a hint by `take_dirty`.
     /// The load first keeps the cache line shared while it is already marked.
     #[inline(always)]
-    fn mark(marks: &AtomicU8) {
-        if marks.load(Ordering::Relaxed) != ALL_MARKS {
-            marks.fetch_or(ALL_MARKS, Ordering::Relaxed);
+    fn mark(&self) {
+        if self.marks.load(Ordering::Relaxed) != ALL_MARKS {
+            self.marks.fetch_or(ALL_MARKS, Ordering::Relaxed);
         }
     }
 
@@ -129,8 +258,8 @@ impl<const N: usize> Shard<N> {
     #[inline(always)]
     pub(crate) unsafe fn bytes_unlocked(&self) -> &[u8; N] {
         // SAFETY: by this function's contract no write guard exists or can be
-        // taken while the returned borrow lives, so a shared borrow of the
-        // lock's data cannot alias a `&mut`.
+        // taken while the returned borrow lives, so nothing stores to the
+        // bytes; other readers' atomic loads do not conflict with plain reads.
         unsafe { &(*self.bytes.as_mut_ptr()).0 }
     }
 
@@ -141,8 +270,80 @@ impl<const N: usize> Shard<N> {
     }
 }
 
+/// The value of `size` bytes at `off` of `first` running on into `second`,
+/// joined from word loads with no validation.
+#[inline]
+fn gather_straddling<const N: usize>(
+    first: &Shard<N>,
+    off: usize,
+    second: &Shard<N>,
+    size: usize,
+) -> Option<u128> {
+    let (i, sh) = (off / W, off % W);
+    let tail = size.checked_sub(N.checked_sub(off)?)?;
+    let (na, nb) = (Shard::<N>::WORDS.checked_sub(i)?, tail.div_ceil(W));
+    let v = first.gather(i, na)? | (second.gather(0, nb)? << (na * W * 8));
+    Some(v >> (sh * 8))
+}
+
+/// Reads a `T` at `off` of `first` running on into `second` (the next
+/// shard), optimistically on both counters, falling back to both read locks
+/// (ascending). `None` if the pieces do not add up to `T::SIZE`.
+#[inline]
+pub(crate) fn read_straddling<T: Scalar, const N: usize>(
+    first: &Shard<N>,
+    off: usize,
+    second: &Shard<N>,
+) -> Option<T> {
+    let to_t = |v: u128| T::from_u64_truncating(v as u64);
+    for _ in 0..OPTIMISTIC_TRIES {
+        if let (Some(sa), Some(sb)) = (first.seq_begin(), second.seq_begin()) {
+            let v = gather_straddling(first, off, second, T::SIZE)?;
+            if first.seq_valid(sa) && second.seq_valid(sb) {
+                return Some(to_t(v));
+            }
+        }
+        core::hint::spin_loop();
+    }
+    let _a = first.read_guard();
+    let _b = second.read_guard();
+    gather_straddling(first, off, second, T::SIZE).map(to_t)
+}
+
+/// Loads a `T` at `off` of `first` running on into `second`, both
+/// write-locked by the caller (so no validation is needed).
+#[inline]
+pub(crate) fn read_straddling_locked<T: Scalar, const N: usize>(
+    first: &ShardWrite<'_, N>,
+    off: usize,
+    second: &ShardWrite<'_, N>,
+) -> Option<T> {
+    gather_straddling(first.shard, off, second.shard, T::SIZE)
+        .map(|v| T::from_u64_truncating(v as u64))
+}
+
+/// Stores `v` at `off` of `first` running on into `second`, both
+/// write-locked by the caller, as one write of each shard.
+#[inline]
+pub(crate) fn write_straddling<T: Scalar, const N: usize>(
+    v: T,
+    first: &mut ShardWrite<'_, N>,
+    off: usize,
+    second: &mut ShardWrite<'_, N>,
+) -> Option<()> {
+    let head = N.checked_sub(off)?;
+    let tail = T::SIZE.checked_sub(head)?;
+    let v = u128::from(v.to_u64());
+    first.modify(|a| {
+        second.modify(|b| {
+            a.store_value(off, head, v)?;
+            b.store_value(0, tail, v >> (head * 8))
+        })
+    })
+}
+
 /// Loads a `T` that starts at `off` in `first` and runs on into `second`
-/// (the next shard). `None` if the pieces do not add up to `T::SIZE`.
+/// (plain byte arrays: the exclusive and frozen paths).
 #[inline]
 pub(crate) fn load_straddling<T: Scalar, const N: usize>(
     first: &[u8; N],
@@ -160,8 +361,9 @@ pub(crate) fn load_straddling<T: Scalar, const N: usize>(
     T::load_le(&buf)
 }
 
-/// Stores `v` starting at `off` in `first` and running on into `second`.
-/// `None` (nothing stored) if the pieces do not add up to `T::SIZE`.
+/// Stores `v` starting at `off` in `first` and running on into `second`
+/// (plain byte arrays: the exclusive path). `None` (nothing stored) if the
+/// pieces do not add up to `T::SIZE`.
 #[inline]
 pub(crate) fn store_straddling<T: Scalar, const N: usize>(
     v: T,
@@ -179,15 +381,9 @@ pub(crate) fn store_straddling<T: Scalar, const N: usize>(
     Some(())
 }
 
-/// A shard's read guard.
+/// A shard's read guard: no writer runs while it lives, so plain reads of
+/// the bytes are sound.
 pub(crate) struct ShardRead<'a, const N: usize>(RwLockReadGuard<'a, Bytes<N>>);
-
-/// A shard's write guard; the shard is marked written when its bytes are
-/// first borrowed mutably.
-pub(crate) struct ShardWrite<'a, const N: usize> {
-    guard: RwLockWriteGuard<'a, Bytes<N>>,
-    marks: &'a AtomicU8,
-}
 
 impl<const N: usize> ShardRead<'_, N> {
     /// The guarded bytes.
@@ -197,23 +393,170 @@ impl<const N: usize> ShardRead<'_, N> {
     }
 }
 
-impl<const N: usize> ShardWrite<'_, N> {
-    /// The guarded bytes.
+/// A shard's write guard. Optimistic readers may still load the bytes, so
+/// it never hands out `&mut`: every store goes through
+/// [`modify`](ShardWrite::modify), which brackets it with the sequence
+/// counter and stores whole words.
+pub(crate) struct ShardWrite<'a, const N: usize> {
+    _guard: RwLockWriteGuard<'a, Bytes<N>>,
+    shard: &'a Shard<N>,
+}
+
+impl<'a, const N: usize> ShardWrite<'a, N> {
+    /// Loads a `T` at `off` (word loads; this guard is the only writer).
     #[inline(always)]
-    pub(crate) fn bytes(&self) -> &[u8; N] {
-        &self.guard.0
+    pub(crate) fn read<T: Scalar>(&self, off: usize) -> Option<T> {
+        self.shard.read_impl(off, true)
     }
 
-    /// The guarded bytes, writable; marks the shard written.
+    /// Runs `f` as one write: marks the shard, makes the counter odd, lets
+    /// `f` store through a [`WordStore`], makes the counter even again.
     #[inline(always)]
-    pub(crate) fn bytes_mut(&mut self) -> &mut [u8; N] {
-        Shard::<N>::mark(self.marks);
-        &mut self.guard.0
+    pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, N>) -> R) -> R {
+        let shard = self.shard;
+        shard.mark();
+        // Only the write-lock holder changes the counter: load + store, no RMW.
+        let s = shard.seq.load(Ordering::Relaxed);
+        shard.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        // ORDERING: pairs with `seq_valid`'s `fence(Acquire)`: a reader that
+        // sees any store below also sees the odd counter and retries.
+        fence(Ordering::Release);
+        let r = f(&WordStore(shard));
+        // ORDERING: `Release` publishes the stores to readers whose
+        // `seq_begin` (`Acquire`) sees the even counter.
+        shard.seq.store(s.wrapping_add(2), Ordering::Release);
+        r
+    }
+
+    /// Stores `v` at `off` as one write; `None` (nothing stored) if it does
+    /// not fit.
+    #[inline(always)]
+    pub(crate) fn write<T: Scalar>(&mut self, off: usize, v: T) -> Option<()> {
+        if off.checked_add(T::SIZE)? > N {
+            return None;
+        }
+        self.modify(|s| s.store_value(off, T::SIZE, u128::from(v.to_u64())))
+    }
+
+    /// Copies `src` to `off..off + src.len()` as one write.
+    #[inline]
+    pub(crate) fn copy_in(&mut self, off: usize, src: &[u8]) -> Option<()> {
+        if off.checked_add(src.len())? > N {
+            return None;
+        }
+        self.modify(|s| s.store_bytes(off, Src::Bytes(src)))
+    }
+
+    /// Sets `off..off + len` to `byte` as one write.
+    #[inline]
+    pub(crate) fn fill(&mut self, off: usize, len: usize, byte: u8) -> Option<()> {
+        if off.checked_add(len)? > N {
+            return None;
+        }
+        self.modify(|s| s.store_bytes(off, Src::Fill(byte, len)))
     }
 
     /// Clears the bits of `mask` while the lock is held (after a restore).
     #[inline]
     pub(crate) fn clear_marks(&mut self, mask: u8) {
-        self.marks.fetch_and(!mask, Ordering::Relaxed);
+        self.shard.marks.fetch_and(!mask, Ordering::Relaxed);
+    }
+}
+
+/// The storing side of one write, only handed out inside
+/// [`ShardWrite::modify`] (write lock held, counter odd).
+pub(crate) struct WordStore<'a, const N: usize>(&'a Shard<N>);
+
+impl<const N: usize> WordStore<'_, N> {
+    /// Stores the low `size` bytes of `v` (little-endian significance) at
+    /// `off`, merging partial words with their other bytes. `None` if the
+    /// range leaves the shard (nothing is stored past its end).
+    #[inline(always)]
+    pub(crate) fn store_value(&self, off: usize, size: usize, v: u128) -> Option<()> {
+        let (i, sh) = (off / W, off % W);
+        if sh + size <= W {
+            // One word: merge and store.
+            let word = self.0.word(i)?;
+            let mask = (u128::MAX >> (128 - size * 8)) as Word;
+            let old = Word::from_le(word.load(Ordering::Relaxed));
+            let new = (old & !(mask << (sh * 8))) | (((v as Word) & mask) << (sh * 8));
+            word.store(new.to_le(), Ordering::Relaxed);
+            return Some(());
+        }
+        self.store_bytes(off, Src::Value(v, size))
+    }
+
+    /// Stores the bytes of `src` at `off`: whole words where the range covers
+    /// them, merged words at its ends. `None` if the range leaves the shard.
+    #[inline]
+    pub(crate) fn store_bytes(&self, off: usize, src: Src<'_>) -> Option<()> {
+        let end = off.checked_add(src.len())?;
+        if end > N {
+            return None;
+        }
+        let mut pos = off;
+        while pos < end {
+            let (i, sh) = (pos / W, pos % W);
+            let n = (W - sh).min(end - pos);
+            let word = self.0.word(i)?;
+            let rel = pos - off;
+            let new = if n == W {
+                src.word(rel)
+            } else {
+                let mut bytes = word.load(Ordering::Relaxed).to_ne_bytes();
+                for (j, b) in bytes.iter_mut().enumerate().skip(sh).take(n) {
+                    *b = src.byte(rel + j - sh);
+                }
+                Word::from_ne_bytes(bytes)
+            };
+            word.store(new, Ordering::Relaxed);
+            pos += n;
+        }
+        Some(())
+    }
+}
+
+/// What a store writes: caller bytes, one repeated byte, or the low bytes
+/// of a value (little-endian significance).
+#[derive(Clone, Copy)]
+pub(crate) enum Src<'s> {
+    /// These bytes.
+    Bytes(&'s [u8]),
+    /// `len` copies of one byte.
+    Fill(u8, usize),
+    /// The low `size` bytes of a value.
+    Value(u128, usize),
+}
+
+impl Src<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        match *self {
+            Src::Bytes(b) => b.len(),
+            Src::Fill(_, n) | Src::Value(_, n) => n,
+        }
+    }
+
+    /// Byte `k` of the source.
+    #[inline(always)]
+    fn byte(&self, k: usize) -> u8 {
+        match *self {
+            Src::Bytes(b) => b.get(k).copied().unwrap_or(0),
+            Src::Fill(x, _) => x,
+            Src::Value(v, _) => (v >> (k * 8)) as u8,
+        }
+    }
+
+    /// Bytes `k..k + W` of the source as a word in memory order.
+    #[inline(always)]
+    fn word(&self, k: usize) -> Word {
+        match *self {
+            Src::Bytes(b) => match b.get(k..).and_then(|b| b.first_chunk::<W>()) {
+                Some(chunk) => Word::from_ne_bytes(*chunk),
+                None => 0,
+            },
+            Src::Fill(x, _) => Word::from_ne_bytes([x; W]),
+            Src::Value(v, _) => ((v >> (k * 8)) as Word).to_le(),
+        }
     }
 }

@@ -125,7 +125,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             let mut g = shard
                 .write_guard(|| self.is_read_only())
                 .ok_or_else(refuse)?;
-            g.bytes_mut().copy_from_slice(copy);
+            // Cannot fail: the copy is exactly one shard long.
+            let _stored = g.copy_in(0, copy);
             g.clear_marks(CHANGED | DIRTY);
             copied += 1;
         }
