@@ -30,6 +30,8 @@
 //! "written since the snapshot baseline" and is only cleared by snapshot and
 //! restore, so clearing the user's log can never make a restore skip a shard.
 #![allow(unsafe_code)]
+// `Word` is `u64` here but `u32` on other targets: its casts must stay.
+#![allow(clippy::unnecessary_cast)]
 
 use crate::scalar::Scalar;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
