@@ -37,12 +37,13 @@
 //!
 //! | mode | how | cost |
 //! | --- | --- | --- |
-//! | shared | `&ShardedMemory`: `read_u32`, `write_u64`... | one shard lock per access |
+//! | shared | `&ShardedMemory`: `read_u32`, `write_u64`... | reads: one atomic load, no lock (sequence-validated if spanning words); writes: the shard's lock |
 //! | exclusive | [`ShardedMemory::exclusive`] on `&mut` | no locks, no atomics |
 //! | frozen | [`ShardedMemory::freeze`]: read-only from then on | no locks |
 //! | batched | [`ShardedMemory::batch`]: keeps one shard's lock | one lock per shard change |
 //!
-//! Typed accesses are atomic (tear-free), straddling ones included; bulk
+//! Typed accesses are atomic (tear-free), straddling ones included, and
+//! free of data races in Rust's memory model (checked under Miri); bulk
 //! accesses (`read_bytes`, `write_bytes`, `fill`) are atomic per shard, not
 //! across shards, as DMA on a real bus. Shared accesses are not ordered
 //! across addresses beyond what their locks give: map guest barriers (DMB,

@@ -4,16 +4,22 @@
 //! One access, as data: `read_u32(addr)` splits `addr` into (shard, offset)
 //! with a shift and a mask, checks the shard index once (that is the bounds
 //! check: an address past the end, `usize::MAX` included, has no shard), and
-//! if the value fits in the shard loads it under that shard's read lock. A
-//! value that straddles two shards takes a cold path that locks both, in
-//! ascending order, so it is tear-free and two straddling accesses can never
+//! if the value fits in the shard loads it with no lock: one atomic word
+//! load when it lies inside one machine word, a sequence-validated
+//! (seqlock) read otherwise (see `shard.rs`). A write takes the shard's
+//! write lock. A value that straddles two shards takes a cold path that
+//! validates both shards' counters (readers) or locks both, in ascending
+//! order (writers), so it is tear-free and two straddling accesses can never
 //! deadlock.
 //!
 //! Limits, stated plainly: `spin`'s lock is unfair to writers (a steady
-//! stream of readers of one shard can starve a writer of that shard), and a
-//! shared read pays the lock's two atomic read-modify-writes. Owners that
-//! need no locking use [`exclusive`](ShardedMemory::exclusive), read-only
-//! images [`freeze`](ShardedMemory::freeze), runs of accesses
+//! stream of lock-taking readers — bulk reads, snapshots, readers that fell
+//! back after a writer storm — can starve a writer of that shard); a shared
+//! write pays the lock's atomic read-modify-writes and a sequence-counter
+//! bump; shared accesses are atomic per access, not ordered across
+//! addresses. Owners that need no locking use
+//! [`exclusive`](ShardedMemory::exclusive), read-only images
+//! [`freeze`](ShardedMemory::freeze), runs of writes
 //! [`batch`](ShardedMemory::batch).
 #![allow(unsafe_code)]
 
@@ -345,7 +351,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     }
 
     /// Copies `buf.len()` bytes starting at `addr` into `buf`, one shard at a
-    /// time under its read lock. Atomic per shard, not across shards.
+    /// time under its read lock (so a plain `memcpy` is sound: no writer runs).
+    /// Atomic per shard, not across shards.
     ///
     /// ```
     /// let mem: vm_mem::ShardedMemory<4, 64> = vm_mem::ShardedMemory::new();
