@@ -10,6 +10,7 @@ use core::fmt;
 
 /// The kind of access that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Access {
     /// A data load (`read_*`, `read_bytes`).
     Read,
@@ -35,6 +36,7 @@ impl Access {
 
 /// What went wrong. New kinds may be added: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The access does not lie inside the memory, whose size is `limit`
@@ -96,6 +98,7 @@ pub enum ErrorKind {
 /// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct VmError {
     kind: ErrorKind,
     access: Access,
