@@ -11,7 +11,8 @@
 # cannot work. The MSRV tests therefore run on a scratch copy of the
 # *published package* (the .crate that `cargo publish --dry-run` made), from
 # which the dev-dependencies that no unit or integration test uses are
-# removed (the bench and example ones), with a lockfile resolved by the
+# removed (the bench and example ones; a test that uses one fails there
+# loudly), with a lockfile resolved by the
 # MSRV-aware resolver (what a user on that Rust gets). This also proves the
 # package alone is complete: its tests build and pass from the .crate.
 # The packaged manifest has no `vm-mem = { path = "." }` self
@@ -58,6 +59,8 @@ echo "-- cargo publish --dry-run (packages, builds the package alone, uploads no
 # --allow-dirty: this step checks what the package holds, not whether the
 # work tree is committed (so it also runs before a commit).
 cargo publish --dry-run --allow-dirty
+# The .crate file itself, for the MSRV tests below.
+cargo package --allow-dirty --no-verify --quiet
 
 echo "-- MSRV $msrv_toolchain: build the library (default, all features, defmt on thumbv7em)"
 rustup toolchain install "$msrv_toolchain" --profile minimal
@@ -78,7 +81,9 @@ dev_deps=$(
     sed -n '/^\[dev-dependencies\]$/,/^\[/s/^\([A-Za-z0-9_-]*\) *=.*/\1/p' Cargo.toml
 )
 for dep in $dev_deps; do
-    if ! grep -rqw "${dep//-/_}" src tests; then
+    # Used = named as a path (`dep::` or `dep;`) outside a comment line. A
+    # test that needs a dependency newer than the MSRV fails here loudly.
+    if ! grep -rhE "\b${dep//-/_}(::|;)" src tests | grep -qvE '^\s*//'; then
         echo "   (dropping dev-dependency $dep: no test uses it)"
         cargo +"$msrv_toolchain" remove --quiet --dev "$dep"
     fi
