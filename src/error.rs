@@ -260,4 +260,16 @@ mod tests {
             "permission denied: 2-byte fetch at 0x20000000 needs --x"
         );
     }
+
+    /// A compile-time check only: calling a `Format` impl on the host would
+    /// need a defmt global logger, naming the bound does not.
+    #[cfg(feature = "defmt")]
+    #[test]
+    fn error_types_and_perms_are_defmt_format() {
+        fn format<T: defmt::Format>() {}
+        format::<VmError>();
+        format::<ErrorKind>();
+        format::<Access>();
+        format::<Perms>();
+    }
 }
