@@ -20,7 +20,9 @@
 # so those tests name the host feature themselves: `--features std`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repo=$(pwd)
+# Where cargo puts its output (CARGO_TARGET_DIR or ./target).
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 
 name=$(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
@@ -73,7 +75,7 @@ cargo +"$msrv_toolchain" build --lib --no-default-features --features defmt \
 echo "-- MSRV $msrv_toolchain: unit, integration and doc tests from the packaged crate"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-tar -xzf "target/package/$name-$version.crate" -C "$scratch"
+tar -xzf "$target_dir/package/$name-$version.crate" -C "$scratch"
 cd "$scratch/$name-$version"
 printf '\n[workspace]\n' >>Cargo.toml # its own root, wherever the scratch dir is
 dev_deps=$(
@@ -88,7 +90,7 @@ for dep in $dev_deps; do
         cargo +"$msrv_toolchain" remove --quiet --dev "$dep"
     fi
 done
-export CARGO_TARGET_DIR="$repo/target/msrv"
+export CARGO_TARGET_DIR="$target_dir/msrv"
 CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo +"$msrv_toolchain" update --quiet
 cargo +"$msrv_toolchain" test --features std --tests
 cargo +"$msrv_toolchain" test --features std --doc
