@@ -10,6 +10,7 @@ use core::fmt;
 
 /// The kind of access that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Access {
     /// A data load (`read_*`, `read_bytes`).
     Read,
@@ -35,6 +36,7 @@ impl Access {
 
 /// What went wrong. New kinds may be added: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The access does not lie inside the memory, whose size is `limit`
@@ -96,6 +98,7 @@ pub enum ErrorKind {
 /// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct VmError {
     kind: ErrorKind,
     access: Access,
@@ -256,5 +259,17 @@ mod tests {
             e.to_string(),
             "permission denied: 2-byte fetch at 0x20000000 needs --x"
         );
+    }
+
+    /// A compile-time check only: calling a `Format` impl on the host would
+    /// need a defmt global logger, naming the bound does not.
+    #[cfg(feature = "defmt")]
+    #[test]
+    fn error_types_and_perms_are_defmt_format() {
+        fn format<T: defmt::Format>() {}
+        format::<VmError>();
+        format::<ErrorKind>();
+        format::<Access>();
+        format::<Perms>();
     }
 }

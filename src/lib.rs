@@ -33,14 +33,53 @@
 //! # Ok::<(), vm_mem::VmError>(())
 //! ```
 //!
-//! ## Access modes
+//! ## Choosing an access mode
 //!
-//! | mode | how | cost |
-//! | --- | --- | --- |
-//! | shared | `&ShardedMemory`: `read_u32`, `write_u64`... | reads: one atomic load, no lock (sequence-validated if spanning words); writes: the shard's lock |
-//! | exclusive | [`ShardedMemory::exclusive`] on `&mut` | no locks, no atomics |
-//! | frozen | [`ShardedMemory::freeze`]: read-only from then on | no locks |
-//! | batched | [`ShardedMemory::batch`]: keeps one shard's lock | one lock per shard change |
+//! One memory, several ways in. Pick by who holds it and how it is used;
+//! the cost column is what an access pays on top of a raw slice access.
+//!
+//! | mode | how | for | cost per access, beyond a slice |
+//! | --- | --- | --- | --- |
+//! | shared | `&ShardedMemory`: `read_u32`, `write_u64_be`, `read_bytes`, `fill`... | several vCPU or device threads at once | reads: no lock, one atomic word load (sequence-validated when spanning words or shards); writes: the shard's lock plus a sequence-counter bump |
+//! | exclusive | [`ShardedMemory::exclusive`] on `&mut` | one owner (a single-threaded emulator, a fuzzer) | none: a bounds check, then the load or store |
+//! | frozen | [`ShardedMemory::freeze`]: read-only from then on | ROM, flash images shared by threads | none for reads; writes fail with `ReadOnly` |
+//! | batched | [`ShardedMemory::batch`]: keeps one shard's lock | runs of accesses that stay in one shard | one lock per change of shard |
+//! | map | `MemoryMap`: RAM, ROM and MMIO regions at guest addresses, permissions, hooks | a whole machine's address space | a region lookup, then the region's own mode (a device call for MMIO) |
+//! | snapshots | [`ShardedMemory::snapshot`], [`ShardedMemory::restore`] into a [`Snapshot`] | fuzzing, record and replay | restore: one copy per shard written since the snapshot, plus a one-byte mark read per shard |
+//!
+//! Guest atomics (`compare_exchange_u32`, `fetch_add_u64`...) hold their
+//! shard's write lock; dirty tracking adds one relaxed load to a write
+//! (plus one atomic OR on the first write to a shard after the log was
+//! cleared). `BENCHMARKS.md` in the repository and source package gives
+//! the measured cost of each mode relative to a slice and how it was
+//! measured.
+//!
+//! The first row in use: threads share one memory through
+//! `&ShardedMemory`; reads take no lock, writes lock only their own shard.
+//!
+//! ```
+//! use vm_mem::ShardedMemory;
+//!
+//! static RAM: ShardedMemory<64, 4096> = ShardedMemory::new(); // 256 KiB
+//!
+//! std::thread::scope(|s| {
+//!     let vcpus: Vec<_> = (0..4)
+//!         .map(|cpu| {
+//!             s.spawn(move || -> Result<(), vm_mem::VmError> {
+//!                 RAM.write_u64(0x1000 + 8 * cpu, cpu as u64)?; // its own word
+//!                 for _ in 0..100 {
+//!                     RAM.fetch_add_u32(0x2000, 1)?; // a shared counter, atomic
+//!                 }
+//!                 Ok(())
+//!             })
+//!         })
+//!         .collect();
+//!     vcpus.into_iter().try_for_each(|vcpu| vcpu.join().unwrap())
+//! })?;
+//! assert_eq!(RAM.read_u32(0x2000)?, 400);
+//! assert_eq!(RAM.read_u64(0x1018)?, 3);
+//! # Ok::<(), vm_mem::VmError>(())
+//! ```
 //!
 //! Typed accesses are atomic (tear-free), straddling ones included, and
 //! free of data races in Rust's memory model (checked under Miri); bulk
@@ -49,13 +88,20 @@
 //! across addresses beyond what their locks give: map guest barriers (DMB,
 //! FENCE, MFENCE) to a host `core::sync::atomic::fence(SeqCst)`.
 //!
-//! ## Features
+//! ## Feature flags
+//!
+//! All off by default; each builds on every target (`std` on targets that
+//! have it).
 //!
 //! | feature | enables |
 //! | --- | --- |
-//! | `std` | implies `alloc`; for host examples and benches |
-//! | `alloc` | `new_boxed` constructors that allocate zeroed memory on the heap |
-//! | `portable-atomic` | `spin` and vm-mem atomics through `portable-atomic`, for targets without compare-and-swap (thumbv6m) |
+//! | `std` | implies `alloc`; for host programs, examples and benches |
+//! | `alloc` | `new_boxed` constructors that allocate zeroed memories and snapshots on the heap, never on the stack |
+//! | `portable-atomic` | `spin` and vm-mem atomics through `portable-atomic`, for targets without compare-and-swap (thumbv6m); the firmware picks a critical section or `portable-atomic`'s single-core cfg |
+//! | `defmt` | `defmt::Format` for [`VmError`], [`ErrorKind`], [`Access`] and [`Perms`], to log errors cheaply on the target |
+//!
+//! The minimum supported Rust version is 1.88 (`rust-version` in
+//! `Cargo.toml`), built and tested in CI.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

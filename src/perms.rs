@@ -13,6 +13,7 @@ use core::ops::{BitAnd, BitOr};
 /// assert_eq!(rx.to_string(), "r-x");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Perms(u8);
 
 impl Perms {
