@@ -85,20 +85,25 @@ impl<const N: usize> Shard<N> {
         }
     }
 
+    /// The shard's bytes as atomic words.
+    #[inline(always)]
+    fn words(&self) -> &[AtomicWord] {
+        let base = self.bytes.as_mut_ptr().cast::<AtomicWord>();
+        // SAFETY: the `N` bytes are exactly `N / W` words (`N` is a multiple
+        // of 8), 8-aligned (`Bytes` is `align(8)`), and live as long as
+        // `&self`; `AtomicWord` has the size and alignment of `Word` and may
+        // be shared, as `AtomicWord::from_ptr` allows for each word. Every
+        // access to the bytes that can run concurrently with these is atomic
+        // and word-sized (module docs): writers store words under the write
+        // lock; plain accesses happen only where no writer can run (read
+        // lock, `&mut`, frozen), and plain reads do not race atomic reads.
+        unsafe { core::slice::from_raw_parts(base, Self::WORDS) }
+    }
+
     /// Word `i` of the shard as an atomic, or `None` past the end.
     #[inline(always)]
     fn word(&self, i: usize) -> Option<&AtomicWord> {
-        if i >= Self::WORDS {
-            return None;
-        }
-        let base = self.bytes.as_mut_ptr().cast::<Word>();
-        // SAFETY: `i < N / W`, so the word lies inside the shard's bytes;
-        // `Bytes` is 8-aligned, enough for `Word`, and `N` is a multiple of
-        // 8; the bytes live as long as `&self`. Every access to them that can
-        // run concurrently with this one is atomic and word-sized (module
-        // docs): writers store words under the write lock, and plain accesses
-        // happen only where no writer can run (read lock, `&mut`, frozen).
-        Some(unsafe { AtomicWord::from_ptr(base.add(i)) })
+        self.words().get(i)
     }
 
     /// Loads `n` consecutive words from word `i`, `Relaxed`, joined into one
@@ -488,8 +493,8 @@ impl<const N: usize> WordStore<'_, N> {
         self.store_bytes(off, Src::Value(v, size))
     }
 
-    /// Stores the bytes of `src` at `off`: whole words where the range covers
-    /// them, merged words at its ends. `None` if the range leaves the shard.
+    /// Stores the bytes of `src` at `off`: merged words at the ends of the
+    /// range, whole words in between. `None` if the range leaves the shard.
     #[inline]
     pub(crate) fn store_bytes(&self, off: usize, src: Src<'_>) -> Option<()> {
         let end = off.checked_add(src.len())?;
@@ -497,23 +502,54 @@ impl<const N: usize> WordStore<'_, N> {
             return None;
         }
         let mut pos = off;
-        while pos < end {
-            let (i, sh) = (pos / W, pos % W);
-            let n = (W - sh).min(end - pos);
-            let word = self.0.word(i)?;
-            let rel = pos - off;
-            let new = if n == W {
-                src.word(rel)
-            } else {
-                let mut bytes = word.load(Ordering::Relaxed).to_ne_bytes();
-                for (j, b) in bytes.iter_mut().enumerate().skip(sh).take(n) {
-                    *b = src.byte(rel + j - sh);
-                }
-                Word::from_ne_bytes(bytes)
-            };
-            word.store(new, Ordering::Relaxed);
+        // Head: up to the first word boundary.
+        if !pos.is_multiple_of(W) {
+            let n = (W - pos % W).min(end - pos);
+            self.merge(pos, n, src, 0)?;
             pos += n;
         }
+        // Body: whole words, in a tight loop per kind of source.
+        let whole = (end - pos) / W;
+        let words = self.0.words().get(pos / W..pos / W + whole)?;
+        let rel = pos - off;
+        match src {
+            Src::Bytes(b) => {
+                for (word, chunk) in words.iter().zip(b.get(rel..)?.chunks_exact(W)) {
+                    let chunk: [u8; W] = chunk.try_into().ok()?;
+                    word.store(Word::from_ne_bytes(chunk), Ordering::Relaxed);
+                }
+            }
+            Src::Fill(x, _) => {
+                let v = Word::from_ne_bytes([x; W]);
+                words
+                    .iter()
+                    .for_each(|word| word.store(v, Ordering::Relaxed));
+            }
+            Src::Value(..) => {
+                for (j, word) in words.iter().enumerate() {
+                    word.store(src.word(rel + j * W), Ordering::Relaxed);
+                }
+            }
+        }
+        pos += whole * W;
+        // Tail: what is left of the last word.
+        if pos < end {
+            self.merge(pos, end - pos, src, pos - off)?;
+        }
+        Some(())
+    }
+
+    /// Stores `n` bytes of `src` from its byte `rel` at `pos`, inside one
+    /// word, keeping the word's other bytes.
+    #[inline]
+    fn merge(&self, pos: usize, n: usize, src: Src<'_>, rel: usize) -> Option<()> {
+        let (i, sh) = (pos / W, pos % W);
+        let word = self.0.word(i)?;
+        let mut bytes = word.load(Ordering::Relaxed).to_ne_bytes();
+        for (j, b) in bytes.get_mut(sh..sh + n)?.iter_mut().enumerate() {
+            *b = src.byte(rel + j);
+        }
+        word.store(Word::from_ne_bytes(bytes), Ordering::Relaxed);
         Some(())
     }
 }
