@@ -4,8 +4,8 @@
 #![no_std]
 
 use core::fmt;
-pub use cortex_m_semihosting::hprintln;
 use cortex_m_semihosting::debug;
+pub use cortex_m_semihosting::hprintln;
 use vm_mem::VmError;
 
 /// Why a check failed: a false assertion, or an unexpected `VmError`.

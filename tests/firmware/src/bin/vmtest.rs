@@ -354,9 +354,18 @@ fn statics_in_bss() -> Check {
         core::ptr::addr_of!(__ebss) as usize,
     );
     let in_bss = |p: usize, len: usize| start <= p && p + len <= end;
-    ensure!(in_bss(&SHARED as *const Mem as usize, core::mem::size_of::<Mem>()));
-    ensure!(in_bss(&ROM as *const Mem as usize, core::mem::size_of::<Mem>()));
-    ensure!(in_bss(&OWNED as *const _ as usize, core::mem::size_of::<Mem>()));
+    ensure!(in_bss(
+        &SHARED as *const Mem as usize,
+        core::mem::size_of::<Mem>()
+    ));
+    ensure!(in_bss(
+        &ROM as *const Mem as usize,
+        core::mem::size_of::<Mem>()
+    ));
+    ensure!(in_bss(
+        &OWNED as *const _ as usize,
+        core::mem::size_of::<Mem>()
+    ));
     ensure!(end - start >= 3 * SIZE);
     Ok(())
 }
