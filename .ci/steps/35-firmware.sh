@@ -52,6 +52,11 @@ for row in "${boards[@]}"; do
     step "test firmware on $board ($target)"
     run "$target" --release vmtest
     step "nopanic: exclusive typed paths link with an undefined panic handler ($target)"
+    if ! cargo build -q --release --target "$target" --bin nopanic; then
+        echo "FAIL: a panic is reachable from the exclusive typed paths; its call sites:" >&2
+        ./panic-sites.sh "$target" >&2 || true
+        exit 1
+    fi
     run "$target" --release nopanic
 done
 

@@ -25,8 +25,8 @@ sections() {
 
 # build TARGET BIN FEATURES: builds and prints the ELF's sections.
 build() {
-    cargo build -q --release --target "$1" --bin "$2" --features "$3" --target-dir target/footprint
-    sections "target/footprint/$1/release/$2"
+    cargo build -q --release --target "$1" --bin "$2" --features "$3"
+    sections "target/$1/release/$2"
 }
 
 echo "| target | firmware | .text | .rodata | .data | .bss | flash (.vector_table excluded) |"
