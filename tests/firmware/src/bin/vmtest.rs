@@ -315,6 +315,20 @@ fn snapshots(snap: &mut Snapshot<SHARDS, SHARD_SIZE>) -> Check {
     Ok(())
 }
 
+fn exclusive_snapshots(mem: &mut Mem, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) -> Check {
+    let mut v = mem.exclusive();
+    v.write_u32(0x40, 5)?;
+    v.snapshot(snap);
+    v.write_u32(0x40, 6)?;
+    v.write_u8(SIZE - 1, 9)?;
+    // Only the first and the last shard were written since the snapshot.
+    ensure!(v.restore(snap)? == 2);
+    ensure!(v.read_u32(0x40)? == 5 && v.read_u8(SIZE - 1)? == 0);
+    ensure!(!v.memory().is_dirty(0) && !v.memory().is_dirty(SHARDS - 1));
+    ensure!(v.restore(snap)? == 0);
+    Ok(())
+}
+
 fn freeze() -> Check {
     ROM.write_bytes(0, &[0x00, 0xbf, 0x70, 0x47])?;
     ROM.write_u64(SHARD_SIZE - 4, 0x0706_0504_0302_0100)?;
@@ -390,6 +404,7 @@ fn main() -> ! {
     r.check("exclusive_view", || exclusive_view(owned));
     let snap = SNAP.take();
     r.check("snapshots", || snapshots(snap));
+    r.check("exclusive_snapshots", || exclusive_snapshots(owned, snap));
     r.check("freeze", freeze);
     r.check("statics_in_bss", statics_in_bss);
     r.finish()
