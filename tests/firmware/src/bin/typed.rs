@@ -36,7 +36,9 @@ fn main() -> ! {
     let m = &RAM;
     #[cfg(feature = "fp-exclusive")]
     let Some(mem) = RAM.try_take() else {
-        loop {}
+        loop {
+            cortex_m::asm::nop()
+        }
     };
     #[cfg(feature = "fp-exclusive")]
     let mut m = mem.exclusive();
