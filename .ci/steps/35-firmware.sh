@@ -46,6 +46,9 @@ for row in "${boards[@]}"; do
     rustup target add "$target" >/dev/null 2>&1 || rustup target add "$target"
     cargo clippy -q --release --target "$target" --lib --bins -- -D warnings
 done
+# The footprint and probe variants, so their cfg'd code is linted too.
+cargo clippy -q --release --target thumbv7m-none-eabi --lib --bins \
+    --features "fp-u32 fp-exclusive big-static probe-atomics probe-bulk probe-frozen" -- -D warnings
 
 for row in "${boards[@]}"; do
     target=${row%%|*} board=${row#*|}
