@@ -2,8 +2,9 @@
 # Firmware tests on real Cortex-M cores under qemu-system-arm
 # (tests/firmware, its own crate): the test firmware on a Cortex-M3
 # (lm3s6965evb), a Cortex-M4F (mps2-an386) and a Cortex-M0 (microbit), the
-# link-time proof that the exclusive typed paths cannot panic, and the
-# footprint table with its checks. Any failure, hang (timeout) or fault
+# link-time proof that the exclusive typed paths cannot panic, the check
+# that the frozen read path cannot either, and the footprint table with its
+# checks. Any failure, hang (timeout) or fault
 # fails the step.
 set -euo pipefail
 export CARGO_TERM_COLOR=never
@@ -77,6 +78,20 @@ grep -q "undefined symbol: vm_mem_panic_is_reachable" <<<"$out" || {
     exit 1
 }
 echo "ok   the probe catches a reachable panic"
+
+step "frozen reads: every panic reachable in the frozen probe comes from freeze(), none from the reads"
+# `freeze` takes spin read locks, whose reader-count check can panic, so the
+# frozen probe cannot link with an undefined panic handler; instead its panic
+# sites are listed and each one's inlined call chain must run through freeze.
+out=$(./panic-sites.sh thumbv7m-none-eabi probe-frozen)
+echo "$out"
+awk '/^panic call at/ { if (site && !ok) bad = 1; site = 1; ok = 0; next }
+     /::freeze$/ { ok = 1 }
+     END { if (site && !ok) bad = 1; exit bad }' <<<"$out" || {
+    echo "FAIL: a panic is reachable from the frozen read path (see the sites above)" >&2
+    exit 1
+}
+echo "ok   the frozen read path itself cannot panic"
 
 step "footprint (flash and RAM per firmware and target)"
 ./footprint.sh
