@@ -4,8 +4,7 @@
 # (lm3s6965evb), a Cortex-M4F (mps2-an386) and a Cortex-M0 (microbit), the
 # link-time proof that the exclusive typed paths cannot panic, the check
 # that the frozen read path cannot either, and the footprint table with its
-# checks. Any failure, hang (timeout) or fault
-# fails the step.
+# checks. Any failure, hang (timeout) or fault fails the step.
 set -euo pipefail
 export CARGO_TERM_COLOR=never
 cd "$(dirname "$0")/../../tests/firmware"
@@ -27,12 +26,13 @@ boards=(
 step() { printf -- '--- %s\n' "$*"; }
 
 # run TARGET PROFILE_FLAG BIN [FEATURES]: builds, then runs under QEMU with a
-# timeout; the firmware's semihosting exit code is QEMU's.
+# timeout; the firmware's semihosting exit code is QEMU's. (`cargo run` execs
+# the runner, so the timeout's signal reaches QEMU itself.)
 run() {
     local target=$1 profile=$2 bin=$3 features=${4:-} start
     start=$(date +%s)
     cargo build -q $profile --target "$target" --bin "$bin" --features "$features"
-    if ! timeout 120 cargo run -q $profile --target "$target" --bin "$bin" \
+    if ! timeout -k 10 120 cargo run -q $profile --target "$target" --bin "$bin" \
         --features "$features" </dev/null; then
         echo "FAIL: $bin ($target ${profile:---dev}) failed or timed out" >&2
         exit 1
