@@ -1,5 +1,30 @@
 #!/usr/bin/env bash
-# no_std builds for embedded targets.
+# no_std library builds and clippy for the embedded targets: Cortex-M0
+# (thumbv6m, no compare-and-swap: feature `portable-atomic` with
+# portable-atomic's single-core cfg), Cortex-M3, Cortex-M4F, RISC-V 32 and
+# AArch64 bare metal. Each target is built with `cargo build --lib` and
+# linted with `cargo clippy --lib -- -D warnings`.
 set -euo pipefail
-rustup target add thumbv7em-none-eabihf >/dev/null
-cargo build --lib --target thumbv7em-none-eabihf
+export CARGO_TERM_COLOR=never
+rustup component add clippy >/dev/null 2>&1 || rustup component add clippy
+
+# target | extra cargo flags | RUSTFLAGS | target dir (a separate one where
+# RUSTFLAGS differ, so they never invalidate the host build's cache)
+matrix=(
+    "thumbv6m-none-eabi|--features portable-atomic|--cfg portable_atomic_unsafe_assume_single_core|target/embedded-single-core"
+    "thumbv7m-none-eabi|||target"
+    "thumbv7m-none-eabi|--features portable-atomic||target"
+    "thumbv7em-none-eabihf|||target"
+    "riscv32imac-unknown-none-elf|||target"
+    "aarch64-unknown-none|||target"
+)
+for row in "${matrix[@]}"; do
+    IFS='|' read -r target flags rustflags dir <<<"$row"
+    rustup target add "$target" >/dev/null 2>&1 || rustup target add "$target"
+    start=$(date +%s)
+    # shellcheck disable=SC2086 # `flags` is a word list on purpose
+    RUSTFLAGS="$rustflags" cargo build -q --lib --target "$target" --target-dir "$dir" $flags
+    # shellcheck disable=SC2086
+    RUSTFLAGS="$rustflags" cargo clippy -q --lib --target "$target" --target-dir "$dir" $flags -- -D warnings
+    echo "ok   $target ${flags:-(default features)} ${rustflags:+RUSTFLAGS=\"$rustflags\"} ($(($(date +%s) - start))s)"
+done
