@@ -47,7 +47,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                 }
             }
         }
-        self.modify_straddling(Access::Atomic, addr, f)
+        let mut f = Some(f);
+        self.modify_straddling(Access::Atomic, addr, T::SIZE, &mut |old| {
+            (f.take()?)(T::from_u64_truncating(old)).map(T::to_u64)
+        })
+        .map(T::from_u64_truncating)
     }
 
     crate::atomic::atomic_methods!(ref);

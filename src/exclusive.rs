@@ -86,21 +86,23 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
                 }
             }
         }
-        self.modify_slow(Access::Write, addr, |_: T| Some(v))
+        self.modify_slow(Access::Write, addr, T::SIZE, &mut |_| Some(v.to_u64()))
             .map(|_| ())
     }
 
-    /// Read-modify-write of a value straddling two shards (or out of bounds).
+    /// Read-modify-write of `size` bytes straddling two shards (or out of
+    /// bounds); not generic, as `ShardedMemory::modify_straddling`.
     #[cold]
     #[inline(never)]
-    pub(crate) fn modify_slow<T: Scalar>(
+    pub(crate) fn modify_slow(
         &mut self,
         access: Access,
         addr: usize,
-        f: impl FnOnce(T) -> Option<T>,
-    ) -> Result<T, VmError> {
+        size: usize,
+        f: &mut dyn FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, VmError> {
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
-        let oob = VmError::out_of_bounds(access, addr, T::SIZE, Self::SIZE);
+        let oob = VmError::out_of_bounds(access, addr, size, Self::SIZE);
         let Some([a, b]) = self
             .mem
             .shards
@@ -110,9 +112,9 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
             return Err(oob);
         };
         let (a, b) = (a.get_mut(), b.get_mut());
-        let old: T = shard::load_straddling(a, off, b).ok_or(oob)?;
+        let old = shard::load_straddling(a, off, b, size).ok_or(oob)?;
         if let Some(new) = f(old) {
-            shard::store_straddling(new, a, off, b).ok_or(oob)?;
+            shard::store_straddling(new, size, a, off, b).ok_or(oob)?;
         }
         Ok(old)
     }
@@ -126,7 +128,11 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// Copies `buf` into memory at `addr`; a range that does not fit fails
     /// before anything is written.
     pub fn write_bytes(&mut self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
-        self.write_runs(addr, buf.len(), |dst, src| dst.copy_from_slice(&buf[src]))
+        self.write_runs(addr, buf.len(), |dst, src| {
+            if let Some(src) = buf.get(src).filter(|s| s.len() == dst.len()) {
+                dst.copy_from_slice(src);
+            }
+        })
     }
 
     /// Sets `len` bytes at `addr` to `byte`; a range that does not fit fails
@@ -147,8 +153,10 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
             let Some(shard) = self.mem.shards.get_mut(run.shard) else {
                 break; // unreachable: `runs` checked the range
             };
-            let bytes = shard.get_mut();
-            f(&mut bytes[run.off..run.off + run.buf.len()], run.buf);
+            let Some(dst) = run.shard_part(shard.get_mut()) else {
+                break; // unreachable: `runs` keeps every run inside its shard
+            };
+            f(dst, run.buf);
         }
         Ok(())
     }

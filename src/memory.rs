@@ -82,6 +82,27 @@ pub(crate) struct Run {
     pub(crate) buf: Range<usize>,
 }
 
+impl Run {
+    /// Copies the run from shard bytes into the caller's buffer.
+    #[inline]
+    pub(crate) fn copy_out(&self, shard: &[u8], buf: &mut [u8]) {
+        let Some(dst) = buf.get_mut(self.buf.clone()) else {
+            return;
+        };
+        if let Some(src) = shard.get(self.off..self.off.saturating_add(dst.len())) {
+            if src.len() == dst.len() {
+                dst.copy_from_slice(src);
+            }
+        }
+    }
+
+    /// The run's part of a shard's bytes, writable.
+    #[inline]
+    pub(crate) fn shard_part<'s>(&self, shard: &'s mut [u8]) -> Option<&'s mut [u8]> {
+        shard.get_mut(self.off..self.off.checked_add(self.buf.len())?)
+    }
+}
+
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// Total size in bytes.
     pub const SIZE: usize = {
@@ -208,17 +229,18 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                 }
             }
         }
-        self.read_slow(addr)
+        self.read_slow(addr, T::SIZE).map(T::from_u64_truncating)
     }
 
-    /// Straddling or out-of-bounds read: both shards' read locks, ascending.
+    /// Straddling or out-of-bounds read of `size` bytes: validated against
+    /// both shards' counters (or under both read locks, ascending).
     #[cold]
     #[inline(never)]
-    fn read_slow<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+    fn read_slow(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
-        let oob = || VmError::out_of_bounds(Access::Read, addr, T::SIZE, Self::SIZE);
+        let oob = || VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE);
         let [first, second] = self.pair(idx).ok_or_else(oob)?;
-        shard::read_straddling(first, off, second).ok_or_else(oob)
+        shard::read_straddling(first, off, second, size).ok_or_else(oob)
     }
 
     /// The one typed write behind every `write_*` method.
@@ -235,38 +257,33 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                 }
             }
         }
-        self.write_slow(addr, v)
-    }
-
-    /// Straddling or out-of-bounds write: both shards' write locks, ascending.
-    #[cold]
-    #[inline(never)]
-    fn write_slow<T: Scalar>(&self, addr: usize, v: T) -> Result<(), VmError> {
-        self.modify_straddling(Access::Write, addr, |_: T| Some(v))
+        self.modify_straddling(Access::Write, addr, T::SIZE, &mut |_| Some(v.to_u64()))
             .map(|_| ())
     }
 
-    /// Read-modify-write of a value that straddles two shards, under both
-    /// write locks (ascending): the straddling write and guest atomics.
-    /// `f` returns the value to store, or `None` to store nothing (a failed
-    /// compare-exchange). Returns the old value.
+    /// Read-modify-write of `size` bytes that straddle two shards (or lie
+    /// out of bounds), under both write locks (ascending): the straddling
+    /// write and guest atomics. `f` returns the value to store, or `None` to
+    /// store nothing (a failed compare-exchange). Returns the old value.
+    /// Not generic (size and operation are data): one copy in the binary.
     #[cold]
     #[inline(never)]
-    pub(crate) fn modify_straddling<T: Scalar>(
+    pub(crate) fn modify_straddling(
         &self,
         access: Access,
         addr: usize,
-        f: impl FnOnce(T) -> Option<T>,
-    ) -> Result<T, VmError> {
+        size: usize,
+        f: &mut dyn FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
-        let oob = || VmError::out_of_bounds(access, addr, T::SIZE, Self::SIZE);
+        let oob = || VmError::out_of_bounds(access, addr, size, Self::SIZE);
         let [first, second] = self.pair(idx).ok_or_else(oob)?;
-        let ro = || Self::read_only(access, addr, T::SIZE);
+        let ro = || Self::read_only(access, addr, size);
         let mut a = first.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
         let mut b = second.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
-        let old: T = shard::read_straddling_locked(&a, off, &b).ok_or_else(oob)?;
+        let old = shard::read_straddling_locked(&a, off, &b, size).ok_or_else(oob)?;
         if let Some(new) = f(old) {
-            shard::write_straddling(new, &mut a, off, &mut b).ok_or_else(oob)?;
+            shard::write_straddling(new, size, &mut a, off, &mut b).ok_or_else(oob)?;
         }
         Ok(old)
     }
@@ -303,14 +320,14 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             return Ok(v);
         }
         // SAFETY: forwarded from this function's contract.
-        unsafe { self.read_unlocked_slow(addr) }
+        unsafe { self.read_unlocked_slow(addr, T::SIZE) }.map(T::from_u64_truncating)
     }
 
     /// # Safety
     /// As [`read_unlocked`](Self::read_unlocked).
     #[cold]
     #[inline(never)]
-    unsafe fn read_unlocked_slow<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+    unsafe fn read_unlocked_slow(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         // SAFETY: forwarded from this function's contract.
         let pair = unsafe {
@@ -320,15 +337,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             )
         };
         let v = match pair {
-            (Some(a), Some(b)) => shard::load_straddling(a, off, b),
+            (Some(a), Some(b)) => shard::load_straddling(a, off, b, size),
             _ => None,
         };
-        v.ok_or(VmError::out_of_bounds(
-            Access::Read,
-            addr,
-            T::SIZE,
-            Self::SIZE,
-        ))
+        v.ok_or(VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE))
     }
 
     /// A bulk read with no lock.
@@ -345,7 +357,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             let Some(bytes) = (unsafe { self.shard_bytes_unlocked(run.shard) }) else {
                 break; // unreachable: `runs` checked the range
             };
-            buf[run.buf.clone()].copy_from_slice(&bytes[run.off..run.off + run.buf.len()]);
+            run.copy_out(bytes, buf);
         }
         Ok(())
     }
@@ -365,8 +377,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// ```
     pub fn read_bytes(&self, addr: usize, buf: &mut [u8]) -> Result<(), VmError> {
         for run in Self::runs(addr, buf.len(), Access::Read)? {
-            let g = self.shards[run.shard].read_guard();
-            buf[run.buf.clone()].copy_from_slice(&g.bytes()[run.off..run.off + run.buf.len()]);
+            let Some(shard) = self.shards.get(run.shard) else {
+                break; // unreachable: `runs` checked the range
+            };
+            run.copy_out(shard.read_guard().bytes(), buf);
         }
         Ok(())
     }
@@ -399,7 +413,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             return Err(Self::read_only(Access::Write, addr, len));
         }
         for run in runs {
-            let Some(mut g) = self.shards[run.shard].write_guard(|| self.is_read_only()) else {
+            let Some(shard) = self.shards.get(run.shard) else {
+                break; // unreachable: `runs` checked the range
+            };
+            let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
                 return Err(Self::read_only(Access::Write, addr, len));
             };
             // Cannot fail: `runs` keeps every run inside its shard.

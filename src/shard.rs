@@ -293,54 +293,59 @@ fn gather_straddling<const N: usize>(
     Some(v >> (sh * 8))
 }
 
-/// Reads a `T` at `off` of `first` running on into `second` (the next
-/// shard), optimistically on both counters, falling back to both read locks
-/// (ascending). `None` if the pieces do not add up to `T::SIZE`.
+// The straddling helpers below take the access size as data and move
+// values as `u64`, not generic over the width: they sit on cold paths, and
+// one copy per width (and per guest atomic) would cost firmware flash.
+
+/// Reads `size` bytes at `off` of `first` running on into `second` (the
+/// next shard), little-endian, optimistically on both counters, falling back
+/// to both read locks (ascending). `None` if the pieces do not add up.
 #[inline]
-pub(crate) fn read_straddling<T: Scalar, const N: usize>(
+pub(crate) fn read_straddling<const N: usize>(
     first: &Shard<N>,
     off: usize,
     second: &Shard<N>,
-) -> Option<T> {
-    let to_t = |v: u128| T::from_u64_truncating(v as u64);
+    size: usize,
+) -> Option<u64> {
     for _ in 0..OPTIMISTIC_TRIES {
         if let (Some(sa), Some(sb)) = (first.seq_begin(), second.seq_begin()) {
-            let v = gather_straddling(first, off, second, T::SIZE)?;
+            let v = gather_straddling(first, off, second, size)?;
             if first.seq_valid(sa) && second.seq_valid(sb) {
-                return Some(to_t(v));
+                return Some(v as u64);
             }
         }
         core::hint::spin_loop();
     }
     let _a = first.read_guard();
     let _b = second.read_guard();
-    gather_straddling(first, off, second, T::SIZE).map(to_t)
+    gather_straddling(first, off, second, size).map(|v| v as u64)
 }
 
-/// Loads a `T` at `off` of `first` running on into `second`, both
+/// Reads `size` bytes at `off` of `first` running on into `second`, both
 /// write-locked by the caller (so no validation is needed).
 #[inline]
-pub(crate) fn read_straddling_locked<T: Scalar, const N: usize>(
+pub(crate) fn read_straddling_locked<const N: usize>(
     first: &ShardWrite<'_, N>,
     off: usize,
     second: &ShardWrite<'_, N>,
-) -> Option<T> {
-    gather_straddling(first.shard, off, second.shard, T::SIZE)
-        .map(|v| T::from_u64_truncating(v as u64))
+    size: usize,
+) -> Option<u64> {
+    gather_straddling(first.shard, off, second.shard, size).map(|v| v as u64)
 }
 
-/// Stores `v` at `off` of `first` running on into `second`, both
-/// write-locked by the caller, as one write of each shard.
+/// Stores the low `size` bytes of `v` at `off` of `first` running on into
+/// `second`, both write-locked by the caller, as one write of each shard.
 #[inline]
-pub(crate) fn write_straddling<T: Scalar, const N: usize>(
-    v: T,
+pub(crate) fn write_straddling<const N: usize>(
+    v: u64,
+    size: usize,
     first: &mut ShardWrite<'_, N>,
     off: usize,
     second: &mut ShardWrite<'_, N>,
 ) -> Option<()> {
     let head = N.checked_sub(off)?;
-    let tail = T::SIZE.checked_sub(head)?;
-    let v = u128::from(v.to_u64());
+    let tail = size.checked_sub(head)?;
+    let v = u128::from(v);
     first.modify(|a| {
         second.modify(|b| {
             a.store_value(off, head, v)?;
@@ -349,39 +354,40 @@ pub(crate) fn write_straddling<T: Scalar, const N: usize>(
     })
 }
 
-/// Loads a `T` that starts at `off` in `first` and runs on into `second`
-/// (plain byte arrays: the exclusive and frozen paths).
+/// Loads `size` bytes little-endian that start at `off` in `first` and run
+/// on into `second` (plain byte arrays: the exclusive and frozen paths).
 #[inline]
-pub(crate) fn load_straddling<T: Scalar, const N: usize>(
+pub(crate) fn load_straddling<const N: usize>(
     first: &[u8; N],
     off: usize,
     second: &[u8; N],
-) -> Option<T> {
+    size: usize,
+) -> Option<u64> {
     let head = first.get(off..)?;
     let mut buf = [0u8; 8];
     let (buf_head, buf_tail) = buf.split_at_mut_checked(head.len())?;
     buf_head.copy_from_slice(head);
-    let tail_len = T::SIZE.checked_sub(head.len())?;
+    let tail_len = size.checked_sub(head.len())?;
     buf_tail
         .get_mut(..tail_len)?
         .copy_from_slice(second.get(..tail_len)?);
-    T::load_le(&buf)
+    Some(u64::from_le_bytes(buf))
 }
 
-/// Stores `v` starting at `off` in `first` and running on into `second`
-/// (plain byte arrays: the exclusive path). `None` (nothing stored) if the
-/// pieces do not add up to `T::SIZE`.
+/// Stores the low `size` bytes of `v` little-endian, starting at `off` in
+/// `first` and running on into `second` (plain byte arrays: the exclusive
+/// path). `None` (nothing stored) if the pieces do not add up.
 #[inline]
-pub(crate) fn store_straddling<T: Scalar, const N: usize>(
-    v: T,
+pub(crate) fn store_straddling<const N: usize>(
+    v: u64,
+    size: usize,
     first: &mut [u8; N],
     off: usize,
     second: &mut [u8; N],
 ) -> Option<()> {
-    let mut buf = [0u8; 8];
-    v.store_le(&mut buf)?;
+    let buf = v.to_le_bytes();
     let head = first.get_mut(off..)?;
-    let (val_head, val_tail) = buf.get(..T::SIZE)?.split_at_checked(head.len())?;
+    let (val_head, val_tail) = buf.get(..size)?.split_at_checked(head.len())?;
     let tail = second.get_mut(..val_tail.len())?;
     head.copy_from_slice(val_head);
     tail.copy_from_slice(val_tail);
