@@ -32,26 +32,38 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         addr: usize,
         f: impl FnOnce(T) -> Option<T>,
     ) -> Result<T, VmError> {
+        let mut f = Some(f);
+        self.fetch_update_sized(addr, T::SIZE, &mut |old| {
+            (f.take()?)(T::from_u64_truncating(old)).map(T::to_u64)
+        })
+        .map(T::from_u64_truncating)
+    }
+
+    /// `fetch_update` with the size and the operation as data: one copy in
+    /// the binary serves every named atomic (they cost a lock anyway).
+    #[inline(never)]
+    fn fetch_update_sized(
+        &self,
+        addr: usize,
+        size: usize,
+        f: &mut dyn FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         if let Some(shard) = self.shards.get(idx) {
-            if off <= SHARD_SIZE - T::SIZE {
+            if off <= SHARD_SIZE - size {
                 let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
-                    return Err(Self::read_only(Access::Atomic, addr, T::SIZE));
+                    return Err(Self::read_only(Access::Atomic, addr, size));
                 };
-                if let Some(old) = g.read::<T>(off) {
+                if let Some(old) = g.read(off, size) {
                     if let Some(new) = f(old) {
                         // Cannot fail: `read` just found the value in the shard.
-                        let _stored = g.write(off, new);
+                        let _stored = g.write(off, size, new);
                     }
                     return Ok(old);
                 }
             }
         }
-        let mut f = Some(f);
-        self.modify_straddling(Access::Atomic, addr, T::SIZE, &mut |old| {
-            (f.take()?)(T::from_u64_truncating(old)).map(T::to_u64)
-        })
-        .map(T::from_u64_truncating)
+        self.modify_straddling(Access::Atomic, addr, size, f)
     }
 
     crate::atomic::atomic_methods!(ref);

@@ -78,7 +78,10 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         let bytes = match &self.held {
             Held::Read(i, g) if *i == idx => g.bytes(),
             Held::Write(i, g) if *i == idx => {
-                return g.read(off).map_or_else(|| self.read_slow(addr), Ok)
+                return g
+                    .read(off, T::SIZE)
+                    .map(T::from_u64_truncating)
+                    .map_or_else(|| self.read_slow(addr), Ok)
             }
             _ => return self.read_slow(addr),
         };
@@ -116,7 +119,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
         if let Held::Write(i, g) = &mut self.held {
             if *i == idx {
-                if let Some(()) = g.write(off, v) {
+                if let Some(()) = g.write(off, T::SIZE, v.to_u64()) {
                     return Ok(());
                 }
             }
@@ -139,7 +142,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
                         T::SIZE,
                     ));
                 };
-                let stored = g.write(off, v);
+                let stored = g.write(off, T::SIZE, v.to_u64());
                 self.held = Held::Write(idx, g);
                 stored.ok_or(VmError::out_of_bounds(
                     Access::Write,

@@ -5,7 +5,7 @@
 
 use crate::error::{Access, VmError};
 use crate::memory::{ShardedMemory, LIVE};
-use crate::scalar::Scalar;
+use crate::scalar::{store_sized, Scalar};
 use crate::shard;
 
 /// Lock-free access for the owner of a memory, from
@@ -57,7 +57,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
         // SAFETY: `self` borrows the whole memory mutably for 'a, so no other
         // handle exists and no write guard can be taken during the call.
-        unsafe { self.mem.read_unlocked(addr) }
+        unsafe { self.mem.read_unlocked(addr, T::SIZE) }.map(T::from_u64_truncating)
     }
 
     /// Refuses writes to a frozen memory.
@@ -77,16 +77,27 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// The one typed write behind every `write_*` method.
     #[inline(always)]
     pub fn write<T: Scalar>(&mut self, addr: usize, v: T) -> Result<(), VmError> {
-        self.check_writable(addr, T::SIZE)?;
+        self.write_sized(addr, T::SIZE, v.to_u64())
+    }
+
+    /// The write of the low `size` bytes of `v`; not generic, as
+    /// `ShardedMemory::write_sized`.
+    #[inline(always)]
+    fn write_sized(&mut self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
+        self.check_writable(addr, size)?;
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
         if let Some(shard) = self.mem.shards.get_mut(idx) {
-            if off <= SHARD_SIZE - T::SIZE {
-                if let Some(()) = shard.get_mut().get_mut(off..).and_then(|b| v.store_le(b)) {
+            if off <= SHARD_SIZE - size {
+                if let Some(()) = shard
+                    .get_mut()
+                    .get_mut(off..)
+                    .and_then(|b| store_sized(b, size, v))
+                {
                     return Ok(());
                 }
             }
         }
-        self.modify_slow(Access::Write, addr, T::SIZE, &mut |_| Some(v.to_u64()))
+        self.modify_slow(Access::Write, addr, size, &mut |_| Some(v))
             .map(|_| ())
     }
 

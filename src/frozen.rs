@@ -85,7 +85,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
         // SAFETY: a `Frozen` exists only after `freeze` leaked a read guard
         // of every shard (state FROZEN), so no write guard can ever be taken.
-        unsafe { self.mem.read_unlocked(addr) }
+        unsafe { self.mem.read_unlocked(addr, T::SIZE) }.map(T::from_u64_truncating)
     }
 
     /// Copies `buf.len()` bytes at `addr` into `buf`, with no lock.

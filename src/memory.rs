@@ -24,7 +24,7 @@
 #![allow(unsafe_code)]
 
 use crate::error::{Access, ErrorKind, VmError};
-use crate::scalar::Scalar;
+use crate::scalar::{load_sized, Scalar};
 use crate::shard::{self, Shard, ShardWrite};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
@@ -221,15 +221,23 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// The one typed read behind every `read_*` method.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        self.read_sized(addr, T::SIZE).map(T::from_u64_truncating)
+    }
+
+    /// The read of `size` bytes, zero-extended. Not generic over the width,
+    /// so cold paths stay single; always inlined (with a constant size it is
+    /// a bounds check and one load): reads are the hot path.
+    #[inline(always)]
+    fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         if let Some(shard) = self.shards.get(idx) {
-            if off <= SHARD_SIZE - T::SIZE {
-                if let Some(v) = shard.read::<T>(off) {
+            if off <= SHARD_SIZE - size {
+                if let Some(v) = shard.read(off, size) {
                     return Ok(v);
                 }
             }
         }
-        self.read_slow(addr, T::SIZE).map(T::from_u64_truncating)
+        self.read_slow(addr, size)
     }
 
     /// Straddling or out-of-bounds read of `size` bytes: validated against
@@ -246,18 +254,26 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// The one typed write behind every `write_*` method.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: usize, v: T) -> Result<(), VmError> {
+        self.write_sized(addr, T::SIZE, v.to_u64())
+    }
+
+    /// The write of the low `size` bytes of `v`. Left to the optimiser to
+    /// inline: a shared write pays for its lock anyway, and one copy for
+    /// every width keeps firmware small (`opt-level = "s"`).
+    #[inline]
+    fn write_sized(&self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
         let (idx, off) = Self::split(addr);
         if let Some(shard) = self.shards.get(idx) {
-            if off <= SHARD_SIZE - T::SIZE {
+            if off <= SHARD_SIZE - size {
                 let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
-                    return Err(Self::read_only(Access::Write, addr, T::SIZE));
+                    return Err(Self::read_only(Access::Write, addr, size));
                 };
-                if let Some(()) = g.write(off, v) {
+                if let Some(()) = g.write(off, size, v) {
                     return Ok(());
                 }
             }
         }
-        self.modify_straddling(Access::Write, addr, T::SIZE, &mut |_| Some(v.to_u64()))
+        self.modify_straddling(Access::Write, addr, size, &mut |_| Some(v))
             .map(|_| ())
     }
 
@@ -312,15 +328,18 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// No write guard of any shard may exist or be taken during the call:
     /// the caller holds the memory by `&mut`, or the memory is frozen.
     #[inline(always)]
-    pub(crate) unsafe fn read_unlocked<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+    pub(crate) unsafe fn read_unlocked(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         // SAFETY: forwarded from this function's contract.
         let bytes = unsafe { self.shard_bytes_unlocked(idx) };
-        if let Some(v) = bytes.and_then(|b| b.get(off..)).and_then(T::load_le) {
+        if let Some(v) = bytes
+            .and_then(|b| b.get(off..))
+            .and_then(|b| load_sized(b, size))
+        {
             return Ok(v);
         }
         // SAFETY: forwarded from this function's contract.
-        unsafe { self.read_unlocked_slow(addr, T::SIZE) }.map(T::from_u64_truncating)
+        unsafe { self.read_unlocked_slow(addr, size) }
     }
 
     /// # Safety

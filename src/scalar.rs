@@ -91,6 +91,35 @@ macro_rules! scalar {
 
 scalar!(u8, u16, u32, u64);
 
+/// Loads `size` (1, 2, 4 or 8) bytes little-endian from the start of `src`,
+/// zero-extended; `None` if `src` is shorter or the size is not one of
+/// those. With a constant `size` (after inlining) this is one load; without,
+/// one small switch serves every width.
+#[inline(always)]
+pub(crate) fn load_sized(src: &[u8], size: usize) -> Option<u64> {
+    match size {
+        1 => u8::load_le(src).map(u64::from),
+        2 => u16::load_le(src).map(u64::from),
+        4 => u32::load_le(src).map(u64::from),
+        8 => u64::load_le(src),
+        _ => None,
+    }
+}
+
+/// Stores the low `size` (1, 2, 4 or 8) bytes of `v` little-endian at the
+/// start of `dst`; `None` (nothing stored) if `dst` is shorter.
+#[inline(always)]
+pub(crate) fn store_sized(dst: &mut [u8], size: usize, v: u64) -> Option<()> {
+    // Truncating casts are the point: the access is `size` bytes wide.
+    match size {
+        1 => (v as u8).store_le(dst),
+        2 => (v as u16).store_le(dst),
+        4 => (v as u32).store_le(dst),
+        8 => v.store_le(dst),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Scalar;

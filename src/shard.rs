@@ -33,7 +33,6 @@
 // `Word` is `u64` here but `u32` on other targets: its casts must stay.
 #![allow(clippy::unnecessary_cast)]
 
-use crate::scalar::Scalar;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
 use core::sync::atomic::fence;
 use spin::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -138,33 +137,35 @@ impl<const N: usize> Shard<N> {
         self.seq.load(Ordering::Relaxed) == s
     }
 
-    /// Loads a `T` at `off` with no lock; `None` if it does not fit.
+    /// Loads `size` bytes at `off` with no lock, little-endian; `None` if
+    /// they do not fit.
     #[inline(always)]
-    pub(crate) fn read<T: Scalar>(&self, off: usize) -> Option<T> {
-        self.read_impl(off, false)
+    pub(crate) fn read(&self, off: usize, size: usize) -> Option<u64> {
+        self.read_impl(off, size, false)
     }
 
     /// The typed read. `locked`: the caller holds this shard's write lock, so
     /// the words cannot change and a spanning read needs no validation (and
     /// must not fall back to the read lock).
     #[inline(always)]
-    fn read_impl<T: Scalar>(&self, off: usize, locked: bool) -> Option<T> {
+    fn read_impl(&self, off: usize, size: usize, locked: bool) -> Option<u64> {
         let (i, sh) = (off / W, off % W);
-        if sh + T::SIZE <= W {
+        let mask = u64::MAX >> (64 - 8 * size.clamp(1, 8));
+        if sh + size <= W {
             // Inside one word: one atomic load cannot tear.
             let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
-            return Some(T::from_u64_truncating((w >> (sh * 8)) as u64));
+            return Some((w >> (sh * 8)) as u64 & mask);
         }
-        if off.checked_add(T::SIZE)? > N {
+        if off.checked_add(size)? > N {
             return None;
         }
-        let n = (sh + T::SIZE).div_ceil(W);
+        let n = (sh + size).div_ceil(W);
         let v = if locked {
             self.gather(i, n)?
         } else {
             self.read_spanning(i, n)?
         };
-        Some(T::from_u64_truncating((v >> (sh * 8)) as u64))
+        Some((v >> (sh * 8)) as u64 & mask)
     }
 
     /// The `n` words from word `i`, validated against concurrent writers.
@@ -416,10 +417,10 @@ pub(crate) struct ShardWrite<'a, const N: usize> {
 }
 
 impl<'a, const N: usize> ShardWrite<'a, N> {
-    /// Loads a `T` at `off` (word loads; this guard is the only writer).
+    /// Loads `size` bytes at `off` (word loads; this guard is the only writer).
     #[inline(always)]
-    pub(crate) fn read<T: Scalar>(&self, off: usize) -> Option<T> {
-        self.shard.read_impl(off, true)
+    pub(crate) fn read(&self, off: usize, size: usize) -> Option<u64> {
+        self.shard.read_impl(off, size, true)
     }
 
     /// Runs `f` as one write: marks the shard, makes the counter odd, lets
@@ -441,14 +442,14 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
         r
     }
 
-    /// Stores `v` at `off` as one write; `None` (nothing stored) if it does
-    /// not fit.
+    /// Stores the low `size` bytes of `v` at `off` as one write; `None`
+    /// (nothing stored) if they do not fit.
     #[inline(always)]
-    pub(crate) fn write<T: Scalar>(&mut self, off: usize, v: T) -> Option<()> {
-        if off.checked_add(T::SIZE)? > N {
+    pub(crate) fn write(&mut self, off: usize, size: usize, v: u64) -> Option<()> {
+        if off.checked_add(size)? > N {
             return None;
         }
-        self.modify(|s| s.store_value(off, T::SIZE, u128::from(v.to_u64())))
+        self.modify(|s| s.store_value(off, size, u128::from(v)))
     }
 
     /// Copies `src` to `off..off + src.len()` as one write.
