@@ -89,7 +89,11 @@ fn rejections_name_the_clash_and_change_nothing() {
         (0x10ff, 1),
     ] {
         let (reason, first, second) = config(map.add_mmio("x", base, len, Perms::RW, &dev));
-        assert_eq!((reason, first, second), ("overlaps", "x", "a"), "{base:#x}+{len:#x}");
+        assert_eq!(
+            (reason, first, second),
+            ("overlaps", "x", "a"),
+            "{base:#x}+{len:#x}"
+        );
     }
     assert_eq!(
         config(map.add_ram("y", 0x1fff, 2, Perms::RW, &b)),
@@ -153,16 +157,35 @@ fn every_permission_for_read_write_fetch_on_ram_and_mmio() {
                     r.unwrap();
                 } else {
                     let e = r.unwrap_err();
-                    assert_eq!(e.kind(), ErrorKind::Permission { needed }, "{perms} {addr:#x}");
+                    assert_eq!(
+                        e.kind(),
+                        ErrorKind::Permission { needed },
+                        "{perms} {addr:#x}"
+                    );
                     assert_eq!((e.access(), e.addr(), e.size()), (access, addr, size));
                 }
             };
-            expect(Perms::WRITE, map.write_u32(addr, 0x4770_bf00), Access::Write, 4);
+            expect(
+                Perms::WRITE,
+                map.write_u32(addr, 0x4770_bf00),
+                Access::Write,
+                4,
+            );
             expect(Perms::READ, map.read_u32(addr).map(drop), Access::Read, 4);
             expect(Perms::EXEC, map.fetch_u16(addr).map(drop), Access::Fetch, 2);
             expect(Perms::EXEC, map.fetch_u32(addr).map(drop), Access::Fetch, 4);
-            expect(Perms::READ, map.read_bytes(addr, &mut [0; 3]), Access::Read, 3);
-            expect(Perms::WRITE, map.write_bytes(addr, &[1; 3]), Access::Write, 3);
+            expect(
+                Perms::READ,
+                map.read_bytes(addr, &mut [0; 3]),
+                Access::Read,
+                3,
+            );
+            expect(
+                Perms::WRITE,
+                map.write_bytes(addr, &[1; 3]),
+                Access::Write,
+                3,
+            );
             expect(Perms::WRITE, map.fill(addr, 3, 0), Access::Write, 3);
             if perms.contains(Perms::RW) {
                 map.write_u32(addr, 0x4770_bf00).unwrap();
@@ -210,7 +233,9 @@ fn rom_refuses_writes_whatever_its_permissions() {
     }
     assert_eq!(map.read_u64(124).unwrap(), 0);
     let mut rx_map: MemoryMap<'_, 1> = MemoryMap::new();
-    rx_map.add_rom("flash", 0x800_0000, 128, Perms::RX, &rom).unwrap();
+    rx_map
+        .add_rom("flash", 0x800_0000, 128, Perms::RX, &rom)
+        .unwrap();
     let e = rx_map.write_u16(0x800_0002, 1).unwrap_err();
     assert_eq!((e.kind(), e.addr()), (ErrorKind::ReadOnly, 0x800_0002));
 }
@@ -221,7 +246,8 @@ fn unmapped_holes_and_the_ends_of_the_address_space() {
     let mut map: MemoryMap<'_, 4> = MemoryMap::new();
     map.add_ram("a", 0x1000, 0x100, Perms::RWX, &a).unwrap();
     map.add_ram("b", 0x1200, 0x100, Perms::RWX, &b).unwrap();
-    map.add_ram("top", u64::MAX - 0xff, 0x100, Perms::RWX, &b).unwrap();
+    map.add_ram("top", u64::MAX - 0xff, 0x100, Perms::RWX, &b)
+        .unwrap();
     for addr in [0, 0xfff, 0x1100, 0x11ff, 0x1300, 1 << 32, u64::MAX - 0x100] {
         for e in [
             map.read_u8(addr).unwrap_err(),
@@ -235,7 +261,10 @@ fn unmapped_holes_and_the_ends_of_the_address_space() {
     // Straddling into a hole: the whole access is refused, nothing written.
     for (addr, size) in [(0x10fe, 4), (0x0ffe, 4), (0x11fc, 8), (0x12ff, 2)] {
         let e = map.write_bytes(addr, &vec![0xee; size]).unwrap_err();
-        assert_eq!((e.kind(), e.addr(), e.size()), (ErrorKind::Unmapped, addr, size));
+        assert_eq!(
+            (e.kind(), e.addr(), e.size()),
+            (ErrorKind::Unmapped, addr, size)
+        );
     }
     assert_eq!(map.read_u16(0x10fe).unwrap(), 0);
     assert_eq!(kind(map.read_u32(0x10fe)), ErrorKind::Unmapped);
@@ -245,8 +274,14 @@ fn unmapped_holes_and_the_ends_of_the_address_space() {
     map.write_u64(u64::MAX - 7, 0x1122_3344_5566_7788).unwrap();
     assert_eq!(kind(map.read_u16(u64::MAX)), ErrorKind::Unmapped);
     assert_eq!(kind(map.read_u64(u64::MAX - 6)), ErrorKind::Unmapped);
-    assert_eq!(kind(map.read_bytes(u64::MAX, &mut [0; 2])), ErrorKind::Unmapped);
-    assert_eq!(kind(map.fill(u64::MAX - 1, usize::MAX, 0)), ErrorKind::Unmapped);
+    assert_eq!(
+        kind(map.read_bytes(u64::MAX, &mut [0; 2])),
+        ErrorKind::Unmapped
+    );
+    assert_eq!(
+        kind(map.fill(u64::MAX - 1, usize::MAX, 0)),
+        ErrorKind::Unmapped
+    );
     assert_eq!(b.read_u64(0xf8).unwrap(), 0x1122_3344_5566_7788);
     // Zero-length bulk copies succeed anywhere.
     map.read_bytes(7, &mut []).unwrap();
@@ -285,7 +320,10 @@ fn region_edges_first_and_last_byte_every_width() {
         for into in 1..size {
             let addr = last + 1 - size + into;
             let e = write(addr).unwrap_err();
-            assert_eq!((e.kind(), e.addr(), e.size()), (ErrorKind::Unmapped, addr, size as usize));
+            assert_eq!(
+                (e.kind(), e.addr(), e.size()),
+                (ErrorKind::Unmapped, addr, size as usize)
+            );
             assert_eq!(kind(read(addr)), ErrorKind::Unmapped);
             assert_eq!(kind(read(base - into)), ErrorKind::Unmapped);
         }
@@ -350,11 +388,25 @@ fn accesses_spanning_adjacent_ram_are_split_at_every_offset() {
     ro.add_ram("b", 0x1040, 100, Perms::READ, &b).unwrap();
     a.write_u32(60, 0).unwrap();
     let e = ro.write_u64(0x103c, u64::MAX).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Permission { needed: Perms::WRITE });
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Permission {
+            needed: Perms::WRITE
+        }
+    );
     assert_eq!((e.addr(), e.size()), (0x103c, 8));
-    assert_eq!(a.read_u32(60).unwrap(), 0, "nothing written in the first part");
+    assert_eq!(
+        a.read_u32(60).unwrap(),
+        0,
+        "nothing written in the first part"
+    );
     let e = ro.fetch_u32(0x103e).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Permission { needed: Perms::EXEC });
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Permission {
+            needed: Perms::EXEC
+        }
+    );
     // Bulk copies run over many regions.
     let mut buf = [0u8; 164];
     map.fill(0x1000, 164, 0x33).unwrap();
@@ -367,8 +419,10 @@ fn a_device_sees_one_call_per_access_with_its_offset_and_size() {
     let dev = Recorder::new();
     let (ram, next_ram) = (Mem::new(), Mem::new());
     let mut map: MemoryMap<'_, 3> = MemoryMap::new();
-    map.add_ram("ram", 0x4000_bfc0, 0x40, Perms::RW, &ram).unwrap();
-    map.add_mmio("uart", 0x4000_c000, 0x40, Perms::RW, &dev).unwrap();
+    map.add_ram("ram", 0x4000_bfc0, 0x40, Perms::RW, &ram)
+        .unwrap();
+    map.add_mmio("uart", 0x4000_c000, 0x40, Perms::RW, &dev)
+        .unwrap();
     let base = 0x4000_c000u64;
     for size in [1usize, 2, 4, 8] {
         for off in 0..=(0x40 - size as u64) {
@@ -424,7 +478,8 @@ fn a_device_sees_one_call_per_access_with_its_offset_and_size() {
             assert_eq!((e.addr(), e.size()), (addr, size));
         }
     }
-    map.add_ram("after", uart_end, 0x10, Perms::RW, &next_ram).unwrap();
+    map.add_ram("after", uart_end, 0x10, Perms::RW, &next_ram)
+        .unwrap();
     let e = map.read_u64(uart_end - 4).unwrap_err();
     assert_eq!(
         e.kind(),
@@ -452,7 +507,10 @@ fn bulk_copies_over_a_device_are_naturally_aligned_accesses() {
     let data: Vec<u8> = (1..=22).collect();
     map.write_bytes(0x1001, &data).unwrap();
     let calls: Vec<_> = dev.take().iter().map(|c| (c.1, c.2)).collect();
-    assert_eq!(calls, [(1, 1), (2, 2), (4, 4), (8, 8), (16, 4), (20, 2), (22, 1)]);
+    assert_eq!(
+        calls,
+        [(1, 1), (2, 2), (4, 4), (8, 8), (16, 4), (20, 2), (22, 1)]
+    );
     let mut back = [0u8; 22];
     map.read_bytes(0x1001, &mut back).unwrap();
     assert_eq!(back[..], data[..]);
@@ -467,8 +525,15 @@ fn bulk_copies_over_a_device_are_naturally_aligned_accesses() {
     assert_eq!(dev.take(), [('r', 0, 2, 0x7777)]);
     // A device error stops the copy, reported at the copy's address.
     let e = map.fill(0x103a, 6, 0).unwrap_err();
-    assert_eq!((e.kind(), e.addr(), e.size()), (ErrorKind::Device, 0x103a, 6));
-    assert_eq!(dev.take().len(), 2, "the 2-byte part done, the 4-byte one failed");
+    assert_eq!(
+        (e.kind(), e.addr(), e.size()),
+        (ErrorKind::Device, 0x103a, 6)
+    );
+    assert_eq!(
+        dev.take().len(),
+        2,
+        "the 2-byte part done, the 4-byte one failed"
+    );
     assert_eq!(map.read_u16(0x103a).unwrap(), 0);
 }
 
@@ -486,9 +551,13 @@ fn frozen_memory_as_ram_and_guest_ram_through_dyn() {
         ErrorKind::OutOfBounds { limit: 128 }
     );
     let mut map: MemoryMap<'_, 1> = MemoryMap::new();
-    map.add_ram("frozen", 0x100, 128, Perms::RW, &frozen).unwrap();
+    map.add_ram("frozen", 0x100, 128, Perms::RW, &frozen)
+        .unwrap();
     let e = map.write_u16(0x101, 0).unwrap_err();
-    assert_eq!((e.kind(), e.addr(), e.size()), (ErrorKind::ReadOnly, 0x101, 2));
+    assert_eq!(
+        (e.kind(), e.addr(), e.size()),
+        (ErrorKind::ReadOnly, 0x101, 2)
+    );
 }
 
 /// An interpreter step written once, for any memory kind.
@@ -507,7 +576,8 @@ fn emulator_code_is_generic_over_map_and_memory() {
     let sram = Mem::new();
     let mut map: MemoryMap<'_, 2> = MemoryMap::new();
     map.add_rom("flash", 0, 64, Perms::RX, &rom).unwrap();
-    map.add_ram("sram", 0x2000_0000, 256, Perms::RW, &sram).unwrap();
+    map.add_ram("sram", 0x2000_0000, 256, Perms::RW, &sram)
+        .unwrap();
     let mut m = &map;
     assert_eq!(step(&mut m, 0).unwrap(), 2);
     assert_eq!(step(&mut m, 0).unwrap(), 2);
@@ -515,17 +585,27 @@ fn emulator_code_is_generic_over_map_and_memory() {
     let e = step(&mut m, 0x2000_0000).unwrap_err();
     assert_eq!(
         (e.kind(), e.access()),
-        (ErrorKind::Permission { needed: Perms::EXEC }, Access::Fetch)
+        (
+            ErrorKind::Permission {
+                needed: Perms::EXEC
+            },
+            Access::Fetch
+        )
     );
     // The trait's bulk and BE methods go through the map too.
     MemoryAccess::write_u32_be(&mut m, 0x2000_0004, 0x0102_0304).unwrap();
-    assert_eq!(MemoryAccess::read_u32(&m, 0x2000_0004).unwrap(), 0x0403_0201);
+    assert_eq!(
+        MemoryAccess::read_u32(&m, 0x2000_0004).unwrap(),
+        0x0403_0201
+    );
     MemoryAccess::fill(&mut m, 0x2000_0010, 4, 9).unwrap();
     let mut buf = [0; 4];
     MemoryAccess::read_bytes(&m, 0x2000_0010, &mut buf).unwrap();
     assert_eq!(buf, [9; 4]);
     assert_eq!(
-        MemoryAccess::write_bytes(&mut m, 0, &[1]).unwrap_err().kind(),
+        MemoryAccess::write_bytes(&mut m, 0, &[1])
+            .unwrap_err()
+            .kind(),
         ErrorKind::ReadOnly
     );
     assert_eq!(m.read_value::<u16>(0).unwrap(), 5);
@@ -535,7 +615,8 @@ fn emulator_code_is_generic_over_map_and_memory() {
 fn a_map_serves_several_threads() {
     let ram = ShardedMemory::<4, 64>::new();
     let mut map: MemoryMap<'_, 1> = MemoryMap::new();
-    map.add_ram("ram", 0x8000_0000, 256, Perms::RW, &ram).unwrap();
+    map.add_ram("ram", 0x8000_0000, 256, Perms::RW, &ram)
+        .unwrap();
     let rounds = if cfg!(miri) { 20 } else { 2000 };
     std::thread::scope(|s| {
         for t in 0..4u64 {
@@ -555,7 +636,11 @@ fn a_map_serves_several_threads() {
 fn debug_output_lists_regions() {
     let ram = Mem::new();
     let mut map: MemoryMap<'_, 1> = MemoryMap::new();
-    map.add_ram("sram", 0x2000_0000, 16, Perms::RW, &ram).unwrap();
+    map.add_ram("sram", 0x2000_0000, 16, Perms::RW, &ram)
+        .unwrap();
     let s = format!("{map:?}");
-    assert!(s.contains("sram") && s.contains("0x2000000f") && s.contains("rw-"), "{s}");
+    assert!(
+        s.contains("sram") && s.contains("0x2000000f") && s.contains("rw-"),
+        "{s}"
+    );
 }

@@ -475,7 +475,10 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
             let (region, n) = match inside {
                 // `r.last - cur < len(r) <= u64::MAX`, so `+ 1` cannot overflow.
                 Some(r) => (Some(r), rest.min(r.last - cur + 1)),
-                None => (None, rs.get(i).map_or(rest, |next| rest.min(next.base - cur))),
+                None => (
+                    None,
+                    rs.get(i).map_or(rest, |next| rest.min(next.base - cur)),
+                ),
             };
             let piece = Piece {
                 region,
@@ -507,8 +510,7 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
         let mut prev: Option<&Region<'a>> = None;
         for r in self.pieces(addr, len).filter_map(|p| p.region) {
             if let Some(p) = prev.filter(|_| typed) {
-                if matches!(p.backing, Backing::Mmio(_)) || matches!(r.backing, Backing::Mmio(_))
-                {
+                if matches!(p.backing, Backing::Mmio(_)) || matches!(r.backing, Backing::Mmio(_)) {
                     return fail(ErrorKind::CrossesRegion {
                         first: p.name,
                         second: r.name,
