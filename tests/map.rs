@@ -37,7 +37,7 @@ impl MmioDevice for Recorder {
         le[..size].copy_from_slice(&regs[o..o + size]);
         let v = u64::from_le_bytes(le);
         self.calls.lock().unwrap().push(('r', offset, size, v));
-        Ok(v | 0xdead_0000_0000_0000 * u64::from(size < 8)) // junk above `size`: must be cut
+        Ok(v | (0xdead_0000_0000_0000 * u64::from(size < 8))) // junk above `size`: must be cut
     }
     fn write(&self, offset: u64, size: usize, value: u64) -> Result<(), VmError> {
         self.calls.lock().unwrap().push(('w', offset, size, value));

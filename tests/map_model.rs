@@ -124,13 +124,12 @@ impl Model {
         }
         if typed {
             for w in per_byte.windows(2) {
-                if w[0].name != w[1].name || w[0].base != w[1].base {
-                    if w[0].kind == K::Dev || w[1].kind == K::Dev {
-                        return Err(ErrorKind::CrossesRegion {
-                            first: w[0].name,
-                            second: w[1].name,
-                        });
-                    }
+                let boundary = w[0].name != w[1].name || w[0].base != w[1].base;
+                if boundary && (w[0].kind == K::Dev || w[1].kind == K::Dev) {
+                    return Err(ErrorKind::CrossesRegion {
+                        first: w[0].name,
+                        second: w[1].name,
+                    });
                 }
             }
         }
@@ -174,7 +173,7 @@ impl Model {
                     } else {
                         [8usize, 4, 2, 1]
                             .into_iter()
-                            .find(|&s| a % s as u64 == 0 && s <= rest)
+                            .find(|&s| a.is_multiple_of(s as u64) && s <= rest)
                             .unwrap()
                     };
                     out.push((a - r.base, s));

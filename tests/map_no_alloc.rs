@@ -83,6 +83,6 @@ fn build_and_use_a_map_without_allocating() {
     assert_eq!(refused.unwrap_err().kind(), ErrorKind::ReadOnly);
     assert_eq!(unmapped.unwrap_err().kind(), ErrorKind::Unmapped);
     // The counter does count.
-    let v = vec![1u8; 3];
-    assert!(ALLOCS.with(Cell::get) > after && v.len() == 3);
+    let v = std::hint::black_box(Vec::<u8>::with_capacity(3));
+    assert!(ALLOCS.with(Cell::get) > after && v.capacity() >= 3);
 }

@@ -6,7 +6,7 @@
 //! that runs past a device's end is refused with `CrossesRegion` before the
 //! device is called), and bulk copies that touch a device are cut into
 //! naturally aligned 1, 2, 4 or 8-byte accesses (see
-//! [`MemoryMap::read_bytes`](super::MemoryMap::read_bytes)).
+//! [`MemoryMap::read_bytes`](crate::MemoryMap::read_bytes)).
 //!
 //! Devices are `Sync` and take `&self`, so a map can serve several vCPU
 //! threads: keep state in atomics or a `spin::Mutex`, not in a `Cell`.

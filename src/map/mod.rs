@@ -8,74 +8,10 @@
 //! devices it borrows for `'a`, in a `heapless::Vec` of `N` regions kept
 //! sorted by base, and looks an address up by binary search.
 //!
-//! ```
-//! use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
-//!
-//! static FLASH: ShardedMemory<4, 1024> = ShardedMemory::new();
-//! static SRAM: ShardedMemory<16, 1024> = ShardedMemory::new();
-//!
-//! FLASH.write_bytes(0, &[0x00, 0xbf, 0xfe, 0xe7])?; // nop; b .
-//! let flash = FLASH.freeze();
-//! let mut map: MemoryMap<'_, 8> = MemoryMap::new(); // on the stack
-//! map.add_rom("flash", 0x0800_0000, 0x1000, Perms::RX, &flash)?;
-//! map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &SRAM)?;
-//!
-//! assert_eq!(map.fetch_u16(0x0800_0002)?, 0xe7fe);
-//! map.write_u32(0x2000_0100, 42)?;
-//! assert_eq!(SRAM.read_u32(0x100)?, 42); // region-relative in the memory
-//! let err = map.fetch_u16(0x2000_0100).unwrap_err(); // SRAM is not executable
-//! assert_eq!(err.kind(), ErrorKind::Permission { needed: Perms::EXEC });
-//! assert_eq!(map.write_u8(0x0800_0000, 0).unwrap_err().kind(), ErrorKind::ReadOnly);
-//! let err = map.read_u32(0x1000_0000).unwrap_err();
-//! assert_eq!((err.kind(), err.addr()), (ErrorKind::Unmapped, 0x1000_0000));
-//! # Ok::<(), vm_mem::VmError>(())
-//! ```
-//!
-//! ## What it promises
-//! - **Adding** a region that has zero length, runs past the top of the
-//!   64-bit address space, is longer than its backing memory, overlaps
-//!   another region or does not fit the table fails with
-//!   [`ErrorKind::Config`] naming the new region (and the region it
-//!   overlaps); the map is unchanged. Regions may have any base and length
-//!   (a 3-byte device block is fine) and may end at `u64::MAX`.
-//! - **Permissions**: reads need [`Perms::READ`], writes [`Perms::WRITE`],
-//!   fetches (`fetch_u16`, `fetch_u32`) [`Perms::EXEC`]; a region lacking
-//!   one fails with [`ErrorKind::Permission`]. ROM refuses every write with
-//!   [`ErrorKind::ReadOnly`], whatever its permissions.
-//! - **Errors** carry the access's guest address (absolute, the first byte
-//!   of the access), its size and kind; bytes no region covers give
-//!   [`ErrorKind::Unmapped`]. An error a memory or device returns keeps its
-//!   kind and gets the guest address, size and access.
-//! - **Spanning regions**: a typed access spanning adjacent RAM or ROM
-//!   regions is split, each part checked before any is performed; it is
-//!   then tear-free per part, not as a whole. A typed access that crosses
-//!   into or out of an MMIO region is refused with
-//!   [`ErrorKind::CrossesRegion`] naming both sides, before any device is
-//!   called. When several errors apply, the first of this order wins:
-//!   unmapped bytes, an MMIO crossing, then each part in address order
-//!   (`ReadOnly` for a ROM write, then `Permission`).
-//! - **Devices** see each typed access as exactly one call with its
-//!   region-relative offset and its size (1, 2, 4 or 8). Bulk copies
-//!   (`read_bytes`, `write_bytes`, `fill`) are checked whole first (holes,
-//!   permissions, ROM) and then performed region by region in ascending
-//!   order; their MMIO parts are cut into naturally aligned accesses (the
-//!   largest of 8, 4, 2, 1 bytes that the guest address is aligned to and
-//!   that fits), one device call each, in ascending order, as a bus bridge
-//!   would. A device error stops a bulk copy with the earlier parts done.
-//! - **No truncation**: addresses, lengths and offsets stay `u64` until a
-//!   memory turns them into its `usize` offsets, which fails rather than
-//!   wraps; a 32-bit host can emulate a 64-bit guest.
-//!
-//! ## Limits
-//! - Lookup is a binary search over the table: `log2(N)` comparisons per
-//!   access (no last-hit cache: with the handful of regions a firmware map
-//!   has, the search costs a few nanoseconds next to the memory's lock).
-//! - Zero-length bulk copies succeed at any address and touch nothing.
-//! - The map borrows its memories and devices for `'a`; it does not own
-//!   them, and its region table is fixed once built (`&mut self` to add).
-//!
-//! The same map serves several threads through `&MemoryMap`: memories are
-//! locked per shard, devices are `Sync`.
+//! Everything the map promises (rejections, permissions, errors, accesses
+//! spanning regions, what devices see) and its limits are documented on
+//! [`MemoryMap`]; `region.rs` holds the table's entries and the [`GuestRam`]
+//! trait, `mmio.rs` the [`MmioDevice`] trait.
 
 mod mmio;
 mod region;
@@ -91,8 +27,78 @@ use region::{ram_load, ram_store, Backing};
 
 /// A fixed-capacity map of up to `N` regions (RAM, ROM, MMIO) at `u64`
 /// guest addresses, borrowing its memories and devices for `'a`. No heap:
-/// it can live on the stack or in a `static` (see the [module
-/// docs](self) for the promises).
+/// it can live on the stack or in a `static`.
+///
+/// ```
+/// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
+///
+/// static FLASH: ShardedMemory<4, 1024> = ShardedMemory::new();
+/// static SRAM: ShardedMemory<16, 1024> = ShardedMemory::new();
+///
+/// FLASH.write_bytes(0, &[0x00, 0xbf, 0xfe, 0xe7])?; // nop; b .
+/// let flash = FLASH.freeze();
+/// let mut map: MemoryMap<'_, 8> = MemoryMap::new(); // on the stack
+/// map.add_rom("flash", 0x0800_0000, 0x1000, Perms::RX, &flash)?;
+/// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &SRAM)?;
+///
+/// assert_eq!(map.fetch_u16(0x0800_0002)?, 0xe7fe);
+/// map.write_u32(0x2000_0100, 42)?;
+/// assert_eq!(SRAM.read_u32(0x100)?, 42); // region-relative in the memory
+/// let err = map.fetch_u16(0x2000_0100).unwrap_err(); // SRAM is not executable
+/// assert_eq!(err.kind(), ErrorKind::Permission { needed: Perms::EXEC });
+/// assert_eq!(map.write_u8(0x0800_0000, 0).unwrap_err().kind(), ErrorKind::ReadOnly);
+/// let err = map.read_u32(0x1000_0000).unwrap_err();
+/// assert_eq!((err.kind(), err.addr()), (ErrorKind::Unmapped, 0x1000_0000));
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+///
+/// ## What it promises
+/// - **Adding** a region that has zero length, runs past the top of the
+///   64-bit address space, is longer than its backing memory, overlaps
+///   another region or does not fit the table fails with
+///   [`ErrorKind::Config`] naming the new region (and the region it
+///   overlaps); the map is unchanged. Regions may have any base and length
+///   (a 3-byte device block is fine) and may end at `u64::MAX`.
+/// - **Permissions**: reads need [`Perms::READ`], writes [`Perms::WRITE`],
+///   fetches (`fetch_u16`, `fetch_u32`) [`Perms::EXEC`]; a region lacking
+///   one fails with [`ErrorKind::Permission`]. ROM refuses every write with
+///   [`ErrorKind::ReadOnly`], whatever its permissions.
+/// - **Errors** carry the access's guest address (absolute, the first byte
+///   of the access), its size and kind; bytes no region covers give
+///   [`ErrorKind::Unmapped`]. An error a memory or device returns keeps its
+///   kind and gets the guest address, size and access.
+/// - **Spanning regions**: a typed access spanning adjacent RAM or ROM
+///   regions is split, each part checked before any is performed; it is
+///   then tear-free per part, not as a whole. A typed access that crosses
+///   into or out of an MMIO region is refused with
+///   [`ErrorKind::CrossesRegion`] naming both sides, before any device is
+///   called. When several errors apply, the first of this order wins:
+///   unmapped bytes, an MMIO crossing, then each part in address order
+///   (`ReadOnly` for a ROM write, then `Permission`).
+/// - **Devices** see each typed access as exactly one call with its
+///   region-relative offset and its size (1, 2, 4 or 8). Bulk copies
+///   (`read_bytes`, `write_bytes`, `fill`) are checked whole first (holes,
+///   permissions, ROM) and then performed region by region in ascending
+///   order; their MMIO parts are cut into naturally aligned accesses (the
+///   largest of 8, 4, 2, 1 bytes that the guest address is aligned to and
+///   that fits), one device call each, in ascending order, as a bus bridge
+///   would. A device error stops a bulk copy with the earlier parts done.
+/// - **No truncation**: addresses, lengths and offsets stay `u64` until a
+///   memory turns them into its `usize` offsets, which fails rather than
+///   wraps; a 32-bit host can emulate a 64-bit guest.
+///
+/// ## Limits
+/// - Lookup is a binary search over the table: `log2(N)` comparisons per
+///   access (no last-hit cache: with the handful of regions a firmware map
+///   has, the search costs a few nanoseconds next to the memory's lock).
+/// - Zero-length bulk copies succeed at any address and touch nothing.
+/// - The map borrows its memories and devices for `'a`; it does not own
+///   them, and its region table is fixed once built (`&mut self` to add).
+///
+/// The same map serves several threads through `&MemoryMap`: memories are
+/// locked per shard, devices are `Sync`.
+///
+/// ## Accesses spanning two memories, and a refused region
 ///
 /// ```
 /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};

@@ -1,4 +1,4 @@
-//! One entry of a [`MemoryMap`](super::MemoryMap): a [`Region`] (guest
+//! One entry of a [`MemoryMap`](crate::MemoryMap): a [`Region`] (guest
 //! base, length, name, permissions) and what backs it, plus [`GuestRam`],
 //! the small dyn-compatible trait through which a map reaches memory of any
 //! geometry.
@@ -169,9 +169,9 @@ pub(crate) enum Backing<'a> {
 }
 
 /// One mapped region: guest bytes `base..=last`, a name, permissions, and
-/// the memory or device behind them. Read it through [`MemoryMap::regions`]
-/// (super::MemoryMap::regions) or [`MemoryMap::region_at`]
-/// (super::MemoryMap::region_at).
+/// the memory or device behind them. Read it through
+/// [`MemoryMap::regions`](crate::MemoryMap::regions) or
+/// [`MemoryMap::region_at`](crate::MemoryMap::region_at).
 ///
 /// ```
 /// use vm_mem::{MemoryMap, Perms, RegionKind, ShardedMemory};
