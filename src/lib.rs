@@ -94,7 +94,7 @@ pub use batch::Batch;
 pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
-pub use map::{GuestRam, MemoryMap, MmioDevice, Region, RegionKind};
+pub use map::{AccessHook, GuestRam, HookId, MemoryMap, MmioDevice, Region, RegionKind, WriteData};
 pub use memory::ShardedMemory;
 pub use perms::Perms;
 pub use scalar::Scalar;

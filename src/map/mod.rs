@@ -13,9 +13,11 @@
 //! [`MemoryMap`]; `region.rs` holds the table's entries and the [`GuestRam`]
 //! trait, `mmio.rs` the [`MmioDevice`] trait.
 
+mod hooks;
 mod mmio;
 mod region;
 
+pub use hooks::{AccessHook, HookId, WriteData};
 pub use mmio::MmioDevice;
 pub use region::{GuestRam, Region, RegionKind};
 
@@ -23,7 +25,9 @@ use crate::error::{Access, ErrorKind, VmError};
 use crate::frozen::Frozen;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
-use region::{ram_load, ram_store, Backing};
+use core::ops::RangeInclusive;
+use hooks::Hook;
+use region::{ram_load, ram_load_sized, ram_store, ram_store_sized, Backing};
 
 /// A fixed-capacity map of up to `N` regions (RAM, ROM, MMIO) at `u64`
 /// guest addresses, borrowing its memories and devices for `'a`. No heap:
@@ -116,9 +120,13 @@ use region::{ram_load, ram_store, Backing};
 /// assert_eq!(map.regions().len(), 2); // unchanged
 /// # Ok::<(), vm_mem::VmError>(())
 /// ```
-pub struct MemoryMap<'a, const N: usize> {
+pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
     /// Sorted by base; regions never overlap.
     regions: heapless::Vec<Region<'a>, N>,
+    /// Installed access hooks, in installation order.
+    hooks: heapless::Vec<Hook<'a>, H>,
+    /// Id for the next hook.
+    next_hook: u32,
 }
 
 /// The permission an access kind needs.
@@ -182,11 +190,39 @@ fn mmio_chunks(addr: u64, len: u64) -> impl Iterator<Item = (u64, usize)> {
     })
 }
 
-impl<'a, const N: usize> MemoryMap<'a, N> {
+/// Appends `r` to a table being rebuilt in address order, merging it into
+/// the last entry if it continues it with the same permissions.
+fn push_merged<'a, const N: usize>(
+    table: &mut heapless::Vec<Region<'a>, N>,
+    r: Region<'a>,
+) -> Result<(), VmError> {
+    if let Some(last) = table.last_mut() {
+        if r.continues(last) && r.perms == last.perms {
+            last.last = r.last;
+            return Ok(());
+        }
+    }
+    table.push(r).map_err(|r| {
+        VmError::new(
+            ErrorKind::Config {
+                reason: "does not fit: the map is full",
+                first: r.name,
+                second: "",
+            },
+            Access::Write,
+            r.base,
+            err_size(r.last - r.base + 1),
+        )
+    })
+}
+
+impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// An empty map. `const`, so it can initialise a `static`.
     pub const fn new() -> Self {
         MemoryMap {
             regions: heapless::Vec::new(),
+            hooks: heapless::Vec::new(),
+            next_hook: 0,
         }
     }
 
@@ -296,12 +332,150 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
             last,
             name,
             perms,
+            fast: perms,
             offset: 0,
             backing,
         };
         self.regions
             .insert(idx, region)
-            .map_err(|_| err("does not fit: the map is full", ""))
+            .map_err(|_| err("does not fit: the map is full", ""))?;
+        self.refresh_fast();
+        Ok(())
+    }
+
+    /// Recomputes every region's fast-path permissions: its permissions
+    /// less the access kinds a hook watches somewhere in it.
+    fn refresh_fast(&mut self) {
+        for r in self.regions.iter_mut() {
+            let mut watched = Perms::NONE;
+            for h in self.hooks.iter() {
+                if h.first <= r.last && r.base <= h.last {
+                    watched = watched | h.kinds;
+                }
+            }
+            r.fast = Perms::from_bits_truncate(r.perms.bits() & !watched.bits());
+        }
+    }
+
+    /// Installs `hook` on guest bytes `range` for the access kinds in
+    /// `kinds`: [`Perms::READ`] for reads, [`Perms::WRITE`] for writes,
+    /// [`Perms::EXEC`] for fetches. The range may cover holes and regions
+    /// added later. Fails with [`ErrorKind::Config`] (nothing changed) if
+    /// the range is empty or the hook table (`H` entries) is full.
+    ///
+    /// Hooks run once per access overlapping the range, in installation
+    /// order (see [`AccessHook`]). Regions no hook overlaps keep their
+    /// full speed.
+    pub fn watch(
+        &mut self,
+        range: RangeInclusive<u64>,
+        kinds: Perms,
+        hook: &'a dyn AccessHook,
+    ) -> Result<HookId, VmError> {
+        let (first, last) = (*range.start(), *range.end());
+        let err = |reason| {
+            VmError::new(
+                ErrorKind::Config {
+                    reason,
+                    first: "hook",
+                    second: "",
+                },
+                Access::Read,
+                first,
+                err_size(last.wrapping_sub(first).wrapping_add(1)),
+            )
+        };
+        if first > last {
+            return Err(err("has an empty range"));
+        }
+        let id = HookId(self.next_hook);
+        self.hooks
+            .push(Hook {
+                first,
+                last,
+                kinds,
+                hook,
+                id,
+            })
+            .map_err(|_| err("does not fit: the hook table is full"))?;
+        self.next_hook = self.next_hook.wrapping_add(1);
+        self.refresh_fast();
+        Ok(id)
+    }
+
+    /// Removes the hook `id`; returns whether it was installed.
+    pub fn unwatch(&mut self, id: HookId) -> bool {
+        let Some(i) = self.hooks.iter().position(|h| h.id == id) else {
+            return false;
+        };
+        self.hooks.remove(i);
+        self.refresh_fast();
+        true
+    }
+
+    /// Sets the permissions of guest bytes `range` to `perms`, at byte
+    /// granularity: regions partly inside are split (each part keeps its
+    /// name, backing and place in it), and parts of one region that end up
+    /// adjacent with equal permissions are merged again. Reads, writes and
+    /// fetches are checked against the new permissions the same way,
+    /// hooked or not; an access spanning parts of one region is still one
+    /// access (one device call for MMIO). ROM stays read-only: `WRITE` on a
+    /// ROM part is recorded but writes still fail with `ReadOnly`.
+    ///
+    /// Permissions live in the map, not in the memory: a memory's
+    /// [`Snapshot`](crate::Snapshot) and `restore` bring back bytes only,
+    /// never permissions.
+    ///
+    /// Fails, with nothing changed, with [`ErrorKind::Unmapped`] (at the
+    /// first unmapped byte) if the range is empty or covers a hole, or with
+    /// [`ErrorKind::Config`] if the splits do not fit the table.
+    ///
+    /// ```
+    /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
+    ///
+    /// let ram = ShardedMemory::<1, 64>::new();
+    /// let mut map: MemoryMap<'_, 4> = MemoryMap::new();
+    /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
+    /// map.protect(0x1010..=0x1012, Perms::READ)?; // three bytes
+    /// assert_eq!(map.regions().len(), 3);
+    /// let e = map.write_u32(0x100e, 1).unwrap_err(); // touches 0x1010
+    /// assert_eq!(e.kind(), ErrorKind::Permission { needed: Perms::WRITE });
+    /// map.write_u8(0x1013, 1)?;
+    /// map.protect(0x1000..=0x103f, Perms::RW)?;
+    /// assert_eq!(map.regions().len(), 1); // merged back
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
+    pub fn protect(&mut self, range: RangeInclusive<u64>, perms: Perms) -> Result<(), VmError> {
+        let (a, b) = (*range.start(), *range.end());
+        let unmapped = |at| VmError::new(ErrorKind::Unmapped, Access::Write, at, 1);
+        if a > b {
+            return Err(unmapped(a));
+        }
+        let mut cur = a;
+        loop {
+            let r = self.region_at(cur).ok_or_else(|| unmapped(cur))?;
+            if r.last >= b {
+                break;
+            }
+            cur = r.last + 1;
+        }
+        let mut table: heapless::Vec<Region<'a>, N> = heapless::Vec::new();
+        for r in self.regions.iter() {
+            if r.last < a || r.base > b {
+                push_merged(&mut table, *r)?;
+                continue;
+            }
+            if r.base < a {
+                push_merged(&mut table, r.part(r.base, a - 1, r.perms))?;
+            }
+            push_merged(&mut table, r.part(r.base.max(a), r.last.min(b), perms))?;
+            if r.last > b {
+                push_merged(&mut table, r.part(b + 1, r.last, r.perms))?;
+            }
+        }
+        self.regions = table;
+        self.refresh_fast();
+        Ok(())
     }
 
     /// The regions, sorted by base.
@@ -357,7 +531,7 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         if let Some(r) = self.region_at(addr) {
-            if r.fits(addr, T::SIZE) && r.perms.contains(needs(access)) {
+            if r.fits(addr, T::SIZE) && r.fast.contains(needs(access)) {
                 let off = r.backing_offset(addr);
                 let v = match r.backing {
                     Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
@@ -376,7 +550,27 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
     fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
         self.check(addr, size as u64, access, true)?;
         let mut buf = [0u8; 8];
-        self.copy_out(addr, &mut buf[..size], access)?;
+        let moved = |e| relocate(e, access, addr, size);
+        match self.region_at(addr).map(|r| (r, r.backing)) {
+            // `check` let a device access through: it lies in one device
+            // (perhaps in parts `protect` made): one call.
+            Some((r, Backing::Mmio(d))) => {
+                buf = d
+                    .read(r.backing_offset(addr), size)
+                    .map_err(moved)?
+                    .to_le_bytes();
+                buf[size..].fill(0);
+            }
+            // Inside one part (a hooked or refused-then-allowed access):
+            // one typed, tear-free load.
+            Some((r, Backing::Ram(m) | Backing::Rom(m))) if r.fits(addr, size) => {
+                buf = ram_load_sized(m, r.backing_offset(addr), size)
+                    .map_err(moved)?
+                    .to_le_bytes();
+            }
+            _ => self.copy_out(addr, &mut buf[..size], access)?,
+        }
+        self.run_load_hooks(access, addr, &mut buf[..size]);
         Ok(u64::from_le_bytes(buf))
     }
 
@@ -385,7 +579,7 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
         if let Some(r) = self.region_at(addr) {
-            if r.fits(addr, T::SIZE) && r.perms.contains(Perms::WRITE) {
+            if r.fits(addr, T::SIZE) && r.fast.contains(Perms::WRITE) {
                 let off = r.backing_offset(addr);
                 let res = match r.backing {
                     Backing::Ram(m) => ram_store::<T>(m, off, v),
@@ -404,6 +598,17 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
     fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
         self.check(addr, size as u64, Access::Write, true)?;
         let bytes = v.to_le_bytes();
+        self.run_write_hooks(addr, WriteData::Bytes(&bytes[..size]))?;
+        let moved = |e| relocate(e, Access::Write, addr, size);
+        match self.region_at(addr).map(|r| (r, r.backing)) {
+            Some((r, Backing::Mmio(d))) => {
+                return d.write(r.backing_offset(addr), size, v).map_err(moved)
+            }
+            Some((r, Backing::Ram(m))) if r.fits(addr, size) => {
+                return ram_store_sized(m, r.backing_offset(addr), size, v).map_err(moved)
+            }
+            _ => {}
+        }
         self.copy_in(addr, size as u64, Src::Bytes(&bytes[..size]), Access::Write)
     }
 
@@ -438,7 +643,9 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
         }
         // A `usize` always fits a `u64` on the hosts Rust supports.
         self.check(addr, buf.len() as u64, Access::Read, false)?;
-        self.copy_out(addr, buf, Access::Read)
+        self.copy_out(addr, buf, Access::Read)?;
+        self.run_load_hooks(Access::Read, addr, buf);
+        Ok(())
     }
 
     /// Copies `buf` to guest `addr`: checked whole first (mapped, writable,
@@ -449,6 +656,7 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
             return Ok(());
         }
         self.check(addr, buf.len() as u64, Access::Write, false)?;
+        self.run_write_hooks(addr, WriteData::Bytes(buf))?;
         self.copy_in(addr, buf.len() as u64, Src::Bytes(buf), Access::Write)
     }
 
@@ -459,7 +667,71 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
             return Ok(());
         }
         self.check(addr, len as u64, Access::Write, false)?;
+        self.run_write_hooks(addr, WriteData::Fill { byte, len })?;
         self.copy_in(addr, len as u64, Src::Fill(byte), Access::Write)
+    }
+
+    /// Runs the read (or fetch) hooks watching `addr..addr + data.len()`,
+    /// in installation order, on the bytes read.
+    #[inline]
+    fn run_load_hooks(&self, access: Access, addr: u64, data: &mut [u8]) {
+        if self.hooks.is_empty() {
+            return;
+        }
+        let kind = needs(access);
+        let last = addr + (data.len() as u64 - 1); // checked by `check`
+        for h in self.hooks.iter().filter(|h| h.watches(kind, addr, last)) {
+            if access == Access::Fetch {
+                h.hook.fetch(addr, data);
+            } else {
+                h.hook.read(addr, data);
+            }
+        }
+    }
+
+    /// Runs the write hooks watching the write, in installation order,
+    /// until one refuses.
+    #[inline]
+    fn run_write_hooks(&self, addr: u64, data: WriteData<'_>) -> Result<(), VmError> {
+        if self.hooks.is_empty() {
+            return Ok(());
+        }
+        let last = addr + (data.len() as u64 - 1); // checked by `check`
+        for h in self
+            .hooks
+            .iter()
+            .filter(|h| h.watches(Perms::WRITE, addr, last))
+        {
+            if !h.hook.write(addr, data) {
+                return Err(VmError::new(
+                    ErrorKind::DeniedByHook,
+                    Access::Write,
+                    addr,
+                    data.len(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The pieces of `addr..addr + len` as runs: consecutive pieces of one
+    /// region that `protect` split are joined (same backing, contiguous),
+    /// so a run is one region's contiguous bytes. Same contract as `pieces`.
+    fn runs(&self, addr: u64, len: u64) -> impl Iterator<Item = Piece<'_, 'a>> + '_ {
+        let mut it = self.pieces(addr, len).peekable();
+        core::iter::from_fn(move || {
+            let mut run = it.next()?;
+            let mut tail = run.region?;
+            while let Some(next) = it.peek().and_then(|p| p.region) {
+                if !next.continues(tail) {
+                    break;
+                }
+                run.len += it.peek().map_or(0, |p| p.len);
+                tail = next;
+                it.next();
+            }
+            Some(run)
+        })
     }
 
     /// The pieces of `addr..addr + len` region by region (or hole by
@@ -514,7 +786,7 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
             return fail(ErrorKind::Unmapped);
         }
         let mut prev: Option<&Region<'a>> = None;
-        for r in self.pieces(addr, len).filter_map(|p| p.region) {
+        for r in self.runs(addr, len).filter_map(|p| p.region) {
             if let Some(p) = prev.filter(|_| typed) {
                 if matches!(p.backing, Backing::Mmio(_)) || matches!(r.backing, Backing::Mmio(_)) {
                     return fail(ErrorKind::CrossesRegion {
@@ -542,7 +814,7 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
         let size = buf.len();
         let moved = |e| relocate(e, access, addr, size);
         let mut pos = 0usize;
-        for p in self.pieces(addr, size as u64) {
+        for p in self.runs(addr, size as u64) {
             let Some(r) = p.region else {
                 return Err(VmError::new(ErrorKind::Unmapped, access, addr, size));
             };
@@ -570,7 +842,7 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
         let size = err_size(len);
         let moved = |e| relocate(e, access, addr, size);
         let mut pos = 0usize;
-        for p in self.pieces(addr, len) {
+        for p in self.runs(addr, len) {
             let Some(r) = p.region else {
                 return Err(VmError::new(ErrorKind::Unmapped, access, addr, size));
             };
@@ -606,15 +878,18 @@ impl<'a, const N: usize> MemoryMap<'a, N> {
     }
 }
 
-impl<const N: usize> Default for MemoryMap<'_, N> {
+impl<const N: usize, const H: usize> Default for MemoryMap<'_, N, H> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> core::fmt::Debug for MemoryMap<'_, N> {
+impl<const N: usize, const H: usize> core::fmt::Debug for MemoryMap<'_, N, H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_list().entries(self.regions.iter()).finish()
+        f.debug_struct("MemoryMap")
+            .field("regions", &self.regions.as_slice())
+            .field("hooks", &self.hooks.len())
+            .finish()
     }
 }
 
@@ -640,7 +915,7 @@ macro_rules! forward {
 /// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess), so emulator
 /// code generic over it runs on a map as on a memory; its `fetch_*` check
 /// [`Perms::EXEC`].
-impl<const N: usize> crate::MemoryAccess for &MemoryMap<'_, N> {
+impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
     forward!(
         read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
         read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,

@@ -148,6 +148,33 @@ pub(crate) fn ram_store<T: Scalar>(ram: &dyn GuestRam, off: u64, v: T) -> Result
     }
 }
 
+/// Loads `size` (1, 2, 4 or 8) bytes at `off` as one typed access.
+pub(crate) fn ram_load_sized(ram: &dyn GuestRam, off: u64, size: usize) -> Result<u64, VmError> {
+    match size {
+        1 => ram_load::<u8>(ram, off).map(u64::from),
+        2 => ram_load::<u16>(ram, off).map(u64::from),
+        4 => ram_load::<u32>(ram, off).map(u64::from),
+        _ => ram_load::<u64>(ram, off),
+    }
+}
+
+/// Stores the low `size` (1, 2, 4 or 8) bytes of `v` at `off` as one
+/// typed access.
+pub(crate) fn ram_store_sized(
+    ram: &dyn GuestRam,
+    off: u64,
+    size: usize,
+    v: u64,
+) -> Result<(), VmError> {
+    // Truncation is the point: the access is `size` bytes.
+    match size {
+        1 => ram.store_u8(off, v as u8),
+        2 => ram.store_u16(off, v as u16),
+        4 => ram.store_u32(off, v as u32),
+        _ => ram.store_u64(off, v),
+    }
+}
+
 /// What a region is, as reported by [`Region::kind`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RegionKind {
@@ -191,6 +218,9 @@ pub struct Region<'a> {
     pub(crate) last: u64,
     pub(crate) name: &'static str,
     pub(crate) perms: Perms,
+    /// The permissions the fast path may grant without running hooks:
+    /// `perms` less the kinds a hook watches in this region.
+    pub(crate) fast: Perms,
     /// Offset into the backing memory or device of the region's `base`.
     pub(crate) offset: u64,
     pub(crate) backing: Backing<'a>,
@@ -252,6 +282,36 @@ impl<'a> Region<'a> {
     pub(crate) fn fits(&self, addr: u64, size: usize) -> bool {
         // `last - addr` cannot underflow: `addr` is in the region.
         (size as u64) - 1 <= self.last - addr
+    }
+
+    /// Whether `self` is the part of one region that comes right after
+    /// `prev` (both from the same region, split by `protect`): same name
+    /// and backing, adjacent in the guest and in the backing.
+    pub(crate) fn continues(&self, prev: &Region<'_>) -> bool {
+        let same_backing = match (self.backing, prev.backing) {
+            (Backing::Ram(a), Backing::Ram(b)) | (Backing::Rom(a), Backing::Rom(b)) => {
+                core::ptr::addr_eq(a, b)
+            }
+            (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::addr_eq(a, b),
+            _ => false,
+        };
+        same_backing
+            && self.name == prev.name
+            && prev.last.checked_add(1) == Some(self.base)
+            && prev.offset.checked_add(prev.last - prev.base + 1) == Some(self.offset)
+    }
+
+    /// The part `base..=last` of this region (which contains both), with
+    /// permissions `perms`.
+    pub(crate) fn part(&self, base: u64, last: u64, perms: Perms) -> Region<'a> {
+        Region {
+            base,
+            last,
+            perms,
+            fast: perms,
+            offset: self.backing_offset(base),
+            ..*self
+        }
     }
 
     /// The backing offset of guest address `addr` (in the region).
