@@ -119,10 +119,13 @@ fn one_device_call_per_access_for_every_width_and_alignment() {
     }
 }
 
+/// One hook call: (hook tag, 'r'/'w'/'x', address, length, value).
+type Entry = (u8, char, u64, usize, u64);
+
 /// A hook that logs what it sees and can replace, refuse or patch.
 struct Spy {
     tag: u8,
-    log: &'static Mutex<Vec<(u8, char, u64, usize, u64)>>,
+    log: &'static Mutex<Vec<Entry>>,
     replace: bool,
     refuse: bool,
 }
@@ -162,9 +165,9 @@ impl AccessHook for Spy {
     }
 }
 
-static LOG: Mutex<Vec<(u8, char, u64, usize, u64)>> = Mutex::new(Vec::new());
+static LOG: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 
-fn take_log() -> Vec<(u8, char, u64, usize, u64)> {
+fn take_log() -> Vec<Entry> {
     std::mem::take(&mut *LOG.lock().unwrap())
 }
 
