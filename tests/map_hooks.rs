@@ -473,3 +473,25 @@ fn snapshot_restore_brings_back_bytes_not_permissions() {
     ram.restore(&snap).unwrap();
     map.write_u32(0x8000_0010, 0x3333).unwrap();
 }
+
+#[test]
+fn a_hook_on_a_region_s_first_or_last_byte_only_is_seen() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    take_log();
+    let ram = Mem::new();
+    let h = Spy {
+        tag: 5,
+        log: &LOG,
+        replace: true,
+        refuse: false,
+    };
+    let mut map: MemoryMap<'_, 8> = MemoryMap::new();
+    map.add_ram("ram", 0x100, 0x10, Perms::RW, &ram).unwrap();
+    // Ranges that touch the region by exactly one byte, from outside.
+    map.watch(0x10f..=0x200, Perms::READ, &h).unwrap();
+    map.watch(0..=0x100, Perms::READ, &h).unwrap();
+    assert_eq!(map.read_u8(0x10f).unwrap(), 6);
+    assert_eq!(map.read_u8(0x100).unwrap(), 6);
+    assert_eq!(map.read_u8(0x108).unwrap(), 0);
+    assert_eq!(take_log().len(), 2);
+}
