@@ -9,9 +9,10 @@
 //! sorted by base, and looks an address up by binary search.
 //!
 //! Everything the map promises (rejections, permissions, errors, accesses
-//! spanning regions, what devices see) and its limits are documented on
-//! [`MemoryMap`]; `region.rs` holds the table's entries and the [`GuestRam`]
-//! trait, `mmio.rs` the [`MmioDevice`] trait.
+//! spanning regions, what devices and hooks see, protections) and its
+//! limits are documented on [`MemoryMap`]; `region.rs` holds the table's
+//! entries and the [`GuestRam`] trait, `mmio.rs` the [`MmioDevice`] trait,
+//! `hooks.rs` the [`AccessHook`] trait and the hook table's entries.
 
 mod hooks;
 mod mmio;
@@ -29,9 +30,10 @@ use core::ops::RangeInclusive;
 use hooks::Hook;
 use region::{ram_load, ram_load_sized, ram_store, ram_store_sized, Backing};
 
-/// A fixed-capacity map of up to `N` regions (RAM, ROM, MMIO) at `u64`
-/// guest addresses, borrowing its memories and devices for `'a`. No heap:
-/// it can live on the stack or in a `static`.
+/// A fixed-capacity map of up to `N` regions (RAM, ROM, MMIO) and `H`
+/// access hooks (default 4) at `u64` guest addresses, borrowing its
+/// memories, devices and hooks for `'a`. No heap: it can live on the stack
+/// or in a `static`.
 ///
 /// ```
 /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
@@ -90,14 +92,33 @@ use region::{ram_load, ram_load_sized, ram_store, ram_store_sized, Backing};
 /// - **No truncation**: addresses, lengths and offsets stay `u64` until a
 ///   memory turns them into its `usize` offsets, which fails rather than
 ///   wraps; a 32-bit host can emulate a 64-bit guest.
+/// - **Hooks** ([`watch`](Self::watch), [`AccessHook`]) run once per
+///   allowed access that overlaps their range, in installation order,
+///   after the checks above: read and fetch hooks after the bytes are read
+///   (they may replace them), write hooks before anything is stored (the
+///   first refusal fails the access with [`ErrorKind::DeniedByHook`],
+///   nothing stored). Regions no hook overlaps pay nothing for hooks: each
+///   region keeps the permissions its inlined fast path may grant, less
+///   the kinds a hook watches in it, so the fast path has no extra test.
+/// - **Protection** ([`protect`](Self::protect)) changes permissions at run
+///   time at any byte granularity, enforced as above for read, write and
+///   fetch, hooked or not. Parts of a region split by `protect` still form
+///   one region for accesses: a device access over them is one call, a
+///   memory access one typed load or store where it fits one part. Snapshots
+///   of the memories restore bytes, never permissions.
 ///
 /// ## Limits
 /// - Lookup is a binary search over the table: `log2(N)` comparisons per
 ///   access (no last-hit cache: with the handful of regions a firmware map
 ///   has, the search costs a few nanoseconds next to the memory's lock).
-/// - Zero-length bulk copies succeed at any address and touch nothing.
-/// - The map borrows its memories and devices for `'a`; it does not own
-///   them, and its region table is fixed once built (`&mut self` to add).
+/// - Accesses to watched regions, and accesses spanning parts or regions,
+///   take the general path (not inlined; a few times slower than the fast
+///   path in `benches/map.rs`).
+/// - Zero-length bulk copies succeed at any address and touch nothing (and
+///   reach no hook).
+/// - The map borrows its memories, devices and hooks for `'a`; it does not
+///   own them. Changing the map (`add_*`, `watch`, `protect`) takes
+///   `&mut self`, so it happens while no vCPU thread holds the map.
 ///
 /// The same map serves several threads through `&MemoryMap`: memories are
 /// locked per shard, devices are `Sync`.
