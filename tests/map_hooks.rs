@@ -495,3 +495,24 @@ fn a_hook_on_a_region_s_first_or_last_byte_only_is_seen() {
     assert_eq!(map.read_u8(0x108).unwrap(), 0);
     assert_eq!(take_log().len(), 2);
 }
+
+#[test]
+fn hooks_installed_before_a_region_is_added_watch_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    take_log();
+    let ram = Mem::new();
+    let h = Spy {
+        tag: 7,
+        log: &LOG,
+        replace: false,
+        refuse: true,
+    };
+    let mut map: MemoryMap<'_, 8> = MemoryMap::new();
+    map.watch(0x100..=0x100, Perms::WRITE, &h).unwrap();
+    map.add_ram("ram", 0x100, 0x10, Perms::RW, &ram).unwrap();
+    let e = map.write_u8(0x100, 1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DeniedByHook);
+    assert_eq!(take_log(), [(7, 'w', 0x100, 1, 1)]);
+    map.write_u8(0x101, 1).unwrap();
+    assert!(take_log().is_empty());
+}

@@ -32,8 +32,8 @@ use region::{ram_load, ram_load_sized, ram_store, ram_store_sized, Backing};
 
 /// A fixed-capacity map of up to `N` regions (RAM, ROM, MMIO) and `H`
 /// access hooks (default 4) at `u64` guest addresses, borrowing its
-/// memories, devices and hooks for `'a`. No heap: it can live on the stack
-/// or in a `static`.
+/// memories, devices and hooks for `'a`. No heap: it is plain data, built
+/// and used on the stack (or wherever its owner keeps it).
 ///
 /// ```
 /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
@@ -238,7 +238,7 @@ fn push_merged<'a, const N: usize>(
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
-    /// An empty map. `const`, so it can initialise a `static`.
+    /// An empty map (`const`).
     pub const fn new() -> Self {
         MemoryMap {
             regions: heapless::Vec::new(),
