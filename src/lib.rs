@@ -44,7 +44,7 @@
 //! | exclusive | [`ShardedMemory::exclusive`] on `&mut` | one owner (a single-threaded emulator, a fuzzer) | none: a bounds check, then the load or store |
 //! | frozen | [`ShardedMemory::freeze`]: read-only from then on | ROM, flash images shared by threads | none for reads; writes fail with `ReadOnly` |
 //! | batched | [`ShardedMemory::batch`]: keeps one shard's lock | runs of accesses that stay in one shard | one lock per change of shard |
-//! | map | `MemoryMap`: RAM, ROM and MMIO regions at guest addresses, permissions, hooks | a whole machine's address space | a region lookup, then the region's own mode (a device call for MMIO) |
+//! | map | [`MemoryMap`]: RAM, ROM and MMIO regions at guest addresses, permissions, hooks | a whole machine's address space | a region lookup, then the region's own mode (a device call for MMIO) |
 //! | snapshots | [`ShardedMemory::snapshot`], [`ShardedMemory::restore`] into a [`Snapshot`] | fuzzing, record and replay | restore: one copy per shard written since the snapshot, plus a one-byte mark read per shard |
 //!
 //! Guest atomics (`compare_exchange_u32`, `fetch_add_u64`...) hold their
@@ -119,6 +119,7 @@ mod dirty;
 mod error;
 mod exclusive;
 mod frozen;
+mod map;
 mod memory;
 mod perms;
 mod scalar;
@@ -140,6 +141,7 @@ pub use batch::Batch;
 pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
+pub use map::{AccessHook, GuestRam, HookId, MemoryMap, MmioDevice, Region, RegionKind, WriteData};
 pub use memory::ShardedMemory;
 pub use perms::Perms;
 pub use scalar::Scalar;

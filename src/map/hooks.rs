@@ -1,0 +1,169 @@
+//! Access hooks: code that watches a guest address range and sees every
+//! read, write or fetch that touches it, may replace what a read or fetch
+//! returns, and may refuse a write. Installed with
+//! [`MemoryMap::watch`](crate::MemoryMap::watch), held in a fixed-capacity
+//! table: no heap.
+//!
+//! Promises: a hook runs **once per access** that overlaps its range (a
+//! typed access split across regions, or a bulk copy over many, is one
+//! access), with the access's guest address and all its bytes. Hooks run
+//! only for accesses the map allows (mapped, permitted): a refused access
+//! reaches no hook. Hooks run in the order they were installed; a read or
+//! fetch hook runs after the bytes are read and sees what earlier hooks
+//! left; write hooks run before anything is stored, and the first that
+//! refuses stops the write (later hooks are not called, nothing is stored,
+//! the access fails with [`ErrorKind::DeniedByHook`](crate::ErrorKind::DeniedByHook)).
+//!
+//! Cost: none for regions no hook overlaps (each region keeps the
+//! permissions its fast path may use without looking at hooks), and
+//! accesses to watched regions take the map's slower, general path.
+
+use crate::perms::Perms;
+
+/// The bytes a write stores, as a write hook sees them: the bytes of a
+/// typed write (little-endian, i.e. in guest memory order, also for `_be`
+/// writes) or of `write_bytes`, or a `fill`'s repeated byte.
+///
+/// ```
+/// use vm_mem::WriteData;
+/// assert_eq!(WriteData::Bytes(&[0x78, 0x56, 0x34, 0x12]).value(), Some(0x1234_5678));
+/// assert_eq!(WriteData::Fill { byte: 1, len: 2 }.value(), Some(0x0101));
+/// assert_eq!(WriteData::Fill { byte: 1, len: 9 }.value(), None);
+/// assert_eq!(WriteData::Fill { byte: 7, len: 9 }.get(8), Some(7));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteData<'s> {
+    /// The bytes of a typed write or a `write_bytes`.
+    Bytes(&'s [u8]),
+    /// `len` copies of `byte` (a `fill`).
+    Fill {
+        /// The byte stored.
+        byte: u8,
+        /// How many times.
+        len: usize,
+    },
+}
+
+impl WriteData<'_> {
+    /// Number of bytes written.
+    #[allow(clippy::len_without_is_empty)] // a write hook never sees an empty write
+    pub fn len(&self) -> usize {
+        match *self {
+            WriteData::Bytes(b) => b.len(),
+            WriteData::Fill { len, .. } => len,
+        }
+    }
+
+    /// The `i`-th byte written, if there is one.
+    pub fn get(&self, i: usize) -> Option<u8> {
+        match *self {
+            WriteData::Bytes(b) => b.get(i).copied(),
+            WriteData::Fill { byte, len } => (i < len).then_some(byte),
+        }
+    }
+
+    /// The bytes as a little-endian value, for writes of at most 8 bytes.
+    pub fn value(&self) -> Option<u64> {
+        let len = self.len();
+        if len > 8 {
+            return None;
+        }
+        let mut le = [0u8; 8];
+        for (i, b) in le.iter_mut().enumerate().take(len) {
+            *b = self.get(i)?;
+        }
+        Some(u64::from_le_bytes(le))
+    }
+}
+
+/// Code that watches guest accesses, installed with
+/// [`MemoryMap::watch`](crate::MemoryMap::watch). Every method has a
+/// default that lets the access through unchanged, so a hook implements
+/// only what it watches. `Sync` and `&self`, like devices: keep state in
+/// atomics or a `spin::Mutex`.
+///
+/// `addr` is the guest address of the access's first byte, which may lie
+/// before the watched range (an access overlapping it by one byte is
+/// seen whole).
+///
+/// ```
+/// use core::sync::atomic::{AtomicU64, Ordering};
+/// use vm_mem::{AccessHook, ErrorKind, MemoryMap, Perms, ShardedMemory, WriteData};
+///
+/// /// Refuses writes of zero; remembers the last value written.
+/// struct NoZero(AtomicU64);
+/// impl AccessHook for NoZero {
+///     fn write(&self, _addr: u64, data: WriteData<'_>) -> bool {
+///         let v = data.value().unwrap_or(u64::MAX);
+///         self.0.store(v, Ordering::Relaxed);
+///         v != 0
+///     }
+/// }
+///
+/// /// Makes every read of its range see 0x42 in the first byte.
+/// struct Patch;
+/// impl AccessHook for Patch {
+///     fn read(&self, _addr: u64, data: &mut [u8]) {
+///         data[0] = 0x42;
+///     }
+/// }
+///
+/// let ram = ShardedMemory::<1, 64>::new();
+/// let (guard, patch) = (NoZero(AtomicU64::new(0)), Patch);
+/// let mut map: MemoryMap<'_, 1> = MemoryMap::new();
+/// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
+/// map.watch(0x1010..=0x1013, Perms::WRITE, &guard)?;
+/// map.watch(0x1020..=0x1020, Perms::READ, &patch)?;
+/// map.write_u32(0x1010, 7)?;
+/// let e = map.write_u16(0x100f, 0).unwrap_err(); // overlaps by one byte
+/// assert_eq!(e.kind(), ErrorKind::DeniedByHook);
+/// assert_eq!(ram.read_u32(0x10)?, 7); // nothing stored
+/// assert_eq!(map.read_u16(0x1020)?, 0x0042);
+/// assert_eq!(ram.read_u8(0x20)?, 0); // memory unchanged
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+pub trait AccessHook: Sync {
+    /// Sees a read after its bytes were read (`data`, in guest memory
+    /// order) and may change them: the guest gets what `data` holds after
+    /// every read hook ran.
+    fn read(&self, addr: u64, data: &mut [u8]) {
+        let _ = (addr, data);
+    }
+
+    /// Sees an instruction fetch after its bytes were read, as
+    /// [`read`](Self::read) does (it may patch them, e.g. for a breakpoint).
+    fn fetch(&self, addr: u64, data: &mut [u8]) {
+        let _ = (addr, data);
+    }
+
+    /// Sees a write before anything is stored; returns whether to let it
+    /// through (`false`: the write fails with `DeniedByHook`, nothing is
+    /// stored and later hooks are not called).
+    fn write(&self, addr: u64, data: WriteData<'_>) -> bool {
+        let _ = (addr, data);
+        true
+    }
+}
+
+/// Names an installed hook, for [`MemoryMap::unwatch`](crate::MemoryMap::unwatch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HookId(pub(crate) u32);
+
+/// One installed hook.
+#[derive(Clone, Copy)]
+pub(crate) struct Hook<'a> {
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+    /// `READ` watches reads, `WRITE` writes, `EXEC` fetches.
+    pub(crate) kinds: Perms,
+    pub(crate) hook: &'a dyn AccessHook,
+    pub(crate) id: HookId,
+}
+
+impl Hook<'_> {
+    /// Whether the hook watches bytes `first..=last` for accesses needing `kind`.
+    #[inline]
+    pub(crate) fn watches(&self, kind: Perms, first: u64, last: u64) -> bool {
+        self.kinds.contains(kind) && self.first <= last && first <= self.last
+    }
+}

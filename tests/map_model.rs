@@ -1,0 +1,392 @@
+//! Property test: random region tables and random accesses through a
+//! [`MemoryMap`], against a byte-by-byte model of the same map: results,
+//! error kinds/addresses/sizes, the bytes in every backing, and every
+//! device call (offset and size).
+
+use proptest::prelude::*;
+use std::sync::Mutex;
+use vm_mem::{Access, ErrorKind, MemoryMap, MmioDevice, Perms, ShardedMemory, VmError};
+
+type Mem = ShardedMemory<4, 64>;
+const MEM: usize = 256;
+const DEV: usize = 512;
+const CAP: usize = 6;
+const NAMES: [&str; 8] = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum K {
+    RamA,
+    RamB,
+    Rom,
+    Dev,
+}
+
+/// A register file that records its calls.
+struct RegFile {
+    bytes: Mutex<[u8; DEV]>,
+    calls: Mutex<Vec<(u64, usize)>>,
+}
+
+impl MmioDevice for RegFile {
+    fn read(&self, offset: u64, size: usize) -> Result<u64, VmError> {
+        self.calls.lock().unwrap().push((offset, size));
+        let b = self.bytes.lock().unwrap();
+        let o = offset as usize;
+        let mut le = [0u8; 8];
+        le[..size].copy_from_slice(&b[o..o + size]);
+        Ok(u64::from_le_bytes(le))
+    }
+    fn write(&self, offset: u64, size: usize, value: u64) -> Result<(), VmError> {
+        self.calls.lock().unwrap().push((offset, size));
+        let o = offset as usize;
+        self.bytes.lock().unwrap()[o..o + size].copy_from_slice(&value.to_le_bytes()[..size]);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Add(K, u64, u64, u8),
+    Read(u64, usize, bool),
+    Fetch(u64, usize),
+    Write(u64, usize, u64, bool),
+    ReadBytes(u64, usize),
+    WriteBytes(u64, Vec<u8>),
+    Fill(u64, usize, u8),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct MRegion {
+    kind: K,
+    base: u64,
+    len: u64,
+    perms: Perms,
+    name: &'static str,
+}
+
+struct Model {
+    regions: Vec<MRegion>,
+    bytes: [[u8; DEV]; 4],
+}
+
+impl Model {
+    fn region(&self, addr: u128) -> Option<MRegion> {
+        self.regions
+            .iter()
+            .copied()
+            .find(|r| u128::from(r.base) <= addr && addr < u128::from(r.base) + u128::from(r.len))
+    }
+
+    fn add(&mut self, r: MRegion) -> Result<(), (&'static str, &'static str)> {
+        let end = u128::from(r.base) + u128::from(r.len);
+        if r.len == 0 {
+            return Err(("has zero length", ""));
+        }
+        if end > 1u128 << 64 {
+            return Err(("runs past the end of the 64-bit address space", ""));
+        }
+        if r.kind != K::Dev && r.len > MEM as u64 {
+            return Err(("is longer than its backing memory", ""));
+        }
+        let clash = self
+            .regions
+            .iter()
+            .filter(|o| {
+                u128::from(o.base) < end
+                    && u128::from(r.base) < u128::from(o.base) + u128::from(o.len)
+            })
+            .min_by_key(|o| o.base);
+        if let Some(o) = clash {
+            return Err(("overlaps", o.name));
+        }
+        if self.regions.len() == CAP {
+            return Err(("does not fit: the map is full", ""));
+        }
+        self.regions.push(r);
+        Ok(())
+    }
+
+    /// The bytes' regions, or the error the access must fail with.
+    fn check(
+        &self,
+        addr: u64,
+        len: usize,
+        access: Access,
+        typed: bool,
+    ) -> Result<Vec<MRegion>, ErrorKind> {
+        let mut per_byte = Vec::new();
+        for i in 0..len as u128 {
+            let a = u128::from(addr) + i;
+            match (a < 1 << 64).then(|| self.region(a)).flatten() {
+                Some(r) => per_byte.push(r),
+                None => return Err(ErrorKind::Unmapped),
+            }
+        }
+        if typed {
+            for w in per_byte.windows(2) {
+                let boundary = w[0].name != w[1].name || w[0].base != w[1].base;
+                if boundary && (w[0].kind == K::Dev || w[1].kind == K::Dev) {
+                    return Err(ErrorKind::CrossesRegion {
+                        first: w[0].name,
+                        second: w[1].name,
+                    });
+                }
+            }
+        }
+        let needed = match access {
+            Access::Read => Perms::READ,
+            Access::Write => Perms::WRITE,
+            _ => Perms::EXEC,
+        };
+        for r in &per_byte {
+            if access == Access::Write && r.kind == K::Rom {
+                return Err(ErrorKind::ReadOnly);
+            }
+            if !r.perms.contains(needed) {
+                return Err(ErrorKind::Permission { needed });
+            }
+        }
+        Ok(per_byte)
+    }
+
+    fn slot(&mut self, r: &MRegion, a: u64) -> &mut u8 {
+        &mut self.bytes[r.kind as usize][(a - r.base) as usize]
+    }
+
+    /// Expected device calls of an access (typed: one; bulk: aligned chunks).
+    fn calls(per_byte: &[MRegion], addr: u64, typed: bool) -> Vec<(u64, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < per_byte.len() {
+            let r = per_byte[i];
+            let mut j = i;
+            while j < per_byte.len() && per_byte[j].base == r.base {
+                j += 1;
+            }
+            if r.kind == K::Dev {
+                let mut pos = i;
+                while pos < j {
+                    let a = addr + pos as u64;
+                    let rest = j - pos;
+                    let s = if typed {
+                        rest
+                    } else {
+                        [8usize, 4, 2, 1]
+                            .into_iter()
+                            .find(|&s| a.is_multiple_of(s as u64) && s <= rest)
+                            .unwrap()
+                    };
+                    out.push((a - r.base, s));
+                    pos += s;
+                }
+            }
+            i = j;
+        }
+        out
+    }
+}
+
+fn addr() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        9 => 0u64..1200,
+        1 => (0u64..700).prop_map(|x| u64::MAX - x),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let kind = prop_oneof![Just(K::RamA), Just(K::RamB), Just(K::Rom), Just(K::Dev)];
+    let size = prop_oneof![Just(1usize), Just(2), Just(4), Just(8)];
+    prop_oneof![
+        3 => (kind, addr(), 0u64..300, 0u8..8).prop_map(|(k, b, l, p)| Op::Add(k, b, l, p)),
+        3 => (addr(), size.clone(), any::<bool>()).prop_map(|(a, s, be)| Op::Read(a, s, be)),
+        1 => (addr(), prop_oneof![Just(2usize), Just(4)]).prop_map(|(a, s)| Op::Fetch(a, s)),
+        3 => (addr(), size, any::<u64>(), any::<bool>()).prop_map(|(a, s, v, be)| Op::Write(a, s, v, be)),
+        1 => (addr(), 0usize..40).prop_map(|(a, l)| Op::ReadBytes(a, l)),
+        1 => (addr(), prop::collection::vec(any::<u8>(), 0..40)).prop_map(|(a, d)| Op::WriteBytes(a, d)),
+        1 => (addr(), 0usize..40, any::<u8>()).prop_map(|(a, l, b)| Op::Fill(a, l, b)),
+    ]
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 256 },
+        failure_persistence: if cfg!(miri) {
+            None
+        } else {
+            ProptestConfig::default().failure_persistence
+        },
+        ..ProptestConfig::default()
+    }
+}
+
+fn read_typed(map: &MemoryMap<'_, CAP>, a: u64, size: usize, be: bool) -> Result<u64, VmError> {
+    match (size, be) {
+        (1, _) => map.read_u8(a).map(u64::from),
+        (2, false) => map.read_u16(a).map(u64::from),
+        (2, true) => map.read_u16_be(a).map(u64::from),
+        (4, false) => map.read_u32(a).map(u64::from),
+        (4, true) => map.read_u32_be(a).map(u64::from),
+        (_, false) => map.read_u64(a),
+        (_, true) => map.read_u64_be(a),
+    }
+}
+
+fn write_typed(
+    map: &MemoryMap<'_, CAP>,
+    a: u64,
+    size: usize,
+    v: u64,
+    be: bool,
+) -> Result<(), VmError> {
+    match (size, be) {
+        (1, _) => map.write_u8(a, v as u8),
+        (2, false) => map.write_u16(a, v as u16),
+        (2, true) => map.write_u16_be(a, v as u16),
+        (4, false) => map.write_u32(a, v as u32),
+        (4, true) => map.write_u32_be(a, v as u32),
+        (_, false) => map.write_u64(a, v),
+        (_, true) => map.write_u64_be(a, v),
+    }
+}
+
+/// Compares an actual error with the model's, for an access at `addr` of `size` bytes.
+fn same_error(e: VmError, kind: ErrorKind, access: Access, addr: u64, size: usize) {
+    assert_eq!(
+        (e.kind(), e.access(), e.addr(), e.size()),
+        (kind, access, addr, size)
+    );
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn map_matches_its_model(ops in prop::collection::vec(op(), 1..60)) {
+        let (ram_a, ram_b, rom_mem) = (Mem::new(), Mem::new(), Mem::new());
+        let mut model = Model { regions: Vec::new(), bytes: [[0; DEV]; 4] };
+        for i in 0..MEM {
+            model.bytes[K::Rom as usize][i] = (i as u8).wrapping_mul(7) ^ 0x5a;
+        }
+        rom_mem.write_bytes(0, &model.bytes[K::Rom as usize][..MEM]).unwrap();
+        let rom = rom_mem.freeze();
+        let dev = RegFile { bytes: Mutex::new([0; DEV]), calls: Mutex::new(Vec::new()) };
+        let mut map: MemoryMap<'_, CAP> = MemoryMap::new();
+        let mut adds = 0;
+
+        for op in ops {
+            match op {
+                Op::Add(kind, base, len, p) => {
+                    let name = NAMES[adds % NAMES.len()];
+                    adds += 1;
+                    let perms = Perms::from_bits_truncate(p);
+                    let expect = model.add(MRegion { kind, base, len, perms, name });
+                    let got = match kind {
+                        K::RamA => map.add_ram(name, base, len, perms, &ram_a),
+                        K::RamB => map.add_ram(name, base, len, perms, &ram_b),
+                        K::Rom => map.add_rom(name, base, len, perms, &rom),
+                        K::Dev => map.add_mmio(name, base, len, perms, &dev),
+                    };
+                    match (got, expect) {
+                        (Ok(()), Ok(())) => {}
+                        (Err(e), Err((reason, second))) => prop_assert_eq!(
+                            e.kind(),
+                            ErrorKind::Config { reason, first: name, second }
+                        ),
+                        (g, x) => prop_assert!(false, "add {name}: got {g:?}, model {x:?}"),
+                    }
+                    prop_assert_eq!(map.regions().len(), model.regions.len());
+                }
+                Op::Read(..) | Op::Fetch(..) => {
+                    let (a, size, access, be) = match op {
+                        Op::Read(a, size, be) => (a, size, Access::Read, be),
+                        Op::Fetch(a, size) => (a, size, Access::Fetch, false),
+                        _ => unreachable!(),
+                    };
+                    let got = match access {
+                        Access::Fetch if size == 2 => map.fetch_u16(a).map(u64::from),
+                        Access::Fetch => map.fetch_u32(a).map(u64::from),
+                        _ => read_typed(&map, a, size, be),
+                    };
+                    match model.check(a, size, access, true) {
+                        Err(kind) => same_error(got.unwrap_err(), kind, access, a, size),
+                        Ok(per_byte) => {
+                            let mut le = [0u8; 8];
+                            for (i, r) in per_byte.iter().enumerate() {
+                                le[i] = *model.slot(r, a + i as u64);
+                            }
+                            let mut v = u64::from_le_bytes(le);
+                            if be {
+                                v = v.swap_bytes() >> (64 - 8 * size);
+                            }
+                            prop_assert_eq!(got.unwrap(), v);
+                            let calls = Model::calls(&per_byte, a, true);
+                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
+                        }
+                    }
+                }
+                Op::Write(a, size, v, be) => {
+                    let got = write_typed(&map, a, size, v, be);
+                    match model.check(a, size, Access::Write, true) {
+                        Err(kind) => same_error(got.unwrap_err(), kind, Access::Write, a, size),
+                        Ok(per_byte) => {
+                            got.unwrap();
+                            let v = if be { v.swap_bytes() >> (64 - 8 * size) } else { v };
+                            for (i, r) in per_byte.iter().enumerate() {
+                                *model.slot(r, a + i as u64) = v.to_le_bytes()[i];
+                            }
+                            let calls = Model::calls(&per_byte, a, true);
+                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
+                        }
+                    }
+                }
+                Op::ReadBytes(a, len) => {
+                    let mut buf = vec![0u8; len];
+                    let got = map.read_bytes(a, &mut buf);
+                    match (len, model.check(a, len, Access::Read, false)) {
+                        (0, _) => got.unwrap(),
+                        (_, Err(kind)) => same_error(got.unwrap_err(), kind, Access::Read, a, len),
+                        (_, Ok(per_byte)) => {
+                            got.unwrap();
+                            for (i, r) in per_byte.iter().enumerate() {
+                                prop_assert_eq!(buf[i], *model.slot(r, a + i as u64));
+                            }
+                            let calls = Model::calls(&per_byte, a, false);
+                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
+                        }
+                    }
+                }
+                Op::WriteBytes(..) | Op::Fill(..) => {
+                    let (a, data) = match &op {
+                        Op::WriteBytes(a, d) => (*a, d.clone()),
+                        Op::Fill(a, l, b) => (*a, vec![*b; *l]),
+                        _ => unreachable!(),
+                    };
+                    let got = match op {
+                        Op::Fill(_, l, b) => map.fill(a, l, b),
+                        _ => map.write_bytes(a, &data),
+                    };
+                    match (data.len(), model.check(a, data.len(), Access::Write, false)) {
+                        (0, _) => got.unwrap(),
+                        (_, Err(kind)) => same_error(got.unwrap_err(), kind, Access::Write, a, data.len()),
+                        (_, Ok(per_byte)) => {
+                            got.unwrap();
+                            for (i, r) in per_byte.iter().enumerate() {
+                                *model.slot(r, a + i as u64) = data[i];
+                            }
+                            let calls = Model::calls(&per_byte, a, false);
+                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
+                        }
+                    }
+                }
+            }
+            prop_assert!(dev.calls.lock().unwrap().is_empty(), "no device call for a refused access");
+        }
+        // Every backing holds what the model says.
+        let mut buf = [0u8; MEM];
+        ram_a.read_bytes(0, &mut buf).unwrap();
+        prop_assert_eq!(&buf[..], &model.bytes[K::RamA as usize][..MEM]);
+        ram_b.read_bytes(0, &mut buf).unwrap();
+        prop_assert_eq!(&buf[..], &model.bytes[K::RamB as usize][..MEM]);
+        prop_assert_eq!(&dev.bytes.lock().unwrap()[..], &model.bytes[K::Dev as usize][..]);
+    }
+}
