@@ -249,7 +249,7 @@ fn run(iters: u64, exclusive: bool) -> Result<(), VmError> {
     let mode = if exclusive {
         "exclusive view (no locks)"
     } else {
-        "shared memory (a lock per access)"
+        "shared memory (lock-free reads, a lock per write)"
     };
     println!(
         "fuzz loop: {} MiB guest ({SHARDS} shards of {} KiB), {mode}, {iters} iterations",
