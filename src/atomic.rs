@@ -81,6 +81,9 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
         let old = self
             .read::<T>(addr)
             .map_err(|e| e.with_access(Access::Atomic))?;
+        // A frozen memory refuses atomics even when they would store nothing
+        // (a failing compare-exchange), as the shared memory does.
+        self.check_writable(Access::Atomic, addr, T::SIZE)?;
         match f(old) {
             Some(new) => self
                 .write(addr, new)

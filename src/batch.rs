@@ -118,7 +118,9 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
     pub fn write<T: Scalar>(&mut self, addr: usize, v: T) -> Result<(), VmError> {
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
         if let Held::Write(i, g) = &mut self.held {
-            if *i == idx {
+            // A held guard must not outlive the start of `freeze` (which
+            // waits for it): once frozen, the slow path drops it and refuses.
+            if *i == idx && !self.mem.is_read_only() {
                 if let Some(()) = g.write(off, T::SIZE, v.to_u64()) {
                     return Ok(());
                 }

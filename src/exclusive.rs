@@ -60,16 +60,20 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
         unsafe { self.mem.read_unlocked(addr, T::SIZE) }.map(T::from_u64_truncating)
     }
 
-    /// Refuses writes to a frozen memory.
+    /// Refuses writes to a frozen memory (checked after bounds, as on
+    /// every other path: an address out of bounds reports that first).
     #[inline(always)]
-    fn check_writable(&mut self, addr: usize, size: usize) -> Result<(), VmError> {
+    pub(crate) fn check_writable(
+        &mut self,
+        access: Access,
+        addr: usize,
+        size: usize,
+    ) -> Result<(), VmError> {
         if *self.mem.state.get_mut() == LIVE {
             Ok(())
         } else {
             Err(ShardedMemory::<SHARDS, SHARD_SIZE>::read_only(
-                Access::Write,
-                addr,
-                size,
+                access, addr, size,
             ))
         }
     }
@@ -84,10 +88,10 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// `ShardedMemory::write_sized`.
     #[inline(always)]
     fn write_sized(&mut self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
-        self.check_writable(addr, size)?;
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
-        if let Some(shard) = self.mem.shards.get_mut(idx) {
-            if off <= SHARD_SIZE - size {
+        if idx < SHARDS && off <= SHARD_SIZE - size {
+            self.check_writable(Access::Write, addr, size)?;
+            if let Some(shard) = self.mem.shards.get_mut(idx) {
                 if let Some(()) = shard
                     .get_mut()
                     .get_mut(off..)
@@ -114,6 +118,10 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     ) -> Result<u64, VmError> {
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
         let oob = VmError::out_of_bounds(access, addr, size, Self::SIZE);
+        if idx.checked_add(1).is_none_or(|next| next >= SHARDS) {
+            return Err(oob);
+        }
+        self.check_writable(access, addr, size)?;
         let Some([a, b]) = self
             .mem
             .shards
@@ -159,7 +167,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
         mut f: impl FnMut(&mut [u8], core::ops::Range<usize>),
     ) -> Result<(), VmError> {
         let runs = ShardedMemory::<SHARDS, SHARD_SIZE>::runs(addr, len, Access::Write)?;
-        self.check_writable(addr, len)?;
+        self.check_writable(Access::Write, addr, len)?;
         for run in runs {
             let Some(shard) = self.mem.shards.get_mut(run.shard) else {
                 break; // unreachable: `runs` checked the range

@@ -37,6 +37,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// lock-free reader. Writes in flight finish first; later writes through
     /// any handle fail with `ReadOnly`. Freezing again (from any thread) is
     /// cheap and gives another reader.
+    ///
+    /// `freeze` waits for every shard's write lock: a [`Batch`](crate::Batch)
+    /// holding one lets go at its next write (which fails with `ReadOnly`)
+    /// or when released or dropped, so do not keep an idle batch with a
+    /// held write guard across a `freeze` on the same thread.
     pub fn freeze(&self) -> Frozen<'_, SHARDS, SHARD_SIZE> {
         // ORDERING: `Acquire` on failure pairs with the freezer's `Release`
         // store of FROZEN below, so a second freezer sees the leaked guards.

@@ -197,6 +197,11 @@ impl<const N: usize> Shard<N> {
     /// guard first stores, so a failed compare-exchange marks nothing.
     #[inline(always)]
     pub(crate) fn write_guard(&self, frozen: impl Fn() -> bool) -> Option<ShardWrite<'_, N>> {
+        // Checked first too, so once freezing begins no new write gets in and
+        // `freeze` never waits on a stream of writers.
+        if frozen() {
+            return None;
+        }
         loop {
             if let Some(guard) = self.bytes.try_write_weak() {
                 return Some(ShardWrite {
