@@ -369,7 +369,9 @@ impl Sample {
 }
 
 /// Times `iters` passes of typed reads of width `T` over `addrs`: the one
-/// loop behind every typed-read figure.
+/// loop behind every typed-read figure. Out of line, so every mode's loop
+/// is compiled (and shows in a profile) on its own.
+#[inline(never)]
 fn time_reads<M: Reader, T: Width>(m: &mut M, addrs: &[usize], iters: usize) -> Duration {
     let start = Instant::now();
     for _ in 0..iters {
@@ -383,6 +385,7 @@ fn time_reads<M: Reader, T: Width>(m: &mut M, addrs: &[usize], iters: usize) -> 
 
 /// Times `iters` passes of typed writes of width `T` over `addrs` (the
 /// value depends on the address and the pass, so no store is redundant).
+#[inline(never)]
 fn time_writes<M: Writer, T: Width>(m: &mut M, addrs: &[usize], iters: usize) -> Duration {
     let start = Instant::now();
     for it in 0..iters {
