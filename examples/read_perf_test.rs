@@ -729,11 +729,12 @@ fn draw_svg(path: &str, r: &Results) -> Result<(), Box<dyn std::error::Error>> {
             .map(Sample::ns_per_byte)
             .filter(|v| v.is_finite() && *v > 0.0)
             .collect();
-        let lo = values.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
-        let hi = values.iter().copied().fold(0.0, f64::max) * 1.5;
         if values.is_empty() {
             continue;
         }
+        // Head room above the data for the legend.
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
+        let hi = values.iter().copied().fold(0.0, f64::max) * 30.0;
         let mut chart = ChartBuilder::on(&area)
             .caption(
                 format!(
@@ -759,17 +760,23 @@ fn draw_svg(path: &str, r: &Results) -> Result<(), Box<dyn std::error::Error>> {
             .y_desc("ns/byte")
             .draw()?;
         for (i, mode) in modes.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+            // Baselines in greys and brown, vm-mem's modes in colours.
+            let color = match BASELINES.iter().position(|b| b == mode) {
+                Some(0) => BLACK.to_rgba(),
+                Some(1) => RGBColor(140, 140, 140).to_rgba(),
+                Some(_) => RGBColor(150, 90, 40).to_rgba(),
+                None => Palette99::pick(i).to_rgba(),
+            };
             let points: Vec<(f64, f64)> = WIDTHS
                 .iter()
                 .enumerate()
                 .filter_map(|(x, w)| r.get(group, mode, w).map(|s| (x as f64, s.ns_per_byte())))
                 .collect();
-            let dashed = BASELINES.contains(mode);
-            let style = color.stroke_width(if dashed { 1 } else { 2 });
+            let baseline = BASELINES.contains(mode);
+            let style = color.stroke_width(if baseline { 1 } else { 2 });
             chart
                 .draw_series(LineSeries::new(points.clone(), style))?
-                .label(if dashed {
+                .label(if baseline {
                     format!("{mode} (baseline)")
                 } else {
                     mode.to_string()
