@@ -8,7 +8,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use vm_memory::{Bytes, GuestAddress};
 
-#[allow(dead_code)] // each bench uses part of the shared harness
+/// The harness shared with the perf example.
+#[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
 

@@ -6,7 +6,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-#[allow(dead_code)] // each bench uses part of the shared harness
+/// The harness shared with the perf example.
+#[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
 
@@ -17,6 +18,7 @@ fn simulator(c: &mut Criterion) {
     iss::load(&mut vec_bus).expect("load program");
     iss::load(&mut &*mem).expect("load program");
     let steps = iss::run(&mut vec_bus).expect("program runs");
+    assert_eq!(steps, iss::STEPS);
     let mut g = c.benchmark_group("iss");
     g.throughput(Throughput::Elements(steps));
     g.bench_function(VEC, |b| b.iter(|| iss::run(black_box(&mut vec_bus))));

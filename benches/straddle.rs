@@ -5,7 +5,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-#[allow(dead_code)] // each bench uses part of the shared harness
+/// The harness shared with the perf example.
+#[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
 

@@ -6,7 +6,8 @@
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 
-#[allow(dead_code)] // each bench uses part of the shared harness
+/// The harness shared with the perf example.
+#[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
 

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use vm_mem::{Exclusive, Frozen, VmError};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
-// The modes, baselines, address lists and loops, shared with the benches.
+/// The modes, baselines, address lists and loops, shared with the benches.
 #[path = "../benches/common/mod.rs"]
 #[allow(dead_code)] // the benches use parts this example does not
 mod common;
@@ -89,12 +89,17 @@ impl Group {
 /// One measurement: `ops` operations moving `bytes` bytes in `secs`.
 #[derive(Clone, Debug)]
 struct Sample {
+    /// What was measured.
     group: Group,
+    /// The mode or baseline (one of the names in `common`).
     mode: &'static str,
     /// Width (`u64`) or case (`2 threads, same shard`).
     case: String,
+    /// Operations made (reads, writes, copies, instructions).
     ops: u64,
+    /// Bytes they moved.
     bytes: u64,
+    /// Their time in seconds.
     secs: f64,
 }
 
@@ -143,8 +148,11 @@ fn best_of_rounds(iters: usize, mut run: impl FnMut(usize) -> Duration) -> Durat
 
 /// A progress line on stderr, only when stderr is a terminal.
 struct Progress {
+    /// Whether stderr is a terminal.
     on: bool,
+    /// Steps started so far.
     done: usize,
+    /// Steps in the whole run.
     total: usize,
 }
 
@@ -176,8 +184,11 @@ impl Progress {
 
 /// Runs every measurement and collects the samples.
 struct Bench {
+    /// Iterations per measurement (`--iters`).
     iters: usize,
+    /// The samples so far, in the order measured.
     samples: Vec<Sample>,
+    /// The progress line.
     progress: Progress,
 }
 
@@ -281,6 +292,8 @@ impl Bench {
         self.progress.step(&format!("iss {mode}"));
         let reps = self.iters * 10;
         let steps = iss::run(bus).expect("program runs");
+        assert_eq!(steps, iss::STEPS, "{mode}: the program ran as written");
+        assert_eq!(iss::result(bus).ok(), Some(iss::TOTAL), "{mode}: right sum");
         let t = best_of_rounds(reps, |n| {
             time_calls(n, || {
                 let s = iss::run(black_box(&mut *bus)).expect("program runs");
@@ -331,8 +344,11 @@ enum Format {
 
 /// A titled table of strings.
 struct Table {
+    /// Printed above the table.
     title: String,
+    /// Column names.
     head: Vec<String>,
+    /// Cells, row by row.
     rows: Vec<Vec<String>>,
 }
 
@@ -801,8 +817,11 @@ fn draw_svg(path: &str, r: &Results) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Command-line options.
 struct Options {
+    /// Iterations per measurement.
     iters: usize,
+    /// How to print the results.
     format: Format,
+    /// Where to draw the SVG chart, if anywhere.
     svg: Option<String>,
 }
 
@@ -870,6 +889,7 @@ fn sanity(
     assert!(exclusive_read_u64(&mem.exclusive(), SIZE - 4).is_err());
 }
 
+/// Measures everything, prints the tables (or CSV), draws the SVG.
 fn main() {
     let opts = options();
     let iters = opts.iters;

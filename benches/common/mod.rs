@@ -424,19 +424,29 @@ impl Bus for VecBus {
 pub mod iss {
     use super::{Bus, VmError};
 
+    /// `rd = imm`.
     const LI: u8 = 1;
+    /// `rd = [ra + imm]`, a 32-bit load.
     const LD: u8 = 2;
+    /// `[ra + imm] = rd`, a 32-bit store.
     const ST: u8 = 3;
+    /// `rd = ra + r(imm & 7)`.
     const ADD: u8 = 4;
+    /// `rd = ra + sign_extend(imm)`.
     const ADDI: u8 = 5;
+    /// `if rd != ra { pc += sign_extend(imm) }` (relative to the next instruction).
     const BNE: u8 = 6;
+    /// Stops the program.
     const HALT: u8 = 7;
 
     /// Where the program, its input array and its output array live: three
     /// different shards.
     pub const CODE: u64 = 0x0100;
+    /// The input array.
     const INPUT: u32 = 0x4000;
+    /// The output array.
     const OUTPUT: u32 = 0x8000;
+    /// Words in each array.
     const WORDS: u32 = 256;
 
     /// Encodes one instruction.
@@ -455,7 +465,7 @@ pub mod iss {
         enc(ST, 3, 1, (OUTPUT - INPUT) as u16), // [r1 + out - in] = r3
         enc(ADDI, 1, 1, 4),                     // r1 += 4
         enc(ADDI, 2, 2, 0xffff),                // r2 -= 1
-        enc(BNE, 2, 0, (-5i16 * 4) as u16),     // if r2 != 0 goto loop
+        enc(BNE, 2, 0, (-6i16 * 4) as u16),     // if r2 != 0 goto loop
         enc(HALT, 0, 0, 0),
     ];
 
@@ -468,6 +478,17 @@ pub mod iss {
             bus.store(u64::from(INPUT + 4 * i), i)?;
         }
         Ok(())
+    }
+
+    /// Instructions one run executes: three to set up, six per element, `HALT`.
+    pub const STEPS: u64 = 3 + 6 * WORDS as u64 + 1;
+
+    /// The last prefix sum the program stores: `0 + 1 + ... + (WORDS - 1)`.
+    pub const TOTAL: u32 = WORDS * (WORDS - 1) / 2;
+
+    /// The last word the program stored (after a run, [`TOTAL`]).
+    pub fn result(bus: &impl Bus) -> Result<u32, VmError> {
+        bus.load(u64::from(OUTPUT + 4 * (WORDS - 1)))
     }
 
     /// Runs the program from [`CODE`] to `HALT`; returns the number of
@@ -559,22 +580,39 @@ pub fn pattern() -> Vec<u8> {
     (0..SIZE).map(|_| xorshift(&mut s) as u8).collect()
 }
 
-/// Mode and baseline names (the example's sample keys, the benches' ids).
+// Mode and baseline names: the example's sample keys, the benches' ids.
+
+/// Baseline: a plain byte slice.
 pub const RAW: &str = "raw slice";
+/// Baseline: the seed design.
 pub const SEED: &str = "seed (parking_lot)";
+/// Baseline: rust-vmm vm-memory.
 pub const VM_MEMORY: &str = "vm-memory mmap";
+/// Mode: `&ShardedMemory`.
 pub const SHARED: &str = "shared";
+/// Mode: the exclusive view.
 pub const EXCLUSIVE: &str = "exclusive";
+/// Mode: a frozen memory.
 pub const FROZEN: &str = "frozen";
+/// Mode: a batch.
 pub const BATCHED: &str = "batched";
+/// Mode: `&ShardedMemory` through `MemoryAccess`.
 pub const GENERIC_SHARED: &str = "MemoryAccess: &shared";
+/// Mode: the exclusive view through `MemoryAccess`.
 pub const GENERIC_EXCLUSIVE: &str = "MemoryAccess: exclusive";
+/// Bulk baseline: `copy_from_slice` on a `Vec<u8>`.
 pub const COPY: &str = "copy_from_slice";
+/// Simulator baseline: a `Vec<u8>`.
 pub const VEC: &str = "Vec<u8>";
+/// Case: u64 reads inside a shard.
 pub const IN_SHARD: &str = "in-shard";
+/// Case: u64 reads across a shard boundary.
 pub const STRADDLING: &str = "straddling";
+/// Case: one reader thread.
 pub const ONE_THREAD: &str = "1 thread";
+/// Case: two reader threads on different shards.
 pub const TWO_DISJOINT: &str = "2 threads, disjoint shards";
+/// Case: two reader threads on one shard.
 pub const TWO_SAME: &str = "2 threads, same shard";
 /// The baselines, which the per-mode targets do not apply to.
 pub const BASELINES: [&str; 3] = [RAW, SEED, VM_MEMORY];
