@@ -424,6 +424,16 @@ impl Table {
     }
 }
 
+/// `field` as one CSV field: quoted (with inner quotes doubled) when it
+/// holds a comma or a quote, as RFC 4180 asks.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
 /// `x` as a ratio, `1.23x`.
 fn ratio(x: f64) -> String {
     format!("{x:.2}x")
@@ -1047,8 +1057,8 @@ fn main() {
                 println!(
                     "{},{},{},{},{},{:.3},{:.4},{:.1},{:.5}",
                     s.group.name(),
-                    s.mode,
-                    s.case,
+                    csv_field(s.mode),
+                    csv_field(&s.case),
                     s.ops,
                     s.bytes,
                     s.secs * 1e3,
