@@ -454,9 +454,47 @@ pub mod iss {
         (op as u32) << 24 | (rd as u32) << 20 | (ra as u32) << 16 | imm as u32
     }
 
-    /// Prefix sums of `WORDS` input words into the output array: six
-    /// instructions (one load, one store) per element.
-    pub const PROGRAM: [u32; 10] = [
+    /// A program for the simulator: its name, code and how many
+    /// instructions one run executes.
+    pub struct Program {
+        /// What it does, as the tables name it.
+        pub name: &'static str,
+        /// The code, loaded at [`CODE`].
+        pub code: &'static [u32],
+        /// Instructions one run executes, `HALT` included.
+        pub steps: u64,
+    }
+
+    /// Fetch and load only: sums the `WORDS` input words, five instructions
+    /// (one load) per element, and stores the sum once at the end. What a
+    /// read-mostly guest loop costs (issue 9's simulator target).
+    pub const CHECKSUM: Program = Program {
+        name: "checksum (fetch + load)",
+        code: &[
+            enc(LI, 1, 0, INPUT as u16),                      // r1 = input
+            enc(LI, 2, 0, WORDS as u16),                      // r2 = count
+            enc(LI, 3, 0, 0),                                 // r3 = sum
+            enc(LD, 4, 1, 0),                                 // loop: r4 = [r1]
+            enc(ADD, 3, 3, 4),                                // r3 += r4
+            enc(ADDI, 1, 1, 4),                               // r1 += 4
+            enc(ADDI, 2, 2, 0xffff),                          // r2 -= 1
+            enc(BNE, 2, 0, (-5i16 * 4) as u16),               // if r2 != 0 goto loop
+            enc(ST, 3, 0, (OUTPUT + 4 * (WORDS - 1)) as u16), // [last output] = r3
+            enc(HALT, 0, 0, 0),
+        ],
+        steps: 3 + 5 * WORDS as u64 + 2,
+    };
+
+    /// Fetch, load and store: prefix sums of the input words into the
+    /// output array, six instructions (one load, one store) per element.
+    pub const PREFIX_SUMS: Program = Program {
+        name: "prefix sums (fetch + load + store)",
+        code: &PROGRAM,
+        steps: 3 + 6 * WORDS as u64 + 1,
+    };
+
+    /// The code of [`PREFIX_SUMS`].
+    const PROGRAM: [u32; 10] = [
         enc(LI, 1, 0, INPUT as u16),            // r1 = input
         enc(LI, 2, 0, WORDS as u16),            // r2 = count
         enc(LI, 3, 0, 0),                       // r3 = sum
@@ -469,9 +507,9 @@ pub mod iss {
         enc(HALT, 0, 0, 0),
     ];
 
-    /// Writes the program and its input into `bus`.
-    pub fn load(bus: &mut impl Bus) -> Result<(), VmError> {
-        for (i, w) in PROGRAM.iter().enumerate() {
+    /// Writes `program` and its input into `bus`.
+    pub fn load(bus: &mut impl Bus, program: &Program) -> Result<(), VmError> {
+        for (i, w) in program.code.iter().enumerate() {
             bus.store(CODE + 4 * i as u64, *w)?;
         }
         for i in 0..WORDS {
@@ -480,13 +518,11 @@ pub mod iss {
         Ok(())
     }
 
-    /// Instructions one run executes: three to set up, six per element, `HALT`.
-    pub const STEPS: u64 = 3 + 6 * WORDS as u64 + 1;
-
-    /// The last prefix sum the program stores: `0 + 1 + ... + (WORDS - 1)`.
+    /// What both programs leave in the last output word:
+    /// `0 + 1 + ... + (WORDS - 1)`.
     pub const TOTAL: u32 = WORDS * (WORDS - 1) / 2;
 
-    /// The last word the program stored (after a run, [`TOTAL`]).
+    /// The last output word (after a run of either program, [`TOTAL`]).
     pub fn result(bus: &impl Bus) -> Result<u32, VmError> {
         bus.load(u64::from(OUTPUT + 4 * (WORDS - 1)))
     }
