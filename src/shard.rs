@@ -294,6 +294,13 @@ fn gather_straddling<const N: usize>(
 ) -> Option<u128> {
     let (i, sh) = (off / W, off % W);
     let tail = size.checked_sub(N.checked_sub(off)?)?;
+    if W == 8 {
+        // A value of at most 8 bytes crossing the shard edge lies in the
+        // last word of `first` and the first word of `second`.
+        let a = Word::from_le(first.word(i)?.load(Ordering::Relaxed));
+        let b = Word::from_le(second.word(0)?.load(Ordering::Relaxed));
+        return Some((u128::from(a) | (u128::from(b) << 64)) >> (sh * 8));
+    }
     let (na, nb) = (Shard::<N>::WORDS.checked_sub(i)?, tail.div_ceil(W));
     let v = first.gather(i, na)? | (second.gather(0, nb)? << (na * W * 8));
     Some(v >> (sh * 8))
@@ -369,15 +376,14 @@ pub(crate) fn load_straddling<const N: usize>(
     second: &[u8; N],
     size: usize,
 ) -> Option<u64> {
-    let head = first.get(off..)?;
-    let mut buf = [0u8; 8];
-    let (buf_head, buf_tail) = buf.split_at_mut_checked(head.len())?;
-    buf_head.copy_from_slice(head);
-    let tail_len = size.checked_sub(head.len())?;
-    buf_tail
-        .get_mut(..tail_len)?
-        .copy_from_slice(second.get(..tail_len)?);
-    Some(u64::from_le_bytes(buf))
+    // Two fixed 8-byte loads (the last word of `first`, the first of
+    // `second`) and a shift: no variable-length copies.
+    let head = N.checked_sub(off)?;
+    size.checked_sub(head)?; // it does straddle
+    let a = u64::from_le_bytes(*first.last_chunk::<8>()?);
+    let b = u64::from_le_bytes(*second.first_chunk::<8>()?);
+    let v = (u128::from(a) | (u128::from(b) << 64)) >> (8usize.saturating_sub(head) * 8);
+    Some(v as u64 & (u64::MAX >> (64 - 8 * size.clamp(1, 8))))
 }
 
 /// Stores the low `size` bytes of `v` little-endian, starting at `off` in
@@ -493,6 +499,11 @@ impl<const N: usize> WordStore<'_, N> {
     #[inline(always)]
     pub(crate) fn store_value(&self, off: usize, size: usize, v: u128) -> Option<()> {
         let (i, sh) = (off / W, off % W);
+        if sh == 0 && size == W {
+            // A whole word: nothing to merge.
+            self.0.word(i)?.store((v as Word).to_le(), Ordering::Relaxed);
+            return Some(());
+        }
         if sh + size <= W {
             // One word: merge and store.
             let word = self.0.word(i)?;
