@@ -27,7 +27,7 @@ fn scale() -> u32 {
 }
 
 /// Cases per geometry and the longest sequence.
-const CASES: u32 = if cfg!(miri) { 3 } else { 300 };
+const CASES: u32 = if cfg!(miri) { 2 } else { 300 };
 const MAX_LEN: usize = if cfg!(miri) { 24 } else { 200 };
 /// Operations each geometry must have run (four geometries: > 100,000).
 const MIN_OPS: usize = if cfg!(miri) { 10 } else { 25_000 };
@@ -94,11 +94,13 @@ fn batch_op(size: usize, ss: usize) -> BoxedStrategy<BatchOp> {
     .boxed()
 }
 
+/// Every operation. `prop_oneof!` stays lazy (generates only the arm it
+/// picks) up to 10 arms, so the arms are grouped.
 fn op(size: usize, ss: usize) -> BoxedStrategy<Op> {
     let a = || addr(size, ss);
     let aw = || prop::sample::select(AtomicWidth::ALL.to_vec());
     let shards = size / ss;
-    prop_oneof![
+    let accesses = prop_oneof![
         6 => (path(), width(), a()).prop_map(|(path, width, addr)| Op::Read { path, width, addr }),
         6 => (path(), width(), a(), value())
             .prop_map(|(path, width, addr, value)| Op::Write { path, width, addr, value }),
@@ -109,17 +111,26 @@ fn op(size: usize, ss: usize) -> BoxedStrategy<Op> {
             .prop_map(|(path, (addr, len), seed)| Op::WriteBytes { path, addr, len, seed }),
         2 => (path(), range(size, ss, true), any::<u8>())
             .prop_map(|(path, (addr, len), byte)| Op::Fill { path, addr, len, byte }),
+    ];
+    let atomics = prop_oneof![
         5 => (any::<bool>(), aw(), prop::sample::select(Rmw::ALL.to_vec()), a(), value())
             .prop_map(|(exclusive, width, op, addr, value)| Op::Rmw { exclusive, width, op, addr, value }),
         3 => (any::<bool>(), aw(), a(), prop::option::of(value()), value())
             .prop_map(|(exclusive, width, addr, current, new)| Op::Cx { exclusive, width, addr, current, new }),
-        2 => prop::collection::vec(batch_op(size, ss), 1..16).prop_map(Op::Batch),
+    ];
+    let whole = prop_oneof![
         1 => (any::<bool>(), 0..SLOTS).prop_map(|(exclusive, slot)| Op::Snapshot { exclusive, slot }),
         1 => (any::<bool>(), 0..SLOTS).prop_map(|(exclusive, slot)| Op::Restore { exclusive, slot }),
         1 => Just(Op::TakeDirty),
         1 => Just(Op::ClearDirty),
         1 => Just(Op::DirtyShards),
         1 => (0..shards + 2).prop_map(Op::IsDirty),
+    ];
+    prop_oneof![
+        19 => accesses,
+        8 => atomics,
+        2 => prop::collection::vec(batch_op(size, ss), 1..16).prop_map(Op::Batch),
+        6 => whole,
     ]
     .boxed()
 }
