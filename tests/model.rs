@@ -202,3 +202,133 @@ fn model_1_shard_of_32() {
 fn model_16_shards_of_16() {
     check_geometry::<16, 16>();
 }
+
+/// A fixed sweep, so every path is covered whatever proptest draws (and
+/// under Miri, every `unsafe` read path: exclusive and frozen, in-shard,
+/// straddling and out of bounds): every width on every path at every edge
+/// address, writes then reads, bulk ops and atomics, then the same frozen.
+#[test]
+fn model_fixed_sweep_every_path_every_width_every_edge() {
+    type M = vm_mem::ShardedMemory<4, 64>;
+    let size = M::SIZE;
+    let addrs: Vec<usize> = if cfg!(miri) {
+        vec![0, 61, 63, size - 8, size - 3, size, usize::MAX - 2]
+    } else {
+        let mut v: Vec<usize> = (0..=4)
+            .flat_map(|k| (-9isize..=9).map(move |d| (k * 64usize).wrapping_add_signed(d)))
+            .collect();
+        v.extend([size + 100, usize::MAX / 2, usize::MAX]);
+        v
+    };
+    let mut ops = Vec::new();
+    let mut n = 0u64;
+    for phase in 0..2 {
+        for path in Path::ALL {
+            for width in Width::ALL {
+                for &addr in &addrs {
+                    n += 1;
+                    let value = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    ops.push(Op::Write {
+                        path,
+                        width,
+                        addr,
+                        value,
+                    });
+                    ops.push(Op::Read { path, width, addr });
+                }
+            }
+            for &addr in &addrs {
+                ops.push(Op::Fetch {
+                    path,
+                    wide: addr % 2 == 0,
+                    addr,
+                });
+                ops.push(Op::ReadBytes { path, addr, len: 9 });
+                ops.push(Op::WriteBytes {
+                    path,
+                    addr,
+                    len: 5,
+                    seed: addr as u8,
+                });
+                ops.push(Op::Fill {
+                    path,
+                    addr,
+                    len: 70,
+                    byte: 0xee,
+                });
+            }
+        }
+        for &addr in &addrs {
+            for exclusive in [false, true] {
+                for width in AtomicWidth::ALL {
+                    for op in Rmw::ALL {
+                        ops.push(Op::Rmw {
+                            exclusive,
+                            width,
+                            op,
+                            addr,
+                            value: 0x8000_0000_8000_0081,
+                        });
+                    }
+                    ops.push(Op::Cx {
+                        exclusive,
+                        width,
+                        addr,
+                        current: None,
+                        new: 5,
+                    });
+                    ops.push(Op::Cx {
+                        exclusive,
+                        width,
+                        addr,
+                        current: Some(1),
+                        new: 6,
+                    });
+                }
+            }
+        }
+        ops.push(Op::Batch(
+            addrs
+                .iter()
+                .flat_map(|&addr| {
+                    Width::ALL.into_iter().flat_map(move |width| {
+                        [
+                            BatchOp::Write {
+                                width,
+                                addr,
+                                value: addr as u64,
+                            },
+                            BatchOp::Read { width, addr },
+                        ]
+                    })
+                })
+                .collect(),
+        ));
+        ops.extend([
+            Op::Snapshot {
+                exclusive: phase == 0,
+                slot: 0,
+            },
+            Op::Write {
+                path: Path::Shared,
+                width: Width::U64,
+                addr: 60,
+                value: 1,
+            },
+            Op::Restore {
+                exclusive: phase == 1,
+                slot: 0,
+            },
+            Op::Restore {
+                exclusive: false,
+                slot: 1,
+            },
+            Op::TakeDirty,
+        ]);
+        if phase == 0 {
+            ops.push(Op::Freeze);
+        }
+    }
+    let count = run::<4, 64>(&ops).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("model fixed sweep: {count} operations");
+}
