@@ -332,3 +332,28 @@ fn model_fixed_sweep_every_path_every_width_every_edge() {
     let count = run::<4, 64>(&ops).unwrap_or_else(|e| panic!("{e}"));
     eprintln!("model fixed sweep: {count} operations");
 }
+
+/// Guest memory is little-endian whatever the host: on s390x (the
+/// big-endian CI step) this also proves the suite really ran big-endian.
+#[test]
+fn guest_bytes_are_little_endian_on_every_host() {
+    let mem = vm_mem::ShardedMemory::<2, 8>::new();
+    mem.write_u32(6, 0x0102_0304).unwrap(); // straddles
+    mem.write_u16_be(0, 0x0a0b).unwrap();
+    let mut b = [0u8; 16];
+    mem.read_bytes(0, &mut b).unwrap();
+    assert_eq!(b[6..10], [4, 3, 2, 1]);
+    assert_eq!(b[..2], [0x0a, 0x0b]);
+    if cfg!(target_arch = "s390x") {
+        assert!(cfg!(target_endian = "big"), "s390x is big-endian");
+    }
+    eprintln!(
+        "host {} ({}-endian): guest little-endian",
+        std::env::consts::ARCH,
+        if cfg!(target_endian = "big") {
+            "big"
+        } else {
+            "little"
+        }
+    );
+}
