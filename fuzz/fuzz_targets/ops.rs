@@ -158,7 +158,11 @@ fn op(u: &mut Unstructured, g: Geo) -> Result<Op> {
             exclusive: u.arbitrary()?,
             width: pick(u, &AtomicWidth::ALL)?,
             addr: addr(u, g)?,
-            current: if u.arbitrary()? { Some(value(u)?) } else { None },
+            current: if u.arbitrary()? {
+                Some(value(u)?)
+            } else {
+                None
+            },
             new: value(u)?,
         },
         13 => {
