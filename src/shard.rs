@@ -501,7 +501,9 @@ impl<const N: usize> WordStore<'_, N> {
         let (i, sh) = (off / W, off % W);
         if sh == 0 && size == W {
             // A whole word: nothing to merge.
-            self.0.word(i)?.store((v as Word).to_le(), Ordering::Relaxed);
+            self.0
+                .word(i)?
+                .store((v as Word).to_le(), Ordering::Relaxed);
             return Some(());
         }
         if sh + size <= W {
