@@ -26,6 +26,7 @@ use crate::error::{Access, ErrorKind, VmError};
 use crate::frozen::Frozen;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
+use crate::sync::{AtomicUsize, Ordering};
 use core::ops::RangeInclusive;
 use hooks::Hook;
 use region::{ram_load, ram_load_sized, ram_store, ram_store_sized, Backing};
@@ -148,6 +149,11 @@ pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
     hooks: heapless::Vec<Hook<'a>, H>,
     /// Id for the next hook.
     next_hook: u32,
+    /// Index of the region the last lookup found: a hint, checked before
+    /// use (regions never overlap, so any region holding the address is the
+    /// right one, even after the table changed). ORDERING: `Relaxed`: it
+    /// orders nothing, and a stale or racing value only costs a search.
+    last_hit: AtomicUsize,
 }
 
 /// The permission an access kind needs.
@@ -244,6 +250,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             regions: heapless::Vec::new(),
             hooks: heapless::Vec::new(),
             next_hook: 0,
+            last_hit: AtomicUsize::new(0),
         }
     }
 
@@ -509,9 +516,21 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     #[inline(always)]
     pub fn region_at(&self, addr: u64) -> Option<&Region<'a>> {
         let rs = self.regions.as_slice();
-        let i = rs.partition_point(|r| r.base <= addr);
-        let r = rs.get(i.checked_sub(1)?)?;
-        (addr <= r.last).then_some(r)
+        let hint = self.last_hit.load(Ordering::Relaxed);
+        if let Some(r) = rs.get(hint) {
+            if r.base <= addr && addr <= r.last {
+                return Some(r);
+            }
+        }
+        let i = rs.partition_point(|r| r.base <= addr).checked_sub(1)?;
+        let r = rs.get(i)?;
+        if addr > r.last {
+            return None;
+        }
+        // Only a miss writes, so threads that stay in their regions share
+        // the cache line.
+        self.last_hit.store(i, Ordering::Relaxed);
+        Some(r)
     }
 
     /// The region called `name` (the first, if several share it).
