@@ -15,9 +15,14 @@ fn straddle(c: &mut Criterion) {
     let mut mems = Memories::new();
     let straddling = straddling_addrs(READS);
     let in_shard: Vec<usize> = straddling.iter().map(|a| a - 4).collect();
+    let spanning: Vec<usize> = straddling.iter().map(|a| a - 8).collect();
     let mut g = c.benchmark_group("straddle_u64");
     g.throughput(Throughput::Elements(READS as u64));
-    for (case, addrs) in [(IN_SHARD, &in_shard), (STRADDLING, &straddling)] {
+    for (case, addrs) in [
+        (IN_SHARD, &in_shard),
+        (WORD_SPANNING, &spanning),
+        (STRADDLING, &straddling),
+    ] {
         let mut m = Shared(&mems.mem);
         g.bench_function(format!("{SHARED}/{case}"), |b| {
             b.iter_custom(|n| time_reads::<_, u64>(&mut m, addrs, n as usize))

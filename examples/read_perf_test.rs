@@ -539,7 +539,7 @@ fn tables(r: &Results) -> Vec<Table> {
     }
 
     let mut t = Table::new(
-        "straddling u64 reads (shard boundary - 4) vs in-shard",
+        "u64 reads at a shard's end: in-shard (boundary - 8), spanning two words (- 12), straddling (- 4)",
         &["Mode", "Case", "ns/read", "vs in-shard"],
     );
     for s in r.of(Group::Straddle) {
@@ -692,6 +692,21 @@ fn targets(r: &Results) -> Table {
         "<= 2.5x",
         v,
         v <= 2.5,
+    );
+    check(
+        "issue 9: straddling / in-shard shared u64 read".into(),
+        "<= 3x",
+        v,
+        v <= 3.0,
+    );
+    // Against the raw slice's u64 read of the main table (the floor every
+    // other ratio uses).
+    let v = r.ns(Group::Straddle, SHARED, WORD_SPANNING) / r.ns(Group::Read, RAW, "u64");
+    check(
+        "issue 9: shared u64 read spanning two words / raw u64 read".into(),
+        "<= 6x",
+        v,
+        v <= 6.0,
     );
     for op in ["read_bytes", "write_bytes"] {
         let v = r.ns(Group::Bulk, COPY, op) / r.ns(Group::Bulk, SHARED, op);
@@ -911,6 +926,8 @@ fn main() {
     let interleaved = interleaved_addrs(&grouped);
     let straddling = straddling_addrs(READS);
     let in_shard: Vec<usize> = straddling.iter().map(|a| a - 4).collect();
+    // 8 bytes lower still: inside the shard, but across two machine words.
+    let spanning: Vec<usize> = straddling.iter().map(|a| a - 8).collect();
     let shard0 = shard_addrs(0, READS, 7);
     let shard1 = shard_addrs(1, READS, 11);
 
@@ -928,7 +945,7 @@ fn main() {
 
     let read_modes = 9;
     let write_modes = 7;
-    let steps = 4 * (read_modes + write_modes) + 4 + 2 + 9 + 9 + 3;
+    let steps = 4 * (read_modes + write_modes) + 6 + 2 + 9 + 9 + 6;
     let mut b = Bench {
         iters,
         samples: Vec::new(),
@@ -955,8 +972,13 @@ fn main() {
     b.writes(BATCHED, &mut Batched(mem.batch()), &grouped);
     b.writes(GENERIC_EXCLUSIVE, &mut Generic(mem.exclusive()), &grouped);
 
-    // Straddling u64 reads next to their in-shard twins 4 bytes lower.
-    for (case, addrs) in [(IN_SHARD, &in_shard), (STRADDLING, &straddling)] {
+    // Straddling u64 reads next to their in-shard twins 4 bytes lower and
+    // word-spanning ones 8 bytes lower.
+    for (case, addrs) in [
+        (IN_SHARD, &in_shard),
+        (WORD_SPANNING, &spanning),
+        (STRADDLING, &straddling),
+    ] {
         b.u64_reads(Group::Straddle, SHARED, case, &mut Shared(&mem), addrs);
         b.u64_reads(
             Group::Straddle,

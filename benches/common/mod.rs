@@ -642,6 +642,8 @@ pub const COPY: &str = "copy_from_slice";
 pub const VEC: &str = "Vec<u8>";
 /// Case: u64 reads inside a shard.
 pub const IN_SHARD: &str = "in-shard";
+/// Case: u64 reads inside a shard, across two machine words.
+pub const WORD_SPANNING: &str = "spanning two words";
 /// Case: u64 reads across a shard boundary.
 pub const STRADDLING: &str = "straddling";
 /// Case: one reader thread.
