@@ -2,11 +2,15 @@
 //! addresses while others read: no torn value, no deadlock (a watchdog
 //! fails the test instead of hanging). Guest atomics counted exactly.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vm_mem::ShardedMemory;
+
+#[allow(dead_code)] // this file needs only the watchdog
+#[path = "support/harness.rs"]
+mod harness;
+use harness::with_watchdog;
 
 type Mem = ShardedMemory<4, 64>;
 
@@ -21,28 +25,6 @@ fn is_whole(v: u64) -> bool {
 }
 
 const ITERS: u32 = if cfg!(miri) { 30 } else { 20_000 };
-
-/// Runs `f` on a thread and fails if it does not finish within `limit`.
-fn with_watchdog(limit: Duration, f: impl FnOnce() + Send + 'static) {
-    let done = Arc::new(AtomicBool::new(false));
-    let d = done.clone();
-    let h = thread::spawn(move || {
-        f();
-        d.store(true, Ordering::SeqCst);
-    });
-    let start = Instant::now();
-    while !done.load(Ordering::SeqCst) {
-        assert!(
-            start.elapsed() < limit,
-            "deadlock: not finished after {limit:?}"
-        );
-        if h.is_finished() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
-    }
-    h.join().expect("worker panicked");
-}
 
 #[test]
 fn straddling_and_in_shard_writes_never_tear() {

@@ -17,14 +17,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use support::model::{run, AtomicWidth, BatchOp, Op, Path, Rmw, Width, SLOTS};
 
-/// `VM_MEM_PROPTEST_SCALE`, default 1.
-fn scale() -> u32 {
-    std::env::var("VM_MEM_PROPTEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1)
-}
+use support::harness::scale;
 
 /// Cases per geometry and the longest sequence.
 const CASES: u32 = if cfg!(miri) { 2 } else { 300 };

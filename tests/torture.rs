@@ -17,20 +17,15 @@
 //! `VM_MEM_PROPTEST_SCALE=N` runs every test N times longer.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use vm_mem::{ErrorKind, ShardedMemory, Snapshot};
 
-type Mem = ShardedMemory<8, 64>;
+#[path = "support/harness.rs"]
+mod harness;
+use harness::scale;
 
-fn scale() -> u32 {
-    std::env::var("VM_MEM_PROPTEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1)
-}
+type Mem = ShardedMemory<8, 64>;
 
 /// How long each test hammers (per unit of scale).
 fn duration() -> Duration {
@@ -65,26 +60,9 @@ impl Clock {
     }
 }
 
-/// Runs `f` on a thread and fails if it does not finish within `limit`
-/// (plus the test's own duration).
+/// The watchdog, with the test's own running time added to `limit`.
 fn with_watchdog(limit: Duration, f: impl FnOnce() + Send + 'static) {
-    let limit = limit + duration() * 2;
-    let limit = if cfg!(miri) { limit * 20 } else { limit };
-    let done = Arc::new(AtomicBool::new(false));
-    let d = done.clone();
-    let h = thread::spawn(move || {
-        f();
-        d.store(true, Ordering::SeqCst);
-    });
-    let start = Instant::now();
-    while !done.load(Ordering::SeqCst) && !h.is_finished() {
-        assert!(
-            start.elapsed() < limit,
-            "deadlock or livelock: not finished after {limit:?}"
-        );
-        thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 10 }));
-    }
-    h.join().expect("worker panicked");
+    harness::with_watchdog(limit + duration() * 2, f);
 }
 
 /// Self-checking values: the high half is the complement of the low half,
