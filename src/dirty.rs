@@ -37,7 +37,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
     /// Clears every shard's dirty mark.
     pub fn clear_dirty(&self) {
-        for shard in &self.shards {
+        for shard in self.shards.iter() {
             shard.take_mark(DIRTY);
         }
     }
@@ -48,6 +48,6 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// next call, never lost. Shards not reached (the iterator dropped
     /// early) keep their marks.
     pub fn take_dirty(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..SHARDS).filter(move |&i| self.shards[i].take_mark(DIRTY))
+        (0..SHARDS).filter(move |&i| self.shards.get(i).is_some_and(|s| s.take_mark(DIRTY)))
     }
 }

@@ -6,7 +6,6 @@
 use crate::error::{Access, VmError};
 use crate::memory::{ShardedMemory, LIVE};
 use crate::scalar::{store_sized, Scalar};
-use crate::shard;
 
 /// Lock-free access for the owner of a memory, from
 /// [`ShardedMemory::exclusive`]. Same methods and semantics as the shared
@@ -84,58 +83,48 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
         self.write_sized(addr, T::SIZE, v.to_u64())
     }
 
-    /// The write of the low `size` bytes of `v`; not generic, as
-    /// `ShardedMemory::write_sized`.
+    /// The write of the low `size` bytes of `v`: a plain slice store into
+    /// the contiguous shard bytes (straddling or not), then the written
+    /// shards' marks. Not generic over the width.
     #[inline(always)]
     fn write_sized(&mut self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
-        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
-        if idx < SHARDS && off <= SHARD_SIZE - size {
-            self.check_writable(Access::Write, addr, size)?;
-            if let Some(shard) = self.mem.shards.get_mut(idx) {
-                if let Some(()) = shard
-                    .get_mut()
-                    .get_mut(off..)
-                    .and_then(|b| store_sized(b, size, v))
-                {
-                    return Ok(());
-                }
+        match addr.checked_add(size) {
+            Some(end) if end <= Self::SIZE => {}
+            _ => {
+                return Err(VmError::out_of_bounds(
+                    Access::Write,
+                    addr,
+                    size,
+                    Self::SIZE,
+                ))
             }
         }
-        self.modify_slow(Access::Write, addr, size, &mut |_| Some(v))
-            .map(|_| ())
-    }
-
-    /// Read-modify-write of `size` bytes straddling two shards (or out of
-    /// bounds); not generic, as `ShardedMemory::modify_straddling`.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn modify_slow(
-        &mut self,
-        access: Access,
-        addr: usize,
-        size: usize,
-        f: &mut dyn FnMut(u64) -> Option<u64>,
-    ) -> Result<u64, VmError> {
-        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
-        let oob = VmError::out_of_bounds(access, addr, size, Self::SIZE);
-        if idx.checked_add(1).is_none_or(|next| next >= SHARDS) {
-            return Err(oob);
-        }
-        self.check_writable(access, addr, size)?;
-        let Some([a, b]) = self
+        self.check_writable(Access::Write, addr, size)?;
+        let stored = self
             .mem
             .shards
-            .get_mut(idx..)
-            .and_then(|s| s.first_chunk_mut::<2>())
-        else {
-            return Err(oob);
-        };
-        let (a, b) = (a.get_mut(), b.get_mut());
-        let old = shard::load_straddling(a, off, b, size).ok_or(oob)?;
-        if let Some(new) = f(old) {
-            shard::store_straddling(new, size, a, off, b).ok_or(oob)?;
+            .flat_mut()
+            .get_mut(addr..)
+            .and_then(|b| store_sized(b, size, v));
+        if stored.is_none() {
+            // Unreachable: the range was checked above.
+            return Err(VmError::out_of_bounds(
+                Access::Write,
+                addr,
+                size,
+                Self::SIZE,
+            ));
         }
-        Ok(old)
+        self.mark(addr, size);
+        Ok(())
+    }
+
+    /// Marks the shards of `addr..addr + len` written (`len > 0`).
+    #[inline(always)]
+    fn mark(&mut self, addr: usize, len: usize) {
+        let first = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0;
+        let last = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr + len - 1).0;
+        self.mem.shards.mark_mut(first, last);
     }
 
     /// Copies `buf.len()` bytes starting at `addr` into `buf`.
@@ -147,9 +136,9 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// Copies `buf` into memory at `addr`; a range that does not fit fails
     /// before anything is written.
     pub fn write_bytes(&mut self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
-        self.write_runs(addr, buf.len(), |dst, src| {
-            if let Some(src) = buf.get(src).filter(|s| s.len() == dst.len()) {
-                dst.copy_from_slice(src);
+        self.write_runs(addr, buf.len(), |dst| {
+            if dst.len() == buf.len() {
+                dst.copy_from_slice(buf);
             }
         })
     }
@@ -157,25 +146,27 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// Sets `len` bytes at `addr` to `byte`; a range that does not fit fails
     /// before anything is written.
     pub fn fill(&mut self, addr: usize, len: usize, byte: u8) -> Result<(), VmError> {
-        self.write_runs(addr, len, |dst, _| dst.fill(byte))
+        self.write_runs(addr, len, |dst| dst.fill(byte))
     }
 
+    /// The checks and marks around a bulk write of `len` bytes at `addr`
+    /// into the contiguous shard bytes.
     fn write_runs(
         &mut self,
         addr: usize,
         len: usize,
-        mut f: impl FnMut(&mut [u8], core::ops::Range<usize>),
+        f: impl FnOnce(&mut [u8]),
     ) -> Result<(), VmError> {
-        let runs = ShardedMemory::<SHARDS, SHARD_SIZE>::runs(addr, len, Access::Write)?;
+        let dst = match addr.checked_add(len) {
+            Some(end) if end <= Self::SIZE => addr..end,
+            _ => return Err(VmError::out_of_bounds(Access::Write, addr, len, Self::SIZE)),
+        };
         self.check_writable(Access::Write, addr, len)?;
-        for run in runs {
-            let Some(shard) = self.mem.shards.get_mut(run.shard) else {
-                break; // unreachable: `runs` checked the range
-            };
-            let Some(dst) = run.shard_part(shard.get_mut()) else {
-                break; // unreachable: `runs` keeps every run inside its shard
-            };
-            f(dst, run.buf);
+        if let Some(dst) = self.mem.shards.flat_mut().get_mut(dst) {
+            f(dst);
+        }
+        if len > 0 {
+            self.mark(addr, len);
         }
         Ok(())
     }

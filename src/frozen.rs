@@ -50,7 +50,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             .compare_exchange(LIVE, FREEZING, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => {
-                for shard in &self.shards {
+                for shard in self.shards.iter() {
                     shard.leak_read();
                 }
                 // ORDERING: `Release` publishes the leaked guards to readers

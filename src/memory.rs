@@ -25,7 +25,7 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
-use crate::shard::{self, Shard, ShardWrite};
+use crate::shard::{self, ShardWrite, Shards};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
 
@@ -36,8 +36,10 @@ pub(crate) const FREEZING: u8 = 1;
 /// Memory state: every shard's read lock is leaked; reads need no lock.
 pub(crate) const FROZEN: u8 = 2;
 
-/// Guest RAM of `SHARDS * SHARD_SIZE` bytes, held inline as an array of
-/// `SHARDS` shards, each behind its own `spin::RwLock`.
+/// Guest RAM of `SHARDS * SHARD_SIZE` bytes, held inline as `SHARDS`
+/// shards, each behind its own `spin::RwLock`. The shards' bytes are one
+/// contiguous, 8-aligned array beside the array of locks, so the owner's
+/// and the frozen paths read guest memory as a plain slice.
 ///
 /// Addresses are `usize` offsets from 0. Every method checks its address and
 /// returns a [`VmError`] instead of panicking or wrapping around. Values are
@@ -66,7 +68,7 @@ pub(crate) const FROZEN: u8 = 2;
 /// let mem: vm_mem::ShardedMemory<4, 1000> = vm_mem::ShardedMemory::new();
 /// ```
 pub struct ShardedMemory<const SHARDS: usize, const SHARD_SIZE: usize> {
-    pub(crate) shards: [Shard<SHARD_SIZE>; SHARDS],
+    pub(crate) shards: Shards<SHARDS, SHARD_SIZE>,
     /// [`LIVE`], [`FREEZING`] or [`FROZEN`].
     pub(crate) state: AtomicU8,
     /// Id of the snapshot that is the restore baseline (0: none).
@@ -94,12 +96,6 @@ impl Run {
                 dst.copy_from_slice(src);
             }
         }
-    }
-
-    /// The run's part of a shard's bytes, writable.
-    #[inline]
-    pub(crate) fn shard_part<'s>(&self, shard: &'s mut [u8]) -> Option<&'s mut [u8]> {
-        shard.get_mut(self.off..self.off.checked_add(self.buf.len())?)
     }
 }
 
@@ -135,7 +131,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     pub const fn new() -> Self {
         const { Self::SIZE };
         ShardedMemory {
-            shards: [const { Shard::new() }; SHARDS],
+            shards: Shards::new(),
             state: AtomicU8::new(LIVE),
             baseline: crate::sync::AtomicUsize::new(0),
         }
@@ -248,7 +244,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         let (idx, off) = Self::split(addr);
         let oob = || VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE);
         let [first, second] = self.pair(idx).ok_or_else(oob)?;
-        shard::read_straddling(first, off, second, size).ok_or_else(oob)
+        shard::read_straddling(&first, off, &second, size).ok_or_else(oob)
     }
 
     /// The one typed write behind every `write_*` method.
@@ -306,60 +302,25 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
     /// Shards `idx` and `idx + 1`, if both exist.
     #[inline]
-    fn pair(&self, idx: usize) -> Option<&[Shard<SHARD_SIZE>; 2]> {
-        self.shards.get(idx..)?.first_chunk()
+    fn pair(&self, idx: usize) -> Option<[shard::Shard<'_, SHARD_SIZE>; 2]> {
+        self.shards.pair(idx)
     }
 
-    /// The bytes of shard `idx`, read with no lock.
-    ///
-    /// # Safety
-    /// No write guard of that shard may exist or be taken while the borrow
-    /// lives (see [`Shard::bytes_unlocked`]).
-    #[inline(always)]
-    unsafe fn shard_bytes_unlocked(&self, idx: usize) -> Option<&[u8; SHARD_SIZE]> {
-        let shard = self.shards.get(idx)?;
-        // SAFETY: forwarded from this function's contract.
-        Some(unsafe { shard.bytes_unlocked() })
-    }
-
-    /// A typed read with no lock: the exclusive and frozen paths.
+    /// A typed read with no lock: the exclusive and frozen paths. The shard
+    /// bytes are one contiguous slice, so this is a plain slice read: one
+    /// bounds check and one load, straddling or not.
     ///
     /// # Safety
     /// No write guard of any shard may exist or be taken during the call:
     /// the caller holds the memory by `&mut`, or the memory is frozen.
     #[inline(always)]
     pub(crate) unsafe fn read_unlocked(&self, addr: usize, size: usize) -> Result<u64, VmError> {
-        let (idx, off) = Self::split(addr);
         // SAFETY: forwarded from this function's contract.
-        let bytes = unsafe { self.shard_bytes_unlocked(idx) };
-        if let Some(v) = bytes
-            .and_then(|b| b.get(off..))
-            .and_then(|b| load_sized(b, size))
-        {
-            return Ok(v);
+        let flat = unsafe { self.shards.flat_unlocked() };
+        match flat.get(addr..).and_then(|b| load_sized(b, size)) {
+            Some(v) => Ok(v),
+            None => Err(VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE)),
         }
-        // SAFETY: forwarded from this function's contract.
-        unsafe { self.read_unlocked_slow(addr, size) }
-    }
-
-    /// # Safety
-    /// As [`read_unlocked`](Self::read_unlocked).
-    #[cold]
-    #[inline(never)]
-    unsafe fn read_unlocked_slow(&self, addr: usize, size: usize) -> Result<u64, VmError> {
-        let (idx, off) = Self::split(addr);
-        // SAFETY: forwarded from this function's contract.
-        let pair = unsafe {
-            (
-                self.shard_bytes_unlocked(idx),
-                self.shard_bytes_unlocked(idx.wrapping_add(1)),
-            )
-        };
-        let v = match pair {
-            (Some(a), Some(b)) => shard::load_straddling(a, off, b, size),
-            _ => None,
-        };
-        v.ok_or(VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE))
     }
 
     /// A bulk read with no lock.
@@ -371,14 +332,23 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         addr: usize,
         buf: &mut [u8],
     ) -> Result<(), VmError> {
-        for run in Self::runs(addr, buf.len(), Access::Read)? {
-            // SAFETY: forwarded from this function's contract.
-            let Some(bytes) = (unsafe { self.shard_bytes_unlocked(run.shard) }) else {
-                break; // unreachable: `runs` checked the range
-            };
-            run.copy_out(bytes, buf);
+        // SAFETY: forwarded from this function's contract.
+        let flat = unsafe { self.shards.flat_unlocked() };
+        match addr
+            .checked_add(buf.len())
+            .and_then(|end| flat.get(addr..end))
+        {
+            Some(src) if src.len() == buf.len() => {
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+            _ => Err(VmError::out_of_bounds(
+                Access::Read,
+                addr,
+                buf.len(),
+                Self::SIZE,
+            )),
         }
-        Ok(())
     }
 
     /// Copies `buf.len()` bytes starting at `addr` into `buf`, one shard at a

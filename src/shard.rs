@@ -26,6 +26,14 @@
 //!   exclusive view) or of a frozen memory use plain loads and `memcpy`: no
 //!   writer can run then, and plain reads do not race atomic reads.
 //!
+//! Layout: the bytes of all shards are one contiguous, 8-aligned array
+//! ([`Shards`]) beside an array of per-shard control blocks (lock, counter,
+//! marks). The lock guards its shard's bytes by this module's discipline,
+//! not by type: a `spin::RwLock<()>`. So an owner with `&mut` (the exclusive
+//! view) or a frozen memory reads the whole memory as one plain slice: an
+//! access is a bounds check and a load, and one that crosses a shard edge
+//! is no different.
+//!
 //! Marks: bit [`DIRTY`] is the user-facing dirty log; bit [`CHANGED`] says
 //! "written since the snapshot baseline" and is only cleared by snapshot and
 //! restore, so clearing the user's log can never make a restore skip a shard.
@@ -34,6 +42,9 @@
 #![allow(clippy::unnecessary_cast)]
 
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
 use core::sync::atomic::fence;
 use spin::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -59,38 +70,132 @@ pub(crate) const DIRTY: u8 = 1;
 pub(crate) const CHANGED: u8 = 2;
 const ALL_MARKS: u8 = DIRTY | CHANGED;
 
-/// Shard bytes, 8-aligned so they can be viewed as atomic words.
+/// The bytes of every shard, contiguous and 8-aligned, so they can be viewed
+/// as atomic words and, by an owner, as one slice.
 #[repr(C, align(8))]
-pub(crate) struct Bytes<const N: usize>([u8; N]);
+struct Storage<const S: usize, const N: usize>(UnsafeCell<[[u8; N]; S]>);
 
-/// One shard of guest memory.
-pub(crate) struct Shard<const N: usize> {
-    bytes: RwLock<Bytes<N>>,
+// SAFETY: shared access to the bytes follows this module's discipline
+// (module docs): through `&self` only atomic word accesses, or plain reads
+// while no writer can run (a read lock held, or the memory frozen). That is
+// what makes sharing the cell between threads sound.
+unsafe impl<const S: usize, const N: usize> Sync for Storage<S, N> {}
+
+/// A shard's control block: the lock over its bytes, the sequence counter
+/// optimistic readers validate against, and its marks.
+struct Ctl {
+    lock: RwLock<()>,
     /// Odd while a writer is storing; advanced by 2 per write.
     seq: AtomicUsize,
     marks: AtomicU8,
 }
 
-impl<const N: usize> Shard<N> {
-    const WORDS: usize = N / W;
-
-    /// A zeroed, unmarked, unlocked shard: all-zero bits, so a `static`
-    /// memory lands in `.bss`.
-    pub(crate) const fn new() -> Self {
-        Shard {
-            bytes: RwLock::new(Bytes([0; N])),
+impl Ctl {
+    const fn new() -> Self {
+        Ctl {
+            lock: RwLock::new(()),
             seq: AtomicUsize::new(0),
             marks: AtomicU8::new(0),
         }
     }
+}
+
+/// `S` shards of `N` bytes: control blocks and contiguous bytes.
+pub(crate) struct Shards<const S: usize, const N: usize> {
+    ctl: [Ctl; S],
+    data: Storage<S, N>,
+}
+
+impl<const S: usize, const N: usize> Shards<S, N> {
+    /// Zeroed, unmarked, unlocked shards: all-zero bits, so a `static`
+    /// memory lands in `.bss`.
+    pub(crate) const fn new() -> Self {
+        Shards {
+            ctl: [const { Ctl::new() }; S],
+            data: Storage(UnsafeCell::new([[0; N]; S])),
+        }
+    }
+
+    /// Shard `i`, or `None` past the end.
+    #[inline(always)]
+    pub(crate) fn get(&self, i: usize) -> Option<Shard<'_, N>> {
+        let ctl = self.ctl.get(i)?;
+        // `i < S`: the shard's bytes lie inside the storage.
+        let bytes = NonNull::new(self.data.0.get().cast::<[u8; N]>().wrapping_add(i))?;
+        Some(Shard {
+            ctl,
+            bytes,
+            _data: PhantomData,
+        })
+    }
+
+    /// Shards `i` and `i + 1`, if both exist.
+    #[inline]
+    pub(crate) fn pair(&self, i: usize) -> Option<[Shard<'_, N>; 2]> {
+        Some([self.get(i)?, self.get(i.checked_add(1)?)?])
+    }
+
+    /// Every shard, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Shard<'_, N>> + '_ {
+        (0..S).filter_map(move |i| self.get(i))
+    }
+
+    /// Every shard, for an owner holding `&mut`.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = ShardMut<'_, N>> + '_ {
+        self.ctl
+            .iter_mut()
+            .zip(self.data.0.get_mut().iter_mut())
+            .map(|(ctl, bytes)| ShardMut { ctl, bytes })
+    }
+
+    /// All bytes as one slice, for an owner holding `&mut`.
+    #[inline(always)]
+    pub(crate) fn flat_mut(&mut self) -> &mut [u8] {
+        self.data.0.get_mut().as_flattened_mut()
+    }
+
+    /// Marks shards `first..=last` written, for an owner holding `&mut`.
+    #[inline]
+    pub(crate) fn mark_mut(&mut self, first: usize, last: usize) {
+        for ctl in self.ctl.iter_mut().take(last.saturating_add(1)).skip(first) {
+            *ctl.marks.get_mut() = ALL_MARKS;
+        }
+    }
+
+    /// All bytes as one slice, read without any lock.
+    ///
+    /// # Safety
+    /// No writer may exist while the borrow lives: the caller holds the
+    /// memory by `&mut` (the exclusive view), or every shard's read lock is
+    /// leaked (frozen memory), so no write guard can ever be taken.
+    #[inline(always)]
+    pub(crate) unsafe fn flat_unlocked(&self) -> &[u8] {
+        // SAFETY: by this function's contract nothing stores to the bytes
+        // while the borrow lives; other threads' atomic loads do not
+        // conflict with plain reads.
+        unsafe { &*self.data.0.get() }.as_flattened()
+    }
+}
+
+/// One shard: a handle on its control block and its bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct Shard<'a, const N: usize> {
+    ctl: &'a Ctl,
+    bytes: NonNull<[u8; N]>,
+    _data: PhantomData<&'a UnsafeCell<[u8; N]>>,
+}
+
+impl<'a, const N: usize> Shard<'a, N> {
+    const WORDS: usize = N / W;
 
     /// The shard's bytes as atomic words.
     #[inline(always)]
-    fn words(&self) -> &[AtomicWord] {
-        let base = self.bytes.as_mut_ptr().cast::<AtomicWord>();
+    fn words(&self) -> &'a [AtomicWord] {
+        let base = self.bytes.as_ptr().cast::<AtomicWord>();
         // SAFETY: the `N` bytes are exactly `N / W` words (`N` is a multiple
-        // of 8), 8-aligned (`Bytes` is `align(8)`), and live as long as
-        // `&self`; `AtomicWord` has the size and alignment of `Word` and may
+        // of 8), 8-aligned (the storage is `align(8)` and every shard starts
+        // a multiple of 8 bytes into it), inside an `UnsafeCell` that lives
+        // for 'a; `AtomicWord` has the size and alignment of `Word` and may
         // be shared, as `AtomicWord::from_ptr` allows for each word. Every
         // access to the bytes that can run concurrently with these is atomic
         // and word-sized (module docs): writers store words under the write
@@ -101,7 +206,7 @@ impl<const N: usize> Shard<N> {
 
     /// Word `i` of the shard as an atomic, or `None` past the end.
     #[inline(always)]
-    fn word(&self, i: usize) -> Option<&AtomicWord> {
+    fn word(&self, i: usize) -> Option<&'a AtomicWord> {
         self.words().get(i)
     }
 
@@ -123,7 +228,7 @@ impl<const N: usize> Shard<N> {
     /// even counter, so the words loaded next are at least that new.
     #[inline(always)]
     fn seq_begin(&self) -> Option<usize> {
-        let s = self.seq.load(Ordering::Acquire);
+        let s = self.ctl.seq.load(Ordering::Acquire);
         (s & 1 == 0).then_some(s)
     }
 
@@ -134,7 +239,7 @@ impl<const N: usize> Shard<N> {
     #[inline(always)]
     fn seq_valid(&self, s: usize) -> bool {
         fence(Ordering::Acquire);
-        self.seq.load(Ordering::Relaxed) == s
+        self.ctl.seq.load(Ordering::Relaxed) == s
     }
 
     /// Loads `size` bytes at `off` with no lock, little-endian; `None` if
@@ -181,14 +286,17 @@ impl<const N: usize> Shard<N> {
             core::hint::spin_loop();
         }
         // A writer storm: the read lock waits for the writer and keeps others out.
-        let _g = self.bytes.read();
+        let _g = self.ctl.lock.read();
         self.gather(i, n)
     }
 
     /// Takes the read lock: no writer runs while it is held.
     #[inline(always)]
-    pub(crate) fn read_guard(&self) -> ShardRead<'_, N> {
-        ShardRead(self.bytes.read())
+    pub(crate) fn read_guard(&self) -> ShardRead<'a, N> {
+        ShardRead {
+            _guard: self.ctl.lock.read(),
+            shard: *self,
+        }
     }
 
     /// Takes the write lock; gives up (`None`) as soon as `frozen()` says the
@@ -196,17 +304,17 @@ impl<const N: usize> Shard<N> {
     /// memory's leaked read locks. The shard is marked written when the
     /// guard first stores, so a failed compare-exchange marks nothing.
     #[inline(always)]
-    pub(crate) fn write_guard(&self, frozen: impl Fn() -> bool) -> Option<ShardWrite<'_, N>> {
+    pub(crate) fn write_guard(&self, frozen: impl Fn() -> bool) -> Option<ShardWrite<'a, N>> {
         // Checked first too, so once freezing begins no new write gets in and
         // `freeze` never waits on a stream of writers.
         if frozen() {
             return None;
         }
         loop {
-            if let Some(guard) = self.bytes.try_write_weak() {
+            if let Some(guard) = self.ctl.lock.try_write_weak() {
                 return Some(ShardWrite {
                     _guard: guard,
-                    shard: self,
+                    shard: *self,
                 });
             }
             if frozen() {
@@ -222,64 +330,57 @@ impl<const N: usize> Shard<N> {
     /// The load first keeps the cache line shared while it is already marked.
     #[inline(always)]
     fn mark(&self) {
-        if self.marks.load(Ordering::Relaxed) != ALL_MARKS {
-            self.marks.fetch_or(ALL_MARKS, Ordering::Relaxed);
+        if self.ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
+            self.ctl.marks.fetch_or(ALL_MARKS, Ordering::Relaxed);
         }
     }
 
     /// Whether any bit of `mask` is set.
     #[inline]
     pub(crate) fn is_marked(&self, mask: u8) -> bool {
-        self.marks.load(Ordering::Relaxed) & mask != 0
+        self.ctl.marks.load(Ordering::Relaxed) & mask != 0
     }
 
     /// Clears the bits of `mask`, returning whether any of them was set.
     #[inline]
     pub(crate) fn take_mark(&self, mask: u8) -> bool {
-        self.marks.fetch_and(!mask, Ordering::Relaxed) & mask != 0
-    }
-
-    /// The bytes with no locking, for an owner holding `&mut` (marks it written).
-    #[inline(always)]
-    pub(crate) fn get_mut(&mut self) -> &mut [u8; N] {
-        *self.marks.get_mut() = ALL_MARKS;
-        &mut self.bytes.get_mut().0
-    }
-
-    /// The bytes with no locking and no marking: snapshot and restore on
-    /// the exclusive view, which manage the marks themselves.
-    #[inline]
-    pub(crate) fn bytes_mut_unmarked(&mut self) -> &mut [u8; N] {
-        &mut self.bytes.get_mut().0
-    }
-
-    /// Clears the bits of `mask` without atomics, for an owner holding `&mut`.
-    #[inline]
-    pub(crate) fn take_mark_mut(&mut self, mask: u8) -> bool {
-        let m = self.marks.get_mut();
-        let was = *m & mask != 0;
-        *m &= !mask;
-        was
-    }
-
-    /// The bytes, read without taking the lock.
-    ///
-    /// # Safety
-    /// No writer may exist for the lifetime `'a`: the caller holds the whole
-    /// memory by `&mut` (the exclusive view) or has leaked a read guard of
-    /// this shard (frozen memory), so no write guard can ever be taken.
-    #[inline(always)]
-    pub(crate) unsafe fn bytes_unlocked(&self) -> &[u8; N] {
-        // SAFETY: by this function's contract no write guard exists or can be
-        // taken while the returned borrow lives, so nothing stores to the
-        // bytes; other readers' atomic loads do not conflict with plain reads.
-        unsafe { &(*self.bytes.as_mut_ptr()).0 }
+        self.ctl.marks.fetch_and(!mask, Ordering::Relaxed) & mask != 0
     }
 
     /// Takes the read lock and never releases it: from now on no writer can
     /// ever lock this shard (the basis of frozen memory).
     pub(crate) fn leak_read(&self) {
-        RwLockReadGuard::leak(self.bytes.read());
+        RwLockReadGuard::leak(self.ctl.lock.read());
+    }
+}
+
+/// One shard for an owner holding `&mut`: plain bytes and marks.
+pub(crate) struct ShardMut<'a, const N: usize> {
+    ctl: &'a mut Ctl,
+    bytes: &'a mut [u8; N],
+}
+
+impl<const N: usize> ShardMut<'_, N> {
+    /// The bytes with no marking: snapshot and restore on the exclusive
+    /// view, which manage the marks themselves.
+    #[inline]
+    pub(crate) fn bytes_mut_unmarked(&mut self) -> &mut [u8; N] {
+        self.bytes
+    }
+
+    /// Whether any bit of `mask` is set.
+    #[inline]
+    pub(crate) fn is_marked(&mut self, mask: u8) -> bool {
+        *self.ctl.marks.get_mut() & mask != 0
+    }
+
+    /// Clears the bits of `mask`, returning whether any of them was set.
+    #[inline]
+    pub(crate) fn take_mark_mut(&mut self, mask: u8) -> bool {
+        let m = self.ctl.marks.get_mut();
+        let was = *m & mask != 0;
+        *m &= !mask;
+        was
     }
 }
 
@@ -287,9 +388,9 @@ impl<const N: usize> Shard<N> {
 /// joined from word loads with no validation.
 #[inline]
 fn gather_straddling<const N: usize>(
-    first: &Shard<N>,
+    first: &Shard<'_, N>,
     off: usize,
-    second: &Shard<N>,
+    second: &Shard<'_, N>,
     size: usize,
 ) -> Option<u128> {
     let (i, sh) = (off / W, off % W);
@@ -301,7 +402,7 @@ fn gather_straddling<const N: usize>(
         let b = Word::from_le(second.word(0)?.load(Ordering::Relaxed));
         return Some((u128::from(a) | (u128::from(b) << 64)) >> (sh * 8));
     }
-    let (na, nb) = (Shard::<N>::WORDS.checked_sub(i)?, tail.div_ceil(W));
+    let (na, nb) = (Shard::<'_, N>::WORDS.checked_sub(i)?, tail.div_ceil(W));
     let v = first.gather(i, na)? | (second.gather(0, nb)? << (na * W * 8));
     Some(v >> (sh * 8))
 }
@@ -315,9 +416,9 @@ fn gather_straddling<const N: usize>(
 /// to both read locks (ascending). `None` if the pieces do not add up.
 #[inline]
 pub(crate) fn read_straddling<const N: usize>(
-    first: &Shard<N>,
+    first: &Shard<'_, N>,
     off: usize,
-    second: &Shard<N>,
+    second: &Shard<'_, N>,
     size: usize,
 ) -> Option<u64> {
     for _ in 0..OPTIMISTIC_TRIES {
@@ -343,7 +444,7 @@ pub(crate) fn read_straddling_locked<const N: usize>(
     second: &ShardWrite<'_, N>,
     size: usize,
 ) -> Option<u64> {
-    gather_straddling(first.shard, off, second.shard, size).map(|v| v as u64)
+    gather_straddling(&first.shard, off, &second.shard, size).map(|v| v as u64)
 }
 
 /// Stores the low `size` bytes of `v` at `off` of `first` running on into
@@ -367,54 +468,22 @@ pub(crate) fn write_straddling<const N: usize>(
     })
 }
 
-/// Loads `size` bytes little-endian that start at `off` in `first` and run
-/// on into `second` (plain byte arrays: the exclusive and frozen paths).
-#[inline]
-pub(crate) fn load_straddling<const N: usize>(
-    first: &[u8; N],
-    off: usize,
-    second: &[u8; N],
-    size: usize,
-) -> Option<u64> {
-    // Two fixed 8-byte loads (the last word of `first`, the first of
-    // `second`) and a shift: no variable-length copies.
-    let head = N.checked_sub(off)?;
-    size.checked_sub(head)?; // it does straddle
-    let a = u64::from_le_bytes(*first.last_chunk::<8>()?);
-    let b = u64::from_le_bytes(*second.first_chunk::<8>()?);
-    let v = (u128::from(a) | (u128::from(b) << 64)) >> (8usize.saturating_sub(head) * 8);
-    Some(v as u64 & (u64::MAX >> (64 - 8 * size.clamp(1, 8))))
-}
-
-/// Stores the low `size` bytes of `v` little-endian, starting at `off` in
-/// `first` and running on into `second` (plain byte arrays: the exclusive
-/// path). `None` (nothing stored) if the pieces do not add up.
-#[inline]
-pub(crate) fn store_straddling<const N: usize>(
-    v: u64,
-    size: usize,
-    first: &mut [u8; N],
-    off: usize,
-    second: &mut [u8; N],
-) -> Option<()> {
-    let buf = v.to_le_bytes();
-    let head = first.get_mut(off..)?;
-    let (val_head, val_tail) = buf.get(..size)?.split_at_checked(head.len())?;
-    let tail = second.get_mut(..val_tail.len())?;
-    head.copy_from_slice(val_head);
-    tail.copy_from_slice(val_tail);
-    Some(())
-}
-
 /// A shard's read guard: no writer runs while it lives, so plain reads of
 /// the bytes are sound.
-pub(crate) struct ShardRead<'a, const N: usize>(RwLockReadGuard<'a, Bytes<N>>);
+pub(crate) struct ShardRead<'a, const N: usize> {
+    _guard: RwLockReadGuard<'a, ()>,
+    shard: Shard<'a, N>,
+}
 
 impl<const N: usize> ShardRead<'_, N> {
     /// The guarded bytes.
     #[inline(always)]
     pub(crate) fn bytes(&self) -> &[u8; N] {
-        &self.0 .0
+        // SAFETY: the shard's read lock is held while `self` lives, so no
+        // writer stores to its bytes; plain reads do not race the atomic
+        // loads of lock-free readers. The bytes live in the memory's storage
+        // for the lock's lifetime.
+        unsafe { self.shard.bytes.as_ref() }
     }
 }
 
@@ -423,8 +492,8 @@ impl<const N: usize> ShardRead<'_, N> {
 /// [`modify`](ShardWrite::modify), which brackets it with the sequence
 /// counter and stores whole words.
 pub(crate) struct ShardWrite<'a, const N: usize> {
-    _guard: RwLockWriteGuard<'a, Bytes<N>>,
-    shard: &'a Shard<N>,
+    _guard: RwLockWriteGuard<'a, ()>,
+    shard: Shard<'a, N>,
 }
 
 impl<'a, const N: usize> ShardWrite<'a, N> {
@@ -441,15 +510,15 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
         let shard = self.shard;
         shard.mark();
         // Only the write-lock holder changes the counter: load + store, no RMW.
-        let s = shard.seq.load(Ordering::Relaxed);
-        shard.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        let s = shard.ctl.seq.load(Ordering::Relaxed);
+        shard.ctl.seq.store(s.wrapping_add(1), Ordering::Relaxed);
         // ORDERING: pairs with `seq_valid`'s `fence(Acquire)`: a reader that
         // sees any store below also sees the odd counter and retries.
         fence(Ordering::Release);
         let r = f(&WordStore(shard));
         // ORDERING: `Release` publishes the stores to readers whose
         // `seq_begin` (`Acquire`) sees the even counter.
-        shard.seq.store(s.wrapping_add(2), Ordering::Release);
+        shard.ctl.seq.store(s.wrapping_add(2), Ordering::Release);
         r
     }
 
@@ -484,13 +553,13 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
     /// Clears the bits of `mask` while the lock is held (after a restore).
     #[inline]
     pub(crate) fn clear_marks(&mut self, mask: u8) {
-        self.shard.marks.fetch_and(!mask, Ordering::Relaxed);
+        self.shard.ctl.marks.fetch_and(!mask, Ordering::Relaxed);
     }
 }
 
 /// The storing side of one write, only handed out inside
 /// [`ShardWrite::modify`] (write lock held, counter odd).
-pub(crate) struct WordStore<'a, const N: usize>(&'a Shard<N>);
+pub(crate) struct WordStore<'a, const N: usize>(Shard<'a, N>);
 
 impl<const N: usize> WordStore<'_, N> {
     /// Stores the low `size` bytes of `v` (little-endian significance) at

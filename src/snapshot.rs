@@ -139,7 +139,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
     /// [`ShardedMemory::snapshot`] without locks.
     pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
         let mem = self.memory_mut();
-        for (shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter_mut()) {
+        for (mut shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter_mut()) {
             shard.take_mark_mut(CHANGED);
             copy.copy_from_slice(shard.bytes_mut_unmarked());
         }
@@ -159,7 +159,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
         }
         let incremental = snap.id != 0 && *mem.baseline.get_mut() == snap.id;
         let mut copied = 0;
-        for (shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter()) {
+        for (mut shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter()) {
             if incremental && !shard.is_marked(CHANGED) {
                 continue;
             }
