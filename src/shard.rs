@@ -137,7 +137,15 @@ impl<const S: usize, const N: usize> Shards<S, N> {
 
     /// Every shard, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Shard<'_, N>> + '_ {
-        (0..S).filter_map(move |i| self.get(i))
+        let base = self.data.0.get().cast::<[u8; N]>();
+        self.ctl.iter().enumerate().filter_map(move |(i, ctl)| {
+            Some(Shard {
+                ctl,
+                // `i < S`: the shard's bytes lie inside the storage.
+                bytes: NonNull::new(base.wrapping_add(i))?,
+                _data: PhantomData,
+            })
+        })
     }
 
     /// Every shard, for an owner holding `&mut`.
