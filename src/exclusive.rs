@@ -115,16 +115,19 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
                 Self::SIZE,
             ));
         }
-        self.mark(addr, size);
+        // A typed access touches one shard, or two when it straddles.
+        let (first, last) = (Self::shard_of(addr), Self::shard_of(addr + size - 1));
+        self.mem.shards.mark_one_mut(first);
+        if last != first {
+            self.mem.shards.mark_one_mut(last);
+        }
         Ok(())
     }
 
-    /// Marks the shards of `addr..addr + len` written (`len > 0`).
+    /// The index of the shard holding `addr`.
     #[inline(always)]
-    fn mark(&mut self, addr: usize, len: usize) {
-        let first = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0;
-        let last = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr + len - 1).0;
-        self.mem.shards.mark_mut(first, last);
+    fn shard_of(addr: usize) -> usize {
+        ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0
     }
 
     /// Copies `buf.len()` bytes starting at `addr` into `buf`.
@@ -166,7 +169,8 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
             f(dst);
         }
         if len > 0 {
-            self.mark(addr, len);
+            let last = Self::shard_of(addr + len - 1);
+            self.mem.shards.mark_mut(Self::shard_of(addr), last);
         }
         Ok(())
     }

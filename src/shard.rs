@@ -162,11 +162,21 @@ impl<const S: usize, const N: usize> Shards<S, N> {
         self.data.0.get_mut().as_flattened_mut()
     }
 
+    /// Marks shard `i` written, for an owner holding `&mut`.
+    #[inline(always)]
+    pub(crate) fn mark_one_mut(&mut self, i: usize) {
+        if let Some(ctl) = self.ctl.get_mut(i) {
+            *ctl.marks.get_mut() = ALL_MARKS;
+        }
+    }
+
     /// Marks shards `first..=last` written, for an owner holding `&mut`.
     #[inline]
     pub(crate) fn mark_mut(&mut self, first: usize, last: usize) {
-        for ctl in self.ctl.iter_mut().take(last.saturating_add(1)).skip(first) {
-            *ctl.marks.get_mut() = ALL_MARKS;
+        if let Some(ctls) = self.ctl.get_mut(first..=last) {
+            for ctl in ctls {
+                *ctl.marks.get_mut() = ALL_MARKS;
+            }
         }
     }
 
