@@ -3,48 +3,19 @@
 //! errors, backing bytes, device calls, and every hook call in order.
 
 use proptest::prelude::*;
+
+#[path = "support/map_parts.rs"]
+mod map_parts;
+use map_parts::{MRegion, RegFile, DEV, K};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use vm_mem::{
-    AccessHook, ErrorKind, HookId, MemoryMap, MmioDevice, Perms, ShardedMemory, VmError, WriteData,
-};
+use vm_mem::{AccessHook, ErrorKind, HookId, MemoryMap, Perms, ShardedMemory, VmError, WriteData};
 
 type Mem = ShardedMemory<4, 64>;
 const MEM: usize = 256;
-const DEV: usize = 512;
 const CAP: usize = 32;
 const HOOKS: usize = 4;
 const NAMES: [&str; 6] = ["r0", "r1", "r2", "r3", "r4", "r5"];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum K {
-    RamA,
-    RamB,
-    Rom,
-    Dev,
-}
-
-struct RegFile {
-    bytes: Mutex<[u8; DEV]>,
-    calls: Mutex<Vec<(u64, usize)>>,
-}
-
-impl MmioDevice for RegFile {
-    fn read(&self, offset: u64, size: usize) -> Result<u64, VmError> {
-        self.calls.lock().unwrap().push((offset, size));
-        let b = self.bytes.lock().unwrap();
-        let o = offset as usize;
-        let mut le = [0u8; 8];
-        le[..size].copy_from_slice(&b[o..o + size]);
-        Ok(u64::from_le_bytes(le))
-    }
-    fn write(&self, offset: u64, size: usize, value: u64) -> Result<(), VmError> {
-        self.calls.lock().unwrap().push((offset, size));
-        let o = offset as usize;
-        self.bytes.lock().unwrap()[o..o + size].copy_from_slice(&value.to_le_bytes()[..size]);
-        Ok(())
-    }
-}
 
 /// (hook tag, 'r'/'w'/'x', access address, access length)
 type Call = (u8, char, u64, usize);
@@ -100,15 +71,6 @@ enum Op {
     Protect(Loc, u64, u8),
     Watch(usize, Loc, u64, u8),
     Unwatch(usize),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct MRegion {
-    kind: K,
-    base: u64,
-    len: u64,
-    perms: Perms,
-    name: &'static str,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -201,37 +163,6 @@ impl Model {
 
     fn slot(&mut self, r: &MRegion, a: u64) -> &mut u8 {
         &mut self.bytes[r.kind as usize][(a - r.base) as usize]
-    }
-
-    fn calls(per_byte: &[MRegion], addr: u64, typed: bool) -> Vec<(u64, usize)> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < per_byte.len() {
-            let r = per_byte[i];
-            let mut j = i;
-            while j < per_byte.len() && per_byte[j].base == r.base {
-                j += 1;
-            }
-            if r.kind == K::Dev {
-                let mut pos = i;
-                while pos < j {
-                    let a = addr + pos as u64;
-                    let rest = j - pos;
-                    let s = if typed {
-                        rest
-                    } else {
-                        [8usize, 4, 2, 1]
-                            .into_iter()
-                            .find(|&s| a.is_multiple_of(s as u64) && s <= rest)
-                            .unwrap()
-                    };
-                    out.push((a - r.base, s));
-                    pos += s;
-                }
-            }
-            i = j;
-        }
-        out
     }
 
     /// The hooks that watch an access, in order.
@@ -393,7 +324,7 @@ proptest! {
                             }
                             prop_assert_eq!(got.unwrap(), u64::from_le_bytes(le));
                             prop_assert_eq!(std::mem::take(&mut *log.lock().unwrap()), calls);
-                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), Model::calls(&per_byte, a, true));
+                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), map_parts::calls(&per_byte, a, true));
                         }
                     }
                 }
@@ -426,7 +357,7 @@ proptest! {
                                 for (i, r) in per_byte.iter().enumerate() {
                                     *model.slot(r, a + i as u64) = data[i];
                                 }
-                                prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), Model::calls(&per_byte, a, typed));
+                                prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), map_parts::calls(&per_byte, a, typed));
                             }
                         }
                     }
@@ -449,7 +380,7 @@ proptest! {
                             }
                             prop_assert_eq!(buf, want);
                             prop_assert_eq!(std::mem::take(&mut *log.lock().unwrap()), calls);
-                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), Model::calls(&per_byte, a, false));
+                            prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), map_parts::calls(&per_byte, a, false));
                         }
                     }
                 }

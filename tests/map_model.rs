@@ -4,45 +4,17 @@
 //! device call (offset and size).
 
 use proptest::prelude::*;
+
+#[path = "support/map_parts.rs"]
+mod map_parts;
+use map_parts::{calls, MRegion, RegFile, DEV, K};
 use std::sync::Mutex;
-use vm_mem::{Access, ErrorKind, MemoryMap, MmioDevice, Perms, ShardedMemory, VmError};
+use vm_mem::{Access, ErrorKind, MemoryMap, Perms, ShardedMemory, VmError};
 
 type Mem = ShardedMemory<4, 64>;
 const MEM: usize = 256;
-const DEV: usize = 512;
 const CAP: usize = 6;
 const NAMES: [&str; 8] = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum K {
-    RamA,
-    RamB,
-    Rom,
-    Dev,
-}
-
-/// A register file that records its calls.
-struct RegFile {
-    bytes: Mutex<[u8; DEV]>,
-    calls: Mutex<Vec<(u64, usize)>>,
-}
-
-impl MmioDevice for RegFile {
-    fn read(&self, offset: u64, size: usize) -> Result<u64, VmError> {
-        self.calls.lock().unwrap().push((offset, size));
-        let b = self.bytes.lock().unwrap();
-        let o = offset as usize;
-        let mut le = [0u8; 8];
-        le[..size].copy_from_slice(&b[o..o + size]);
-        Ok(u64::from_le_bytes(le))
-    }
-    fn write(&self, offset: u64, size: usize, value: u64) -> Result<(), VmError> {
-        self.calls.lock().unwrap().push((offset, size));
-        let o = offset as usize;
-        self.bytes.lock().unwrap()[o..o + size].copy_from_slice(&value.to_le_bytes()[..size]);
-        Ok(())
-    }
-}
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -53,15 +25,6 @@ enum Op {
     ReadBytes(u64, usize),
     WriteBytes(u64, Vec<u8>),
     Fill(u64, usize, u8),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct MRegion {
-    kind: K,
-    base: u64,
-    len: u64,
-    perms: Perms,
-    name: &'static str,
 }
 
 struct Model {
@@ -151,38 +114,6 @@ impl Model {
 
     fn slot(&mut self, r: &MRegion, a: u64) -> &mut u8 {
         &mut self.bytes[r.kind as usize][(a - r.base) as usize]
-    }
-
-    /// Expected device calls of an access (typed: one; bulk: aligned chunks).
-    fn calls(per_byte: &[MRegion], addr: u64, typed: bool) -> Vec<(u64, usize)> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < per_byte.len() {
-            let r = per_byte[i];
-            let mut j = i;
-            while j < per_byte.len() && per_byte[j].base == r.base {
-                j += 1;
-            }
-            if r.kind == K::Dev {
-                let mut pos = i;
-                while pos < j {
-                    let a = addr + pos as u64;
-                    let rest = j - pos;
-                    let s = if typed {
-                        rest
-                    } else {
-                        [8usize, 4, 2, 1]
-                            .into_iter()
-                            .find(|&s| a.is_multiple_of(s as u64) && s <= rest)
-                            .unwrap()
-                    };
-                    out.push((a - r.base, s));
-                    pos += s;
-                }
-            }
-            i = j;
-        }
-        out
     }
 }
 
@@ -319,7 +250,7 @@ proptest! {
                                 v = v.swap_bytes() >> (64 - 8 * size);
                             }
                             prop_assert_eq!(got.unwrap(), v);
-                            let calls = Model::calls(&per_byte, a, true);
+                            let calls = calls(&per_byte, a, true);
                             prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
                         }
                     }
@@ -334,7 +265,7 @@ proptest! {
                             for (i, r) in per_byte.iter().enumerate() {
                                 *model.slot(r, a + i as u64) = v.to_le_bytes()[i];
                             }
-                            let calls = Model::calls(&per_byte, a, true);
+                            let calls = calls(&per_byte, a, true);
                             prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
                         }
                     }
@@ -350,7 +281,7 @@ proptest! {
                             for (i, r) in per_byte.iter().enumerate() {
                                 prop_assert_eq!(buf[i], *model.slot(r, a + i as u64));
                             }
-                            let calls = Model::calls(&per_byte, a, false);
+                            let calls = calls(&per_byte, a, false);
                             prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
                         }
                     }
@@ -373,7 +304,7 @@ proptest! {
                             for (i, r) in per_byte.iter().enumerate() {
                                 *model.slot(r, a + i as u64) = data[i];
                             }
-                            let calls = Model::calls(&per_byte, a, false);
+                            let calls = calls(&per_byte, a, false);
                             prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
                         }
                     }
