@@ -47,7 +47,7 @@ static HOOK: Count = Count(AtomicU64::new(0));
 
 /// Eight regions, the RAM one in the middle of the table.
 fn map() -> MemoryMap<'static, 8> {
-    let mut map = MemoryMap::new();
+    let map = MemoryMap::new();
     for (i, base) in [0x0u64, 0x1000_0000, 0x3000_0000, 0x5000_0000, 0x6000_0000]
         .into_iter()
         .enumerate()
@@ -93,7 +93,7 @@ fn ram_read(c: &mut Criterion) {
             black_box(sum)
         })
     });
-    let mut hooked = super_map();
+    let hooked = super_map();
     hooked
         .watch(0x5000_0000..=0x5000_0fff, Perms::READ, &HOOK)
         .unwrap();
@@ -106,7 +106,7 @@ fn ram_read(c: &mut Criterion) {
             black_box(sum)
         })
     });
-    let mut watched = super_map();
+    let watched = super_map();
     watched
         .watch(0x2000_0000..=0x2003_ffff, Perms::READ, &HOOK)
         .unwrap();

@@ -97,84 +97,88 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
 }
 
 /// Emits the named guest atomics for every width, forwarding to
-/// `fetch_update`, with receiver `&self` (`ref`) or `&mut self` (`mut`).
+/// `fetch_update`, with receiver `&self` (`ref`) or `&mut self` (`mut`) and
+/// addresses of type `usize` (the memories) or the given type (the map: `u64`).
 macro_rules! atomic_methods {
     ($r:ident) => {
-        $crate::atomic::atomic_methods!(@width $r, u8, i8,
+        $crate::atomic::atomic_methods!($r, usize);
+    };
+    ($r:ident, $addr:ty) => {
+        $crate::atomic::atomic_methods!(@width $r, $addr, u8, i8,
             compare_exchange_u8, swap_u8, fetch_add_u8, fetch_sub_u8, fetch_and_u8,
             fetch_or_u8, fetch_xor_u8, fetch_min_u8, fetch_max_u8, fetch_min_i8, fetch_max_i8);
-        $crate::atomic::atomic_methods!(@width $r, u16, i16,
+        $crate::atomic::atomic_methods!(@width $r, $addr, u16, i16,
             compare_exchange_u16, swap_u16, fetch_add_u16, fetch_sub_u16, fetch_and_u16,
             fetch_or_u16, fetch_xor_u16, fetch_min_u16, fetch_max_u16, fetch_min_i16, fetch_max_i16);
-        $crate::atomic::atomic_methods!(@width $r, u32, i32,
+        $crate::atomic::atomic_methods!(@width $r, $addr, u32, i32,
             compare_exchange_u32, swap_u32, fetch_add_u32, fetch_sub_u32, fetch_and_u32,
             fetch_or_u32, fetch_xor_u32, fetch_min_u32, fetch_max_u32, fetch_min_i32, fetch_max_i32);
-        $crate::atomic::atomic_methods!(@width $r, u64, i64,
+        $crate::atomic::atomic_methods!(@width $r, $addr, u64, i64,
             compare_exchange_u64, swap_u64, fetch_add_u64, fetch_sub_u64, fetch_and_u64,
             fetch_or_u64, fetch_xor_u64, fetch_min_u64, fetch_max_u64, fetch_min_i64, fetch_max_i64);
     };
-    (@width $r:ident, $t:ty, $s:ty, $cx:ident, $swap:ident, $add:ident, $sub:ident, $and:ident,
+    (@width $r:ident, $addr:ty, $t:ty, $s:ty, $cx:ident, $swap:ident, $add:ident, $sub:ident, $and:ident,
      $or:ident, $xor:ident, $min:ident, $max:ident, $smin:ident, $smax:ident) => {
-        $crate::atomic::atomic_methods!(@cx $r, $t, $cx);
-        $crate::atomic::atomic_methods!(@op $r, $t, $swap, "Stores `v` and returns the old value.", |_old: $t, v: $t| v);
-        $crate::atomic::atomic_methods!(@op $r, $t, $add, "Adds `v` (wrapping) and returns the old value.", |old: $t, v: $t| old.wrapping_add(v));
-        $crate::atomic::atomic_methods!(@op $r, $t, $sub, "Subtracts `v` (wrapping) and returns the old value.", |old: $t, v: $t| old.wrapping_sub(v));
-        $crate::atomic::atomic_methods!(@op $r, $t, $and, "Bitwise AND with `v`; returns the old value.", |old: $t, v: $t| old & v);
-        $crate::atomic::atomic_methods!(@op $r, $t, $or, "Bitwise OR with `v`; returns the old value.", |old: $t, v: $t| old | v);
-        $crate::atomic::atomic_methods!(@op $r, $t, $xor, "Bitwise XOR with `v`; returns the old value.", |old: $t, v: $t| old ^ v);
-        $crate::atomic::atomic_methods!(@op $r, $t, $min, "Stores the unsigned minimum of the old value and `v`; returns the old value.", |old: $t, v: $t| old.min(v));
-        $crate::atomic::atomic_methods!(@op $r, $t, $max, "Stores the unsigned maximum of the old value and `v`; returns the old value.", |old: $t, v: $t| old.max(v));
-        $crate::atomic::atomic_methods!(@sop $r, $t, $s, $smin, "Stores the signed minimum (RISC-V `AMOMIN`) of the old value and `v`; returns the old value.", |old: $s, v: $s| old.min(v));
-        $crate::atomic::atomic_methods!(@sop $r, $t, $s, $smax, "Stores the signed maximum (RISC-V `AMOMAX`) of the old value and `v`; returns the old value.", |old: $s, v: $s| old.max(v));
+        $crate::atomic::atomic_methods!(@cx $r, $addr, $t, $cx);
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $swap, "Stores `v` and returns the old value.", |_old: $t, v: $t| v);
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $add, "Adds `v` (wrapping) and returns the old value.", |old: $t, v: $t| old.wrapping_add(v));
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $sub, "Subtracts `v` (wrapping) and returns the old value.", |old: $t, v: $t| old.wrapping_sub(v));
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $and, "Bitwise AND with `v`; returns the old value.", |old: $t, v: $t| old & v);
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $or, "Bitwise OR with `v`; returns the old value.", |old: $t, v: $t| old | v);
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $xor, "Bitwise XOR with `v`; returns the old value.", |old: $t, v: $t| old ^ v);
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $min, "Stores the unsigned minimum of the old value and `v`; returns the old value.", |old: $t, v: $t| old.min(v));
+        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $max, "Stores the unsigned maximum of the old value and `v`; returns the old value.", |old: $t, v: $t| old.max(v));
+        $crate::atomic::atomic_methods!(@sop $r, $addr, $t, $s, $smin, "Stores the signed minimum (RISC-V `AMOMIN`) of the old value and `v`; returns the old value.", |old: $s, v: $s| old.min(v));
+        $crate::atomic::atomic_methods!(@sop $r, $addr, $t, $s, $smax, "Stores the signed maximum (RISC-V `AMOMAX`) of the old value and `v`; returns the old value.", |old: $s, v: $s| old.max(v));
     };
-    (@cx ref, $t:ty, $name:ident) => {
+    (@cx ref, $addr:ty, $t:ty, $name:ident) => {
         #[doc = concat!("Atomically replaces the `", stringify!($t), "` at `addr` with `new` if it equals `current`.")]
         /// Returns `Ok(Ok(old))` on success and `Ok(Err(actual))` on failure (as
         /// `core`'s atomics do); a failure stores nothing.
         #[inline]
-        pub fn $name(&self, addr: usize, current: $t, new: $t) -> Result<Result<$t, $t>, VmError> {
+        pub fn $name(&self, addr: $addr, current: $t, new: $t) -> Result<Result<$t, $t>, VmError> {
             let old = self.fetch_update(addr, |old: $t| (old == current).then_some(new))?;
             Ok(if old == current { Ok(old) } else { Err(old) })
         }
     };
-    (@cx mut, $t:ty, $name:ident) => {
+    (@cx mut, $addr:ty, $t:ty, $name:ident) => {
         #[doc = concat!("Replaces the `", stringify!($t), "` at `addr` with `new` if it equals `current`.")]
         /// Returns `Ok(Ok(old))` on success and `Ok(Err(actual))` on failure.
         #[inline]
-        pub fn $name(&mut self, addr: usize, current: $t, new: $t) -> Result<Result<$t, $t>, VmError> {
+        pub fn $name(&mut self, addr: $addr, current: $t, new: $t) -> Result<Result<$t, $t>, VmError> {
             let old = self.fetch_update(addr, |old: $t| (old == current).then_some(new))?;
             Ok(if old == current { Ok(old) } else { Err(old) })
         }
     };
-    (@op ref, $t:ty, $name:ident, $doc:expr, $f:expr) => {
+    (@op ref, $addr:ty, $t:ty, $name:ident, $doc:expr, $f:expr) => {
         #[doc = concat!("Atomic `", stringify!($t), "` at `addr`: ", $doc)]
         #[inline]
-        pub fn $name(&self, addr: usize, v: $t) -> Result<$t, VmError> {
+        pub fn $name(&self, addr: $addr, v: $t) -> Result<$t, VmError> {
             let f = $f;
             self.fetch_update(addr, |old: $t| Some(f(old, v)))
         }
     };
-    (@op mut, $t:ty, $name:ident, $doc:expr, $f:expr) => {
+    (@op mut, $addr:ty, $t:ty, $name:ident, $doc:expr, $f:expr) => {
         #[doc = concat!("`", stringify!($t), "` at `addr`: ", $doc)]
         #[inline]
-        pub fn $name(&mut self, addr: usize, v: $t) -> Result<$t, VmError> {
+        pub fn $name(&mut self, addr: $addr, v: $t) -> Result<$t, VmError> {
             let f = $f;
             self.fetch_update(addr, |old: $t| Some(f(old, v)))
         }
     };
-    (@sop ref, $t:ty, $s:ty, $name:ident, $doc:expr, $f:expr) => {
+    (@sop ref, $addr:ty, $t:ty, $s:ty, $name:ident, $doc:expr, $f:expr) => {
         #[doc = concat!("Atomic `", stringify!($s), "` at `addr`: ", $doc)]
         #[inline]
-        pub fn $name(&self, addr: usize, v: $s) -> Result<$s, VmError> {
+        pub fn $name(&self, addr: $addr, v: $s) -> Result<$s, VmError> {
             let f = $f;
             // `as` between same-width signed and unsigned keeps the bits.
             self.fetch_update(addr, |old: $t| Some(f(old as $s, v) as $t)).map(|old| old as $s)
         }
     };
-    (@sop mut, $t:ty, $s:ty, $name:ident, $doc:expr, $f:expr) => {
+    (@sop mut, $addr:ty, $t:ty, $s:ty, $name:ident, $doc:expr, $f:expr) => {
         #[doc = concat!("`", stringify!($s), "` at `addr`: ", $doc)]
         #[inline]
-        pub fn $name(&mut self, addr: usize, v: $s) -> Result<$s, VmError> {
+        pub fn $name(&mut self, addr: $addr, v: $s) -> Result<$s, VmError> {
             let f = $f;
             self.fetch_update(addr, |old: $t| Some(f(old as $s, v) as $t)).map(|old| old as $s)
         }

@@ -1,9 +1,15 @@
 //! Errors as data: what went wrong ([`ErrorKind`]), during which kind of
 //! access ([`Access`]), at which guest address and for how many bytes.
 //!
-//! [`VmError`] is `Copy` and small, so the hot paths can return it by value;
-//! its [`Display`](core::fmt::Display) reads as a sentence, e.g.
+//! [`VmError`] is what every access returns: `Copy` and 24 bytes (three
+//! words: address, size, and kind with access and the kind's detail packed
+//! together), so a `Result<u32, VmError>` stays in registers or a small
+//! stack slot on the hot paths. Its [`Display`](core::fmt::Display) reads
+//! as a sentence, e.g.
 //! `out of bounds: 8-byte read at 0x1fffc, memory is 0x10000 bytes`.
+//! Configuration calls of a map (adding, removing, moving regions,
+//! protections, hooks) return their own, richer
+//! [`MapError`](crate::MapError), which names regions and reasons.
 
 use crate::perms::Perms;
 use core::fmt;
@@ -32,6 +38,25 @@ impl Access {
             Access::Atomic => "atomic",
         }
     }
+
+    /// The two-bit code packed into a [`VmError`].
+    const fn code(self) -> u64 {
+        match self {
+            Access::Read => 0,
+            Access::Write => 1,
+            Access::Fetch => 2,
+            Access::Atomic => 3,
+        }
+    }
+
+    const fn from_code(code: u64) -> Access {
+        match code & 3 {
+            0 => Access::Read,
+            1 => Access::Write,
+            2 => Access::Fetch,
+            _ => Access::Atomic,
+        }
+    }
 }
 
 /// What went wrong. New kinds may be added: match with a wildcard arm.
@@ -41,6 +66,8 @@ impl Access {
 pub enum ErrorKind {
     /// The access does not lie inside the memory, whose size is `limit`
     /// bytes (or, for a region-relative access, inside the region).
+    /// A [`VmError`] holds limits up to [`VmError::MAX_LIMIT`] (64 PiB);
+    /// larger ones are reported as that.
     OutOfBounds {
         /// Size in bytes of what was accessed (first invalid address).
         limit: u64,
@@ -58,34 +85,48 @@ pub enum ErrorKind {
     Device,
     /// An access hook refused the access.
     DeniedByHook,
-    /// The access crosses from one region into another where it may not
-    /// (e.g. past an MMIO device's end).
-    CrossesRegion {
-        /// Name of the region the access starts in.
-        first: &'static str,
-        /// Name of the region it runs into.
-        second: &'static str,
-    },
+    /// The access crosses from one region into another where it may not:
+    /// past an MMIO device's end, or a guest atomic spanning two regions.
+    /// [`MemoryMap::regions`](crate::MemoryMap::regions) or
+    /// [`MemoryMap::region_at`](crate::MemoryMap::region_at) at the error's
+    /// address name them.
+    CrossesRegion,
     /// The access has a size the target cannot serve (e.g. an MMIO access
     /// that is not 1, 2, 4 or 8 bytes).
     BadSize,
-    /// A configuration request was refused: a region that overlaps another
-    /// (`first` is the new region, `second` the one it clashes with), has
-    /// zero length, overflows the address space, or does not fit the table.
-    Config {
-        /// What was wrong, as a short phrase.
-        reason: &'static str,
-        /// Name of the region being added.
-        first: &'static str,
-        /// Name of the region it clashes with (empty if none).
-        second: &'static str,
-    },
+    /// A guest atomic (`compare_exchange_*`, `swap_*`, `fetch_*`) aimed at
+    /// something that cannot perform one: an MMIO device. Nothing was
+    /// read or written. (An atomic on ROM fails with
+    /// [`ReadOnly`](Self::ReadOnly), as any write there does.)
+    AtomicUnsupported,
 }
+
+/// Packed kind codes: the low 6 bits of [`VmError`]'s third word.
+mod code {
+    pub(super) const OUT_OF_BOUNDS: u64 = 0;
+    pub(super) const UNMAPPED: u64 = 1;
+    pub(super) const READ_ONLY: u64 = 2;
+    pub(super) const PERMISSION: u64 = 3;
+    pub(super) const DEVICE: u64 = 4;
+    pub(super) const DENIED_BY_HOOK: u64 = 5;
+    pub(super) const CROSSES_REGION: u64 = 6;
+    pub(super) const BAD_SIZE: u64 = 7;
+    pub(super) const ATOMIC_UNSUPPORTED: u64 = 8;
+}
+
+/// Bits of the packed word: kind code (6), access (2), detail (56).
+const KIND_BITS: u32 = 6;
+const ACCESS_SHIFT: u32 = KIND_BITS;
+const DETAIL_SHIFT: u32 = KIND_BITS + 2;
 
 /// An error from a guest memory access: kind, access, address and size.
 ///
+/// `Copy`, 24 bytes on every host (checked in `tests/errors.rs`): read it
+/// through [`kind`](Self::kind), [`access`](Self::access),
+/// [`addr`](Self::addr) and [`size`](Self::size).
+///
 /// ```
-/// use vm_mem::{Access, ErrorKind, ShardedMemory};
+/// use vm_mem::{Access, ErrorKind, ShardedMemory, VmError};
 ///
 /// let mem: ShardedMemory<4, 16384> = ShardedMemory::new();
 /// let err = mem.read_u64(0x1fffc).unwrap_err();
@@ -96,25 +137,47 @@ pub enum ErrorKind {
 ///     err.to_string(),
 ///     "out of bounds: 8-byte read at 0x1fffc, memory is 0x10000 bytes"
 /// );
+/// assert_eq!(core::mem::size_of::<VmError>(), 24);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VmError {
-    kind: ErrorKind,
-    access: Access,
     addr: u64,
-    size: usize,
+    size: u64,
+    /// Kind code, access and the kind's detail (`limit` or `needed`).
+    packed: u64,
 }
 
 impl VmError {
+    /// The largest `OutOfBounds` limit a `VmError` holds exactly:
+    /// `2^56 - 1` bytes (64 PiB); larger limits are reported as this.
+    pub const MAX_LIMIT: u64 = u64::MAX >> DETAIL_SHIFT;
+
     /// Builds an error. Devices and hooks use it to report their own failures.
     #[inline]
     pub const fn new(kind: ErrorKind, access: Access, addr: u64, size: usize) -> Self {
+        let (code, detail) = match kind {
+            ErrorKind::OutOfBounds { limit } => (
+                code::OUT_OF_BOUNDS,
+                if limit > Self::MAX_LIMIT {
+                    Self::MAX_LIMIT
+                } else {
+                    limit
+                },
+            ),
+            ErrorKind::Unmapped => (code::UNMAPPED, 0),
+            ErrorKind::ReadOnly => (code::READ_ONLY, 0),
+            ErrorKind::Permission { needed } => (code::PERMISSION, needed.bits() as u64),
+            ErrorKind::Device => (code::DEVICE, 0),
+            ErrorKind::DeniedByHook => (code::DENIED_BY_HOOK, 0),
+            ErrorKind::CrossesRegion => (code::CROSSES_REGION, 0),
+            ErrorKind::BadSize => (code::BAD_SIZE, 0),
+            ErrorKind::AtomicUnsupported => (code::ATOMIC_UNSUPPORTED, 0),
+        };
         VmError {
-            kind,
-            access,
             addr,
-            size,
+            // A `usize` always fits a `u64` on the hosts Rust supports.
+            size: size as u64,
+            packed: code | access.code() << ACCESS_SHIFT | detail << DETAIL_SHIFT,
         }
     }
 
@@ -142,13 +205,27 @@ impl VmError {
     /// What went wrong.
     #[inline]
     pub const fn kind(&self) -> ErrorKind {
-        self.kind
+        let detail = self.packed >> DETAIL_SHIFT;
+        match self.packed & ((1 << KIND_BITS) - 1) {
+            code::OUT_OF_BOUNDS => ErrorKind::OutOfBounds { limit: detail },
+            code::UNMAPPED => ErrorKind::Unmapped,
+            code::READ_ONLY => ErrorKind::ReadOnly,
+            // Truncation is the point: `new` stored a `Perms`' bits.
+            code::PERMISSION => ErrorKind::Permission {
+                needed: Perms::from_bits_truncate(detail as u8),
+            },
+            code::DEVICE => ErrorKind::Device,
+            code::DENIED_BY_HOOK => ErrorKind::DeniedByHook,
+            code::CROSSES_REGION => ErrorKind::CrossesRegion,
+            code::BAD_SIZE => ErrorKind::BadSize,
+            _ => ErrorKind::AtomicUnsupported,
+        }
     }
 
     /// The kind of access that failed.
     #[inline]
     pub const fn access(&self) -> Access {
-        self.access
+        Access::from_code(self.packed >> ACCESS_SHIFT)
     }
 
     /// The guest address of the access (its first byte).
@@ -160,7 +237,8 @@ impl VmError {
     /// The size of the access in bytes.
     #[inline]
     pub const fn size(&self) -> usize {
-        self.size
+        // Stored from a `usize` by `new`: converting back is exact.
+        self.size as usize
     }
 
     /// The same error at another address: a map reports the guest address
@@ -173,14 +251,43 @@ impl VmError {
     /// The same error for another access kind.
     #[inline]
     pub const fn with_access(self, access: Access) -> Self {
-        VmError { access, ..self }
+        let mask = 3 << ACCESS_SHIFT;
+        VmError {
+            packed: (self.packed & !mask) | access.code() << ACCESS_SHIFT,
+            ..self
+        }
+    }
+}
+
+impl fmt::Debug for VmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VmError")
+            .field("kind", &self.kind())
+            .field("access", &self.access())
+            .field("addr", &format_args!("{:#x}", self.addr))
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for VmError {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "{} ({}-byte {} at {=u64:#x})",
+            self.kind(),
+            self.size,
+            self.access(),
+            self.addr
+        )
     }
 }
 
 impl fmt::Display for VmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (size, access, addr) = (self.size, self.access.as_str(), self.addr);
-        match self.kind {
+        let (size, access, addr) = (self.size, self.access().as_str(), self.addr);
+        match self.kind() {
             ErrorKind::OutOfBounds { limit } => write!(
                 f,
                 "out of bounds: {size}-byte {access} at {addr:#x}, memory is {limit:#x} bytes"
@@ -199,25 +306,18 @@ impl fmt::Display for VmError {
                 f,
                 "denied by hook: {size}-byte {access} at {addr:#x}"
             ),
-            ErrorKind::CrossesRegion { first, second } => write!(
+            ErrorKind::CrossesRegion => write!(
                 f,
-                "crosses regions: {size}-byte {access} at {addr:#x} runs from `{first}` into `{second}`"
+                "crosses regions: {size}-byte {access} at {addr:#x} runs out of its region"
             ),
             ErrorKind::BadSize => write!(
                 f,
                 "bad size: {size}-byte {access} at {addr:#x} is not a size the target serves"
             ),
-            ErrorKind::Config {
-                reason,
-                first,
-                second,
-            } => {
-                write!(f, "bad region `{first}` at {addr:#x} ({size} bytes): {reason}")?;
-                if !second.is_empty() {
-                    write!(f, " `{second}`")?;
-                }
-                Ok(())
-            }
+            ErrorKind::AtomicUnsupported => write!(
+                f,
+                "not atomic: {size}-byte {access} at {addr:#x} hits a device, which cannot do guest atomics"
+            ),
         }
     }
 }
@@ -237,16 +337,8 @@ mod tests {
             e.to_string(),
             "read-only: 4-byte write at 0x8000000 hits read-only memory"
         );
-        let e = VmError::new(
-            ErrorKind::CrossesRegion {
-                first: "uart",
-                second: "sram",
-            },
-            Access::Read,
-            0x4000_c00e,
-            4,
-        );
-        assert!(e.to_string().contains("`uart` into `sram`"));
+        let e = VmError::new(ErrorKind::CrossesRegion, Access::Read, 0x4000_c00e, 4);
+        assert!(e.to_string().contains("runs out of its region"));
         let e = VmError::new(
             ErrorKind::Permission {
                 needed: Perms::EXEC,
@@ -261,6 +353,51 @@ mod tests {
         );
     }
 
+    #[test]
+    fn every_kind_and_access_round_trips_through_the_packed_word() {
+        let kinds = [
+            ErrorKind::OutOfBounds { limit: 0 },
+            ErrorKind::OutOfBounds {
+                limit: VmError::MAX_LIMIT,
+            },
+            ErrorKind::Unmapped,
+            ErrorKind::ReadOnly,
+            ErrorKind::Permission { needed: Perms::RWX },
+            ErrorKind::Permission {
+                needed: Perms::NONE,
+            },
+            ErrorKind::Device,
+            ErrorKind::DeniedByHook,
+            ErrorKind::CrossesRegion,
+            ErrorKind::BadSize,
+            ErrorKind::AtomicUnsupported,
+        ];
+        let accesses = [Access::Read, Access::Write, Access::Fetch, Access::Atomic];
+        for kind in kinds {
+            for access in accesses {
+                let e = VmError::new(kind, access, u64::MAX, usize::MAX);
+                assert_eq!((e.kind(), e.access()), (kind, access));
+                assert_eq!((e.addr(), e.size()), (u64::MAX, usize::MAX));
+                for other in accesses {
+                    assert_eq!(e.with_access(other).kind(), kind);
+                    assert_eq!(e.with_access(other).access(), other);
+                }
+            }
+        }
+        let e = VmError::new(
+            ErrorKind::OutOfBounds { limit: u64::MAX },
+            Access::Read,
+            0,
+            1,
+        );
+        assert_eq!(
+            e.kind(),
+            ErrorKind::OutOfBounds {
+                limit: VmError::MAX_LIMIT
+            }
+        );
+    }
+
     /// A compile-time check only: calling a `Format` impl on the host would
     /// need a defmt global logger, naming the bound does not.
     #[cfg(feature = "defmt")]
@@ -271,5 +408,6 @@ mod tests {
         format::<ErrorKind>();
         format::<Access>();
         format::<Perms>();
+        format::<crate::MapError>();
     }
 }

@@ -141,7 +141,10 @@ pub use batch::Batch;
 pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
-pub use map::{AccessHook, GuestRam, HookId, MemoryMap, MmioDevice, Region, RegionKind, WriteData};
+pub use map::{
+    AccessHook, GuestRam, HookId, MapError, MapErrorKind, MemoryMap, MmioDevice, Region,
+    RegionKind, WriteData,
+};
 pub use memory::ShardedMemory;
 pub use perms::Perms;
 pub use scalar::Scalar;

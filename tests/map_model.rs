@@ -1,7 +1,8 @@
 //! Property test: random region tables and random accesses through a
 //! [`MemoryMap`], against a byte-by-byte model of the same map: results,
 //! error kinds/addresses/sizes, the bytes in every backing, and every
-//! device call (offset and size).
+//! device call (offset and size). Regions are also removed and moved at
+//! random, by name, between accesses.
 
 use proptest::prelude::*;
 
@@ -9,7 +10,7 @@ use proptest::prelude::*;
 mod map_parts;
 use map_parts::{calls, MRegion, RegFile, DEV, K};
 use std::sync::Mutex;
-use vm_mem::{Access, ErrorKind, MemoryMap, Perms, ShardedMemory, VmError};
+use vm_mem::{Access, ErrorKind, MapErrorKind, MemoryMap, Perms, ShardedMemory, VmError};
 
 type Mem = ShardedMemory<4, 64>;
 const MEM: usize = 256;
@@ -25,6 +26,8 @@ enum Op {
     ReadBytes(u64, usize),
     WriteBytes(u64, Vec<u8>),
     Fill(u64, usize, u8),
+    Remove(usize),
+    Move(usize, u64),
 }
 
 struct Model {
@@ -49,7 +52,7 @@ impl Model {
             return Err(("runs past the end of the 64-bit address space", ""));
         }
         if r.kind != K::Dev && r.len > MEM as u64 {
-            return Err(("is longer than its backing memory", ""));
+            return Err(("runs past the end of its backing memory", ""));
         }
         let clash = self
             .regions
@@ -62,11 +65,47 @@ impl Model {
         if let Some(o) = clash {
             return Err(("overlaps", o.name));
         }
+        if self.regions.iter().any(|o| o.name == r.name) {
+            return Err(("has the name of another region", r.name));
+        }
         if self.regions.len() == CAP {
             return Err(("does not fit: the map is full", ""));
         }
         self.regions.push(r);
         Ok(())
+    }
+
+    /// Removes region `name`; whether there was one.
+    fn remove(&mut self, name: &str) -> bool {
+        let before = self.regions.len();
+        self.regions.retain(|r| r.name != name);
+        self.regions.len() < before
+    }
+
+    /// Moves region `name` to `base`, or the reason it cannot move (the
+    /// model of `move_region`: it keeps its memory, from offset 0).
+    fn move_to(&mut self, name: &str, base: u64) -> Result<(), (&'static str, &'static str)> {
+        let Some(i) = self.regions.iter().position(|r| r.name == name) else {
+            return Err(("no region has that name", ""));
+        };
+        let r = self.regions.remove(i);
+        let moved = MRegion { base, ..r };
+        let end = u128::from(base) + u128::from(r.len);
+        let result = if end > 1u128 << 64 {
+            Err(("runs past the end of the 64-bit address space", ""))
+        } else {
+            let clash = self
+                .regions
+                .iter()
+                .filter(|o| {
+                    u128::from(o.base) < end
+                        && u128::from(base) < u128::from(o.base) + u128::from(o.len)
+                })
+                .min_by_key(|o| o.base);
+            clash.map_or(Ok(()), |o| Err(("overlaps", o.name)))
+        };
+        self.regions.push(if result.is_ok() { moved } else { r });
+        result
     }
 
     /// The bytes' regions, or the error the access must fail with.
@@ -89,10 +128,7 @@ impl Model {
             for w in per_byte.windows(2) {
                 let boundary = w[0].name != w[1].name || w[0].base != w[1].base;
                 if boundary && (w[0].kind == K::Dev || w[1].kind == K::Dev) {
-                    return Err(ErrorKind::CrossesRegion {
-                        first: w[0].name,
-                        second: w[1].name,
-                    });
+                    return Err(ErrorKind::CrossesRegion);
                 }
             }
         }
@@ -135,6 +171,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (addr(), 0usize..40).prop_map(|(a, l)| Op::ReadBytes(a, l)),
         1 => (addr(), prop::collection::vec(any::<u8>(), 0..40)).prop_map(|(a, d)| Op::WriteBytes(a, d)),
         1 => (addr(), 0usize..40, any::<u8>()).prop_map(|(a, l, b)| Op::Fill(a, l, b)),
+        1 => (0..NAMES.len()).prop_map(Op::Remove),
+        1 => (0..NAMES.len(), addr()).prop_map(|(n, b)| Op::Move(n, b)),
     ]
 }
 
@@ -201,7 +239,7 @@ proptest! {
         rom_mem.write_bytes(0, &model.bytes[K::Rom as usize][..MEM]).unwrap();
         let rom = rom_mem.freeze();
         let dev = RegFile { bytes: Mutex::new([0; DEV]), calls: Mutex::new(Vec::new()) };
-        let mut map: MemoryMap<'_, CAP> = MemoryMap::new();
+        let map: MemoryMap<'_, CAP> = MemoryMap::new();
         let mut adds = 0;
 
         for op in ops {
@@ -220,8 +258,8 @@ proptest! {
                     match (got, expect) {
                         (Ok(()), Ok(())) => {}
                         (Err(e), Err((reason, second))) => prop_assert_eq!(
-                            e.kind(),
-                            ErrorKind::Config { reason, first: name, second }
+                            (e.kind().as_str(), e.region(), e.other()),
+                            (reason, name, second)
                         ),
                         (g, x) => prop_assert!(false, "add {name}: got {g:?}, model {x:?}"),
                     }
@@ -307,6 +345,32 @@ proptest! {
                             let calls = calls(&per_byte, a, false);
                             prop_assert_eq!(std::mem::take(&mut *dev.calls.lock().unwrap()), calls);
                         }
+                    }
+                }
+                Op::Remove(n) => {
+                    let existed = model.remove(NAMES[n]);
+                    match map.remove(NAMES[n]) {
+                        Ok(()) => prop_assert!(existed),
+                        Err(e) => {
+                            prop_assert!(!existed);
+                            prop_assert_eq!(e.kind(), MapErrorKind::NoSuchRegion);
+                        }
+                    }
+                    prop_assert_eq!(map.regions().len(), model.regions.len());
+                }
+                Op::Move(n, base) => {
+                    let before = map.regions();
+                    let expect = model.move_to(NAMES[n], base);
+                    match (map.move_region(NAMES[n], base), expect) {
+                        (Ok(()), Ok(())) => {
+                            prop_assert_eq!(map.region(NAMES[n]).map(|r| r.base()), Some(base));
+                        }
+                        (Err(e), Err((reason, other))) => {
+                            prop_assert_eq!((e.kind().as_str(), e.other()), (reason, other));
+                            let after = map.regions();
+                            prop_assert_eq!(format!("{before:?}"), format!("{after:?}"), "unchanged");
+                        }
+                        (g, x) => prop_assert!(false, "move {}: got {g:?}, model {x:?}", NAMES[n]),
                     }
                 }
             }

@@ -17,12 +17,21 @@
 //! Cost: none for regions no hook overlaps (each region keeps the
 //! permissions its fast path may use without looking at hooks), and
 //! accesses to watched regions take the map's slower, general path.
+//!
+//! Live changes: [`unwatch`](crate::MemoryMap::unwatch) returns once no
+//! *new* access can reach the hook; an access that started before may
+//! still call it (it finishes against the map it started with), which is
+//! why hooks are borrowed for the map's `'a`.
 
+use crate::error::{Access, ErrorKind, VmError};
+use crate::map::table::View;
 use crate::perms::Perms;
 
-/// The bytes a write stores, as a write hook sees them: the bytes of a
-/// typed write (little-endian, i.e. in guest memory order, also for `_be`
-/// writes) or of `write_bytes`, or a `fill`'s repeated byte.
+/// The bytes a write stores, the map's one byte-source type: what a write
+/// hook sees, and what the map's bulk copies carry to memories and
+/// devices. The bytes of a typed write (little-endian, i.e. in guest
+/// memory order, also for `_be` writes) or of `write_bytes`, or a `fill`'s
+/// repeated byte.
 ///
 /// ```
 /// use vm_mem::WriteData;
@@ -59,6 +68,15 @@ impl WriteData<'_> {
         match *self {
             WriteData::Bytes(b) => b.get(i).copied(),
             WriteData::Fill { byte, len } => (i < len).then_some(byte),
+        }
+    }
+
+    /// The bytes from position `at` on, `out.len()` of them, into `out`
+    /// (the caller keeps `at + out.len() <= self.len()`).
+    pub(crate) fn copy_to(&self, at: usize, out: &mut [u8]) {
+        match *self {
+            WriteData::Bytes(b) => out.copy_from_slice(&b[at..at + out.len()]),
+            WriteData::Fill { byte, .. } => out.fill(byte),
         }
     }
 
@@ -110,7 +128,7 @@ impl WriteData<'_> {
 ///
 /// let ram = ShardedMemory::<1, 64>::new();
 /// let (guard, patch) = (NoZero(AtomicU64::new(0)), Patch);
-/// let mut map: MemoryMap<'_, 1> = MemoryMap::new();
+/// let map: MemoryMap<'_, 1> = MemoryMap::new();
 /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
 /// map.watch(0x1010..=0x1013, Perms::WRITE, &guard)?;
 /// map.watch(0x1020..=0x1020, Perms::READ, &patch)?;
@@ -120,7 +138,7 @@ impl WriteData<'_> {
 /// assert_eq!(ram.read_u32(0x10)?, 7); // nothing stored
 /// assert_eq!(map.read_u16(0x1020)?, 0x0042);
 /// assert_eq!(ram.read_u8(0x20)?, 0); // memory unchanged
-/// # Ok::<(), vm_mem::VmError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait AccessHook: Sync {
     /// Sees a read after its bytes were read (`data`, in guest memory
@@ -146,8 +164,17 @@ pub trait AccessHook: Sync {
 }
 
 /// Names an installed hook, for [`MemoryMap::unwatch`](crate::MemoryMap::unwatch).
+/// Ids count up from 0 in a `u64` and are never reused, so a stale id
+/// never names a later hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HookId(pub(crate) u32);
+pub struct HookId(pub(crate) u64);
+
+impl HookId {
+    /// The id as a number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
 
 /// One installed hook.
 #[derive(Clone, Copy)]
@@ -165,5 +192,61 @@ impl Hook<'_> {
     #[inline]
     pub(crate) fn watches(&self, kind: Perms, first: u64, last: u64) -> bool {
         self.kinds.contains(kind) && self.first <= last && first <= self.last
+    }
+}
+
+impl<const N: usize, const H: usize> View<'_, N, H> {
+    /// Runs the read hooks (fetch hooks for a fetch) watching
+    /// `addr..addr + data.len()`, in installation order, on the bytes read.
+    /// An atomic's read half runs the read hooks.
+    #[inline]
+    pub(crate) fn run_load_hooks(&self, access: Access, addr: u64, data: &mut [u8]) {
+        if self.hooks.is_empty() || data.is_empty() {
+            return;
+        }
+        let kind = if access == Access::Fetch {
+            Perms::EXEC
+        } else {
+            Perms::READ
+        };
+        let last = addr.saturating_add(data.len() as u64 - 1);
+        for h in self.hooks.iter().filter(|h| h.watches(kind, addr, last)) {
+            if access == Access::Fetch {
+                h.hook.fetch(addr, data);
+            } else {
+                h.hook.read(addr, data);
+            }
+        }
+    }
+
+    /// Runs the write hooks watching the write, in installation order,
+    /// until one refuses (then `DeniedByHook` for `access`: a write or an
+    /// atomic's write half).
+    #[inline]
+    pub(crate) fn run_write_hooks(
+        &self,
+        access: Access,
+        addr: u64,
+        data: WriteData<'_>,
+    ) -> Result<(), VmError> {
+        if self.hooks.is_empty() || data.len() == 0 {
+            return Ok(());
+        }
+        let last = addr.saturating_add(data.len() as u64 - 1);
+        for h in self
+            .hooks
+            .iter()
+            .filter(|h| h.watches(Perms::WRITE, addr, last))
+        {
+            if !h.hook.write(addr, data) {
+                return Err(VmError::new(
+                    ErrorKind::DeniedByHook,
+                    access,
+                    addr,
+                    data.len(),
+                ));
+            }
+        }
+        Ok(())
     }
 }

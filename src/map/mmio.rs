@@ -41,12 +41,12 @@ use crate::error::VmError;
 /// }
 ///
 /// let dev = Counter(AtomicU32::new(0));
-/// let mut map: MemoryMap<'_, 2> = MemoryMap::new();
+/// let map: MemoryMap<'_, 2> = MemoryMap::new();
 /// map.add_mmio("counter", 0x4000_0000, 4, Perms::RW, &dev)?;
 /// map.write_u32(0x4000_0000, 7)?;
 /// map.write_u8(0x4000_0003, 7)?;
 /// assert_eq!(map.read_u32(0x4000_0000)?, 2);
-/// # Ok::<(), VmError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait MmioDevice: Sync {
     /// Serves a read of `size` bytes (1, 2, 4 or 8) at `offset` from the

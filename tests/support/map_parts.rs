@@ -47,6 +47,7 @@ pub struct MRegion {
     pub base: u64,
     pub len: u64,
     pub perms: Perms,
+    #[allow(dead_code)] // read by map_model.rs, not map_hooks_model.rs
     pub name: &'static str,
 }
 

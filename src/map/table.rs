@@ -1,0 +1,519 @@
+//! The live region table behind a [`MemoryMap`](crate::MemoryMap): what an
+//! access reads without a lock, and how a change is published.
+//!
+//! - **Descriptors** hold integers only (base, last byte, offset into the
+//!   backing, permissions, fast-path permissions, backing slot), in atomic
+//!   words, for regions sorted by base and for hooks in installation order.
+//! - **Backing slots** hold what integers cannot: the region's name and its
+//!   `&'a` memory or device (and, for hooks, the `&'a dyn AccessHook`). A
+//!   slot is written once ([`spin::Once`]) before any descriptor names it
+//!   and never changes after, so a reader that saw it named copies it out.
+//!   Slots are never reused for another backing (an access may still be
+//!   copying one): a map has [`SLOTS_PER_ENTRY`]` * N` region slots and
+//!   `SLOTS_PER_ENTRY * H` hook slots for the distinct (name, backing)
+//!   pairs and hooks it meets over its life; mapping the same pair again
+//!   reuses its slot.
+//! - **Readers** (every access) follow the sequence-lock discipline of
+//!   `shard.rs`: load the version (`Acquire`, retry while odd), load the
+//!   descriptors they need (`Relaxed`), `fence(Acquire)`, load the version
+//!   again and retry if it moved. No lock, no read-modify-write, no
+//!   store: a lookup is loads and one validation. What they copy out is
+//!   one consistent table, the one before or after any change.
+//! - **Writers** (changes) hold a spin mutex over a plain copy of the table
+//!   (the layout), build the next layout beside it, fill the slots it needs,
+//!   then make the version odd, `fence(Release)`, store every descriptor,
+//!   and make the version even with `Release`. A refused change publishes
+//!   nothing.
+//!
+//! Limits: a reader that meets an odd version spins until the writer is
+//! done (a few hundred nanoseconds), so a change must not be interrupted
+//! by code that accesses the same map on the same core (an interrupt
+//! handler on a single-core target), or that code spins forever.
+
+use crate::map::error::{MapError, MapErrorKind};
+use crate::map::hooks::{AccessHook, Hook, HookId};
+use crate::map::region::{Backing, Region};
+use crate::perms::Perms;
+use crate::sync::{AtomicUsize, Ordering};
+use core::sync::atomic::fence;
+use spin::{mutex::SpinMutex, Once};
+
+/// Write-once backing slots per table entry: room for a map of `N` regions
+/// to meet `4 * N` distinct (name, memory or device) pairs over its life
+/// (bank switches, remaps, regions removed and added) before it refuses
+/// new ones with `BackingsFull`.
+pub(crate) const SLOTS_PER_ENTRY: usize = 4;
+
+/// `usize` words per `u64` (1 on 64-bit hosts, 2 on 32-bit ones).
+const WORDS: usize = 8 / core::mem::size_of::<usize>();
+
+/// A `u64` in atomic `usize` words, so targets without 64-bit atomics
+/// (thumbv7m) hold descriptors too. Loads and stores are `Relaxed`: the
+/// version orders them; a torn value is caught by the validation.
+struct Wide([AtomicUsize; WORDS]);
+
+impl Wide {
+    const fn new() -> Self {
+        Wide([const { AtomicUsize::new(0) }; WORDS])
+    }
+
+    #[inline(always)]
+    fn load(&self) -> u64 {
+        let mut v = 0u64;
+        for (i, w) in self.0.iter().enumerate() {
+            // A `usize` always fits a `u64` on the hosts Rust supports.
+            v |= (w.load(Ordering::Relaxed) as u64) << (i as u32 * usize::BITS);
+        }
+        v
+    }
+
+    fn store(&self, v: u64) {
+        for (i, w) in self.0.iter().enumerate() {
+            // Truncation is the point: each word takes its own bits.
+            w.store((v >> (i as u32 * usize::BITS)) as usize, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Packs permissions and a slot index into one word: `perms` in bits 0-3,
+/// fast-path permissions in bits 4-7, the slot from bit 8 on.
+const fn meta(slot: usize, perms: Perms, fast: Perms) -> usize {
+    slot << 8 | (fast.bits() as usize) << 4 | perms.bits() as usize
+}
+
+/// Truncation is the point: each field is 4 bits of the word.
+const fn perms_at(meta: usize, shift: u32) -> Perms {
+    Perms::from_bits_truncate((meta >> shift) as u8 & 0xf)
+}
+
+/// An integer-only region descriptor.
+struct Desc {
+    base: Wide,
+    last: Wide,
+    offset: Wide,
+    meta: AtomicUsize,
+}
+
+impl Desc {
+    const fn new() -> Self {
+        Desc {
+            base: Wide::new(),
+            last: Wide::new(),
+            offset: Wide::new(),
+            meta: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// An integer-only hook descriptor: watched bytes, kinds (in `meta`'s
+/// perms bits), slot and id.
+struct HookDesc {
+    first: Wide,
+    last: Wide,
+    id: Wide,
+    meta: AtomicUsize,
+}
+
+impl HookDesc {
+    const fn new() -> Self {
+        HookDesc {
+            first: Wide::new(),
+            last: Wide::new(),
+            id: Wide::new(),
+            meta: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// A region descriptor as loaded: base, last, offset, meta.
+type RawRegion = (u64, u64, u64, usize);
+/// A hook descriptor as loaded: first, last, id, meta.
+type RawHook = (u64, u64, u64, usize);
+
+/// What a region slot holds: the name and backing descriptors point to.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    name: &'static str,
+    backing: Backing<'a>,
+}
+
+/// The table as plain data: the writers' copy, behind the mutex, from
+/// which every change starts.
+#[derive(Clone)]
+pub(crate) struct Layout<'a, const N: usize, const H: usize> {
+    /// Sorted by base; regions never overlap.
+    pub(crate) regions: heapless::Vec<Region<'a>, N>,
+    /// Installed hooks, in installation order.
+    pub(crate) hooks: heapless::Vec<Hook<'a>, H>,
+    /// Id of the next hook; ids are never reused.
+    pub(crate) next_hook: u64,
+}
+
+/// A consistent copy of the part of the table an access needs: the
+/// regions overlapping its bytes (sorted) and every hook.
+pub(crate) struct View<'a, const N: usize, const H: usize> {
+    pub(crate) regions: heapless::Vec<Region<'a>, N>,
+    pub(crate) hooks: heapless::Vec<Hook<'a>, H>,
+}
+
+/// The live table: descriptors under a version, write-once slots, and the
+/// writers' mutex.
+pub(crate) struct Table<'a, const N: usize, const H: usize> {
+    /// Even: the descriptors are stable; odd: a change is being stored.
+    version: AtomicUsize,
+    len: AtomicUsize,
+    regions: [Desc; N],
+    hook_len: AtomicUsize,
+    hooks: [HookDesc; H],
+    slots: [[Once<Slot<'a>>; SLOTS_PER_ENTRY]; N],
+    hook_slots: [[Once<&'a dyn AccessHook>; SLOTS_PER_ENTRY]; H],
+    layout: SpinMutex<Layout<'a, N, H>>,
+}
+
+impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
+    /// An empty table.
+    pub(crate) const fn new() -> Self {
+        const {
+            assert!(
+                N <= (usize::MAX >> 8) / SLOTS_PER_ENTRY,
+                "MemoryMap: N is too large to index its slots; choose a smaller N"
+            )
+        };
+        Table {
+            version: AtomicUsize::new(0),
+            len: AtomicUsize::new(0),
+            regions: [const { Desc::new() }; N],
+            hook_len: AtomicUsize::new(0),
+            hooks: [const { HookDesc::new() }; H],
+            slots: [const { [const { Once::new() }; SLOTS_PER_ENTRY] }; N],
+            hook_slots: [const { [const { Once::new() }; SLOTS_PER_ENTRY] }; H],
+            layout: SpinMutex::new(Layout {
+                regions: heapless::Vec::new(),
+                hooks: heapless::Vec::new(),
+                next_hook: 0,
+            }),
+        }
+    }
+
+    /// The version, once even (no change being stored).
+    /// ORDERING: `Acquire` pairs with the writer's final `Release` store:
+    /// the descriptors and slots it published are visible from here on.
+    #[inline(always)]
+    fn begin(&self) -> usize {
+        loop {
+            let v = self.version.load(Ordering::Acquire);
+            if v & 1 == 0 {
+                return v;
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Whether no change was stored since `begin` returned `v`.
+    /// ORDERING: the `fence(Acquire)` pairs with the writer's
+    /// `fence(Release)` after it made the version odd: if any descriptor
+    /// load saw a store of that change, this load sees the odd (or a
+    /// later) version.
+    #[inline(always)]
+    fn unchanged(&self, v: usize) -> bool {
+        fence(Ordering::Acquire);
+        self.version.load(Ordering::Relaxed) == v
+    }
+
+    /// The version of the table: even, and different after every change
+    /// (until it wraps, after `usize::MAX / 2` changes).
+    #[inline]
+    pub(crate) fn version(&self) -> usize {
+        self.begin()
+    }
+
+    /// Index of the first region based past `addr` (a binary search over
+    /// the first `len` descriptors, `len` clamped so a torn value cannot
+    /// index past the array).
+    #[inline(always)]
+    fn first_past(&self, len: usize, addr: u64) -> usize {
+        let (mut lo, mut hi) = (0, len.min(N));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.regions.get(mid) {
+                Some(d) if d.base.load() <= addr => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        lo
+    }
+
+    #[inline(always)]
+    fn raw(d: &Desc) -> RawRegion {
+        (
+            d.base.load(),
+            d.last.load(),
+            d.offset.load(),
+            d.meta.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The descriptor holding `addr`, as of one version.
+    #[inline(always)]
+    fn search(&self, addr: u64) -> Option<RawRegion> {
+        let i = self.first_past(self.len.load(Ordering::Relaxed), addr);
+        let d = self.regions.get(i.checked_sub(1)?)?;
+        let raw = Self::raw(d);
+        (addr <= raw.1).then_some(raw)
+    }
+
+    /// A loaded descriptor with its slot: the region it names.
+    #[inline(always)]
+    fn resolve(&self, (base, last, offset, meta): RawRegion) -> Option<Region<'a>> {
+        // Published before the version that named it (see `begin`): `get`
+        // finds it; a `None` cannot happen and would read as a hole.
+        let slot = self.slots.as_flattened().get(meta >> 8)?.get()?;
+        Some(Region {
+            base,
+            last,
+            name: slot.name,
+            perms: perms_at(meta, 0),
+            fast: perms_at(meta, 4),
+            offset,
+            backing: slot.backing,
+        })
+    }
+
+    /// The region holding guest address `addr`, as of one version: loads
+    /// and one validation, no lock, nothing stored.
+    #[inline(always)]
+    pub(crate) fn region_at(&self, addr: u64) -> Option<Region<'a>> {
+        let raw = loop {
+            let v = self.begin();
+            let raw = self.search(addr);
+            if self.unchanged(v) {
+                break raw?;
+            }
+        };
+        self.resolve(raw)
+    }
+
+    /// The regions overlapping `first..=last` and every hook, as of one
+    /// version.
+    pub(crate) fn view(&self, first: u64, last: u64) -> View<'a, N, H> {
+        loop {
+            let v = self.begin();
+            let mut rs: heapless::Vec<RawRegion, N> = heapless::Vec::new();
+            let len = self.len.load(Ordering::Relaxed).min(N);
+            let mut i = self.first_past(len, first).saturating_sub(1);
+            while let Some(d) = self.regions.get(i).filter(|_| i < len) {
+                let raw = Self::raw(d);
+                if raw.0 > last {
+                    break;
+                }
+                if raw.1 >= first {
+                    let _fits = rs.push(raw); // at most `N` descriptors
+                }
+                i += 1;
+            }
+            let mut hs: heapless::Vec<RawHook, H> = heapless::Vec::new();
+            let hook_len = self.hook_len.load(Ordering::Relaxed).min(H);
+            for h in self.hooks.iter().take(hook_len) {
+                let raw = (
+                    h.first.load(),
+                    h.last.load(),
+                    h.id.load(),
+                    h.meta.load(Ordering::Relaxed),
+                );
+                let _fits = hs.push(raw); // at most `H` descriptors
+            }
+            if self.unchanged(v) {
+                return View {
+                    regions: rs.into_iter().filter_map(|r| self.resolve(r)).collect(),
+                    hooks: hs
+                        .into_iter()
+                        .filter_map(|(first, last, id, meta)| {
+                            Some(Hook {
+                                first,
+                                last,
+                                kinds: perms_at(meta, 0),
+                                hook: *self.hook_slots.as_flattened().get(meta >> 8)?.get()?,
+                                id: HookId(id),
+                            })
+                        })
+                        .collect(),
+                };
+            }
+        }
+    }
+
+    /// Runs the change `f` on a copy of the layout and publishes the
+    /// result; on an error nothing is published and the map is unchanged.
+    /// Changes are serialised by the mutex; accesses never take it.
+    pub(crate) fn change<R>(
+        &self,
+        f: impl FnOnce(&mut Layout<'a, N, H>) -> Result<R, MapError>,
+    ) -> Result<R, MapError> {
+        let mut layout = self.layout.lock();
+        let mut next = layout.clone();
+        let out = f(&mut next)?;
+        next.refresh_fast();
+        let mut slots: heapless::Vec<usize, N> = heapless::Vec::new();
+        for r in next.regions.iter() {
+            let _fits = slots.push(self.slot_for(r)?); // one per region
+        }
+        let mut hook_slots: heapless::Vec<usize, H> = heapless::Vec::new();
+        for h in next.hooks.iter() {
+            let _fits = hook_slots.push(self.hook_slot_for(h)?); // one per hook
+        }
+        self.publish(&next, &slots, &hook_slots);
+        *layout = next;
+        Ok(out)
+    }
+
+    /// The slot holding `r`'s name and backing: the one already holding
+    /// them, else the first empty one, filled now.
+    fn slot_for(&self, r: &Region<'a>) -> Result<usize, MapError> {
+        for (i, s) in self.slots.as_flattened().iter().enumerate() {
+            match s.get() {
+                Some(s) if s.name == r.name && s.backing.same(r.backing) => return Ok(i),
+                Some(_) => {}
+                None => {
+                    s.call_once(|| Slot {
+                        name: r.name,
+                        backing: r.backing,
+                    });
+                    return Ok(i);
+                }
+            }
+        }
+        Err(MapError::new(
+            MapErrorKind::BackingsFull,
+            r.name,
+            "",
+            r.base,
+            r.len(),
+        ))
+    }
+
+    /// The slot holding `h`'s hook, as [`slot_for`](Self::slot_for).
+    fn hook_slot_for(&self, h: &Hook<'a>) -> Result<usize, MapError> {
+        for (i, s) in self.hook_slots.as_flattened().iter().enumerate() {
+            match s.get() {
+                Some(s) if core::ptr::addr_eq(*s, h.hook) => return Ok(i),
+                Some(_) => {}
+                None => {
+                    s.call_once(|| h.hook);
+                    return Ok(i);
+                }
+            }
+        }
+        Err(MapError::new(
+            MapErrorKind::BackingsFull,
+            "hook",
+            "",
+            h.first,
+            h.last.wrapping_sub(h.first).wrapping_add(1),
+        ))
+    }
+
+    /// Stores `next` into the descriptors under an odd version. Called with
+    /// the mutex held, so no other writer runs.
+    fn publish(&self, next: &Layout<'a, N, H>, slots: &[usize], hook_slots: &[usize]) {
+        let v = self.version.load(Ordering::Relaxed);
+        self.version.store(v.wrapping_add(1), Ordering::Relaxed);
+        // ORDERING: pairs with the readers' `fence(Acquire)` in `unchanged`:
+        // a reader that sees any store below sees the odd version after it.
+        fence(Ordering::Release);
+        for ((d, r), &slot) in self.regions.iter().zip(&next.regions).zip(slots) {
+            d.base.store(r.base);
+            d.last.store(r.last);
+            d.offset.store(r.offset);
+            d.meta.store(meta(slot, r.perms, r.fast), Ordering::Relaxed);
+        }
+        self.len.store(next.regions.len(), Ordering::Relaxed);
+        for ((d, h), &slot) in self.hooks.iter().zip(&next.hooks).zip(hook_slots) {
+            d.first.store(h.first);
+            d.last.store(h.last);
+            d.id.store(h.id.0);
+            d.meta
+                .store(meta(slot, h.kinds, Perms::NONE), Ordering::Relaxed);
+        }
+        self.hook_len.store(next.hooks.len(), Ordering::Relaxed);
+        // ORDERING: `Release` pairs with the readers' `Acquire` in `begin`.
+        self.version.store(v.wrapping_add(2), Ordering::Release);
+    }
+}
+
+/// The bytes of an access that lie in one region, or in a hole.
+#[derive(Clone, Copy)]
+pub(crate) struct Piece<'r, 'a> {
+    pub(crate) region: Option<&'r Region<'a>>,
+    pub(crate) addr: u64,
+    pub(crate) len: u64,
+}
+
+impl<'a, const N: usize, const H: usize> View<'a, N, H> {
+    /// The region of the view holding `addr`.
+    pub(crate) fn region_at(&self, addr: u64) -> Option<&Region<'a>> {
+        let i = self.regions.partition_point(|r| r.base <= addr);
+        self.regions
+            .get(i.checked_sub(1)?)
+            .filter(|r| addr <= r.last)
+    }
+
+    /// The pieces of `addr..addr + len` region by region (or hole by
+    /// hole), ascending. The caller ensures `len >= 1`, that the range
+    /// does not run past `u64::MAX`, and that the view covers it.
+    pub(crate) fn pieces(&self, addr: u64, len: u64) -> impl Iterator<Item = Piece<'_, 'a>> + '_ {
+        let rs = self.regions.as_slice();
+        // Invariant: `i` is the index of the first region based past `cur`.
+        let mut i = rs.partition_point(|r| r.base <= addr);
+        let (mut cur, mut rest) = (addr, len);
+        core::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let inside = i
+                .checked_sub(1)
+                .and_then(|j| rs.get(j))
+                .filter(|r| cur <= r.last);
+            let (region, n) = match inside {
+                // `r.last - cur < len(r) <= u64::MAX`, so `+ 1` cannot overflow.
+                Some(r) => (Some(r), rest.min(r.last - cur + 1)),
+                None => (
+                    None,
+                    rs.get(i).map_or(rest, |next| rest.min(next.base - cur)),
+                ),
+            };
+            let piece = Piece {
+                region,
+                addr: cur,
+                len: n,
+            };
+            rest -= n;
+            if rest > 0 {
+                cur += n; // in range: the caller checked the end
+                while rs.get(i).is_some_and(|r| r.base <= cur) {
+                    i += 1;
+                }
+            }
+            Some(piece)
+        })
+    }
+
+    /// The pieces of `addr..addr + len` as runs: consecutive pieces of one
+    /// region that `protect` split are joined (same backing, contiguous),
+    /// so a run is one region's contiguous bytes. Same contract as `pieces`.
+    pub(crate) fn runs(&self, addr: u64, len: u64) -> impl Iterator<Item = Piece<'_, 'a>> + '_ {
+        let mut it = self.pieces(addr, len).peekable();
+        core::iter::from_fn(move || {
+            let mut run = it.next()?;
+            let mut tail = run.region?;
+            while let Some(next) = it.peek().and_then(|p| p.region) {
+                if !next.continues(tail) {
+                    break;
+                }
+                run.len += it.peek().map_or(0, |p| p.len);
+                tail = next;
+                it.next();
+            }
+            Some(run)
+        })
+    }
+}
