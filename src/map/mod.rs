@@ -22,6 +22,7 @@ mod config;
 mod error;
 mod hooks;
 mod mmio;
+mod once;
 mod ram;
 mod region;
 mod table;

@@ -6,7 +6,7 @@
 //!   words, for regions sorted by base and for hooks in installation order.
 //! - **Backing slots** hold what integers cannot: the region's name and its
 //!   `&'a` memory or device (and, for hooks, the `&'a dyn AccessHook`). A
-//!   slot is written once ([`spin::Once`]) before any descriptor names it
+//!   slot is written once ([`WriteOnce`]) before any descriptor names it
 //!   and never changes after, so a reader that saw it named copies it out.
 //!   Slots are never reused for another backing (an access may still be
 //!   copying one): a map has [`SLOTS_PER_ENTRY`]` * N` region slots and
@@ -19,11 +19,14 @@
 //!   again and retry if it moved. No lock, no read-modify-write, no
 //!   store: a lookup is loads and one validation. What they copy out is
 //!   one consistent table, the one before or after any change.
-//! - **Writers** (changes) hold a spin mutex over a plain copy of the table
-//!   (the layout), build the next layout beside it, fill the slots it needs,
-//!   then make the version odd, `fence(Release)`, store every descriptor,
-//!   and make the version even with `Release`. A refused change publishes
-//!   nothing.
+//! - **Writers** (changes) hold a spin mutex, read the table as plain data
+//!   (the layout: stable, since no other writer runs), build the next
+//!   layout beside it, fill the slots it needs, then make the version odd,
+//!   `fence(Release)`, store every descriptor, and make the version even
+//!   with `Release`. A refused change publishes nothing.
+//! - **No drop glue**: every field is atomics, write-once cells of `Copy`
+//!   values and a mutex over a `u64`, so a map may sit beside devices that
+//!   borrow it (see `once.rs`).
 //!
 //! Limits: a reader that meets an odd version spins until the writer is
 //! done (a few hundred nanoseconds), so a change must not be interrupted
@@ -32,11 +35,12 @@
 
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, Hook, HookId};
+use crate::map::once::WriteOnce;
 use crate::map::region::{Backing, Region};
 use crate::perms::Perms;
 use crate::sync::{AtomicUsize, Ordering};
 use core::sync::atomic::fence;
-use spin::{mutex::SpinMutex, Once};
+use spin::mutex::SpinMutex;
 
 /// Write-once backing slots per table entry: room for a map of `N` regions
 /// to meet `4 * N` distinct (name, memory or device) pairs over its life
@@ -137,9 +141,8 @@ struct Slot<'a> {
     backing: Backing<'a>,
 }
 
-/// The table as plain data: the writers' copy, behind the mutex, from
-/// which every change starts.
-#[derive(Clone)]
+/// The table as plain data, read by a writer under the mutex, changed,
+/// and published.
 pub(crate) struct Layout<'a, const N: usize, const H: usize> {
     /// Sorted by base; regions never overlap.
     pub(crate) regions: heapless::Vec<Region<'a>, N>,
@@ -165,9 +168,10 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     regions: [Desc; N],
     hook_len: AtomicUsize,
     hooks: [HookDesc; H],
-    slots: [[Once<Slot<'a>>; SLOTS_PER_ENTRY]; N],
-    hook_slots: [[Once<&'a dyn AccessHook>; SLOTS_PER_ENTRY]; H],
-    layout: SpinMutex<Layout<'a, N, H>>,
+    slots: [[WriteOnce<Slot<'a>>; SLOTS_PER_ENTRY]; N],
+    hook_slots: [[WriteOnce<&'a dyn AccessHook>; SLOTS_PER_ENTRY]; H],
+    /// Serialises changes; holds the id of the next hook.
+    next_hook: SpinMutex<u64>,
 }
 
 impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
@@ -185,13 +189,9 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             regions: [const { Desc::new() }; N],
             hook_len: AtomicUsize::new(0),
             hooks: [const { HookDesc::new() }; H],
-            slots: [const { [const { Once::new() }; SLOTS_PER_ENTRY] }; N],
-            hook_slots: [const { [const { Once::new() }; SLOTS_PER_ENTRY] }; H],
-            layout: SpinMutex::new(Layout {
-                regions: heapless::Vec::new(),
-                hooks: heapless::Vec::new(),
-                next_hook: 0,
-            }),
+            slots: [const { [const { WriteOnce::new() }; SLOTS_PER_ENTRY] }; N],
+            hook_slots: [const { [const { WriteOnce::new() }; SLOTS_PER_ENTRY] }; H],
+            next_hook: SpinMutex::new(0),
         }
     }
 
@@ -332,7 +332,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
                                 first,
                                 last,
                                 kinds: perms_at(meta, 0),
-                                hook: *self.hook_slots.as_flattened().get(meta >> 8)?.get()?,
+                                hook: self.hook_slots.as_flattened().get(meta >> 8)?.get()?,
                                 id: HookId(id),
                             })
                         })
@@ -349,8 +349,14 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         &self,
         f: impl FnOnce(&mut Layout<'a, N, H>) -> Result<R, MapError>,
     ) -> Result<R, MapError> {
-        let mut layout = self.layout.lock();
-        let mut next = layout.clone();
+        let mut next_hook = self.next_hook.lock();
+        // Stable while the mutex is held: only writers store descriptors.
+        let now = self.view(0, u64::MAX);
+        let mut next = Layout {
+            regions: now.regions,
+            hooks: now.hooks,
+            next_hook: *next_hook,
+        };
         let out = f(&mut next)?;
         next.refresh_fast();
         let mut slots: heapless::Vec<usize, N> = heapless::Vec::new();
@@ -362,7 +368,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             let _fits = hook_slots.push(self.hook_slot_for(h)?); // one per hook
         }
         self.publish(&next, &slots, &hook_slots);
-        *layout = next;
+        *next_hook = next.next_hook;
         Ok(out)
     }
 
@@ -374,7 +380,8 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
                 Some(s) if s.name == r.name && s.backing.same(r.backing) => return Ok(i),
                 Some(_) => {}
                 None => {
-                    s.call_once(|| Slot {
+                    // Under the mutex: no other writer fills slots.
+                    let _won = s.set(Slot {
                         name: r.name,
                         backing: r.backing,
                     });
@@ -395,10 +402,10 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     fn hook_slot_for(&self, h: &Hook<'a>) -> Result<usize, MapError> {
         for (i, s) in self.hook_slots.as_flattened().iter().enumerate() {
             match s.get() {
-                Some(s) if core::ptr::addr_eq(*s, h.hook) => return Ok(i),
+                Some(s) if core::ptr::addr_eq(s, h.hook) => return Ok(i),
                 Some(_) => {}
                 None => {
-                    s.call_once(|| h.hook);
+                    let _won = s.set(h.hook); // under the mutex, as above
                     return Ok(i);
                 }
             }
