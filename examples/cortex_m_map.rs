@@ -7,6 +7,11 @@
 //! reads the timer at the end; every fetch, load and store goes through the
 //! map.
 //!
+//! Then the live map: a remap register (`SYSCFG_MEMRMP`-style, a device
+//! whose write callback moves flash, here to address 0 and back, while the
+//! map is in use), and a guest atomic counter bumped by two vCPU threads
+//! through the map.
+//!
 //! ```sh
 //! cargo run --features std --example cortex_m_map
 //! ```
@@ -19,7 +24,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use std::io::Write as _;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 use vm_mem::{
     Access, AccessHook, ErrorKind, MemoryMap, MmioDevice, Perms, ShardedMemory, VmError, WriteData,
@@ -29,6 +34,7 @@ const FLASH_BASE: u64 = 0x0800_0000;
 const SRAM_BASE: u64 = 0x2000_0000;
 const UART_BASE: u64 = 0x4000_c000;
 const TIMER_BASE: u64 = 0x4003_0000;
+const REMAP_BASE: u64 = 0x4001_3800;
 /// The SRAM word the program counts in, and the watchpoint watches.
 const COUNTER: u64 = SRAM_BASE + 0x10;
 
@@ -81,6 +87,30 @@ impl MmioDevice for Timer {
 
     fn write(&self, _offset: u64, _size: usize, _value: u64) -> Result<(), VmError> {
         Err(VmError::new(ErrorKind::Device, Access::Write, 0, 0)) // read-only timer
+    }
+}
+
+/// A remap register: a write moves the "flash" region to the address
+/// written (a boot-ROM remap, done from inside the device's callback while
+/// the map is live); a read returns where flash is now. The device reaches
+/// the map through a reference set once the map exists (the map borrows
+/// the device, so the device cannot own the map).
+struct Remap<'m> {
+    map: OnceLock<&'m MemoryMap<'m, 8>>,
+}
+
+impl MmioDevice for Remap<'_> {
+    fn read(&self, _offset: u64, _size: usize) -> Result<u64, VmError> {
+        let map = self.map.get().expect("wired after the map is built");
+        Ok(map.region("flash").map_or(u64::MAX, |r| r.base()))
+    }
+
+    fn write(&self, _offset: u64, size: usize, value: u64) -> Result<(), VmError> {
+        let map = self.map.get().expect("wired after the map is built");
+        map.move_region("flash", value).map_err(|e| {
+            println!("  remap refused: {e}");
+            VmError::new(ErrorKind::Device, Access::Write, 0, size)
+        })
     }
 }
 
@@ -224,12 +254,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         start: Instant::now(),
     };
     let watchpoint = Watchpoint;
+    let remap = Remap {
+        map: OnceLock::new(),
+    };
 
     let map: MemoryMap<'_, 8> = MemoryMap::new();
     map.add_rom("flash", FLASH_BASE, 0x1000, Perms::RX, &flash)?;
     map.add_ram("sram", SRAM_BASE, 0x4000, Perms::RW, &SRAM)?;
     map.add_mmio("uart0", UART_BASE, 0x1000, Perms::RW, &uart)?;
     map.add_mmio("tim0", TIMER_BASE, 4, Perms::READ, &timer)?;
+    map.add_mmio("syscfg", REMAP_BASE, 4, Perms::RW, &remap)?;
+    remap.map.set(&map).ok().expect("wired once");
     map.watch(COUNTER..=COUNTER + 3, Perms::WRITE, &watchpoint)?;
     println!("memory map:");
     for r in map.regions() {
@@ -255,6 +290,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // call at offset 2; one byte further is a hole.
     println!("timer high half: {:#06x}", map.read_u16(TIMER_BASE + 2)?);
 
+    // The remap register: the guest writes 0 to it and flash appears at 0
+    // (the device's callback moves the region); the first instruction is
+    // fetched from there, then flash goes back.
+    map.write_u32(REMAP_BASE, 0)?;
+    println!(
+        "remapped: flash at {:#x}, first instruction {:#06x}, {:#x} now {}",
+        map.read_u32(REMAP_BASE)?,
+        map.fetch_u16(8)?,
+        FLASH_BASE,
+        map.read_u8(FLASH_BASE).map_or("unmapped", |_| "mapped"),
+    );
+    map.write_u32(REMAP_BASE, FLASH_BASE as u32)?;
+    assert_eq!(map.fetch_u16(FLASH_BASE + 8)?, 0x810a);
+
+    // A guest atomic through the map: two vCPU threads count in one SRAM
+    // word (LDREX/STREX or LDADD in a real CPU); none of the 2 x 10,000
+    // increments is lost.
+    let shared = SRAM_BASE + 0x40;
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..10_000 {
+                    map.fetch_add_u32(shared, 1).expect("RAM takes atomics");
+                }
+            });
+        }
+    });
+    println!("atomic counter: {}", map.read_u32(shared)?);
+
     // Protect one SRAM word read-only at run time (byte granular).
     map.protect(SRAM_BASE + 0x20..=SRAM_BASE + 0x23, Perms::READ)?;
 
@@ -268,6 +332,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         map.read_u32(TIMER_BASE + 2).unwrap_err(), // runs past the timer's end
         map.write_u32(TIMER_BASE, 0).unwrap_err(), // the timer is read-only
         map.write_u16(SRAM_BASE + 0x1f, 0).unwrap_err(), // touches the protected word
+        map.swap_u32(UART_BASE, 0).unwrap_err(), // devices take no atomics
+        map.write_u32(REMAP_BASE, SRAM_BASE as u32).unwrap_err(), // remap onto SRAM
     ] {
         println!("  {e}");
     }
