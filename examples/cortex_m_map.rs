@@ -264,7 +264,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     map.add_mmio("uart0", UART_BASE, 0x1000, Perms::RW, &uart)?;
     map.add_mmio("tim0", TIMER_BASE, 4, Perms::READ, &timer)?;
     map.add_mmio("syscfg", REMAP_BASE, 4, Perms::RW, &remap)?;
-    remap.map.set(&map).ok().expect("wired once");
+    assert!(remap.map.set(&map).is_ok(), "wired once");
     map.watch(COUNTER..=COUNTER + 3, Perms::WRITE, &watchpoint)?;
     println!("memory map:");
     for r in map.regions() {

@@ -185,7 +185,7 @@ fn a_device_moves_flash_from_its_own_write_callback() {
         .unwrap();
     map.add_mmio("remap", 0x4000_0000, 4, Perms::RW, &remap)
         .unwrap();
-    remap.map.set(&map).ok().unwrap();
+    assert!(remap.map.set(&map).is_ok());
 
     assert_eq!(map.read_u8(0).unwrap_err().kind(), ErrorKind::Unmapped);
     map.write_u32(0x4000_0000, 0).unwrap(); // boot alias: flash at 0
