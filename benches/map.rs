@@ -5,7 +5,8 @@
 //! the hook-free map read; the hook-free read itself must not have slowed
 //! down since hooks were added: compare with a saved criterion baseline),
 //! the read of a watched word (the hooked slow path, for scale), and an
-//! MMIO dispatch through the map against calling the device directly.
+//! MMIO dispatch through the map against calling the device directly, and
+//! a guest atomic (`fetch_add_u32`) through the map against the memory's.
 //!
 //! ```sh
 //! cargo bench --bench map -- --quick
@@ -139,5 +140,17 @@ fn mmio_dispatch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ram_read, mmio_dispatch);
+fn atomic(c: &mut Criterion) {
+    let map = map();
+    let mut g = c.benchmark_group("fetch_add_u32");
+    g.bench_function("memory_direct", |b| {
+        b.iter(|| RAM.fetch_add_u32(black_box(0x100), 1).unwrap())
+    });
+    g.bench_function("map_8_regions", |b| {
+        b.iter(|| map.fetch_add_u32(black_box(0x2000_0100), 1).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ram_read, mmio_dispatch, atomic);
 criterion_main!(benches);
