@@ -74,6 +74,8 @@ enum Op {
     Protect(Loc, u64, u8),
     Watch(usize, Loc, u64, u8),
     Unwatch(usize),
+    Remove(usize),
+    Move(usize, u64),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -121,6 +123,44 @@ impl Model {
             self.regions.push(r);
         }
         ok
+    }
+
+    /// Forgets the protections of `base..base + len`.
+    fn unprotect(&mut self, base: u64, len: u64) {
+        self.perms.retain(|&a, _| a < base || a - base >= len);
+    }
+
+    /// Removes region `i` and its protections.
+    fn remove(&mut self, i: usize) -> &'static str {
+        let r = self.regions.remove(i);
+        self.unprotect(r.base, r.len);
+        r.name
+    }
+
+    /// Moves region `i` (with its protections) to `base`, or the reason
+    /// `move_region` refuses.
+    fn move_to(&mut self, i: usize, base: u64) -> Result<(), MapErrorKind> {
+        let r = self.regions[i];
+        let end = u128::from(base) + u128::from(r.len);
+        if end > 1u128 << 64 {
+            return Err(MapErrorKind::PastAddressSpace);
+        }
+        let clash = self.regions.iter().enumerate().any(|(j, o)| {
+            j != i
+                && u128::from(o.base) < end
+                && u128::from(base) < u128::from(o.base) + u128::from(o.len)
+        });
+        if clash {
+            return Err(MapErrorKind::Overlaps);
+        }
+        let moved: Vec<(u64, Perms)> = (0..r.len)
+            .filter_map(|k| self.perms.get(&(r.base + k)).map(|&p| (base + k, p)))
+            .collect();
+        self.unprotect(r.base, r.len);
+        self.unprotect(base, r.len);
+        self.perms.extend(moved);
+        self.regions[i].base = base;
+        Ok(())
     }
 
     fn perms_at(&self, r: &MRegion, a: u64) -> Perms {
@@ -210,6 +250,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (loc(), 1u64..64, perms()).prop_map(|(a, l, p)| Op::Protect(a, l, p)),
         2 => (0usize..HOOKS, loc(), 1u64..128, perms()).prop_map(|(h, a, l, k)| Op::Watch(h, a, l, k)),
         1 => (0usize..HOOKS).prop_map(Op::Unwatch),
+        1 => (0usize..8).prop_map(Op::Remove),
+        2 => (0usize..8, addr()).prop_map(|(r, b)| Op::Move(r, b)),
     ]
 }
 
@@ -412,6 +454,28 @@ proptest! {
                         prop_assert!(got.is_err());
                     } else {
                         model.hooks.push((MHook { hook: h, first, last, kinds }, got.unwrap()));
+                    }
+                }
+                Op::Remove(sel) => {
+                    if !model.regions.is_empty() {
+                        let name = model.remove(sel % model.regions.len());
+                        map.remove(name).unwrap();
+                    }
+                    prop_assert_eq!(map.regions().iter().map(|r| r.name()).collect::<std::collections::BTreeSet<_>>().len(), model.regions.len());
+                }
+                Op::Move(sel, base) => {
+                    if !model.regions.is_empty() {
+                        let i = sel % model.regions.len();
+                        let name = model.regions[i].name;
+                        let before = format!("{:?}", map.regions());
+                        match (map.move_region(name, base), model.move_to(i, base)) {
+                            (Ok(()), Ok(())) => {}
+                            (Err(e), Err(kind)) => {
+                                prop_assert_eq!(e.kind(), kind);
+                                prop_assert_eq!(format!("{:?}", map.regions()), before);
+                            }
+                            (g, x) => prop_assert!(false, "move {name}: got {g:?}, model {x:?}"),
+                        }
                     }
                 }
                 Op::Unwatch(i) => {
