@@ -139,8 +139,8 @@ use table::{Table, View};
 ///   overlaps); the map is unchanged. Regions may have any base and length
 ///   (a 3-byte device block is fine) and may end at `u64::MAX`. A memory
 ///   may be mapped any number of times, whole or in windows.
-/// - **Permissions**: reads need [`Perms::READ`], writes [`Perms::WRITE`],
-///   fetches (`fetch_u16`, `fetch_u32`) [`Perms::EXEC`], atomics both
+/// - **Permissions**: reads need [`Perms::READ`](crate::Perms::READ), writes [`Perms::WRITE`](crate::Perms::WRITE),
+///   fetches (`fetch_u16`, `fetch_u32`) [`Perms::EXEC`](crate::Perms::EXEC), atomics both
 ///   `READ` and `WRITE`; a region lacking one fails with
 ///   [`ErrorKind::Permission`](crate::ErrorKind::Permission). ROM refuses
 ///   every write and atomic with [`ErrorKind::ReadOnly`](crate::ErrorKind::ReadOnly),
@@ -341,7 +341,7 @@ macro_rules! forward {
 
 /// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess), so emulator
 /// code generic over it runs on a map as on a memory; its `fetch_*` check
-/// [`Perms::EXEC`](crate::Perms::EXEC).
+/// [`Perms::EXEC`](crate::Perms::EXEC)(crate::Perms::EXEC).
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
     forward!(
         read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
