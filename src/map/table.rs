@@ -48,6 +48,10 @@ use spin::mutex::SpinMutex;
 /// new ones with `BackingsFull`.
 pub(crate) const SLOTS_PER_ENTRY: usize = 4;
 
+/// Tables up to this many entries are searched by counting (see
+/// `Table::first_past`).
+const LINEAR_MAX: usize = 16;
+
 /// `usize` words per `u64` (1 on 64-bit hosts, 2 on 32-bit ones).
 const WORDS: usize = 8 / core::mem::size_of::<usize>();
 
@@ -59,6 +63,11 @@ struct Wide([AtomicUsize; WORDS]);
 impl Wide {
     const fn new() -> Self {
         Wide([const { AtomicUsize::new(0) }; WORDS])
+    }
+
+    /// Holding `u64::MAX`: the base of an unused entry.
+    const fn max() -> Self {
+        Wide([const { AtomicUsize::new(usize::MAX) }; WORDS])
     }
 
     #[inline(always)]
@@ -90,9 +99,8 @@ const fn perms_at(meta: usize, shift: u32) -> Perms {
     Perms::from_bits_truncate((meta >> shift) as u8 & 0xf)
 }
 
-/// An integer-only region descriptor.
+/// An integer-only region descriptor (its base is in `Table::bases`).
 struct Desc {
-    base: Wide,
     last: Wide,
     offset: Wide,
     meta: AtomicUsize,
@@ -101,7 +109,6 @@ struct Desc {
 impl Desc {
     const fn new() -> Self {
         Desc {
-            base: Wide::new(),
             last: Wide::new(),
             offset: Wide::new(),
             meta: AtomicUsize::new(0),
@@ -165,6 +172,9 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     /// Even: the descriptors are stable; odd: a change is being stored.
     version: AtomicUsize,
     len: AtomicUsize,
+    /// The regions' bases, ascending (unused entries `u64::MAX`): apart
+    /// from the descriptors so a search reads one or two cache lines.
+    bases: [Wide; N],
     regions: [Desc; N],
     hook_len: AtomicUsize,
     hooks: [HookDesc; H],
@@ -186,6 +196,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         Table {
             version: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
+            bases: [const { Wide::max() }; N],
             regions: [const { Desc::new() }; N],
             hook_len: AtomicUsize::new(0),
             hooks: [const { HookDesc::new() }; H],
@@ -227,38 +238,54 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         self.begin()
     }
 
-    /// Index of the first region based past `addr` (a binary search over
-    /// the first `len` descriptors, `len` clamped so a torn value cannot
-    /// index past the array).
+    /// Index of the first of the first `len` regions based past `addr`,
+    /// clamped to `len`, so a torn `len` cannot index past the array.
+    ///
+    /// Up to [`LINEAR_MAX`] entries this is a forward scan, larger tables a
+    /// binary search: both branch on each comparison, so for a repeated
+    /// address pattern the predictor runs ahead and the loads overlap.
+    /// (Branch-free variants measured 1.5-2x slower here: a branch-free
+    /// binary search makes each load wait for the one before, and a
+    /// branch-free count compiled to a slow vector reduction.)
     #[inline(always)]
     fn first_past(&self, len: usize, addr: u64) -> usize {
-        let (mut lo, mut hi) = (0, len.min(N));
+        let len = len.min(N);
+        let at_or_below = |i: usize| self.bases.get(i).is_some_and(|b| b.load() <= addr);
+        if N <= LINEAR_MAX {
+            let mut i = 0;
+            while i < len && at_or_below(i) {
+                i += 1;
+            }
+            return i;
+        }
+        let (mut lo, mut hi) = (0, len);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.regions.get(mid) {
-                Some(d) if d.base.load() <= addr => lo = mid + 1,
-                _ => hi = mid,
+            if at_or_below(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
         }
         lo
     }
 
     #[inline(always)]
-    fn raw(d: &Desc) -> RawRegion {
-        (
-            d.base.load(),
+    fn raw(&self, i: usize) -> Option<RawRegion> {
+        let (b, d) = (self.bases.get(i)?, self.regions.get(i)?);
+        Some((
+            b.load(),
             d.last.load(),
             d.offset.load(),
             d.meta.load(Ordering::Relaxed),
-        )
+        ))
     }
 
     /// The descriptor holding `addr`, as of one version.
     #[inline(always)]
     fn search(&self, addr: u64) -> Option<RawRegion> {
         let i = self.first_past(self.len.load(Ordering::Relaxed), addr);
-        let d = self.regions.get(i.checked_sub(1)?)?;
-        let raw = Self::raw(d);
+        let raw = self.raw(i.checked_sub(1)?)?;
         (addr <= raw.1).then_some(raw)
     }
 
@@ -301,8 +328,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             let mut rs: heapless::Vec<RawRegion, N> = heapless::Vec::new();
             let len = self.len.load(Ordering::Relaxed).min(N);
             let mut i = self.first_past(len, first).saturating_sub(1);
-            while let Some(d) = self.regions.get(i).filter(|_| i < len) {
-                let raw = Self::raw(d);
+            while let Some(raw) = self.raw(i).filter(|_| i < len) {
                 if raw.0 > last {
                     break;
                 }
@@ -427,8 +453,10 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         // ORDERING: pairs with the readers' `fence(Acquire)` in `unchanged`:
         // a reader that sees any store below sees the odd version after it.
         fence(Ordering::Release);
+        for (i, b) in self.bases.iter().enumerate() {
+            b.store(next.regions.get(i).map_or(u64::MAX, |r| r.base));
+        }
         for ((d, r), &slot) in self.regions.iter().zip(&next.regions).zip(slots) {
-            d.base.store(r.base);
             d.last.store(r.last);
             d.offset.store(r.offset);
             d.meta.store(meta(slot, r.perms, r.fast), Ordering::Relaxed);
