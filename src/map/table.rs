@@ -38,7 +38,7 @@ use crate::map::hooks::{AccessHook, Hook, HookId};
 use crate::map::once::WriteOnce;
 use crate::map::region::{Backing, Region};
 use crate::perms::Perms;
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicU8, AtomicUsize, Ordering};
 use core::sync::atomic::fence;
 use spin::mutex::SpinMutex;
 
@@ -51,6 +51,56 @@ pub(crate) const SLOTS_PER_ENTRY: usize = 4;
 /// Tables up to this many entries are searched by counting (see
 /// `Table::first_past`).
 const LINEAR_MAX: usize = 16;
+
+/// Buckets of the lookup directory (see `Table::hints`).
+const BUCKETS: usize = 256;
+
+/// The directory bucket of guest address `addr`: its 256 MiB granule of a
+/// 4 GiB window (bits 28-31: code, SRAM, peripherals, external RAM... in
+/// the usual 32-bit memory maps) and its 4 KiB page within 16 (bits
+/// 12-15, which tell apart devices a few pages from each other).
+#[inline(always)]
+const fn bucket(addr: u64) -> usize {
+    // Truncation is the point: 8 bits of the address.
+    ((addr >> 24) & 0xf0 | (addr >> 12) & 0xf) as usize
+}
+
+/// For each bucket, the index + 1 of a region that may hold addresses of
+/// that bucket (0: none), computed by a writer from `regions`: every
+/// region claims the buckets its bytes fall in, the first claim wins.
+/// A region's claim stops after 256 MiB (it then holds every bucket of its
+/// granules) and after 16 pages of a granule (all of its 16 buckets).
+fn directory<'a>(regions: &[Region<'a>]) -> [u8; BUCKETS] {
+    let mut dir = [0u8; BUCKETS];
+    for (i, r) in regions.iter().enumerate() {
+        let Ok(tag) = u8::try_from(i + 1) else { break };
+        let mut at = r.base;
+        // At most 16 granules x 16 pages: every bucket once.
+        for _ in 0..BUCKETS {
+            if dir[bucket(at)] == 0 {
+                dir[bucket(at)] = tag;
+            }
+            let next_page = (at | 0xfff).checked_add(1);
+            match next_page {
+                Some(p) if p <= r.last && p - r.base < 1 << 28 => at = p,
+                _ => break,
+            }
+        }
+        if r.last - r.base >= 1 << 28 {
+            // Big regions hold whole granules: claim all their buckets.
+            let granules = ((r.last - r.base) >> 28).min(15) + 1;
+            for g in 0..=granules {
+                let base = bucket(r.base.wrapping_add(g << 28)) & 0xf0;
+                for b in dir.iter_mut().skip(base).take(16) {
+                    if *b == 0 {
+                        *b = tag;
+                    }
+                }
+            }
+        }
+    }
+    dir
+}
 
 /// `usize` words per `u64` (1 on 64-bit hosts, 2 on 32-bit ones).
 const WORDS: usize = 8 / core::mem::size_of::<usize>();
@@ -172,6 +222,12 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     /// Even: the descriptors are stable; odd: a change is being stored.
     version: AtomicUsize,
     len: AtomicUsize,
+    /// A lookup directory: per [`bucket`] of the address, the index + 1 of
+    /// the region to try first (0: none). Part of the published table,
+    /// written by writers only; a lookup checks the region it names and
+    /// searches when it misses, so a stale or colliding entry only costs
+    /// the search.
+    hints: [AtomicU8; BUCKETS],
     /// The regions' bases, ascending (unused entries `u64::MAX`): apart
     /// from the descriptors so a search reads one or two cache lines.
     bases: [Wide; N],
@@ -196,6 +252,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         Table {
             version: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
+            hints: [const { AtomicU8::new(0) }; BUCKETS],
             bases: [const { Wide::max() }; N],
             regions: [const { Desc::new() }; N],
             hook_len: AtomicUsize::new(0),
@@ -284,6 +341,12 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     /// The descriptor holding `addr`, as of one version.
     #[inline(always)]
     fn search(&self, addr: u64) -> Option<RawRegion> {
+        let hint = self.hints[bucket(addr)].load(Ordering::Relaxed);
+        if let Some(raw) = self.raw(usize::from(hint).wrapping_sub(1)) {
+            if raw.0 <= addr && addr <= raw.1 {
+                return Some(raw);
+            }
+        }
         let i = self.first_past(self.len.load(Ordering::Relaxed), addr);
         let raw = self.raw(i.checked_sub(1)?)?;
         (addr <= raw.1).then_some(raw)
@@ -453,6 +516,9 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         // ORDERING: pairs with the readers' `fence(Acquire)` in `unchanged`:
         // a reader that sees any store below sees the odd version after it.
         fence(Ordering::Release);
+        for (h, d) in self.hints.iter().zip(directory(&next.regions)) {
+            h.store(d, Ordering::Relaxed);
+        }
         for (i, b) in self.bases.iter().enumerate() {
             b.store(next.regions.get(i).map_or(u64::MAX, |r| r.base));
         }
