@@ -191,9 +191,13 @@ use table::{Table, View};
 ///   of the memories restore bytes, never permissions.
 ///
 /// ## Limits
-/// - Lookup is a binary search over the table's descriptors (`log2(N)`
-///   atomic loads) with no shared cache: nothing an access does writes a
-///   shared cache line. Per-CPU lookup caches are a separate design step.
+/// - Lookup tries the region a small directory names for the address's
+///   256 MiB granule and 4 KiB page bits (computed when the map changes),
+///   then scans (up to 16 regions) or binary-searches the bases. There is
+///   no cache written on the access path: nothing an access does writes a
+///   shared cache line, and a repeated hit costs a few loads more than the
+///   old shared one-entry cache did (`BENCHMARKS.md`). Per-CPU lookup
+///   caches are a separate design step.
 /// - Accesses to watched regions, and accesses spanning parts or regions,
 ///   take the general path (not inlined; a few times slower than the fast
 ///   path in `benches/map.rs`).

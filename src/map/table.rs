@@ -13,6 +13,9 @@
 //!   `SLOTS_PER_ENTRY * H` hook slots for the distinct (name, backing)
 //!   pairs and hooks it meets over its life; mapping the same pair again
 //!   reuses its slot.
+//! - **A lookup directory** (256 buckets by the address's granule and page
+//!   bits) names the region to try first; writers compute it with the
+//!   descriptors, readers check what it names and search on a miss.
 //! - **Readers** (every access) follow the sequence-lock discipline of
 //!   `shard.rs`: load the version (`Acquire`, retry while odd), load the
 //!   descriptors they need (`Relaxed`), `fence(Acquire)`, load the version
