@@ -101,7 +101,8 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
             Some(shard) if off <= SHARD_SIZE - T::SIZE => {
                 let g = shard.read_guard();
                 let v = g.bytes().get(off..).and_then(T::load_le);
-                self.held = Held::Read(idx, g);
+                // Kept across the caller's code: a bare guard, no critical section.
+                self.held = Held::Read(idx, g.into_unmasked());
                 v.ok_or(VmError::out_of_bounds(
                     Access::Read,
                     addr,
@@ -145,7 +146,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
                     ));
                 };
                 let stored = g.write(off, T::SIZE, v.to_u64());
-                self.held = Held::Write(idx, g);
+                self.held = Held::Write(idx, g.into_unmasked());
                 stored.ok_or(VmError::out_of_bounds(
                     Access::Write,
                     addr,

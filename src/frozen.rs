@@ -9,6 +9,7 @@
 #![allow(unsafe_code)] // lock-free reads, each argued at its call
 
 use crate::error::{Access, VmError};
+use crate::interrupt::Section;
 use crate::memory::{ShardedMemory, FREEZING, FROZEN, LIVE};
 use crate::scalar::Scalar;
 use crate::sync::Ordering;
@@ -43,6 +44,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// or when released or dropped, so do not keep an idle batch with a
     /// held write guard across a `freeze` on the same thread.
     pub fn freeze(&self) -> Frozen<'_, SHARDS, SHARD_SIZE> {
+        // One critical section (feature `critical-section`) for the whole
+        // freeze, left only while a shard's lock is waited for: an interrupt
+        // handler never finds the memory half frozen.
+        let mut section = Section::enter();
         // ORDERING: `Acquire` on failure pairs with the freezer's `Release`
         // store of FROZEN below, so a second freezer sees the leaked guards.
         match self
@@ -51,13 +56,14 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         {
             Ok(_) => {
                 for shard in self.shards.iter() {
-                    shard.leak_read();
+                    section = shard.leak_read(section);
                 }
                 // ORDERING: `Release` publishes the leaked guards to readers
                 // that check for FROZEN with `Acquire`.
                 self.state.store(FROZEN, Ordering::Release);
             }
             Err(_) => {
+                drop(section);
                 while self.state.load(Ordering::Acquire) != FROZEN {
                     core::hint::spin_loop();
                 }

@@ -119,6 +119,7 @@ mod dirty;
 mod error;
 mod exclusive;
 mod frozen;
+mod interrupt;
 mod map;
 mod memory;
 mod perms;
