@@ -512,7 +512,11 @@ fn read_straddling_impl<const N: usize>(
     if how == Contended::GiveUp {
         return None;
     }
-    let _both = lock_pair(|| first.try_read_lock(), || second.try_read_lock(), || false)?;
+    let _both = lock_pair(
+        || first.try_read_lock(),
+        || second.try_read_lock(),
+        || false,
+    )?;
     gather_straddling(first, off, second, size).map(|v| v as u64)
 }
 
@@ -524,7 +528,11 @@ pub(crate) fn write_pair<'a, const N: usize>(
     second: &Shard<'a, N>,
     frozen: impl Fn() -> bool,
 ) -> Option<Masked<(ShardWrite<'a, N>, ShardWrite<'a, N>)>> {
-    lock_pair(|| first.try_write_lock(), || second.try_write_lock(), frozen)
+    lock_pair(
+        || first.try_write_lock(),
+        || second.try_write_lock(),
+        frozen,
+    )
 }
 
 /// Reads `size` bytes at `off` of `first` running on into `second`, both
