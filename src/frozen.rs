@@ -42,7 +42,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// `freeze` waits for every shard's write lock: a [`Batch`](crate::Batch)
     /// holding one lets go at its next write (which fails with `ReadOnly`)
     /// or when released or dropped, so do not keep an idle batch with a
-    /// held write guard across a `freeze` on the same thread.
+    /// held write guard across a `freeze` on the same thread (it waits for
+    /// ever). With feature `critical-section` the whole freeze runs in one
+    /// critical section (left only while a lock is waited for), so an
+    /// interrupt handler never finds the memory half frozen.
     pub fn freeze(&self) -> Frozen<'_, SHARDS, SHARD_SIZE> {
         // One critical section (feature `critical-section`) for the whole
         // freeze, left only while a shard's lock is waited for: an interrupt
