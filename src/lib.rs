@@ -107,6 +107,16 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+// Targets without compare-and-swap (thumbv6m: Cortex-M0/M0+) need
+// `portable-atomic`; without it `spin` is not even built (Cargo.toml), so
+// this is the first error such a build reports.
+#[cfg(not(any(target_has_atomic = "ptr", feature = "portable-atomic")))]
+compile_error!(
+    "vm-mem: this target has no atomic compare-and-swap (e.g. thumbv6m-none-eabi, Cortex-M0/M0+): \
+     enable vm-mem's `portable-atomic` feature (`vm-mem = { version = \"0.1\", features = [\"portable-atomic\"] }`) \
+     and give portable-atomic a critical section or its single-core cfg (see the README, \"Cortex-M0\")"
+);
+
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
