@@ -87,13 +87,14 @@ fn adapter_of_five_methods_matches_the_memory_it_wraps() -> Result<(), VmError> 
 
     // The adapter over the exclusive view, then over the shared memory.
     let mut through_view = Mem::new();
-    let mut sram = Rebased {
-        inner: through_view.exclusive(),
-        base: BASE,
-    };
-    write_all(&mut sram, BASE)?;
-    assert_eq!(read_all(&sram, BASE)?, want);
-    drop(sram);
+    {
+        let mut sram = Rebased {
+            inner: through_view.exclusive(),
+            base: BASE,
+        };
+        write_all(&mut sram, BASE)?;
+        assert_eq!(read_all(&sram, BASE)?, want);
+    }
     let shared = Rebased {
         inner: &through_view,
         base: BASE,
