@@ -117,3 +117,17 @@ fn frozen_memory_gives_shared_slices_and_refuses_mutable_ones() -> Result<(), vm
     );
     Ok(())
 }
+
+#[test]
+fn a_static_memory_gives_its_owner_slices_through_const_static_cell() -> Result<(), vm_mem::VmError>
+{
+    use static_cell::ConstStaticCell;
+    static RAM: ConstStaticCell<Mem> = ConstStaticCell::new(Mem::new());
+    let ram: &'static mut Mem = RAM.take();
+    let mut view = ram.exclusive();
+    view.slice_mut(0x40, 4)?
+        .copy_from_slice(&[0xfe, 0xe7, 0x00, 0xbf]);
+    assert_eq!(view.read_u16(0x40)?, 0xe7fe);
+    assert_eq!(view.memory().dirty_shards().collect::<Vec<_>>(), [1]);
+    Ok(())
+}
