@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use vm_mem::{Batch, Exclusive, Frozen, MemoryAccess, Scalar, ShardedMemory, VmError};
+use vm_mem::{Batch, Exclusive, Frozen, MemoryAccess, Scalar, ShardedMemory};
 use vm_memory::{ByteValued, Bytes, GuestAddress, GuestMemoryMmap};
 
 /// Shards in the measured memory.
@@ -357,6 +357,7 @@ pub fn time_threads<M: Reader, F: Fn() -> M + Sync>(
 /// The toy simulator (its own file, so the callgrind harness can use it
 /// without the rest of this module).
 mod sim;
+#[allow(unused_imports)] // each user takes part of it
 pub use sim::{iss, Bus, VecBus};
 
 // ---------------------------------------------------------------------------
