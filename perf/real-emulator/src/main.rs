@@ -113,17 +113,31 @@ impl<M: MemoryAccess + 'static> Memory for VmMem<M> {
 struct Counting<M> {
     /// The memory counted.
     inner: M,
-    /// Reads and writes so far.
-    n: Cell<u64>,
+    /// Reads (fetches included) and writes so far, by width: byte,
+    /// halfword, word.
+    n: [[Cell<u64>; 3]; 2],
+}
+
+impl<M> Counting<M> {
+    /// Counts one access.
+    fn count(&self, write: bool, size: MemAccessSize) {
+        let c = &self.n[usize::from(write)][size as usize];
+        c.set(c.get() + 1);
+    }
+
+    /// All accesses counted.
+    fn total(&self) -> u64 {
+        self.n.iter().flatten().map(Cell::get).sum()
+    }
 }
 
 impl<M: Memory> Memory for Counting<M> {
     fn read_mem(&mut self, addr: u32, size: MemAccessSize) -> Option<u32> {
-        self.n.set(self.n.get() + 1);
+        self.count(false, size);
         self.inner.read_mem(addr, size)
     }
     fn write_mem(&mut self, addr: u32, size: MemAccessSize, v: u32) -> bool {
-        self.n.set(self.n.get() + 1);
+        self.count(true, size);
         self.inner.write_mem(addr, size, v)
     }
 }
@@ -209,13 +223,27 @@ fn main() -> ExitCode {
         "count" => {
             let mut counting = Counting {
                 inner: vec,
-                n: Cell::new(0),
+                n: Default::default(),
             };
             match run(&mut counting, rounds) {
-                Ok(_) => {
-                    // The loader's byte stores are set-up, not guest accesses.
-                    let accesses = counting.n.get() - GUEST.len() as u64 - 1;
-                    println!("rounds={rounds} accesses={accesses}");
+                Ok((steps, _)) => {
+                    // The loader's byte stores and the checksum read are
+                    // set-up, not guest accesses.
+                    let n = |w: usize, s: usize| counting.n[w][s].get();
+                    let accesses = counting.total() - GUEST.len() as u64 - 1;
+                    let loads = n(0, 0) + n(0, 1) + n(0, 2) - steps - 1;
+                    let stores = n(1, 0) + n(1, 1) + n(1, 2) - GUEST.len() as u64;
+                    println!(
+                        "rounds={rounds} accesses={accesses} fetches={steps} \
+                         loads={loads} (8/16/32 bits: {}/{}/{}) stores={stores} \
+                         (8/16/32 bits: {}/{}/{})",
+                        n(0, 0),
+                        n(0, 1),
+                        n(0, 2) - steps - 1,
+                        n(1, 0) - GUEST.len() as u64,
+                        n(1, 1),
+                        n(1, 2),
+                    );
                     return ExitCode::SUCCESS;
                 }
                 Err(e) => Err(e),
