@@ -42,9 +42,7 @@ impl VecBus {
         let limit = self.0.len() as u64;
         VmError::new(ErrorKind::OutOfBounds { limit }, access, addr, 4)
     }
-}
 
-impl VecBus {
     /// The four bytes at `addr`, if they are all inside the vector: one
     /// overflow check and one length compare, as an emulator would write it.
     #[inline(always)]
