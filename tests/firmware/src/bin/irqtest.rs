@@ -1,5 +1,6 @@
 //! Interrupts against the code they interrupt: a SysTick handler reads and
-//! writes `u64` values (word-aligned, word-spanning and shard-straddling),
+//! writes a `u32` inside one word and `u64` values (word-aligned,
+//! word-spanning and shard-straddling),
 //! bumps a shared counter with a guest atomic and bulk-reads, all in the
 //! shards the main loop is writing at the same time.
 //!
@@ -28,6 +29,8 @@ const SHARD_SIZE: usize = if cfg!(board = "microbit") { 256 } else { 1024 };
 type Mem = ShardedMemory<4, SHARD_SIZE>;
 static MEM: Mem = Mem::new();
 
+/// A `u32` inside one word: one load, no counter.
+const IN_WORD: usize = 0x30;
 /// A `u64` at an 8-aligned address: two words on a 32-bit core, so read
 /// with the sequence counter.
 const ALIGNED: usize = 0x40;
@@ -69,6 +72,15 @@ const fn is_whole(v: u64) -> bool {
     (v >> 32) as u32 == v as u32
 }
 
+/// A `u32` whose halves are both the low half of `x`.
+const fn whole32(x: u32) -> u32 {
+    (x << 16) | (x & 0xffff)
+}
+
+const fn is_whole32(v: u32) -> bool {
+    v >> 16 == v & 0xffff
+}
+
 fn bump(c: &AtomicU32) {
     c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
 }
@@ -90,6 +102,11 @@ fn SysTick() {
         }
         failed |= MEM.write_u64(addr, whole(0xa500_0000 | n)).is_err();
     }
+    match MEM.read_u32(IN_WORD) {
+        Ok(v) => torn |= !is_whole32(v),
+        Err(_) => failed = true,
+    }
+    failed |= MEM.write_u32(IN_WORD, whole32(0xa500 | n)).is_err();
     let mut buf = [0u8; 8];
     failed |= MEM.read_bytes(SPANNING, &mut buf).is_err();
     torn |= !is_whole(u64::from_le_bytes(buf));
@@ -120,6 +137,8 @@ fn interrupted_writes(syst: &mut SYST) -> Check {
             MEM.write_u64(addr, v)?;
             torn += u32::from(!is_whole(MEM.read_u64(addr)?));
         }
+        MEM.write_u32(IN_WORD, whole32(i))?;
+        torn += u32::from(!is_whole32(MEM.read_u32(IN_WORD)?));
         MEM.fetch_add_u64(COUNTER, 1)?;
         MEM.write_bytes(SPANNING, &v.to_le_bytes())?;
         MEM.fill(BULK, 16, i as u8)?;
@@ -139,6 +158,7 @@ fn interrupted_writes(syst: &mut SYST) -> Check {
     for addr in TARGETS {
         ensure!(is_whole(MEM.read_u64(addr)?));
     }
+    ensure!(is_whole32(MEM.read_u32(IN_WORD)?));
     Ok(())
 }
 
