@@ -91,6 +91,10 @@ pub enum ErrorKind {
     /// [`MemoryMap::region_at`](crate::MemoryMap::region_at) at the error's
     /// address name them.
     CrossesRegion,
+    /// A non-blocking access ([`try_read`](crate::ShardedMemory::try_read))
+    /// would have had to wait: a writer of the shard kept storing. In an
+    /// interrupt handler, the interrupted code was writing that shard.
+    WouldBlock,
     /// The access has a size the target cannot serve (e.g. an MMIO access
     /// that is not 1, 2, 4 or 8 bytes).
     BadSize,
@@ -112,6 +116,7 @@ mod code {
     pub(super) const CROSSES_REGION: u64 = 6;
     pub(super) const BAD_SIZE: u64 = 7;
     pub(super) const ATOMIC_UNSUPPORTED: u64 = 8;
+    pub(super) const WOULD_BLOCK: u64 = 9;
 }
 
 /// Bits of the packed word: kind code (6), access (2), detail (56).
@@ -172,6 +177,7 @@ impl VmError {
             ErrorKind::CrossesRegion => (code::CROSSES_REGION, 0),
             ErrorKind::BadSize => (code::BAD_SIZE, 0),
             ErrorKind::AtomicUnsupported => (code::ATOMIC_UNSUPPORTED, 0),
+            ErrorKind::WouldBlock => (code::WOULD_BLOCK, 0),
         };
         VmError {
             addr,
@@ -218,6 +224,7 @@ impl VmError {
             code::DENIED_BY_HOOK => ErrorKind::DeniedByHook,
             code::CROSSES_REGION => ErrorKind::CrossesRegion,
             code::BAD_SIZE => ErrorKind::BadSize,
+            code::WOULD_BLOCK => ErrorKind::WouldBlock,
             _ => ErrorKind::AtomicUnsupported,
         }
     }
@@ -310,6 +317,10 @@ impl fmt::Display for VmError {
                 f,
                 "crosses regions: {size}-byte {access} at {addr:#x} runs out of its region"
             ),
+            ErrorKind::WouldBlock => write!(
+                f,
+                "would block: {size}-byte {access} at {addr:#x} meets a write in progress"
+            ),
             ErrorKind::BadSize => write!(
                 f,
                 "bad size: {size}-byte {access} at {addr:#x} is not a size the target serves"
@@ -371,6 +382,7 @@ mod tests {
             ErrorKind::CrossesRegion,
             ErrorKind::BadSize,
             ErrorKind::AtomicUnsupported,
+            ErrorKind::WouldBlock,
         ];
         let accesses = [Access::Read, Access::Write, Access::Fetch, Access::Atomic];
         for kind in kinds {

@@ -9,6 +9,7 @@
 #![allow(unsafe_code)] // lock-free reads, each argued at its call
 
 use crate::error::{Access, VmError};
+use crate::interrupt::Section;
 use crate::memory::{ShardedMemory, FREEZING, FROZEN, LIVE};
 use crate::scalar::Scalar;
 use crate::sync::Ordering;
@@ -41,8 +42,15 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// `freeze` waits for every shard's write lock: a [`Batch`](crate::Batch)
     /// holding one lets go at its next write (which fails with `ReadOnly`)
     /// or when released or dropped, so do not keep an idle batch with a
-    /// held write guard across a `freeze` on the same thread.
+    /// held write guard across a `freeze` on the same thread (it waits for
+    /// ever). With feature `critical-section` the whole freeze runs in one
+    /// critical section (left only while a lock is waited for), so an
+    /// interrupt handler never finds the memory half frozen.
     pub fn freeze(&self) -> Frozen<'_, SHARDS, SHARD_SIZE> {
+        // One critical section (feature `critical-section`) for the whole
+        // freeze, left only while a shard's lock is waited for: an interrupt
+        // handler never finds the memory half frozen.
+        let mut section = Section::enter();
         // ORDERING: `Acquire` on failure pairs with the freezer's `Release`
         // store of FROZEN below, so a second freezer sees the leaked guards.
         match self
@@ -51,13 +59,14 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         {
             Ok(_) => {
                 for shard in self.shards.iter() {
-                    shard.leak_read();
+                    section = shard.leak_read(section);
                 }
                 // ORDERING: `Release` publishes the leaked guards to readers
                 // that check for FROZEN with `Acquire`.
                 self.state.store(FROZEN, Ordering::Release);
             }
             Err(_) => {
+                drop(section);
                 while self.state.load(Ordering::Acquire) != FROZEN {
                     core::hint::spin_loop();
                 }
@@ -140,3 +149,39 @@ crate::access::forward_memory_access!(
     ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
     [**]
 );
+
+/// Zero-copy reads of a frozen memory: sound because a `Frozen` exists only
+/// once every shard's read lock is leaked, so no writer can ever run again.
+///
+/// ```
+/// use vm_mem::ShardedMemory;
+///
+/// static FLASH: ShardedMemory<4, 1024> = ShardedMemory::new();
+/// FLASH.write_bytes(0x100, b"boot")?;
+/// let rom = FLASH.freeze();
+/// let image: &'static [u8] = rom.as_slice(); // for as long as the memory
+/// assert_eq!(&image[0x100..0x104], b"boot");
+/// assert_eq!(rom.slice(0x100, 4)?, b"boot");
+/// assert!(rom.slice(0xffe, 4).is_err());
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_SIZE> {
+    /// The whole frozen memory as one slice (guest address `k` is index
+    /// `k`), for as long as the memory is borrowed.
+    #[inline]
+    pub fn as_slice(&self) -> &'a [u8] {
+        // SAFETY: a `Frozen` exists only after `freeze` leaked a read guard
+        // of every shard (state FROZEN), so no write guard can ever be
+        // taken; the `&mut` writers (exclusive view, restore) refuse a
+        // frozen memory, and none can exist while this `&'a` borrow lives.
+        unsafe { self.mem.shards.flat_unlocked() }
+    }
+
+    /// Bytes `addr..addr + len` as a slice; out of bounds is an error.
+    #[inline]
+    pub fn slice(&self, addr: usize, len: usize) -> Result<&'a [u8], VmError> {
+        let oob = || VmError::out_of_bounds(Access::Read, addr, len, Self::SIZE);
+        let end = addr.checked_add(len).ok_or_else(oob)?;
+        self.as_slice().get(addr..end).ok_or_else(oob)
+    }
+}

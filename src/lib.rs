@@ -19,7 +19,8 @@
 //! let err = RAM.read_u32(0x1_0000).unwrap_err();
 //! assert_eq!(err.kind(), ErrorKind::OutOfBounds { limit: 0x1_0000 });
 //!
-//! // On the host: a big memory on the heap, and the lock-free owner's view.
+//! // On the host: a big memory on the heap (feature `alloc`, or `std`),
+//! // and the lock-free owner's view.
 //! let mut big = ShardedMemory::<1024, 65536>::new_boxed(); // 64 MiB
 //! let mut view = big.exclusive();
 //! view.write_u64(0x3ff_fff8, 42)?;
@@ -32,6 +33,40 @@
 //! assert_eq!(load_word(&&RAM, 0x1000)?, 0xe7fe_e7fe);
 //! # Ok::<(), vm_mem::VmError>(())
 //! ```
+//!
+//! ## Where the memory lives
+//!
+//! - **A `static`**, in firmware or a bare-metal emulator: `const fn new()`
+//!   puts it zeroed in `.bss`, with no heap; threads share it through
+//!   `&ShardedMemory`.
+//! - **The owner's view of a `static`** needs `&'static mut`: take it once
+//!   with `static_cell::ConstStaticCell` (or `cortex_m::singleton!`), which
+//!   never copies the memory through the stack.
+//! - **On the host, [`new_boxed`](ShardedMemory::new_boxed)** (feature
+//!   `alloc`) for anything beyond a few MiB: it allocates zeroed pages at
+//!   run time, while a `static` is built by the compiler's constant
+//!   evaluator (a 1 GiB `static` took 22 s and 4.3 GB of compiler memory in
+//!   a release build here; the README gives the measurements).
+//!
+//! ```
+//! use static_cell::ConstStaticCell;
+//! use vm_mem::{Exclusive, ShardedMemory};
+//!
+//! static RAM: ConstStaticCell<ShardedMemory<16, 1024>> =
+//!     ConstStaticCell::new(ShardedMemory::new());
+//!
+//! // At start-up, once (a second `take` panics): the owner's `&'static mut`.
+//! let ram: &'static mut ShardedMemory<16, 1024> = RAM.take();
+//! let mut view: Exclusive<'static, 16, 1024> = ram.exclusive();
+//! view.slice_mut(0x100, 4)?.copy_from_slice(&[0xfe, 0xe7, 0x00, 0xbf]); // load
+//! assert_eq!(view.read_u16(0x100)?, 0xe7fe); // no locks, no atomics
+//! # Ok::<(), vm_mem::VmError>(())
+//! ```
+//!
+//! On targets without atomic compare-and-swap (`thumbv6m-none-eabi`:
+//! Cortex-M0/M0+) enable the `portable-atomic` feature; without it the build
+//! stops with an error that names it. The README's "Cortex-M0" section gives
+//! the firmware's `.cargo/config.toml`.
 //!
 //! ## Choosing an access mode
 //!
@@ -46,6 +81,15 @@
 //! | batched | [`ShardedMemory::batch`]: keeps one shard's lock | runs of accesses that stay in one shard | one lock per change of shard |
 //! | map | [`MemoryMap`]: RAM, ROM and MMIO regions at guest addresses, permissions, hooks | a whole machine's address space | a region lookup, then the region's own mode (a device call for MMIO) |
 //! | snapshots | [`ShardedMemory::snapshot`], [`ShardedMemory::restore`] into a [`Snapshot`] | fuzzing, record and replay | restore: one copy per shard written since the snapshot, plus a one-byte mark read per shard |
+//! | interrupts | feature `critical-section`: every shard lock is held inside a critical section; [`ShardedMemory::try_read`] and `try_read_u64`... never wait | firmware whose interrupt handlers use the memory the code they interrupt uses | with the feature, a critical section per lock taken and per store (on Cortex-M, masking interrupts: a few cycles); nothing without it |
+//!
+//! Same-thread re-entry can hang, as with any lock: a [`Batch`] holding a
+//! shard while the same thread writes it through the memory or a map, or
+//! calls `restore`/`freeze`; a `fetch_update` closure that touches the same
+//! memory. An interrupt handler is such a re-entry: with feature
+//! `critical-section` it may use any shared method (not a batch's shard);
+//! without it only `try_read_*` and frozen reads, which never wait. Each
+//! method's docs say where it can wait.
 //!
 //! Guest atomics (`compare_exchange_u32`, `fetch_add_u64`...) hold their
 //! shard's write lock; dirty tracking adds one relaxed load to a write
@@ -99,6 +143,7 @@
 //! | `alloc` | `new_boxed` constructors that allocate zeroed memories and snapshots on the heap, never on the stack |
 //! | `portable-atomic` | `spin` and vm-mem atomics through `portable-atomic`, for targets without compare-and-swap (thumbv6m); the firmware picks a critical section or `portable-atomic`'s single-core cfg |
 //! | `defmt` | `defmt::Format` for [`VmError`], [`ErrorKind`], [`Access`] and [`Perms`], to log errors cheaply on the target |
+//! | `critical-section` | every path that holds a shard lock (typed writes, guest atomics, bulk reads and writes, `fill`, snapshot, restore, `freeze`, a spanning read's lock fallback) runs in a `critical-section` critical section, so an interrupt handler never waits on a lock the interrupted code holds; the program links an implementation (firmware: `cortex-m`'s `critical-section-single-core`; host: the crate's `std` feature). Not a [`Batch`] |
 //!
 //! The minimum supported Rust version is 1.88 (`rust-version` in
 //! `Cargo.toml`), built and tested in CI.
@@ -106,6 +151,16 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+// Targets without compare-and-swap (thumbv6m: Cortex-M0/M0+) need
+// `portable-atomic`; without it `spin` is not even built (Cargo.toml), so
+// this is the first error such a build reports.
+#[cfg(not(any(target_has_atomic = "ptr", feature = "portable-atomic")))]
+compile_error!(
+    "vm-mem: this target has no atomic compare-and-swap (e.g. thumbv6m-none-eabi, Cortex-M0/M0+): \
+     enable vm-mem's `portable-atomic` feature (`vm-mem = { version = \"0.1\", features = [\"portable-atomic\"] }`) \
+     and give portable-atomic a critical section or its single-core cfg (see the README, \"Cortex-M0\")"
+);
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -119,6 +174,7 @@ mod dirty;
 mod error;
 mod exclusive;
 mod frozen;
+mod interrupt;
 mod map;
 mod memory;
 mod perms;

@@ -291,11 +291,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         let oob = || VmError::out_of_bounds(access, addr, size, Self::SIZE);
         let [first, second] = self.pair(idx).ok_or_else(oob)?;
         let ro = || Self::read_only(access, addr, size);
-        let mut a = first.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
-        let mut b = second.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
-        let old = shard::read_straddling_locked(&a, off, &b, size).ok_or_else(oob)?;
+        let mut both = shard::write_pair(&first, &second, || self.is_read_only()).ok_or_else(ro)?;
+        let (a, b) = &mut *both;
+        let old = shard::read_straddling_locked(a, off, b, size).ok_or_else(oob)?;
         if let Some(new) = f(old) {
-            shard::write_straddling(new, size, &mut a, off, &mut b).ok_or_else(oob)?;
+            shard::write_straddling(new, size, a, off, b).ok_or_else(oob)?;
         }
         Ok(old)
     }

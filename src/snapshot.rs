@@ -93,6 +93,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Default for Snapshot<SHARDS, 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// Copies the whole memory into `snap`, shard by shard under each
     /// shard's read lock, and makes `snap` the baseline for [`restore`](Self::restore).
+    ///
+    /// Waits for ever on a shard that a [`Batch`](crate::Batch) of the same
+    /// thread holds write-locked. With feature `critical-section` each
+    /// shard's copy runs in a critical section.
     pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
         for (shard, copy) in self.shards.iter().zip(snap.shards.iter_mut()) {
             let g = shard.read_guard();
@@ -111,6 +115,12 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// the baseline, copies only the shards written since; otherwise every
     /// shard. Returns how many shards were copied. Fails with `ReadOnly` on
     /// a frozen memory (nothing is copied).
+    ///
+    /// Restore takes each copied shard's write lock: called on a thread that
+    /// holds a [`Batch`](crate::Batch) with a lock on one of them, it waits
+    /// for ever (release the batch first). With feature `critical-section`
+    /// each shard's copy runs in a critical section, so an interrupt handler
+    /// may use the memory meanwhile (it sees each shard old or restored).
     pub fn restore(&self, snap: &Snapshot<SHARDS, SHARD_SIZE>) -> Result<usize, VmError> {
         let refuse = || VmError::new(ErrorKind::ReadOnly, Access::Write, 0, Self::SIZE);
         if self.is_read_only() {
