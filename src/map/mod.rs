@@ -210,9 +210,12 @@ use table::{Table, View};
 ///   reuses it. A map that has met `4 * N` pairs refuses new ones with
 ///   [`MapErrorKind::BackingsFull`].
 /// - A change in progress makes accesses to the map spin until it is
-///   stored: do not change a map from an interrupt handler whose
-///   interrupted code may be changing it, or access it from one that may
-///   interrupt a change, on a single core.
+///   stored. With feature `critical-section` each change runs inside a
+///   critical section (and waits for the writers' mutex outside one), so on
+///   a single core an interrupt handler may access and change the map
+///   whatever the code it interrupted was doing with it. Without the
+///   feature, do not access or change a map from an interrupt handler that
+///   may interrupt a change of it on the same core.
 ///
 /// ## Accesses spanning two memories, and a refused region
 ///

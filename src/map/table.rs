@@ -32,10 +32,13 @@
 //!   borrow it (see `once.rs`).
 //!
 //! Limits: a reader that meets an odd version spins until the writer is
-//! done (a few hundred nanoseconds), so a change must not be interrupted
-//! by code that accesses the same map on the same core (an interrupt
-//! handler on a single-core target), or that code spins forever.
+//! done (a few hundred nanoseconds). With feature `critical-section` a
+//! change runs inside a critical section, so on a single core an interrupt
+//! handler never interrupts one; without it, a change must not be
+//! interrupted by code that accesses the same map on the same core, or
+//! that code spins forever.
 
+use crate::interrupt::Section;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, Hook, HookId};
 use crate::map::once::WriteOnce;
@@ -441,7 +444,19 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         &self,
         f: impl FnOnce(&mut Layout<'a, N, H>) -> Result<R, MapError>,
     ) -> Result<R, MapError> {
-        let mut next_hook = self.next_hook.lock();
+        // With feature `critical-section` the whole change (mutex held,
+        // version odd) runs in a critical section, and the mutex is waited
+        // for outside one, as `shard.rs` does for shard locks: an interrupt
+        // handler then never meets an odd version or a mutex held by the
+        // code it interrupted (single core). The guard is declared after
+        // the section, so it is released first.
+        let mut section = Section::enter();
+        let mut next_hook = loop {
+            if let Some(guard) = self.next_hook.try_lock() {
+                break guard;
+            }
+            section = section.pause();
+        };
         // Stable while the mutex is held: only writers store descriptors.
         let now = self.view(0, u64::MAX);
         let mut next = Layout {
