@@ -116,7 +116,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// A typed load for `access` (read or fetch): the in-region fast path.
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(r) = self.table.region_at(addr) {
+        if let Some(r) = self.table.hit(addr) {
             if r.fits(addr, T::SIZE) && r.fast.contains(needs(access)) {
                 let off = r.backing_offset(addr);
                 let v = match r.backing {
@@ -164,7 +164,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// [`Perms::WRITE`]; ROM refuses it.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(r) = self.table.region_at(addr) {
+        if let Some(r) = self.table.hit(addr) {
             if r.fits(addr, T::SIZE) && r.fast.contains(Perms::WRITE) {
                 let off = r.backing_offset(addr);
                 let res = match r.backing {

@@ -197,13 +197,6 @@ type RawRegion = (u64, u64, u64, usize);
 /// A hook descriptor as loaded: first, last, id, meta.
 type RawHook = (u64, u64, u64, usize);
 
-/// What a region slot holds: the name and backing descriptors point to.
-#[derive(Clone, Copy)]
-struct Slot<'a> {
-    name: &'static str,
-    backing: Backing<'a>,
-}
-
 /// The table as plain data, read by a writer under the mutex, changed,
 /// and published.
 pub(crate) struct Layout<'a, const N: usize, const H: usize> {
@@ -240,7 +233,11 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     regions: [Desc; N],
     hook_len: AtomicUsize,
     hooks: [HookDesc; H],
-    slots: [[WriteOnce<Slot<'a>>; SLOTS_PER_ENTRY]; N],
+    /// Backings, apart from names: 32 bytes a slot (two a cache line, none
+    /// split across two), and the access paths never load a name.
+    slots: [[WriteOnce<Backing<'a>>; SLOTS_PER_ENTRY]; N],
+    /// The name of the region whose backing the same slot index holds.
+    names: [[WriteOnce<&'static str>; SLOTS_PER_ENTRY]; N],
     hook_slots: [[WriteOnce<&'a dyn AccessHook>; SLOTS_PER_ENTRY]; H],
     /// Serialises changes; holds the id of the next hook.
     next_hook: SpinMutex<u64>,
@@ -264,6 +261,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             hook_len: AtomicUsize::new(0),
             hooks: [const { HookDesc::new() }; H],
             slots: [const { [const { WriteOnce::new() }; SLOTS_PER_ENTRY] }; N],
+            names: [const { [const { WriteOnce::new() }; SLOTS_PER_ENTRY] }; N],
             hook_slots: [const { [const { WriteOnce::new() }; SLOTS_PER_ENTRY] }; H],
             next_hook: SpinMutex::new(0),
         }
@@ -358,35 +356,54 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         (addr <= raw.1).then_some(raw)
     }
 
-    /// A loaded descriptor with its slot: the region it names.
+    /// A loaded descriptor with its slot: the region it names, with its
+    /// name if `named` (else an empty name, for the access paths, which
+    /// never read it).
     #[inline(always)]
-    fn resolve(&self, (base, last, offset, meta): RawRegion) -> Option<Region<'a>> {
-        // Published before the version that named it (see `begin`): `get`
-        // finds it; a `None` cannot happen and would read as a hole.
-        let slot = self.slots.as_flattened().get(meta >> 8)?.get()?;
+    fn resolve(&self, (base, last, offset, meta): RawRegion, named: bool) -> Option<Region<'a>> {
+        // Published before the version that named them (see `begin`): `get`
+        // finds them; a `None` cannot happen and would read as a hole.
+        let backing = self.slots.as_flattened().get(meta >> 8)?.get()?;
+        let name = if named {
+            self.names.as_flattened().get(meta >> 8)?.get()?
+        } else {
+            ""
+        };
         Some(Region {
             base,
             last,
-            name: slot.name,
+            name,
             perms: perms_at(meta, 0),
             fast: perms_at(meta, 4),
             offset,
-            backing: slot.backing,
+            backing,
         })
     }
 
     /// The region holding guest address `addr`, as of one version: loads
-    /// and one validation, no lock, nothing stored.
+    /// and one validation, no lock, nothing stored. Its name is empty: the
+    /// access paths' lookup ([`region_at`](Self::region_at) names it).
     #[inline(always)]
+    pub(crate) fn hit(&self, addr: u64) -> Option<Region<'a>> {
+        self.resolve(self.find(addr)?, false)
+    }
+
+    /// The region holding guest address `addr`, name included.
+    #[inline]
     pub(crate) fn region_at(&self, addr: u64) -> Option<Region<'a>> {
-        let raw = loop {
+        self.resolve(self.find(addr)?, true)
+    }
+
+    /// The descriptor holding `addr`, as of one version.
+    #[inline(always)]
+    fn find(&self, addr: u64) -> Option<RawRegion> {
+        loop {
             let v = self.begin();
             let raw = self.search(addr);
             if self.unchanged(v) {
-                break raw?;
+                return raw;
             }
-        };
-        self.resolve(raw)
+        }
     }
 
     /// The regions overlapping `first..=last` and every hook, as of one
@@ -419,7 +436,10 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             }
             if self.unchanged(v) {
                 return View {
-                    regions: rs.into_iter().filter_map(|r| self.resolve(r)).collect(),
+                    regions: rs
+                        .into_iter()
+                        .filter_map(|r| self.resolve(r, true))
+                        .collect(),
                     hooks: hs
                         .into_iter()
                         .filter_map(|(first, last, id, meta)| {
@@ -482,16 +502,16 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     /// The slot holding `r`'s name and backing: the one already holding
     /// them, else the first empty one, filled now.
     fn slot_for(&self, r: &Region<'a>) -> Result<usize, MapError> {
-        for (i, s) in self.slots.as_flattened().iter().enumerate() {
-            match s.get() {
-                Some(s) if s.name == r.name && s.backing.same(r.backing) => return Ok(i),
-                Some(_) => {}
-                None => {
-                    // Under the mutex: no other writer fills slots.
-                    let _won = s.set(Slot {
-                        name: r.name,
-                        backing: r.backing,
-                    });
+        let pairs = self.slots.as_flattened().iter();
+        for (i, (s, n)) in pairs.zip(self.names.as_flattened()).enumerate() {
+            match (s.get(), n.get()) {
+                (Some(b), Some(name)) if name == r.name && b.same(r.backing) => return Ok(i),
+                (Some(_), _) => {}
+                (None, _) => {
+                    // Under the mutex: no other writer fills slots. The
+                    // name first: a filled backing slot has its name.
+                    let _won = n.set(r.name);
+                    let _won = s.set(r.backing);
                     return Ok(i);
                 }
             }
