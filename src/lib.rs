@@ -192,7 +192,7 @@ mod sync {
     pub(crate) use portable_atomic::{AtomicU8, AtomicUsize, Ordering};
 }
 
-pub use access::MemoryAccess;
+pub use access::{read_by_width, write_by_width, MemoryAccess};
 pub use batch::Batch;
 pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;

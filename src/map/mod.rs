@@ -359,6 +359,16 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H
     );
 
     #[inline]
+    fn read_sized(&self, addr: u64, size: usize) -> Result<u64, VmError> {
+        crate::access::read_by_width(self, addr, size)
+    }
+
+    #[inline]
+    fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+        crate::access::write_by_width(self, addr, size, v)
+    }
+
+    #[inline]
     fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
         MemoryMap::read_bytes(self, addr, buf)
     }
