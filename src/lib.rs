@@ -198,7 +198,7 @@ pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
-    AccessHook, GuestRam, HookId, MapError, MapErrorKind, MemoryMap, MmioDevice, Region,
+    AccessHook, Cursor, GuestRam, HookId, MapError, MapErrorKind, MemoryMap, MmioDevice, Region,
     RegionKind, WriteData,
 };
 pub use memory::ShardedMemory;

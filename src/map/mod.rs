@@ -11,7 +11,8 @@
 //! Files, one concept each: `table.rs` (descriptors, version, lookup,
 //! publishing a change), `config.rs` (the changes: add, remove, move,
 //! protect, watch), `access.rs` (typed accesses and the checks),
-//! `atomic.rs` (guest atomics), `bulk.rs` (copies), `hooks.rs`
+//! `atomic.rs` (guest atomics), `bulk.rs` (copies), `cursor.rs`
+//! ([`Cursor`], a per-CPU lookup cache), `hooks.rs`
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
 //! `region.rs` ([`Region`]), `error.rs` ([`MapError`]).
 
@@ -19,6 +20,7 @@ mod access;
 mod atomic;
 mod bulk;
 mod config;
+mod cursor;
 mod error;
 mod hooks;
 mod mmio;
@@ -27,13 +29,13 @@ mod ram;
 mod region;
 mod table;
 
+pub use cursor::Cursor;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
 pub use mmio::MmioDevice;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};
 
-use crate::error::VmError;
 use table::{Table, View};
 
 /// A live map of up to `N` regions (RAM, ROM, MMIO) and `H` access hooks
@@ -327,59 +329,61 @@ impl<const N: usize, const H: usize> core::fmt::Debug for MemoryMap<'_, N, H> {
     }
 }
 
-/// Forwards [`MemoryAccess`](crate::MemoryAccess) methods to the map's
-/// inherent ones of the same name.
+/// Forwards [`MemoryAccess`](crate::MemoryAccess) methods to the inherent
+/// ones of the same name on `$ty` (the map or a cursor), and the bulk ones
+/// to the map's.
 macro_rules! forward {
-    ($(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
+    ($ty:ident; $(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
         $(
             #[inline]
-            fn $r(&self, addr: u64) -> Result<$rt, VmError> {
-                MemoryMap::$r(self, addr)
+            fn $r(&self, addr: u64) -> Result<$rt, crate::VmError> {
+                $ty::$r(self, addr)
             }
         )*
         $(
             #[inline]
-            fn $w(&mut self, addr: u64, v: $wt) -> Result<(), VmError> {
-                MemoryMap::$w(self, addr, v)
+            fn $w(&mut self, addr: u64, v: $wt) -> Result<(), crate::VmError> {
+                $ty::$w(self, addr, v)
             }
         )*
+
+        #[inline]
+        fn read_sized(&self, addr: u64, size: usize) -> Result<u64, crate::VmError> {
+            crate::access::read_by_width(self, addr, size)
+        }
+
+        #[inline]
+        fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), crate::VmError> {
+            crate::access::write_by_width(self, addr, size, v)
+        }
+
+        #[inline]
+        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), crate::VmError> {
+            crate::MemoryMap::read_bytes(self, addr, buf)
+        }
+
+        #[inline]
+        fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), crate::VmError> {
+            crate::MemoryMap::write_bytes(self, addr, buf)
+        }
+
+        #[inline]
+        fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), crate::VmError> {
+            crate::MemoryMap::fill(self, addr, len, byte)
+        }
     };
 }
+pub(crate) use forward;
 
 /// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess), so emulator
 /// code generic over it runs on a map as on a memory; its `fetch_*` check
 /// [`Perms::EXEC`](crate::Perms::EXEC)(crate::Perms::EXEC).
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
-    forward!(
+    forward!(MemoryMap;
         read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
         read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
         read fetch_u16 u16, read fetch_u32 u32;
         write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
         write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
     );
-
-    #[inline]
-    fn read_sized(&self, addr: u64, size: usize) -> Result<u64, VmError> {
-        crate::access::read_by_width(self, addr, size)
-    }
-
-    #[inline]
-    fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
-        crate::access::write_by_width(self, addr, size, v)
-    }
-
-    #[inline]
-    fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
-        MemoryMap::read_bytes(self, addr, buf)
-    }
-
-    #[inline]
-    fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
-        MemoryMap::write_bytes(self, addr, buf)
-    }
-
-    #[inline]
-    fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
-        MemoryMap::fill(self, addr, len, byte)
-    }
 }

@@ -1,0 +1,250 @@
+//! [`Cursor`]: a vCPU's own lookup cache over a live [`MemoryMap`] (a
+//! software TLB), from [`MemoryMap::cpu`].
+//!
+//! A cursor keeps 16 direct-mapped entries, each the region of one
+//! 4 KiB guest page and the table version it was looked up at. A typed
+//! access whose page hits compares the page tag and loads the map's version
+//! once: if the version is the one the entry was filled at, no change was
+//! published since, so the cached region is exactly what the table would
+//! return; the access then goes straight to the memory or device. A hit
+//! searches nothing and stores nothing shared (the cache is the cursor's
+//! own, in `Cell`s). Any change to the map (add, remove, move, protect,
+//! watch, unwatch) bumps the version, so every entry misses from then on
+//! and is looked up again: a cursor never uses a region that a change which
+//! returned before the access replaced.
+//!
+//! Limits: a cursor is `Send` but not `Sync` (one per vCPU thread); the
+//! version comparison wraps after `usize::MAX / 2` changes, as
+//! [`MemoryMap::version`] does. Bulk copies and guest atomics have no
+//! per-page fast path to cache: they reach the map through `Deref`.
+
+use crate::error::{Access, VmError};
+use crate::map::access::{fast_load, fast_store};
+use crate::map::region::Region;
+use crate::map::MemoryMap;
+use crate::scalar::Scalar;
+use core::cell::Cell;
+
+/// Entries in a cursor's cache (direct-mapped by page number).
+pub(crate) const ENTRIES: usize = 16;
+
+/// log2 of the page a cursor entry covers (4 KiB).
+const PAGE_SHIFT: u32 = 12;
+
+/// One cache entry: a page's region as of one table version.
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    page: u64,
+    version: usize,
+    region: Option<Region<'a>>,
+}
+
+impl Entry<'_> {
+    /// Matches no page: `region` is `None`.
+    const EMPTY: Self = Entry {
+        page: u64::MAX,
+        version: 0,
+        region: None,
+    };
+}
+
+/// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses
+/// (`read_*`, `write_*`, `fetch_*`, [`read`](Self::read),
+/// [`write`](Self::write)) with the region of recently used pages cached,
+/// so a repeated access costs a tag compare and one version load instead
+/// of a table lookup. Everything else (bulk copies, guest atomics,
+/// changes, `regions`) is the map's, through `Deref`.
+///
+/// Make one per vCPU thread with [`MemoryMap::cpu`]; it borrows the map.
+/// Its results are exactly the map's: same permissions, hooks, devices and
+/// errors; a change to the map that returned before an access is seen by
+/// it.
+///
+/// ```
+/// use vm_mem::{MemoryMap, Perms, ShardedMemory};
+///
+/// static RAM: ShardedMemory<4, 4096> = ShardedMemory::new();
+/// static MAP: MemoryMap<'static, 4> = MemoryMap::new();
+/// MAP.add_ram("ram", 0x8000_0000, 0x4000, Perms::RW, &RAM)?;
+///
+/// std::thread::scope(|s| {
+///     for t in 0..2u64 {
+///         s.spawn(move || {
+///             let cpu = MAP.cpu(); // this thread's cache
+///             cpu.write_u32(0x8000_0000 + 4 * t, 7).unwrap();
+///             assert_eq!(cpu.read_u32(0x8000_0000 + 4 * t).unwrap(), 7);
+///         });
+///     }
+/// });
+/// let cpu = MAP.cpu();
+/// assert_eq!(cpu.read_u32(0x8000_0004)?, 7);
+/// MAP.move_region("ram", 0x9000_0000)?; // every cursor sees the move
+/// assert_eq!(cpu.read_u32(0x9000_0004)?, 7);
+/// assert!(cpu.read_u32(0x8000_0004).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Cursor<'m, 'a, const N: usize, const H: usize = 4> {
+    map: &'m MemoryMap<'a, N, H>,
+    entries: [Cell<Entry<'a>>; ENTRIES],
+}
+
+impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
+    /// A new, empty [`Cursor`] over this map: keep one per vCPU thread and
+    /// make its typed accesses through it.
+    #[inline]
+    pub fn cpu(&self) -> Cursor<'_, 'a, N, H> {
+        Cursor {
+            map: self,
+            entries: [const { Cell::new(Entry::EMPTY) }; ENTRIES],
+        }
+    }
+}
+
+impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
+    crate::typed::typed_methods!(u64, read = ref, write = ref);
+
+    /// The map this cursor caches.
+    #[inline]
+    pub fn map(&self) -> &'m MemoryMap<'a, N, H> {
+        self.map
+    }
+
+    /// Forgets every cached region (the next access to each page looks it
+    /// up). Never needed for correctness; frees nothing.
+    pub fn flush(&self) {
+        for e in &self.entries {
+            e.set(Entry::EMPTY);
+        }
+    }
+
+    /// The entry slot of `page`.
+    #[inline(always)]
+    fn slot(&self, page: u64) -> &Cell<Entry<'a>> {
+        // Truncation is the point: the low bits of the page pick the slot.
+        &self.entries[page as usize % ENTRIES]
+    }
+
+    /// The cached region of `addr`'s page, if cached at the map's current
+    /// version: one tag compare, one version load.
+    #[inline(always)]
+    fn cached(&self, addr: u64) -> Option<Region<'a>> {
+        let page = addr >> PAGE_SHIFT;
+        let e = self.slot(page).get();
+        if e.page == page && e.version == self.map.table.current() {
+            e.region
+        } else {
+            None
+        }
+    }
+
+    /// Looks `addr` up in the table and caches its page's region.
+    #[inline(never)]
+    fn refill(&self, addr: u64) -> Option<Region<'a>> {
+        let (version, region) = self.map.table.hit_versioned(addr);
+        let page = addr >> PAGE_SHIFT;
+        self.slot(page).set(Entry {
+            page,
+            version,
+            region,
+        });
+        region
+    }
+
+    /// The one typed read behind every `read_*` method: the map's
+    /// [`MemoryMap::read`], with the lookup cached.
+    #[inline(always)]
+    pub fn read<T: Scalar>(&self, addr: u64) -> Result<T, VmError> {
+        self.load(addr, Access::Read)
+    }
+
+    /// Fetches a little-endian 16-bit instruction unit at `addr`, as
+    /// [`MemoryMap::fetch_u16`].
+    #[inline]
+    pub fn fetch_u16(&self, addr: u64) -> Result<u16, VmError> {
+        self.load(addr, Access::Fetch)
+    }
+
+    /// Fetches a little-endian 32-bit instruction word at `addr`, as
+    /// [`MemoryMap::fetch_u32`].
+    #[inline]
+    pub fn fetch_u32(&self, addr: u64) -> Result<u32, VmError> {
+        self.load(addr, Access::Fetch)
+    }
+
+    #[inline(always)]
+    fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if let Some(r) = self.cached(addr) {
+            if let Some(v) = fast_load::<T>(&r, addr, access) {
+                return v;
+            }
+        }
+        self.load_miss(addr, access)
+    }
+
+    /// A load whose page missed (or that the cached region cannot serve).
+    #[inline(never)]
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if let Some(r) = self.refill(addr) {
+            if let Some(v) = fast_load::<T>(&r, addr, access) {
+                return v;
+            }
+        }
+        self.map
+            .load_slow(addr, T::SIZE, access)
+            .map(T::from_u64_truncating)
+    }
+
+    /// The one typed write behind every `write_*` method: the map's
+    /// [`MemoryMap::write`], with the lookup cached.
+    #[inline(always)]
+    pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if let Some(r) = self.cached(addr) {
+            if let Some(res) = fast_store(&r, addr, v) {
+                return res;
+            }
+        }
+        self.store_miss(addr, v)
+    }
+
+    /// A store whose page missed (or that the cached region cannot serve).
+    #[inline(never)]
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if let Some(r) = self.refill(addr) {
+            if let Some(res) = fast_store(&r, addr, v) {
+                return res;
+            }
+        }
+        self.map.store_slow(addr, T::SIZE, v.to_u64())
+    }
+}
+
+/// Bulk copies, guest atomics, changes and queries: the map's own.
+impl<'a, const N: usize, const H: usize> core::ops::Deref for Cursor<'_, 'a, N, H> {
+    type Target = MemoryMap<'a, N, H>;
+
+    #[inline(always)]
+    fn deref(&self) -> &Self::Target {
+        self.map
+    }
+}
+
+impl<const N: usize, const H: usize> core::fmt::Debug for Cursor<'_, '_, N, H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let cached = self.entries.iter().filter(|e| e.get().region.is_some());
+        f.debug_struct("Cursor")
+            .field("cached_pages", &cached.count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cursor is a [`MemoryAccess`](crate::MemoryAccess): an interpreter
+/// generic over it runs on the map with a per-CPU cache.
+impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H> {
+    crate::map::forward!(Cursor;
+        read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
+        read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
+        read fetch_u16 u16, read fetch_u32 u32;
+        write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
+        write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
+    );
+}
