@@ -105,7 +105,11 @@
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
-#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block,
+    clippy::missing_safety_doc
+)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -125,16 +129,8 @@ mod perms;
 mod scalar;
 mod shard;
 mod snapshot;
+mod sync;
 mod typed;
-
-/// The atomic types vm-mem uses: `core`'s, or `portable-atomic`'s on
-/// targets without compare-and-swap (feature `portable-atomic`).
-mod sync {
-    #[cfg(not(feature = "portable-atomic"))]
-    pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-    #[cfg(feature = "portable-atomic")]
-    pub(crate) use portable_atomic::{AtomicU8, AtomicUsize, Ordering};
-}
 
 pub use access::MemoryAccess;
 pub use batch::Batch;

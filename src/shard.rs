@@ -1,8 +1,12 @@
 //! One shard: `SHARD_SIZE` bytes behind a `spin::RwLock`, a sequence
 //! counter for lock-free readers, and the shard's dirty marks.
 //!
-//! This is the only module that touches shard bytes. Everything above asks a
-//! shard for a value, a copy or a guard.
+//! This is the only module that reaches shard bytes through a shared
+//! reference (`&ShardedMemory`), and the only one with `unsafe` code over
+//! them. Above it, bytes are reached in three ways only: values, copies and
+//! guards asked of a [`Shard`]; a plain `&mut [u8]` from [`Shards::flat_mut`]
+//! for an owner holding `&mut` (the exclusive view writes through it); and a
+//! plain `&[u8]` from a [`ShardRead`] guard or a [`NoWriters`] proof.
 //!
 //! # How bytes are stored and read
 //! The bytes live in an 8-aligned array inside the lock, in guest order
@@ -19,12 +23,15 @@
 //!   failures it takes the read lock, so a writer storm cannot starve it;
 //! - a writer holds the write lock, makes the counter odd, `fence(Release)`,
 //!   stores whole words (merging a sub-word value into its word), then makes
-//!   the counter even with `Release`: crossbeam's `SeqLock::write` order.
+//!   the counter even with `Release`: crossbeam's `SeqLock::write` order,
+//!   in an RAII section ([`SeqSection`]) whose `Drop` makes the counter even
+//!   again even if the stores unwind, so its parity never flips for good.
 //!   It never creates a `&mut` to the bytes (that retag would race the
-//!   optimistic readers): it stores through [`RwLock::as_mut_ptr`].
-//! - Holders of the read lock (bulk reads, snapshots), of `&mut` (the
-//!   exclusive view) or of a frozen memory use plain loads and `memcpy`: no
-//!   writer can run then, and plain reads do not race atomic reads.
+//!   optimistic readers): it stores through raw word pointers.
+//! - Plain loads and `memcpy` happen only where the types prove no writer
+//!   can run: under a read guard ([`ShardRead`]), through `&mut`, or with a
+//!   [`NoWriters`] proof (the exclusive view's `&self` reads, frozen
+//!   memory). Plain reads do not race atomic reads.
 //!
 //! Layout: the bytes of all shards are one contiguous, 8-aligned array
 //! ([`Shards`]) beside an array of per-shard control blocks (lock, counter,
@@ -37,6 +44,8 @@
 //! Marks: bit [`DIRTY`] is the user-facing dirty log; bit [`CHANGED`] says
 //! "written since the snapshot baseline" and is only cleared by snapshot and
 //! restore, so clearing the user's log can never make a restore skip a shard.
+//! Restore clears only [`CHANGED`]: the shards it copies stay [`DIRTY`],
+//! because their bytes changed.
 #![allow(unsafe_code)]
 // `Word` is `u64` here but `u32` on other targets: its casts must stay.
 #![allow(clippy::unnecessary_cast)]
@@ -107,9 +116,19 @@ pub(crate) struct Shards<const S: usize, const N: usize> {
 }
 
 impl<const S: usize, const N: usize> Shards<S, N> {
+    /// The geometry the atomic-word view needs: every shard a whole number
+    /// of 8-byte words (so of [`Word`]s too), hence every shard 8-aligned in
+    /// the `align(8)` storage. Evaluated at compile time wherever the shards
+    /// are built or viewed as words.
+    const GEOMETRY: () = assert!(
+        N.is_multiple_of(8) && N >= 8 && S >= 1,
+        "vm-mem shards: SHARD_SIZE must be a multiple of 8 (and SHARDS at least 1)"
+    );
+
     /// Zeroed, unmarked, unlocked shards: all-zero bits, so a `static`
     /// memory lands in `.bss`.
     pub(crate) const fn new() -> Self {
+        const { Self::GEOMETRY };
         Shards {
             ctl: [const { Ctl::new() }; S],
             data: Storage(UnsafeCell::new([[0; N]; S])),
@@ -148,14 +167,6 @@ impl<const S: usize, const N: usize> Shards<S, N> {
         })
     }
 
-    /// Every shard, for an owner holding `&mut`.
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = ShardMut<'_, N>> + '_ {
-        self.ctl
-            .iter_mut()
-            .zip(self.data.0.get_mut().iter_mut())
-            .map(|(ctl, bytes)| ShardMut { ctl, bytes })
-    }
-
     /// All bytes as one slice, for an owner holding `&mut`.
     #[inline(always)]
     pub(crate) fn flat_mut(&mut self) -> &mut [u8] {
@@ -179,19 +190,40 @@ impl<const S: usize, const N: usize> Shards<S, N> {
             }
         }
     }
+}
 
-    /// All bytes as one slice, read without any lock.
+/// Proof that no writer can store to a memory's shard bytes while `'a`
+/// lasts, so they may be read with plain loads as one slice
+/// ([`bytes`](NoWriters::bytes)). Only [`NoWriters::new`] makes one, and it
+/// is `unsafe`: its two callers prove the claim from their own types (the
+/// exclusive view holds the memory's only borrow and lends no shared handle
+/// through `&self`; a frozen memory has every read lock leaked).
+#[derive(Clone, Copy)]
+pub(crate) struct NoWriters<'a, const S: usize, const N: usize> {
+    shards: &'a Shards<S, N>,
+}
+
+impl<'a, const S: usize, const N: usize> NoWriters<'a, S, N> {
+    /// The proof for `shards`.
     ///
     /// # Safety
-    /// No writer may exist while the borrow lives: the caller holds the
-    /// memory by `&mut` (the exclusive view), or every shard's read lock is
-    /// leaked (frozen memory), so no write guard can ever be taken.
+    /// For all of `'a`, no write guard of any of the shards may exist or be
+    /// taken, and no `&mut` to them may be used.
     #[inline(always)]
-    pub(crate) unsafe fn flat_unlocked(&self) -> &[u8] {
-        // SAFETY: by this function's contract nothing stores to the bytes
-        // while the borrow lives; other threads' atomic loads do not
-        // conflict with plain reads.
-        unsafe { &*self.data.0.get() }.as_flattened()
+    pub(crate) unsafe fn new(shards: &'a Shards<S, N>) -> Self {
+        NoWriters { shards }
+    }
+
+    /// All bytes as one slice, read with plain loads.
+    #[inline(always)]
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        let all = self.shards.data.0.get();
+        // SAFETY: `NoWriters::new`'s contract, which every value of this
+        // type was made under, says nothing stores to the bytes (no write
+        // guard, no `&mut`) for 'a; lock-free readers only load, and plain
+        // reads do not race loads. The pointer is to the storage, which
+        // lives for 'a because `self.shards` borrows it for 'a.
+        unsafe { &*all }.as_flattened()
     }
 }
 
@@ -204,7 +236,16 @@ pub(crate) struct Shard<'a, const N: usize> {
 }
 
 impl<'a, const N: usize> Shard<'a, N> {
-    const WORDS: usize = N / W;
+    /// Words in a shard. The word view below relies on `N % 8 == 0`
+    /// (whole words, each 8-aligned): asserted here, at compile time, where
+    /// the view is built.
+    const WORDS: usize = {
+        assert!(
+            N.is_multiple_of(8) && N >= 8,
+            "vm-mem shards: SHARD_SIZE must be a multiple of 8 for the atomic-word view"
+        );
+        N / W
+    };
 
     /// The shard's bytes as atomic words.
     #[inline(always)]
@@ -273,11 +314,10 @@ impl<'a, const N: usize> Shard<'a, N> {
     #[inline(always)]
     fn read_impl(&self, off: usize, size: usize, locked: bool) -> Option<u64> {
         let (i, sh) = (off / W, off % W);
-        let mask = u64::MAX >> (64 - 8 * size.clamp(1, 8));
         if sh + size <= W {
             // Inside one word: one atomic load cannot tear.
             let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
-            return Some((w >> (sh * 8)) as u64 & mask);
+            return Some(low_bytes(u128::from(w >> (sh * 8)), size));
         }
         if off.checked_add(size)? > N {
             return None;
@@ -288,7 +328,7 @@ impl<'a, const N: usize> Shard<'a, N> {
         } else {
             self.read_spanning(i, n)?
         };
-        Some((v >> (sh * 8)) as u64 & mask)
+        Some(low_bytes(v >> (sh * 8), size))
     }
 
     /// The `n` words from word `i`, validated against concurrent writers.
@@ -372,34 +412,11 @@ impl<'a, const N: usize> Shard<'a, N> {
     }
 }
 
-/// One shard for an owner holding `&mut`: plain bytes and marks.
-pub(crate) struct ShardMut<'a, const N: usize> {
-    ctl: &'a mut Ctl,
-    bytes: &'a mut [u8; N],
-}
-
-impl<const N: usize> ShardMut<'_, N> {
-    /// The bytes with no marking: snapshot and restore on the exclusive
-    /// view, which manage the marks themselves.
-    #[inline]
-    pub(crate) fn bytes_mut_unmarked(&mut self) -> &mut [u8; N] {
-        self.bytes
-    }
-
-    /// Whether any bit of `mask` is set.
-    #[inline]
-    pub(crate) fn is_marked(&mut self, mask: u8) -> bool {
-        *self.ctl.marks.get_mut() & mask != 0
-    }
-
-    /// Clears the bits of `mask`, returning whether any of them was set.
-    #[inline]
-    pub(crate) fn take_mark_mut(&mut self, mask: u8) -> bool {
-        let m = self.ctl.marks.get_mut();
-        let was = *m & mask != 0;
-        *m &= !mask;
-        was
-    }
+/// The low `size` bytes (1 to 8) of `v`, zero-extended: every typed read,
+/// in-shard or straddling, returns exactly its own bytes.
+#[inline(always)]
+fn low_bytes(v: u128, size: usize) -> u64 {
+    (v as u64) & (u64::MAX >> (64 - 8 * size.clamp(1, 8)))
 }
 
 /// The value of `size` bytes at `off` of `first` running on into `second`,
@@ -443,14 +460,14 @@ pub(crate) fn read_straddling<const N: usize>(
         if let (Some(sa), Some(sb)) = (first.seq_begin(), second.seq_begin()) {
             let v = gather_straddling(first, off, second, size)?;
             if first.seq_valid(sa) && second.seq_valid(sb) {
-                return Some(v as u64);
+                return Some(low_bytes(v, size));
             }
         }
         core::hint::spin_loop();
     }
     let _a = first.read_guard();
     let _b = second.read_guard();
-    gather_straddling(first, off, second, size).map(|v| v as u64)
+    gather_straddling(first, off, second, size).map(|v| low_bytes(v, size))
 }
 
 /// Reads `size` bytes at `off` of `first` running on into `second`, both
@@ -462,7 +479,7 @@ pub(crate) fn read_straddling_locked<const N: usize>(
     second: &ShardWrite<'_, N>,
     size: usize,
 ) -> Option<u64> {
-    gather_straddling(&first.shard, off, &second.shard, size).map(|v| v as u64)
+    gather_straddling(&first.shard, off, &second.shard, size).map(|v| low_bytes(v, size))
 }
 
 /// Stores the low `size` bytes of `v` at `off` of `first` running on into
@@ -503,6 +520,15 @@ impl<const N: usize> ShardRead<'_, N> {
         // for the lock's lifetime.
         unsafe { self.shard.bytes.as_ref() }
     }
+
+    /// Loads `size` bytes at `off`, little-endian (plain loads: the read
+    /// lock keeps writers out); `None` if they do not fit.
+    #[inline(always)]
+    pub(crate) fn read(&self, off: usize, size: usize) -> Option<u64> {
+        self.bytes()
+            .get(off..)
+            .and_then(|b| crate::scalar::load_sized(b, size))
+    }
 }
 
 /// A shard's write guard. Optimistic readers may still load the bytes, so
@@ -521,23 +547,16 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
         self.shard.read_impl(off, size, true)
     }
 
-    /// Runs `f` as one write: marks the shard, makes the counter odd, lets
-    /// `f` store through a [`WordStore`], makes the counter even again.
+    /// Runs `f` as one write: marks the shard, opens a [`SeqSection`]
+    /// (counter odd), lets `f` store through a [`WordStore`], and closes the
+    /// section (counter even) when `f` returns or unwinds.
     #[inline(always)]
     pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, N>) -> R) -> R {
         let shard = self.shard;
         shard.mark();
-        // Only the write-lock holder changes the counter: load + store, no RMW.
-        let s = shard.ctl.seq.load(Ordering::Relaxed);
-        shard.ctl.seq.store(s.wrapping_add(1), Ordering::Relaxed);
-        // ORDERING: pairs with `seq_valid`'s `fence(Acquire)`: a reader that
-        // sees any store below also sees the odd counter and retries.
-        fence(Ordering::Release);
-        let r = f(&WordStore(shard));
-        // ORDERING: `Release` publishes the stores to readers whose
-        // `seq_begin` (`Acquire`) sees the even counter.
-        shard.ctl.seq.store(s.wrapping_add(2), Ordering::Release);
-        r
+        // `&mut self`: the write lock is held, and by this guard only.
+        let _section = SeqSection::open(&shard.ctl.seq);
+        f(&WordStore(shard))
     }
 
     /// Stores the low `size` bytes of `v` at `off` as one write; `None`
@@ -572,6 +591,45 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
     #[inline]
     pub(crate) fn clear_marks(&mut self, mask: u8) {
         self.shard.ctl.marks.fetch_and(!mask, Ordering::Relaxed);
+    }
+}
+
+/// One writer's section of a shard's sequence counter: the counter is odd
+/// while the section lives and even again after it, as crossbeam's
+/// `SeqLockWriteGuard`. Closing it in `Drop` means a panic between the
+/// stores cannot leave the counter odd (after which every later write would
+/// flip it to even while storing, and readers would accept torn values).
+/// Only [`ShardWrite::modify`] opens one, with the shard's write lock held,
+/// so only one section per shard exists at a time.
+pub(crate) struct SeqSection<'s> {
+    seq: &'s AtomicUsize,
+    end: usize,
+}
+
+impl<'s> SeqSection<'s> {
+    /// Makes the counter odd. Called only by the write-lock holder, so a
+    /// load and a store suffice (no read-modify-write).
+    #[inline(always)]
+    fn open(seq: &'s AtomicUsize) -> Self {
+        let s = seq.load(Ordering::Relaxed);
+        seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        // ORDERING: pairs with `seq_valid`'s `fence(Acquire)`: a reader that
+        // sees any store made in this section also sees the odd counter
+        // (or a later value) and retries.
+        fence(Ordering::Release);
+        SeqSection {
+            seq,
+            end: s.wrapping_add(2),
+        }
+    }
+}
+
+impl Drop for SeqSection<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // ORDERING: `Release` publishes the section's stores to readers whose
+        // `seq_begin` (`Acquire`) sees the even counter.
+        self.seq.store(self.end, Ordering::Release);
     }
 }
 

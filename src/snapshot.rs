@@ -7,22 +7,63 @@
 //! Restoring the baseline copies back only the changed shards: O(k) for k
 //! written shards. Restoring any other snapshot copies every shard.
 //!
+//! Serialised: snapshot, restore and `freeze` on one memory take the
+//! memory's snapshot lock, so two of them never interleave (two threads
+//! snapshotting at once cannot clear each other's "changed" marks, and a
+//! restore never meets a freeze half-way). The exclusive view's
+//! `snapshot`/`restore` are these same functions (its `&mut` makes the
+//! locks uncontended).
+//!
 //! Consistency: each shard is copied under its own lock, so a snapshot
 //! taken while other threads write is consistent per shard, not across
 //! shards (a write that straddles two shards may be half in it). Take
 //! snapshots of a quiescent memory (all vCPUs stopped) for a consistent
-//! whole. Restore writes each shard under its write lock; it clears the
-//! restored shards' dirty marks (both the baseline mark and the user's log:
-//! after restore they equal the snapshot).
+//! whole. Restore writes each shard under its write lock and clears only
+//! its "changed since the baseline" mark: restored shards stay marked in
+//! the user's dirty log, because their bytes changed (a JIT's code cache or
+//! a mirror that follows `take_dirty` must see them).
+//!
+//! Ids: every snapshot taken gets a fresh id from one counter, so a restore
+//! can tell "this is the baseline" from "another snapshot". The counter is
+//! 64-bit where the target has 64-bit atomics and `usize` (32-bit) where it
+//! has not; either way it is checked, never wrapped: should it ever run
+//! out, later snapshots are *untracked* (taken, but never a baseline: their
+//! restore copies every shard), so a stale id can never be taken for the
+//! baseline. On a 32-bit target that happens after 2^32 - 2 snapshots.
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::exclusive::Exclusive;
 use crate::memory::ShardedMemory;
-use crate::shard::{CHANGED, DIRTY};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::shard::CHANGED;
+#[cfg(target_has_atomic = "64")]
+use crate::sync::AtomicU64 as IdCounter;
+#[cfg(not(target_has_atomic = "64"))]
+use crate::sync::AtomicUsize as IdCounter;
+use crate::sync::Ordering;
 
-/// Source of snapshot ids; 0 means "never taken".
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+/// Id of a snapshot never taken.
+const NEVER: u64 = 0;
+/// Id of a snapshot taken after the counter ran out: never a baseline.
+const UNTRACKED: u64 = u64::MAX;
+
+/// Source of snapshot ids: the last id handed out.
+static LAST_ID: IdCounter = IdCounter::new(0);
+
+/// A fresh id from `counter`: never [`NEVER`], never one handed out
+/// before; [`UNTRACKED`] once the counter is exhausted (it then stays put).
+// The counter is `u64` here but `usize` on 32-bit targets: the casts stay.
+#[allow(clippy::unnecessary_cast)]
+fn fresh_id(counter: &IdCounter) -> u64 {
+    // ORDERING: `Relaxed`: only uniqueness matters, and the read-modify-
+    // write sees the latest value whatever the ordering.
+    match counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+        n.checked_add(1).filter(|&next| next as u64 != UNTRACKED)
+    }) {
+        // Widening: the counter is `u64` or a `usize` of at most 64 bits.
+        Ok(last) => last as u64 + 1,
+        Err(_) => UNTRACKED,
+    }
+}
 
 /// A copy of a `ShardedMemory<SHARDS, SHARD_SIZE>`: a plain array, so it can
 /// live in a `static` (in `.bss`) or, with `alloc`, in a `Box`.
@@ -41,7 +82,8 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 /// ```
 pub struct Snapshot<const SHARDS: usize, const SHARD_SIZE: usize> {
     shards: [[u8; SHARD_SIZE]; SHARDS],
-    id: usize,
+    /// [`NEVER`], a unique id, or [`UNTRACKED`].
+    id: u64,
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> {
@@ -50,7 +92,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> 
         const { ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE };
         Snapshot {
             shards: [[0; SHARD_SIZE]; SHARDS],
-            id: 0,
+            id: NEVER,
         }
     }
 
@@ -59,8 +101,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> 
     #[allow(unsafe_code)] // zeroed allocation, argued below
     pub fn new_boxed() -> alloc::boxed::Box<Self> {
         const { ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE };
-        // SAFETY: a `Snapshot` is byte arrays and a `usize`; all-zero bits are
-        // a valid value (the same as `new()`).
+        // SAFETY: a `Snapshot` is byte arrays and a `u64`, for which all-zero
+        // bits are valid; they are exactly `new()` (zero bytes, id `NEVER`).
         unsafe { crate::boxed::zeroed_box() }
     }
 
@@ -73,14 +115,17 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> 
     /// Whether the snapshot has ever been taken.
     #[inline]
     pub fn is_taken(&self) -> bool {
-        self.id != 0
+        self.id != NEVER
     }
 
-    /// Gives the snapshot a fresh id: a new baseline.
-    fn renew(&mut self) -> usize {
-        // ORDERING: `Relaxed`: only uniqueness matters, not ordering.
-        self.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        self.id
+    /// The baseline this snapshot makes once taken or restored: its id, or
+    /// none if it is untracked or never taken.
+    fn as_baseline(&self) -> u64 {
+        if self.id == UNTRACKED {
+            NEVER
+        } else {
+            self.id
+        }
     }
 }
 
@@ -92,8 +137,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Default for Snapshot<SHARDS, 
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// Copies the whole memory into `snap`, shard by shard under each
-    /// shard's read lock, and makes `snap` the baseline for [`restore`](Self::restore).
+    /// shard's read lock, and makes `snap` the baseline for
+    /// [`restore`](Self::restore). Waits for a snapshot, restore or freeze
+    /// of this memory in progress on another thread (they are serialised).
     pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
+        let mut baseline = self.baseline.write();
         for (shard, copy) in self.shards.iter().zip(snap.shards.iter_mut()) {
             let g = shard.read_guard();
             copy.copy_from_slice(g.bytes());
@@ -101,73 +149,104 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             // copy and the clear.
             shard.take_mark(CHANGED);
         }
-        let id = snap.renew();
-        // ORDERING: `Release`/`Acquire` with restore's load, though callers
-        // are expected not to race snapshot and restore.
-        self.baseline.store(id, Ordering::Release);
+        snap.id = fresh_id(&LAST_ID);
+        *baseline = snap.as_baseline();
     }
 
     /// Copies `snap` back and makes it the baseline. If `snap` is already
     /// the baseline, copies only the shards written since; otherwise every
-    /// shard. Returns how many shards were copied. Fails with `ReadOnly` on
-    /// a frozen memory (nothing is copied).
+    /// shard. Returns how many shards were copied. The copied shards stay
+    /// marked in the dirty log (their bytes changed).
+    ///
+    /// Fails with `ReadOnly` on a frozen memory, before copying anything:
+    /// restore and [`freeze`](Self::freeze) are serialised, so a freeze
+    /// that starts during a restore waits for it to finish. Waits for a
+    /// snapshot, restore or freeze in progress on another thread.
     pub fn restore(&self, snap: &Snapshot<SHARDS, SHARD_SIZE>) -> Result<usize, VmError> {
         let refuse = || VmError::new(ErrorKind::ReadOnly, Access::Write, 0, Self::SIZE);
+        let mut baseline = self.baseline.write();
+        // With the lock held no freeze can begin, so this check is final.
         if self.is_read_only() {
             return Err(refuse());
         }
-        let incremental = snap.id != 0 && self.baseline.load(Ordering::Acquire) == snap.id;
+        let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
         let mut copied = 0;
         for (shard, copy) in self.shards.iter().zip(snap.shards.iter()) {
             if incremental && !shard.is_marked(CHANGED) {
                 continue;
             }
+            // Never `None`: the memory is live and cannot start freezing.
             let mut g = shard
                 .write_guard(|| self.is_read_only())
                 .ok_or_else(refuse)?;
-            // Cannot fail: the copy is exactly one shard long.
+            // Cannot fail: the copy is exactly one shard long. The copy
+            // marks the shard dirty and changed; only "changed" is cleared.
             let _stored = g.copy_in(0, copy);
-            g.clear_marks(CHANGED | DIRTY);
+            g.clear_marks(CHANGED);
             copied += 1;
         }
-        self.baseline.store(snap.id, Ordering::Release);
+        *baseline = snap.as_baseline();
         Ok(copied)
     }
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_SIZE> {
-    /// [`ShardedMemory::snapshot`] without locks.
+    /// [`ShardedMemory::snapshot`], the same code: the view's `&mut` makes
+    /// every lock it takes uncontended.
     pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
-        let mem = self.memory_mut();
-        for (mut shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter_mut()) {
-            shard.take_mark_mut(CHANGED);
-            copy.copy_from_slice(shard.bytes_mut_unmarked());
-        }
-        *mem.baseline.get_mut() = snap.renew();
+        self.memory().snapshot(snap);
     }
 
-    /// [`ShardedMemory::restore`] without locks.
+    /// [`ShardedMemory::restore`], the same code and contract.
     pub fn restore(&mut self, snap: &Snapshot<SHARDS, SHARD_SIZE>) -> Result<usize, VmError> {
-        let mem = self.memory_mut();
-        if mem.is_read_only() {
-            return Err(VmError::new(
-                ErrorKind::ReadOnly,
-                Access::Write,
-                0,
-                ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
-            ));
+        self.memory().restore(snap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::unnecessary_cast)] // `usize` on 32-bit targets
+    fn ids_never_wrap_into_never_or_a_reused_id() {
+        let counter = IdCounter::new(0);
+        assert_eq!(fresh_id(&counter), 1);
+        assert_eq!(fresh_id(&counter), 2);
+        // Two ids before the end of the counter's range.
+        #[cfg(target_has_atomic = "64")]
+        let top = u64::MAX - 2;
+        #[cfg(not(target_has_atomic = "64"))]
+        let top = usize::MAX - 2;
+        counter.store(top, Ordering::Relaxed);
+        let last = fresh_id(&counter);
+        assert_eq!(last, top as u64 + 1);
+        // Exhausted: untracked from now on, never 0 and never an old id.
+        for _ in 0..3 {
+            let id = fresh_id(&counter);
+            assert_ne!(id, NEVER);
+            assert!(id == UNTRACKED || id > last, "id {id} after {last}");
         }
-        let incremental = snap.id != 0 && *mem.baseline.get_mut() == snap.id;
-        let mut copied = 0;
-        for (mut shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter()) {
-            if incremental && !shard.is_marked(CHANGED) {
-                continue;
-            }
-            shard.take_mark_mut(CHANGED | DIRTY);
-            shard.bytes_mut_unmarked().copy_from_slice(copy);
-            copied += 1;
-        }
-        *mem.baseline.get_mut() = snap.id;
-        Ok(copied)
+        assert_eq!(fresh_id(&counter), UNTRACKED);
+    }
+
+    #[test]
+    fn an_untracked_snapshot_is_never_a_baseline() {
+        let mem = ShardedMemory::<4, 64>::new();
+        let mut a = Snapshot::<4, 64>::new();
+        let mut b = Snapshot::<4, 64>::new();
+        mem.write_u8(0, 1).unwrap();
+        mem.snapshot(&mut a);
+        mem.write_u8(0, 2).unwrap();
+        mem.snapshot(&mut b);
+        // As if the counter had run out for both.
+        a.id = UNTRACKED;
+        b.id = UNTRACKED;
+        assert!(a.is_taken() && b.is_taken());
+        mem.write_u8(64, 3).unwrap();
+        // `b` is not the baseline although it was taken last: full copy.
+        assert_eq!(mem.restore(&b).unwrap(), 4);
+        assert_eq!(mem.restore(&a).unwrap(), 4, "never incremental");
+        assert_eq!(mem.read_u8(0).unwrap(), 1);
     }
 }
