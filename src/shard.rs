@@ -768,3 +768,58 @@ impl Src<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two shards with every byte `0xff`.
+    fn all_ones() -> Shards<2, 64> {
+        let shards = Shards::<2, 64>::new();
+        for shard in shards.iter() {
+            let mut g = shard.write_guard(|| false).unwrap();
+            assert_eq!(g.fill(0, 64, 0xff), Some(()));
+        }
+        shards
+    }
+
+    #[test]
+    fn straddling_reads_return_only_their_own_bytes() {
+        let shards = all_ones();
+        let [a, b] = shards.pair(0).unwrap();
+        for size in [2usize, 4, 8] {
+            let want = u64::MAX >> (64 - 8 * size);
+            for off in 64 - size + 1..64 {
+                let v = read_straddling(&a, off, &b, size);
+                assert_eq!(v, Some(want), "size {size} at {off}");
+                let (ga, gb) = (a.write_guard(|| false).unwrap(), b.write_guard(|| false).unwrap());
+                let v = read_straddling_locked(&ga, off, &gb, size);
+                assert_eq!(v, Some(want), "locked, size {size} at {off}");
+            }
+        }
+        // The word in-shard path masks the same way.
+        assert_eq!(a.read(5, 2), Some(0xffff));
+        assert_eq!(a.read(6, 4), Some(0xffff_ffff));
+    }
+
+    #[test]
+    fn a_panic_inside_a_write_section_leaves_the_counter_even() {
+        let shards = Shards::<1, 64>::new();
+        let shard = shards.get(0).unwrap();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut g = shard.write_guard(|| false).unwrap();
+            g.modify(|s| {
+                let _ = s.store_value(0, 8, 1);
+                panic!("a store unwinds half-way");
+            })
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(shards.ctl[0].seq.load(Ordering::Relaxed), 2, "closed");
+        // Readers validate again, and the next write brackets correctly.
+        let s = shard.seq_begin().expect("counter even");
+        assert!(shard.seq_valid(s));
+        shard.write_guard(|| false).unwrap().write(4, 8, 7).unwrap();
+        assert_eq!(shard.read(4, 8), Some(7));
+        assert_eq!(shards.ctl[0].seq.load(Ordering::Relaxed), 4);
+    }
+}
