@@ -77,6 +77,13 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
         self.mem
     }
 
+    /// The memory, mutably: for whole-memory operations written once for
+    /// the shared and the exclusive paths (snapshot, restore).
+    #[inline]
+    pub(crate) fn memory_mut(&mut self) -> &mut ShardedMemory<SHARDS, SHARD_SIZE> {
+        self.mem
+    }
+
     /// The proof that no writer runs while `&self` lives, for plain reads.
     #[inline(always)]
     fn no_writers(&self) -> NoWriters<'_, SHARDS, SHARD_SIZE> {

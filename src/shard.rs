@@ -77,7 +77,8 @@ const OPTIMISTIC_TRIES: usize = 4;
 pub(crate) const DIRTY: u8 = 1;
 /// Mark bit: written since the snapshot baseline.
 pub(crate) const CHANGED: u8 = 2;
-const ALL_MARKS: u8 = DIRTY | CHANGED;
+/// Both marks: what every write sets.
+pub(crate) const ALL_MARKS: u8 = DIRTY | CHANGED;
 
 /// The bytes of every shard, contiguous and 8-aligned, so they can be viewed
 /// as atomic words and, by an owner, as one slice.
@@ -171,6 +172,14 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     #[inline(always)]
     pub(crate) fn flat_mut(&mut self) -> &mut [u8] {
         self.data.0.get_mut().as_flattened_mut()
+    }
+
+    /// Shard `i`'s bytes and marks, for an owner holding `&mut`.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, i: usize) -> Option<(&mut [u8; N], &mut u8)> {
+        let bytes = self.data.0.get_mut().get_mut(i)?;
+        let marks = self.ctl.get_mut(i)?.marks.get_mut();
+        Some((bytes, marks))
     }
 
     /// Marks shard `i` written, for an owner holding `&mut`.
@@ -792,7 +801,10 @@ mod tests {
             for off in 64 - size + 1..64 {
                 let v = read_straddling(&a, off, &b, size);
                 assert_eq!(v, Some(want), "size {size} at {off}");
-                let (ga, gb) = (a.write_guard(|| false).unwrap(), b.write_guard(|| false).unwrap());
+                let (ga, gb) = (
+                    a.write_guard(|| false).unwrap(),
+                    b.write_guard(|| false).unwrap(),
+                );
                 let v = read_straddling_locked(&ga, off, &gb, size);
                 assert_eq!(v, Some(want), "locked, size {size} at {off}");
             }

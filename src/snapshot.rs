@@ -10,9 +10,10 @@
 //! Serialised: snapshot, restore and `freeze` on one memory take the
 //! memory's snapshot lock, so two of them never interleave (two threads
 //! snapshotting at once cannot clear each other's "changed" marks, and a
-//! restore never meets a freeze half-way). The exclusive view's
-//! `snapshot`/`restore` are these same functions (its `&mut` makes the
-//! locks uncontended).
+//! restore never meets a freeze half-way). The shared memory and the
+//! exclusive view run the same snapshot and restore code ([`take`] and
+//! [`put`]); only how one shard is copied differs ([`ShardCopies`]: under
+//! the shard's lock, or with a plain `memcpy` through `&mut`).
 //!
 //! Consistency: each shard is copied under its own lock, so a snapshot
 //! taken while other threads write is consistent per shard, not across
@@ -33,8 +34,8 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::exclusive::Exclusive;
-use crate::memory::ShardedMemory;
-use crate::shard::CHANGED;
+use crate::memory::{ShardedMemory, LIVE};
+use crate::shard::{Shards, ALL_MARKS, CHANGED};
 #[cfg(target_has_atomic = "64")]
 use crate::sync::AtomicU64 as IdCounter;
 #[cfg(not(target_has_atomic = "64"))]
@@ -135,6 +136,122 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Default for Snapshot<SHARDS, 
     }
 }
 
+/// How snapshot and restore copy one shard: the only part that differs
+/// between the shared memory and the exclusive view.
+trait ShardCopies<const N: usize> {
+    /// Copies shard `i` into `dst` and clears its "changed" mark, with no
+    /// write in between.
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]);
+    /// Whether shard `i` was written since its "changed" mark was cleared.
+    fn is_changed(&mut self, i: usize) -> bool;
+    /// Copies `src` into shard `i`, marks it dirty in the user's log (its
+    /// bytes changed) and clears its "changed" mark, with no write in between.
+    fn copy_in(&mut self, i: usize, src: &[u8; N]);
+}
+
+/// The shared memory's copies: each shard under its own lock.
+struct Locked<'m, const S: usize, const N: usize>(&'m Shards<S, N>);
+
+impl<const S: usize, const N: usize> ShardCopies<N> for Locked<'_, S, N> {
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
+        if let Some(shard) = self.0.get(i) {
+            let g = shard.read_guard();
+            dst.copy_from_slice(g.bytes());
+            // Under the read lock no writer can mark the shard between the
+            // copy and the clear.
+            shard.take_mark(CHANGED);
+        }
+    }
+
+    fn is_changed(&mut self, i: usize) -> bool {
+        self.0.get(i).is_some_and(|shard| shard.is_marked(CHANGED))
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
+        if let Some(shard) = self.0.get(i) {
+            // Never gives up: the caller holds the snapshot lock and saw the
+            // memory live, so no freeze can begin until it is done.
+            if let Some(mut g) = shard.write_guard(|| false) {
+                // Cannot fail: the copy is exactly one shard long. It marks
+                // the shard dirty and changed; only "changed" is cleared.
+                let _stored = g.copy_in(0, src);
+                g.clear_marks(CHANGED);
+            }
+        }
+    }
+}
+
+/// The exclusive view's copies: plain `memcpy` through `&mut`.
+struct Owned<'m, const S: usize, const N: usize>(&'m mut Shards<S, N>);
+
+impl<const S: usize, const N: usize> ShardCopies<N> for Owned<'_, S, N> {
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
+        if let Some((bytes, marks)) = self.0.get_mut(i) {
+            dst.copy_from_slice(bytes);
+            *marks &= !CHANGED;
+        }
+    }
+
+    fn is_changed(&mut self, i: usize) -> bool {
+        self.0
+            .get_mut(i)
+            .is_some_and(|(_, marks)| *marks & CHANGED != 0)
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
+        if let Some((bytes, marks)) = self.0.get_mut(i) {
+            bytes.copy_from_slice(src);
+            *marks = ALL_MARKS & !CHANGED;
+        }
+    }
+}
+
+/// The one snapshot: copies every shard into `snap`, gives it a fresh id
+/// and makes it the baseline. The caller holds the snapshot lock
+/// (`baseline` is what it guards) or the memory by `&mut`.
+fn take<const S: usize, const N: usize>(
+    shards: &mut impl ShardCopies<N>,
+    baseline: &mut u64,
+    snap: &mut Snapshot<S, N>,
+) {
+    for (i, copy) in snap.shards.iter_mut().enumerate() {
+        shards.copy_out(i, copy);
+    }
+    snap.id = fresh_id(&LAST_ID);
+    *baseline = snap.as_baseline();
+}
+
+/// The one restore: refuses a frozen memory before copying anything, copies
+/// the changed shards (every shard unless `snap` is the baseline), makes
+/// `snap` the baseline, returns how many shards it copied. The caller holds
+/// the snapshot lock (so `frozen` cannot change) or the memory by `&mut`.
+fn put<const S: usize, const N: usize>(
+    shards: &mut impl ShardCopies<N>,
+    baseline: &mut u64,
+    frozen: bool,
+    snap: &Snapshot<S, N>,
+) -> Result<usize, VmError> {
+    if frozen {
+        return Err(VmError::new(
+            ErrorKind::ReadOnly,
+            Access::Write,
+            0,
+            ShardedMemory::<S, N>::SIZE,
+        ));
+    }
+    let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
+    let mut copied = 0;
+    for (i, copy) in snap.shards.iter().enumerate() {
+        if incremental && !shards.is_changed(i) {
+            continue;
+        }
+        shards.copy_in(i, copy);
+        copied += 1;
+    }
+    *baseline = snap.as_baseline();
+    Ok(copied)
+}
+
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// Copies the whole memory into `snap`, shard by shard under each
     /// shard's read lock, and makes `snap` the baseline for
@@ -142,15 +259,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// of this memory in progress on another thread (they are serialised).
     pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
         let mut baseline = self.baseline.write();
-        for (shard, copy) in self.shards.iter().zip(snap.shards.iter_mut()) {
-            let g = shard.read_guard();
-            copy.copy_from_slice(g.bytes());
-            // Under the read lock no writer can mark the shard between the
-            // copy and the clear.
-            shard.take_mark(CHANGED);
-        }
-        snap.id = fresh_id(&LAST_ID);
-        *baseline = snap.as_baseline();
+        take(&mut Locked(&self.shards), &mut baseline, snap);
     }
 
     /// Copies `snap` back and makes it the baseline. If `snap` is already
@@ -162,44 +271,45 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// restore and [`freeze`](Self::freeze) are serialised, so a freeze
     /// that starts during a restore waits for it to finish. Waits for a
     /// snapshot, restore or freeze in progress on another thread.
+    ///
+    /// ```
+    /// let mem = vm_mem::ShardedMemory::<4, 64>::new();
+    /// let mut snap = vm_mem::Snapshot::<4, 64>::new();
+    /// mem.snapshot(&mut snap);
+    /// mem.write_u8(70, 1)?;
+    /// mem.clear_dirty();
+    /// assert_eq!(mem.restore(&snap)?, 1);
+    /// assert!(mem.dirty_shards().eq([1])); // restored bytes are news too
+    /// mem.freeze();
+    /// assert!(mem.restore(&snap).is_err());
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
     pub fn restore(&self, snap: &Snapshot<SHARDS, SHARD_SIZE>) -> Result<usize, VmError> {
-        let refuse = || VmError::new(ErrorKind::ReadOnly, Access::Write, 0, Self::SIZE);
         let mut baseline = self.baseline.write();
-        // With the lock held no freeze can begin, so this check is final.
-        if self.is_read_only() {
-            return Err(refuse());
-        }
-        let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
-        let mut copied = 0;
-        for (shard, copy) in self.shards.iter().zip(snap.shards.iter()) {
-            if incremental && !shard.is_marked(CHANGED) {
-                continue;
-            }
-            // Never `None`: the memory is live and cannot start freezing.
-            let mut g = shard
-                .write_guard(|| self.is_read_only())
-                .ok_or_else(refuse)?;
-            // Cannot fail: the copy is exactly one shard long. The copy
-            // marks the shard dirty and changed; only "changed" is cleared.
-            let _stored = g.copy_in(0, copy);
-            g.clear_marks(CHANGED);
-            copied += 1;
-        }
-        *baseline = snap.as_baseline();
-        Ok(copied)
+        // With the lock held no freeze can begin: this check is final.
+        let frozen = self.is_read_only();
+        put(&mut Locked(&self.shards), &mut baseline, frozen, snap)
     }
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_SIZE> {
-    /// [`ShardedMemory::snapshot`], the same code: the view's `&mut` makes
-    /// every lock it takes uncontended.
+    /// [`ShardedMemory::snapshot`] with plain copies (the same code, no locks).
     pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
-        self.memory().snapshot(snap);
+        let mem = self.memory_mut();
+        take(&mut Owned(&mut mem.shards), mem.baseline.get_mut(), snap);
     }
 
-    /// [`ShardedMemory::restore`], the same code and contract.
+    /// [`ShardedMemory::restore`] with plain copies (the same code and
+    /// contract, no locks).
     pub fn restore(&mut self, snap: &Snapshot<SHARDS, SHARD_SIZE>) -> Result<usize, VmError> {
-        self.memory().restore(snap)
+        let mem = self.memory_mut();
+        let frozen = *mem.state.get_mut() != LIVE;
+        put(
+            &mut Owned(&mut mem.shards),
+            mem.baseline.get_mut(),
+            frozen,
+            snap,
+        )
     }
 }
 
