@@ -50,7 +50,10 @@
 //! Guest atomics (`compare_exchange_u32`, `fetch_add_u64`...) hold their
 //! shard's write lock; dirty tracking adds one relaxed load to a write
 //! (plus one atomic OR on the first write to a shard after the log was
-//! cleared). `BENCHMARKS.md` in the repository and source package gives
+//! cleared). Snapshot, restore and `freeze` of one memory are serialised
+//! (a per-memory lock), and restore marks the shards it copies back in the
+//! dirty log (their bytes changed). `BENCHMARKS.md` in the repository and
+//! source package gives
 //! the measured cost of each mode relative to a slice and how it was
 //! measured.
 //!
