@@ -27,7 +27,7 @@
 //!   in an RAII section ([`SeqSection`]) whose `Drop` makes the counter even
 //!   again even if the stores unwind, so its parity never flips for good.
 //!   It never creates a `&mut` to the bytes (that retag would race the
-//!   optimistic readers): it stores through raw word pointers.
+//!   optimistic readers): it stores through the atomic word view.
 //! - Plain loads and `memcpy` happen only where the types prove no writer
 //!   can run: under a read guard ([`ShardRead`]), through `&mut`, or with a
 //!   [`NoWriters`] proof (the exclusive view's `&self` reads, frozen
@@ -86,9 +86,12 @@ pub(crate) const ALL_MARKS: u8 = DIRTY | CHANGED;
 struct Storage<const S: usize, const N: usize>(UnsafeCell<[[u8; N]; S]>);
 
 // SAFETY: shared access to the bytes follows this module's discipline
-// (module docs): through `&self` only atomic word accesses, or plain reads
-// while no writer can run (a read lock held, or the memory frozen). That is
-// what makes sharing the cell between threads sound.
+// (module docs): through `&self` only atomic word accesses (`Shard::words`),
+// or plain reads where the types prove no writer can run (a `ShardRead`
+// guard holds the read lock; a `NoWriters` was made under its contract).
+// Stores happen only through atomic words under the write lock, or through
+// `&mut` (which excludes every other access). That is what makes sharing
+// the cell between threads sound.
 unsafe impl<const S: usize, const N: usize> Sync for Storage<S, N> {}
 
 /// A shard's control block: the lock over its bytes, the sequence counter
@@ -267,15 +270,17 @@ impl<'a, const N: usize> Shard<'a, N> {
     #[inline(always)]
     fn words(&self) -> &'a [AtomicWord] {
         let base = self.bytes.as_ptr().cast::<AtomicWord>();
-        // SAFETY: the `N` bytes are exactly `N / W` words (`N` is a multiple
-        // of 8), 8-aligned (the storage is `align(8)` and every shard starts
-        // a multiple of 8 bytes into it), inside an `UnsafeCell` that lives
-        // for 'a; `AtomicWord` has the size and alignment of `Word` and may
-        // be shared, as `AtomicWord::from_ptr` allows for each word. Every
-        // access to the bytes that can run concurrently with these is atomic
-        // and word-sized (module docs): writers store words under the write
-        // lock; plain accesses happen only where no writer can run (read
-        // lock, `&mut`, frozen), and plain reads do not race atomic reads.
+        // SAFETY: the `N` bytes are exactly `WORDS` words (`WORDS` asserts
+        // `N % 8 == 0` at compile time), 8-aligned (the storage is
+        // `align(8)` and every shard starts a multiple of `N` bytes into
+        // it), inside an `UnsafeCell` that lives for 'a; `AtomicWord` has
+        // the size and alignment of `Word` and may be shared, as
+        // `AtomicWord::from_ptr` allows for each word. Every access to the
+        // bytes that can run concurrently with these is atomic and
+        // word-sized (module docs): writers store words under the write
+        // lock; plain reads happen only under a read guard or a `NoWriters`
+        // proof, when no store can run, and plain reads do not race atomic
+        // loads; `&mut` access excludes these borrows altogether.
         unsafe { core::slice::from_raw_parts(base, Self::WORDS) }
     }
 
