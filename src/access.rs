@@ -12,8 +12,19 @@ use crate::scalar::Scalar;
 
 /// Typed and bulk access to guest memory at `u64` guest addresses.
 ///
-/// Dyn-compatible: the required methods are the per-width and bulk ones;
-/// the generic helpers need `Self: Sized`.
+/// An implementor writes five methods: [`read_sized`](Self::read_sized)
+/// and [`write_sized`](Self::write_sized) (one access of 1, 2, 4 or 8
+/// bytes, the value little-endian in a `u64`), and the bulk
+/// [`read_bytes`](Self::read_bytes), [`write_bytes`](Self::write_bytes) and
+/// [`fill`](Self::fill). Every named width and endianness (`read_u16`,
+/// `write_u64_be`...) and the fetches come from those. vm-mem's own kinds
+/// override the named methods too, so each is a direct, inlined access.
+/// The defaults of the two groups call each other: implement
+/// `read_sized`/`write_sized`, or every named method, or both.
+///
+/// Dyn-compatible (`&dyn MemoryAccess`, `&mut dyn MemoryAccess`); only the
+/// generic helpers [`read_value`](Self::read_value) and
+/// [`write_value`](Self::write_value) need `Self: Sized`.
 ///
 /// ```
 /// use vm_mem::{MemoryAccess, ShardedMemory, VmError};
@@ -31,35 +42,87 @@ use crate::scalar::Scalar;
 /// assert!(bump(&mut &mem, 1 << 40).is_err()); // never truncated
 /// # Ok::<(), VmError>(())
 /// ```
+///
+/// An adapter in five methods: any memory, seen at a guest base address.
+///
+/// ```
+/// use vm_mem::{Access, ErrorKind, MemoryAccess, ShardedMemory, VmError};
+///
+/// struct Rebased<M> {
+///     inner: M,
+///     base: u64,
+/// }
+///
+/// impl<M: MemoryAccess> Rebased<M> {
+///     fn at(&self, addr: u64, access: Access, size: usize) -> Result<u64, VmError> {
+///         let err = VmError::new(ErrorKind::Unmapped, access, addr, size);
+///         addr.checked_sub(self.base).ok_or(err)
+///     }
+/// }
+///
+/// impl<M: MemoryAccess> MemoryAccess for Rebased<M> {
+///     fn read_sized(&self, addr: u64, size: usize) -> Result<u64, VmError> {
+///         self.inner.read_sized(self.at(addr, Access::Read, size)?, size)
+///     }
+///     fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+///         let a = self.at(addr, Access::Write, size)?;
+///         self.inner.write_sized(a, size, v)
+///     }
+///     fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
+///         self.inner.read_bytes(self.at(addr, Access::Read, buf.len())?, buf)
+///     }
+///     fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
+///         let a = self.at(addr, Access::Write, buf.len())?;
+///         self.inner.write_bytes(a, buf)
+///     }
+///     fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
+///         let a = self.at(addr, Access::Write, len)?;
+///         self.inner.fill(a, len, byte)
+///     }
+/// }
+///
+/// let mut mem = ShardedMemory::<4, 1024>::new();
+/// let mut sram = Rebased { inner: mem.exclusive(), base: 0x2000_0000 };
+/// sram.write_u32_be(0x2000_0010, 0x0102_0304)?; // every width and endianness
+/// assert_eq!(sram.read_u16(0x2000_0012)?, 0x0403);
+/// assert_eq!(sram.read_u8(0x1fff_ffff).unwrap_err().kind(), ErrorKind::Unmapped);
+/// let dynamic: &dyn MemoryAccess = &sram; // still dyn-compatible
+/// assert_eq!(dynamic.fetch_u16(0x2000_0010)?, 0x0201);
+/// assert_eq!(mem.read_u32_be(0x10)?, 0x0102_0304);
+/// # Ok::<(), VmError>(())
+/// ```
 pub trait MemoryAccess {
-    /// Reads a little-endian `u8` at `addr`.
-    fn read_u8(&self, addr: u64) -> Result<u8, VmError>;
-    /// Reads a little-endian `u16` at `addr`.
-    fn read_u16(&self, addr: u64) -> Result<u16, VmError>;
-    /// Reads a little-endian `u32` at `addr`.
-    fn read_u32(&self, addr: u64) -> Result<u32, VmError>;
-    /// Reads a little-endian `u64` at `addr`.
-    fn read_u64(&self, addr: u64) -> Result<u64, VmError>;
-    /// Reads a big-endian `u16` at `addr`.
-    fn read_u16_be(&self, addr: u64) -> Result<u16, VmError>;
-    /// Reads a big-endian `u32` at `addr`.
-    fn read_u32_be(&self, addr: u64) -> Result<u32, VmError>;
-    /// Reads a big-endian `u64` at `addr`.
-    fn read_u64_be(&self, addr: u64) -> Result<u64, VmError>;
-    /// Writes a little-endian `u8` at `addr`.
-    fn write_u8(&mut self, addr: u64, v: u8) -> Result<(), VmError>;
-    /// Writes a little-endian `u16` at `addr`.
-    fn write_u16(&mut self, addr: u64, v: u16) -> Result<(), VmError>;
-    /// Writes a little-endian `u32` at `addr`.
-    fn write_u32(&mut self, addr: u64, v: u32) -> Result<(), VmError>;
-    /// Writes a little-endian `u64` at `addr`.
-    fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), VmError>;
-    /// Writes a big-endian `u16` at `addr`.
-    fn write_u16_be(&mut self, addr: u64, v: u16) -> Result<(), VmError>;
-    /// Writes a big-endian `u32` at `addr`.
-    fn write_u32_be(&mut self, addr: u64, v: u32) -> Result<(), VmError>;
-    /// Writes a big-endian `u64` at `addr`.
-    fn write_u64_be(&mut self, addr: u64, v: u64) -> Result<(), VmError>;
+    /// Reads `size` (1, 2, 4 or 8) bytes at `addr`, little-endian,
+    /// zero-extended into a `u64`. Any other size fails with
+    /// [`ErrorKind::BadSize`](crate::ErrorKind::BadSize).
+    ///
+    /// The default calls the named method of that width.
+    fn read_sized(&self, addr: u64, size: usize) -> Result<u64, VmError> {
+        match size {
+            1 => self.read_u8(addr).map(u64::from),
+            2 => self.read_u16(addr).map(u64::from),
+            4 => self.read_u32(addr).map(u64::from),
+            8 => self.read_u64(addr),
+            _ => Err(bad_size(Access::Read, addr, size)),
+        }
+    }
+
+    /// Writes the low `size` (1, 2, 4 or 8) bytes of `v` at `addr`,
+    /// little-endian. Any other size fails with
+    /// [`ErrorKind::BadSize`](crate::ErrorKind::BadSize), writing nothing.
+    ///
+    /// The default calls the named method of that width.
+    fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+        // Truncating casts are the point: the access is `size` bytes wide.
+        match size {
+            1 => self.write_u8(addr, v as u8),
+            2 => self.write_u16(addr, v as u16),
+            4 => self.write_u32(addr, v as u32),
+            8 => self.write_u64(addr, v),
+            _ => Err(bad_size(Access::Write, addr, size)),
+        }
+    }
+
     /// Copies `buf.len()` bytes at `addr` into `buf`; fails before copying
     /// anything if the range is not all accessible.
     fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError>;
@@ -69,6 +132,77 @@ pub trait MemoryAccess {
     /// Sets `len` bytes at `addr` to `byte`; fails before writing anything if
     /// the range is not all writable.
     fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), VmError>;
+
+    /// Reads a little-endian `u8` at `addr`.
+    #[inline]
+    fn read_u8(&self, addr: u64) -> Result<u8, VmError> {
+        self.read_sized(addr, 1).map(|v| v as u8)
+    }
+    /// Reads a little-endian `u16` at `addr`.
+    #[inline]
+    fn read_u16(&self, addr: u64) -> Result<u16, VmError> {
+        self.read_sized(addr, 2).map(|v| v as u16)
+    }
+    /// Reads a little-endian `u32` at `addr`.
+    #[inline]
+    fn read_u32(&self, addr: u64) -> Result<u32, VmError> {
+        self.read_sized(addr, 4).map(|v| v as u32)
+    }
+    /// Reads a little-endian `u64` at `addr`.
+    #[inline]
+    fn read_u64(&self, addr: u64) -> Result<u64, VmError> {
+        self.read_sized(addr, 8)
+    }
+    /// Reads a big-endian `u16` at `addr`.
+    #[inline]
+    fn read_u16_be(&self, addr: u64) -> Result<u16, VmError> {
+        self.read_u16(addr).map(u16::swap_bytes)
+    }
+    /// Reads a big-endian `u32` at `addr`.
+    #[inline]
+    fn read_u32_be(&self, addr: u64) -> Result<u32, VmError> {
+        self.read_u32(addr).map(u32::swap_bytes)
+    }
+    /// Reads a big-endian `u64` at `addr`.
+    #[inline]
+    fn read_u64_be(&self, addr: u64) -> Result<u64, VmError> {
+        self.read_u64(addr).map(u64::swap_bytes)
+    }
+    /// Writes a little-endian `u8` at `addr`.
+    #[inline]
+    fn write_u8(&mut self, addr: u64, v: u8) -> Result<(), VmError> {
+        self.write_sized(addr, 1, u64::from(v))
+    }
+    /// Writes a little-endian `u16` at `addr`.
+    #[inline]
+    fn write_u16(&mut self, addr: u64, v: u16) -> Result<(), VmError> {
+        self.write_sized(addr, 2, u64::from(v))
+    }
+    /// Writes a little-endian `u32` at `addr`.
+    #[inline]
+    fn write_u32(&mut self, addr: u64, v: u32) -> Result<(), VmError> {
+        self.write_sized(addr, 4, u64::from(v))
+    }
+    /// Writes a little-endian `u64` at `addr`.
+    #[inline]
+    fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), VmError> {
+        self.write_sized(addr, 8, v)
+    }
+    /// Writes a big-endian `u16` at `addr`.
+    #[inline]
+    fn write_u16_be(&mut self, addr: u64, v: u16) -> Result<(), VmError> {
+        self.write_u16(addr, v.swap_bytes())
+    }
+    /// Writes a big-endian `u32` at `addr`.
+    #[inline]
+    fn write_u32_be(&mut self, addr: u64, v: u32) -> Result<(), VmError> {
+        self.write_u32(addr, v.swap_bytes())
+    }
+    /// Writes a big-endian `u64` at `addr`.
+    #[inline]
+    fn write_u64_be(&mut self, addr: u64, v: u64) -> Result<(), VmError> {
+        self.write_u64(addr, v.swap_bytes())
+    }
 
     /// Fetches a little-endian 16-bit instruction unit at `addr` (Thumb,
     /// RISC-V C). Plain memory has no execute permission to check; a map
@@ -111,6 +245,13 @@ pub trait MemoryAccess {
             _ => self.write_u64(addr, v),
         }
     }
+}
+
+/// The error of a sized access whose size is not 1, 2, 4 or 8.
+#[cold]
+#[inline(never)]
+fn bad_size(access: Access, addr: u64, size: usize) -> VmError {
+    VmError::new(crate::ErrorKind::BadSize, access, addr, size)
 }
 
 /// Converts a `u64` guest address to a host offset, or reports it out of

@@ -224,3 +224,117 @@ crate::access::forward_memory_access!(
     ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
     [*]
 );
+
+/// Zero-copy access to the guest bytes, for the owner.
+///
+/// The bytes of every shard are one contiguous array, so an owner can see
+/// the whole guest memory as one slice: load an image, let a JIT read code,
+/// let a DMA model copy from a host buffer, with no copy through
+/// `read_bytes`/`write_bytes`. Sound because the view holds the memory by
+/// `&mut`: while a slice lives, the view is borrowed, so no other handle,
+/// and so no writer, can run ([`memory`](Exclusive::memory) needs `&mut`
+/// too).
+///
+/// Writes through a mutable slice bypass the per-access marks, so the
+/// mutable accessors mark, up front, every shard they hand out as written:
+/// in the dirty log and for [`restore`](Exclusive::restore), which then
+/// copies those shards back (it never misses a write made through the
+/// slice). Prefer [`slice_mut`](Exclusive::slice_mut) over
+/// [`as_mut_slice`](Exclusive::as_mut_slice) when only part of the memory
+/// changes: it marks only the shards of its range.
+///
+/// Loading the segments of an ELF image (the fields as an ELF reader such
+/// as `object` or `goblin` reports them):
+///
+/// ```
+/// use vm_mem::{Access, ErrorKind, Exclusive, ShardedMemory, VmError};
+///
+/// /// A `PT_LOAD` program header: `filesz` bytes from `offset` in the
+/// /// file go to guest address `paddr`; the rest up to `memsz` is zeroed.
+/// struct Segment {
+///     offset: usize,
+///     paddr: usize,
+///     filesz: usize,
+///     memsz: usize,
+/// }
+///
+/// fn load<const S: usize, const N: usize>(
+///     view: &mut Exclusive<'_, S, N>,
+///     file: &[u8],
+///     seg: &Segment,
+/// ) -> Result<(), VmError> {
+///     let bad_file = VmError::new(ErrorKind::OutOfBounds { limit: file.len() as u64 },
+///                                 Access::Read, seg.offset as u64, seg.filesz);
+///     let src = file.get(seg.offset..).and_then(|f| f.get(..seg.filesz)).ok_or(bad_file)?;
+///     // Checked against the memory; marks only the segment's shards.
+///     let dst = view.slice_mut(seg.paddr, seg.memsz.max(seg.filesz))?;
+///     let (data, bss) = dst.split_at_mut(src.len());
+///     data.copy_from_slice(src);
+///     bss.fill(0);
+///     Ok(())
+/// }
+///
+/// let mut ram = ShardedMemory::<64, 4096>::new_boxed(); // 256 KiB
+/// let mut view = ram.exclusive();
+/// let file = [0u8, 0, 0xfe, 0xe7, 0x70, 0x47, 1, 2, 3, 4]; // a toy image
+/// let text = Segment { offset: 2, paddr: 0x1000, filesz: 4, memsz: 4 };
+/// let data = Segment { offset: 6, paddr: 0x2ffe, filesz: 4, memsz: 0x100 };
+/// load(&mut view, &file, &text)?;
+/// load(&mut view, &file, &data)?; // straddles shards 2 and 3: one slice
+/// assert_eq!(view.read_u16(0x1000)?, 0xe7fe);
+/// assert_eq!(view.read_u32_be(0x2ffe)?, 0x0102_0304);
+/// assert_eq!(&view.as_slice()[0x1000..0x1004], &[0xfe, 0xe7, 0x70, 0x47]);
+///
+/// let past_end = Segment { offset: 0, paddr: 0x3_fffe, filesz: 4, memsz: 4 };
+/// assert!(load(&mut view, &file, &past_end).is_err()); // nothing written
+/// assert!(view.memory().is_dirty(2) && view.memory().is_dirty(3));
+/// # Ok::<(), VmError>(())
+/// ```
+impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_SIZE> {
+    /// The whole guest memory as one slice (guest address `k` is index `k`).
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        // The proof keeps `self` borrowed as long as the slice lives.
+        self.no_writers().bytes()
+    }
+
+    /// Bytes `addr..addr + len` as a slice; out of bounds is an error.
+    #[inline]
+    pub fn slice(&self, addr: usize, len: usize) -> Result<&[u8], VmError> {
+        let range = Self::range(Access::Read, addr, len)?;
+        self.as_slice()
+            .get(range)
+            .ok_or_else(|| VmError::out_of_bounds(Access::Read, addr, len, Self::SIZE))
+    }
+
+    /// The whole guest memory as one mutable slice. Marks every shard
+    /// written (dirty log and restore baseline) first, since writes through
+    /// the slice are not seen. A frozen memory refuses with `ReadOnly`.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> Result<&mut [u8], VmError> {
+        self.slice_mut(0, Self::SIZE)
+    }
+
+    /// Bytes `addr..addr + len` as a mutable slice. Marks the shards of the
+    /// range written first (an empty range marks none); out of bounds or a
+    /// frozen memory is an error and marks nothing.
+    pub fn slice_mut(&mut self, addr: usize, len: usize) -> Result<&mut [u8], VmError> {
+        let range = Self::range(Access::Write, addr, len)?;
+        self.check_writable(Access::Write, addr, len)?;
+        if len > 0 {
+            let last = Self::shard_of(addr + len - 1);
+            self.mem.shards.mark_mut(Self::shard_of(addr), last);
+        }
+        let oob = || VmError::out_of_bounds(Access::Write, addr, len, Self::SIZE);
+        self.mem.shards.flat_mut().get_mut(range).ok_or_else(oob)
+    }
+
+    /// `addr..addr + len` if it lies inside the memory.
+    #[inline]
+    fn range(access: Access, addr: usize, len: usize) -> Result<core::ops::Range<usize>, VmError> {
+        match addr.checked_add(len) {
+            Some(end) if end <= Self::SIZE => Ok(addr..end),
+            _ => Err(VmError::out_of_bounds(access, addr, len, Self::SIZE)),
+        }
+    }
+}

@@ -158,3 +158,36 @@ crate::access::forward_memory_access!(
     ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
     [**]
 );
+
+/// Zero-copy reads of a frozen memory: sound because a `Frozen` exists only
+/// once every shard's read lock is leaked, so no writer can ever run again.
+///
+/// ```
+/// use vm_mem::ShardedMemory;
+///
+/// static FLASH: ShardedMemory<4, 1024> = ShardedMemory::new();
+/// FLASH.write_bytes(0x100, b"boot")?;
+/// let rom = FLASH.freeze();
+/// let image: &'static [u8] = rom.as_slice(); // for as long as the memory
+/// assert_eq!(&image[0x100..0x104], b"boot");
+/// assert_eq!(rom.slice(0x100, 4)?, b"boot");
+/// assert!(rom.slice(0xffe, 4).is_err());
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_SIZE> {
+    /// The whole frozen memory as one slice (guest address `k` is index
+    /// `k`), for as long as the memory is borrowed.
+    #[inline]
+    pub fn as_slice(&self) -> &'a [u8] {
+        // `freeze`'s proof lasts as long as the memory's borrow 'a.
+        self.quiet.bytes()
+    }
+
+    /// Bytes `addr..addr + len` as a slice; out of bounds is an error.
+    #[inline]
+    pub fn slice(&self, addr: usize, len: usize) -> Result<&'a [u8], VmError> {
+        let oob = || VmError::out_of_bounds(Access::Read, addr, len, Self::SIZE);
+        let end = addr.checked_add(len).ok_or_else(oob)?;
+        self.as_slice().get(addr..end).ok_or_else(oob)
+    }
+}

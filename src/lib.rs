@@ -19,7 +19,8 @@
 //! let err = RAM.read_u32(0x1_0000).unwrap_err();
 //! assert_eq!(err.kind(), ErrorKind::OutOfBounds { limit: 0x1_0000 });
 //!
-//! // On the host: a big memory on the heap, and the lock-free owner's view.
+//! // On the host: a big memory on the heap (feature `alloc`, or `std`),
+//! // and the lock-free owner's view.
 //! let mut big = ShardedMemory::<1024, 65536>::new_boxed(); // 64 MiB
 //! let mut view = big.exclusive();
 //! view.write_u64(0x3ff_fff8, 42)?;
@@ -32,6 +33,40 @@
 //! assert_eq!(load_word(&&RAM, 0x1000)?, 0xe7fe_e7fe);
 //! # Ok::<(), vm_mem::VmError>(())
 //! ```
+//!
+//! ## Where the memory lives
+//!
+//! - **A `static`**, in firmware or a bare-metal emulator: `const fn new()`
+//!   puts it zeroed in `.bss`, with no heap; threads share it through
+//!   `&ShardedMemory`.
+//! - **The owner's view of a `static`** needs `&'static mut`: take it once
+//!   with `static_cell::ConstStaticCell` (or `cortex_m::singleton!`), which
+//!   never copies the memory through the stack.
+//! - **On the host, [`new_boxed`](ShardedMemory::new_boxed)** (feature
+//!   `alloc`) for anything beyond a few MiB: it allocates zeroed pages at
+//!   run time, while a `static` is built by the compiler's constant
+//!   evaluator (a 1 GiB `static` took 22 s and 4.3 GB of compiler memory in
+//!   a release build here; the README gives the measurements).
+//!
+//! ```
+//! use static_cell::ConstStaticCell;
+//! use vm_mem::{Exclusive, ShardedMemory};
+//!
+//! static RAM: ConstStaticCell<ShardedMemory<16, 1024>> =
+//!     ConstStaticCell::new(ShardedMemory::new());
+//!
+//! // At start-up, once (a second `take` panics): the owner's `&'static mut`.
+//! let ram: &'static mut ShardedMemory<16, 1024> = RAM.take();
+//! let mut view: Exclusive<'static, 16, 1024> = ram.exclusive();
+//! view.slice_mut(0x100, 4)?.copy_from_slice(&[0xfe, 0xe7, 0x00, 0xbf]); // load
+//! assert_eq!(view.read_u16(0x100)?, 0xe7fe); // no locks, no atomics
+//! # Ok::<(), vm_mem::VmError>(())
+//! ```
+//!
+//! On targets without atomic compare-and-swap (`thumbv6m-none-eabi`:
+//! Cortex-M0/M0+) enable the `portable-atomic` feature; without it the build
+//! stops with an error that names it. The README's "Cortex-M0" section gives
+//! the firmware's `.cargo/config.toml`.
 //!
 //! ## Choosing an access mode
 //!
@@ -113,6 +148,16 @@
     clippy::multiple_unsafe_ops_per_block,
     clippy::missing_safety_doc
 )]
+
+// Targets without compare-and-swap (thumbv6m: Cortex-M0/M0+) need
+// `portable-atomic`; without it `spin` is not even built (Cargo.toml), so
+// this is the first error such a build reports.
+#[cfg(not(any(target_has_atomic = "ptr", feature = "portable-atomic")))]
+compile_error!(
+    "vm-mem: this target has no atomic compare-and-swap (e.g. thumbv6m-none-eabi, Cortex-M0/M0+): \
+     enable vm-mem's `portable-atomic` feature (`vm-mem = { version = \"0.1\", features = [\"portable-atomic\"] }`) \
+     and give portable-atomic a critical section or its single-core cfg (see the README, \"Cortex-M0\")"
+);
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
