@@ -19,6 +19,16 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// write lock(s), loads the old value, stores `f(old)` unless it is
     /// `None`, and returns the old value. Errors report [`Access::Atomic`].
     ///
+    /// `f` runs while the value's shard (both shards, if it straddles) is
+    /// write-locked, and with feature `critical-section` inside a critical
+    /// section (interrupts masked on a single core): keep it short, and do
+    /// not touch **this memory** from it. A write, atomic, bulk access,
+    /// snapshot, restore or `freeze` of a locked shard from inside `f`, through
+    /// the memory, a batch or a map, waits for ever on the lock `f`'s own call
+    /// holds. `f` is given the old value only, no handle on the memory, so
+    /// the named atomics (and any closure that captures no memory handle)
+    /// cannot re-enter.
+    ///
     /// ```
     /// let mem: vm_mem::ShardedMemory<2, 64> = vm_mem::ShardedMemory::new();
     /// mem.write_u32(62, 5)?; // straddles

@@ -25,6 +25,30 @@ enum Held<'a, const N: usize> {
 /// write lock; the lock is kept until an access leaves the shard, the batch
 /// is [`release`](Batch::release)d, or it is dropped.
 ///
+/// # Re-entry and interrupts: where a batch can hang
+/// The held lock belongs to no call, so nothing can stop the same thread
+/// from waiting for it:
+/// - While a batch holds a shard's **write** lock, any other write, guest
+///   atomic, `fill`, `write_bytes`, `read_bytes`, snapshot or restore that
+///   touches that shard waits for ever if it runs on the same thread: through
+///   the memory, another batch, or a [`MemoryMap`](crate::MemoryMap) over the
+///   memory (typed reads through the memory are lock-free and still work).
+///   While it holds a **read** lock, the same thread's writes to that shard
+///   wait for ever. [`release`](Batch::release) (or drop) the batch first.
+/// - [`ShardedMemory::restore`] on the same thread waits for ever on a shard
+///   the batch holds (read or write lock) if it must copy it;
+///   [`ShardedMemory::freeze`] on the same thread waits for ever on a held
+///   write lock.
+/// - **Interrupts:** a batch keeps its lock across the caller's code, which
+///   cannot run with interrupts masked, so the `critical-section` feature
+///   cannot cover it (its guards hold no critical section; only each store
+///   runs in one). An interrupt handler may still read the batch's shard with
+///   typed reads (with the feature they never wait; without it use
+///   [`try_read`](ShardedMemory::try_read)), but a write, guest atomic or
+///   bulk access to that shard from the handler spins for ever. Do not hold
+///   a batch over shards an interrupt handler writes; release it before
+///   enabling such interrupts.
+///
 /// ```
 /// use vm_mem::ShardedMemory;
 ///
@@ -47,6 +71,9 @@ pub struct Batch<'a, const SHARDS: usize, const SHARD_SIZE: usize> {
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// Starts a batch of accesses that reuses one shard lock at a time.
+    /// While it holds a lock, the same thread must not write that shard by
+    /// any other way, and an interrupt handler must not write it: see
+    /// [`Batch`]'s "Re-entry and interrupts".
     #[inline]
     pub fn batch(&self) -> Batch<'_, SHARDS, SHARD_SIZE> {
         Batch {
@@ -98,7 +125,11 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         };
         let g = shard.read_guard();
         let v = g.read(off, T::SIZE);
-        self.held = Held::Read(ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0, g);
+        // Kept across the caller's code: a bare guard, no critical section.
+        self.held = Held::Read(
+            ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0,
+            g.into_unmasked(),
+        );
         match v {
             Some(v) => Ok(T::from_u64_truncating(v)),
             // Unreachable: `in_shard` checked the fit.
@@ -138,7 +169,11 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
             return self.mem.write(addr, v);
         };
         let stored = g.write(off, T::SIZE, v.to_u64());
-        self.held = Held::Write(ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0, g);
+        // Kept across the caller's code: a bare guard, no critical section.
+        self.held = Held::Write(
+            ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0,
+            g.into_unmasked(),
+        );
         match stored {
             Some(()) => Ok(()),
             // Unreachable: `lock_in_shard` checked the fit.

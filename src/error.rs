@@ -66,6 +66,10 @@ pub enum ErrorKind {
         /// Name of the region it runs into.
         second: &'static str,
     },
+    /// A non-blocking access ([`try_read`](crate::ShardedMemory::try_read))
+    /// would have had to wait: a writer of the shard kept storing. In an
+    /// interrupt handler, the interrupted code was writing that shard.
+    WouldBlock,
     /// The access has a size the target cannot serve (e.g. an MMIO access
     /// that is not 1, 2, 4 or 8 bytes).
     BadSize,
@@ -202,6 +206,10 @@ impl fmt::Display for VmError {
             ErrorKind::CrossesRegion { first, second } => write!(
                 f,
                 "crosses regions: {size}-byte {access} at {addr:#x} runs from `{first}` into `{second}`"
+            ),
+            ErrorKind::WouldBlock => write!(
+                f,
+                "would block: {size}-byte {access} at {addr:#x} meets a write in progress"
             ),
             ErrorKind::BadSize => write!(
                 f,

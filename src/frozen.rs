@@ -13,6 +13,7 @@
 #![allow(unsafe_code)] // one proof of "no writer", argued in `freeze`
 
 use crate::error::{Access, VmError};
+use crate::interrupt::Section;
 use crate::memory::{ShardedMemory, FREEZING, FROZEN, LIVE};
 use crate::scalar::Scalar;
 use crate::shard::NoWriters;
@@ -46,18 +47,27 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// cheap and gives another reader.
     ///
     /// `freeze` first waits for a snapshot or restore in progress on this
-    /// memory (they are serialised), then refuses new writes
-    /// ([`is_frozen`](Self::is_frozen) turns `true`), then waits for every
-    /// shard's write lock: a [`Batch`](crate::Batch) holding one lets go at
-    /// its next write (which fails with `ReadOnly`) or when released or
-    /// dropped, so do not keep an idle batch with a held write guard across
-    /// a `freeze` on the same thread.
+    /// memory (they are serialised by the memory's snapshot lock), then
+    /// refuses new writes ([`is_frozen`](Self::is_frozen) turns `true`),
+    /// then waits for every shard's write lock: a [`Batch`](crate::Batch)
+    /// holding one lets go at its next write (which fails with `ReadOnly`)
+    /// or when released or dropped, so do not keep an idle batch with a
+    /// held write guard across a `freeze` on the same thread (it waits for
+    /// ever). With feature `critical-section` the freeze proper runs in one
+    /// critical section (left only while a lock is waited for), so an
+    /// interrupt handler never finds the memory half frozen; the snapshot
+    /// lock is taken outside it, so a handler must not call `freeze`,
+    /// `snapshot` or `restore` on a memory whose snapshot, restore or freeze
+    /// it may have interrupted (it would wait for ever).
     pub fn freeze(&self) -> Frozen<'_, SHARDS, SHARD_SIZE> {
         // ORDERING: `Acquire` pairs with the freezer's `Release` store of
         // FROZEN below, so this thread sees every read lock leaked.
         if self.state.load(Ordering::Acquire) != FROZEN {
             // Serialised with snapshot and restore: none runs from here on.
             let _serial = self.baseline.write();
+            // One critical section (feature `critical-section`) for the
+            // freeze proper, left only while a shard's lock is waited for.
+            let mut section = Section::enter();
             // Under the lock the state is LIVE or FROZEN: FREEZING is only
             // ever seen by other threads while a freezer holds it.
             if self.state.load(Ordering::Acquire) == LIVE {
@@ -65,12 +75,13 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                 // (`Acquire`) give up instead of waiting for a lock.
                 self.state.store(FREEZING, Ordering::Release);
                 for shard in self.shards.iter() {
-                    shard.leak_read();
+                    section = shard.leak_read(section);
                 }
                 // ORDERING: `Release` publishes the leaked guards to freezers
                 // that check for FROZEN with `Acquire`.
                 self.state.store(FROZEN, Ordering::Release);
             }
+            drop(section);
         }
         // SAFETY: the state is FROZEN: either this thread stored it above,
         // after leaking a read guard of every shard, or it loaded FROZEN with

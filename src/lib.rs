@@ -81,6 +81,15 @@
 //! | batched | [`ShardedMemory::batch`]: keeps one shard's lock | runs of accesses that stay in one shard | one lock per change of shard |
 //! | map | [`MemoryMap`]: RAM, ROM and MMIO regions at guest addresses, permissions, hooks | a whole machine's address space | a region lookup, then the region's own mode (a device call for MMIO) |
 //! | snapshots | [`ShardedMemory::snapshot`], [`ShardedMemory::restore`] into a [`Snapshot`] | fuzzing, record and replay | restore: one copy per shard written since the snapshot, plus a one-byte mark read per shard |
+//! | interrupts | feature `critical-section`: every shard lock is held inside a critical section; [`ShardedMemory::try_read`] and `try_read_u64`... never wait | firmware whose interrupt handlers use the memory the code they interrupt uses | with the feature, a critical section per lock taken and per store (on Cortex-M, masking interrupts: a few cycles); nothing without it |
+//!
+//! Same-thread re-entry can hang, as with any lock: a [`Batch`] holding a
+//! shard while the same thread writes it through the memory or a map, or
+//! calls `restore`/`freeze`; a `fetch_update` closure that touches the same
+//! memory. An interrupt handler is such a re-entry: with feature
+//! `critical-section` it may use any shared method (not a batch's shard);
+//! without it only `try_read_*` and frozen reads, which never wait. Each
+//! method's docs say where it can wait.
 //!
 //! Guest atomics (`compare_exchange_u32`, `fetch_add_u64`...) hold their
 //! shard's write lock; dirty tracking adds one relaxed load to a write
@@ -137,6 +146,7 @@
 //! | `alloc` | `new_boxed` constructors that allocate zeroed memories and snapshots on the heap, never on the stack |
 //! | `portable-atomic` | `spin` and vm-mem atomics through `portable-atomic`, for targets without compare-and-swap (thumbv6m); the firmware picks a critical section or `portable-atomic`'s single-core cfg |
 //! | `defmt` | `defmt::Format` for [`VmError`], [`ErrorKind`], [`Access`] and [`Perms`], to log errors cheaply on the target |
+//! | `critical-section` | every path that holds a shard lock (typed writes, guest atomics, bulk reads and writes, `fill`, snapshot, restore, `freeze`, a spanning read's lock fallback) runs in a `critical-section` critical section, so an interrupt handler never waits on a lock the interrupted code holds (not the per-memory snapshot lock: a handler must not snapshot, restore or freeze a memory whose snapshot, restore or freeze it interrupted); the program links an implementation (firmware: `cortex-m`'s `critical-section-single-core`; host: the crate's `std` feature). Not a [`Batch`] |
 //!
 //! The minimum supported Rust version is 1.88 (`rust-version` in
 //! `Cargo.toml`), built and tested in CI.
@@ -171,6 +181,7 @@ mod dirty;
 mod error;
 mod exclusive;
 mod frozen;
+mod interrupt;
 mod map;
 mod memory;
 mod perms;

@@ -25,7 +25,7 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
-use crate::shard::{self, NoWriters, Shard, ShardWrite, Shards};
+use crate::shard::{self, Masked, NoWriters, Shard, ShardWrite, Shards};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
 
@@ -318,7 +318,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         access: Access,
         addr: usize,
         size: usize,
-    ) -> Result<Option<(ShardWrite<'_, SHARD_SIZE>, usize)>, VmError> {
+    ) -> Result<Option<(Masked<ShardWrite<'_, SHARD_SIZE>>, usize)>, VmError> {
         let Some((shard, off)) = self.in_shard(addr, size) else {
             return Ok(None);
         };
@@ -345,11 +345,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         let oob = || VmError::out_of_bounds(access, addr, size, Self::SIZE);
         let [first, second] = self.pair(idx).ok_or_else(oob)?;
         let ro = || Self::read_only(access, addr, size);
-        let mut a = first.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
-        let mut b = second.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
-        let old = shard::read_straddling_locked(&a, off, &b, size).ok_or_else(oob)?;
+        let mut both = shard::write_pair(&first, &second, || self.is_read_only()).ok_or_else(ro)?;
+        let (a, b) = &mut *both;
+        let old = shard::read_straddling_locked(a, off, b, size).ok_or_else(oob)?;
         if let Some(new) = f(old) {
-            shard::write_straddling(new, size, &mut a, off, &mut b).ok_or_else(oob)?;
+            shard::write_straddling(new, size, a, off, b).ok_or_else(oob)?;
         }
         Ok(old)
     }

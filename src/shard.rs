@@ -41,6 +41,13 @@
 //! access is a bounds check and a load, and one that crosses a shard edge
 //! is no different.
 //!
+//! Interrupts (feature `critical-section`, see `interrupt.rs`): every lock
+//! guard is taken inside a [`Section`] that it holds until the lock is
+//! released ([`Masked`]), and every store runs inside one, so on a
+//! single-core target an interrupt handler never meets a lock held, or a
+//! counter left odd, by the code it interrupted. A lock is only waited for
+//! outside a section.
+//!
 //! Marks: bit [`DIRTY`] is the user-facing dirty log; bit [`CHANGED`] says
 //! "written since the snapshot baseline" and is only cleared by snapshot and
 //! restore, so clearing the user's log can never make a restore skip a shard.
@@ -50,9 +57,11 @@
 // `Word` is `u64` here but `u32` on other targets: its casts must stay.
 #![allow(clippy::unnecessary_cast)]
 
+use crate::interrupt::Section;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 use core::sync::atomic::fence;
 use spin::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -326,14 +335,19 @@ impl<'a, const N: usize> Shard<'a, N> {
     /// they do not fit.
     #[inline(always)]
     pub(crate) fn read(&self, off: usize, size: usize) -> Option<u64> {
-        self.read_impl(off, size, false)
+        self.read_impl(off, size, Contended::Wait)
     }
 
-    /// The typed read. `locked`: the caller holds this shard's write lock, so
-    /// the words cannot change and a spanning read needs no validation (and
-    /// must not fall back to the read lock).
+    /// [`read`](Self::read) that never waits: `None` also when a writer
+    /// kept storing over every optimistic attempt.
+    #[inline]
+    pub(crate) fn try_read(&self, off: usize, size: usize) -> Option<u64> {
+        self.read_impl(off, size, Contended::GiveUp)
+    }
+
+    /// The typed read; `how` says what a spanning read does about writers.
     #[inline(always)]
-    fn read_impl(&self, off: usize, size: usize, locked: bool) -> Option<u64> {
+    fn read_impl(&self, off: usize, size: usize, how: Contended) -> Option<u64> {
         let (i, sh) = (off / W, off % W);
         if sh + size <= W {
             // Inside one word: one atomic load cannot tear.
@@ -344,17 +358,16 @@ impl<'a, const N: usize> Shard<'a, N> {
             return None;
         }
         let n = (sh + size).div_ceil(W);
-        let v = if locked {
-            self.gather(i, n)?
-        } else {
-            self.read_spanning(i, n)?
+        let v = match how {
+            Contended::Locked => self.gather(i, n)?,
+            Contended::Wait | Contended::GiveUp => self.read_spanning(i, n, how)?,
         };
         Some(low_bytes(v >> (sh * 8), size))
     }
 
     /// The `n` words from word `i`, validated against concurrent writers.
     #[inline]
-    fn read_spanning(&self, i: usize, n: usize) -> Option<u128> {
+    fn read_spanning(&self, i: usize, n: usize, how: Contended) -> Option<u128> {
         for _ in 0..OPTIMISTIC_TRIES {
             if let Some(s) = self.seq_begin() {
                 let v = self.gather(i, n)?;
@@ -364,17 +377,46 @@ impl<'a, const N: usize> Shard<'a, N> {
             }
             core::hint::spin_loop();
         }
+        if how == Contended::GiveUp {
+            return None;
+        }
         // A writer storm: the read lock waits for the writer and keeps others out.
-        let _g = self.ctl.lock.read();
+        let _g = self.read_guard();
         self.gather(i, n)
     }
 
-    /// Takes the read lock: no writer runs while it is held.
+    /// The read lock, if free now.
     #[inline(always)]
-    pub(crate) fn read_guard(&self) -> ShardRead<'a, N> {
-        ShardRead {
-            _guard: self.ctl.lock.read(),
+    fn try_read_lock(&self) -> Option<ShardRead<'a, N>> {
+        Some(ShardRead {
+            _guard: self.ctl.lock.try_read()?,
             shard: *self,
+        })
+    }
+
+    /// The write lock, if free now (may fail spuriously).
+    #[inline(always)]
+    fn try_write_lock(&self) -> Option<ShardWrite<'a, N>> {
+        Some(ShardWrite {
+            _guard: self.ctl.lock.try_write_weak()?,
+            shard: *self,
+        })
+    }
+
+    /// Takes the read lock: no writer runs while it is held. Each attempt
+    /// runs in a fresh [`Section`], which the guard keeps; waiting happens
+    /// outside it.
+    #[inline(always)]
+    pub(crate) fn read_guard(&self) -> Masked<ShardRead<'a, N>> {
+        let mut section = Section::enter();
+        loop {
+            if let Some(guard) = self.try_read_lock() {
+                return Masked {
+                    guard,
+                    _section: section,
+                };
+            }
+            section = section.pause();
         }
     }
 
@@ -382,25 +424,14 @@ impl<'a, const N: usize> Shard<'a, N> {
     /// memory became read-only, so a writer never spins forever on a frozen
     /// memory's leaked read locks. The shard is marked written when the
     /// guard first stores, so a failed compare-exchange marks nothing.
+    /// Like [`read_guard`](Self::read_guard), the guard keeps the
+    /// [`Section`] its attempt ran in.
     #[inline(always)]
-    pub(crate) fn write_guard(&self, frozen: impl Fn() -> bool) -> Option<ShardWrite<'a, N>> {
-        // Checked first too, so once freezing begins no new write gets in and
-        // `freeze` never waits on a stream of writers.
-        if frozen() {
-            return None;
-        }
-        loop {
-            if let Some(guard) = self.ctl.lock.try_write_weak() {
-                return Some(ShardWrite {
-                    _guard: guard,
-                    shard: *self,
-                });
-            }
-            if frozen() {
-                return None;
-            }
-            core::hint::spin_loop();
-        }
+    pub(crate) fn write_guard(
+        &self,
+        frozen: impl Fn() -> bool,
+    ) -> Option<Masked<ShardWrite<'a, N>>> {
+        lock_masked(|| self.try_write_lock(), frozen)
     }
 
     /// Marks the shard written. ORDERING: `Relaxed` suffices: marks are set
@@ -427,9 +458,16 @@ impl<'a, const N: usize> Shard<'a, N> {
     }
 
     /// Takes the read lock and never releases it: from now on no writer can
-    /// ever lock this shard (the basis of frozen memory).
-    pub(crate) fn leak_read(&self) {
-        RwLockReadGuard::leak(self.ctl.lock.read());
+    /// ever lock this shard (the basis of frozen memory). `section` is the
+    /// caller's innermost one: it is left while the lock is waited for.
+    pub(crate) fn leak_read(&self, mut section: Section) -> Section {
+        loop {
+            if let Some(guard) = self.ctl.lock.try_read() {
+                RwLockReadGuard::leak(guard);
+                return section;
+            }
+            section = section.pause();
+        }
     }
 }
 
@@ -477,6 +515,29 @@ pub(crate) fn read_straddling<const N: usize>(
     second: &Shard<'_, N>,
     size: usize,
 ) -> Option<u64> {
+    read_straddling_impl(first, off, second, size, Contended::Wait)
+}
+
+/// [`read_straddling`] that never waits: `None` also when writers kept
+/// storing over every optimistic attempt.
+#[inline]
+pub(crate) fn try_read_straddling<const N: usize>(
+    first: &Shard<'_, N>,
+    off: usize,
+    second: &Shard<'_, N>,
+    size: usize,
+) -> Option<u64> {
+    read_straddling_impl(first, off, second, size, Contended::GiveUp)
+}
+
+#[inline]
+fn read_straddling_impl<const N: usize>(
+    first: &Shard<'_, N>,
+    off: usize,
+    second: &Shard<'_, N>,
+    size: usize,
+    how: Contended,
+) -> Option<u64> {
     for _ in 0..OPTIMISTIC_TRIES {
         if let (Some(sa), Some(sb)) = (first.seq_begin(), second.seq_begin()) {
             let v = gather_straddling(first, off, second, size)?;
@@ -486,9 +547,30 @@ pub(crate) fn read_straddling<const N: usize>(
         }
         core::hint::spin_loop();
     }
-    let _a = first.read_guard();
-    let _b = second.read_guard();
+    if how == Contended::GiveUp {
+        return None;
+    }
+    let _both = lock_pair(
+        || first.try_read_lock(),
+        || second.try_read_lock(),
+        || false,
+    )?;
     gather_straddling(first, off, second, size).map(|v| low_bytes(v, size))
+}
+
+/// Takes the write locks of `first` and the next shard `second` for one
+/// straddling write; `None` as soon as `frozen()`. See [`lock_pair`].
+#[inline]
+pub(crate) fn write_pair<'a, const N: usize>(
+    first: &Shard<'a, N>,
+    second: &Shard<'a, N>,
+    frozen: impl Fn() -> bool,
+) -> Option<Masked<(ShardWrite<'a, N>, ShardWrite<'a, N>)>> {
+    lock_pair(
+        || first.try_write_lock(),
+        || second.try_write_lock(),
+        frozen,
+    )
 }
 
 /// Reads `size` bytes at `off` of `first` running on into `second`, both
@@ -522,6 +604,112 @@ pub(crate) fn write_straddling<const N: usize>(
             b.store_value(0, tail, v >> (head * 8))
         })
     })
+}
+
+/// What a spanning read does about writers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Contended {
+    /// The caller holds the write lock: the words cannot change, no
+    /// validation (and no read lock, which would never come).
+    Locked,
+    /// Validate; after [`OPTIMISTIC_TRIES`] failures wait for the read lock.
+    Wait,
+    /// Validate; after [`OPTIMISTIC_TRIES`] failures give up (`None`).
+    GiveUp,
+}
+
+/// A lock guard with the [`Section`] it was taken in, held until the guard
+/// is dropped: the `guard` field is declared first, so the lock is released
+/// before the section ends.
+#[must_use = "the lock is released when this is dropped"]
+pub(crate) struct Masked<G> {
+    guard: G,
+    _section: Section,
+}
+
+impl<G> Masked<G> {
+    /// The bare guard, its section ended: for a [`Batch`](crate::Batch),
+    /// which keeps a guard across its caller's code (so it cannot keep
+    /// interrupts masked; see its docs). Ends the innermost section: nothing
+    /// was entered since this guard's lock attempt.
+    #[inline]
+    pub(crate) fn into_unmasked(self) -> G {
+        self.guard
+    }
+}
+
+impl<G> Deref for Masked<G> {
+    type Target = G;
+    #[inline(always)]
+    fn deref(&self) -> &G {
+        &self.guard
+    }
+}
+
+impl<G> DerefMut for Masked<G> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut G {
+        &mut self.guard
+    }
+}
+
+/// Takes a lock with `try_lock`, each attempt in a fresh [`Section`] that
+/// the result keeps; between attempts it waits outside any section, and
+/// gives up (`None`) as soon as `give_up()`. Checked before the first
+/// attempt too, so once freezing begins no new write gets in and `freeze`
+/// never waits on a stream of writers.
+#[inline(always)]
+fn lock_masked<G>(
+    try_lock: impl Fn() -> Option<G>,
+    give_up: impl Fn() -> bool,
+) -> Option<Masked<G>> {
+    if give_up() {
+        return None;
+    }
+    loop {
+        let section = Section::enter();
+        if let Some(guard) = try_lock() {
+            return Some(Masked {
+                guard,
+                _section: section,
+            });
+        }
+        drop(section);
+        if give_up() {
+            return None;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Takes two locks (shard `i`, then `i + 1`) as one guard, or `None` as
+/// soon as `give_up()`. Without interrupt masking: the first, then the
+/// second (ascending, so two pairs never deadlock). With feature
+/// `critical-section`: both or neither in one attempt, because waiting for
+/// the second inside the first's section could deadlock a multi-core
+/// section (another core's batch holding the second needs the section to
+/// store).
+#[inline]
+fn lock_pair<A, B>(
+    try_a: impl Fn() -> Option<A>,
+    try_b: impl Fn() -> Option<B>,
+    give_up: impl Fn() -> bool,
+) -> Option<Masked<(A, B)>> {
+    #[cfg(not(feature = "critical-section"))]
+    {
+        let a = lock_masked(&try_a, &give_up)?;
+        let b = lock_masked(&try_b, &give_up)?;
+        // Sections are empty without the feature: re-pairing them is free.
+        Some(Masked {
+            guard: (a.into_unmasked(), b.into_unmasked()),
+            _section: Section::enter(),
+        })
+    }
+    #[cfg(feature = "critical-section")]
+    {
+        // On failure the first guard is dropped inside the attempt's section.
+        lock_masked(|| Some((try_a()?, try_b()?)), give_up)
+    }
 }
 
 /// A shard's read guard: no writer runs while it lives, so plain reads of
@@ -565,18 +753,22 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
     /// Loads `size` bytes at `off` (word loads; this guard is the only writer).
     #[inline(always)]
     pub(crate) fn read(&self, off: usize, size: usize) -> Option<u64> {
-        self.shard.read_impl(off, size, true)
+        self.shard.read_impl(off, size, Contended::Locked)
     }
 
     /// Runs `f` as one write: marks the shard, opens a [`SeqSection`]
     /// (counter odd), lets `f` store through a [`WordStore`], and closes the
-    /// section (counter even) when `f` returns or unwinds.
+    /// section (counter even) when `f` returns or unwinds. All inside a
+    /// [`Section`] (nested, so free, under a [`Masked`] guard; the one a
+    /// batch's bare guard needs), so no interrupt sees the counter odd.
     #[inline(always)]
     pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, N>) -> R) -> R {
+        let _section = Section::enter();
         let shard = self.shard;
         shard.mark();
         // `&mut self`: the write lock is held, and by this guard only.
-        let _section = SeqSection::open(&shard.ctl.seq);
+        // Dropped before `_section`: the counter is even before it ends.
+        let _seq = SeqSection::open(&shard.ctl.seq);
         f(&WordStore(shard))
     }
 

@@ -257,6 +257,12 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// shard's read lock, and makes `snap` the baseline for
     /// [`restore`](Self::restore). Waits for a snapshot, restore or freeze
     /// of this memory in progress on another thread (they are serialised).
+    ///
+    /// Waits for ever on a shard that a [`Batch`](crate::Batch) of the same
+    /// thread holds write-locked. With feature `critical-section` each
+    /// shard's copy runs in a critical section (the snapshot lock is held
+    /// outside any: see [`restore`](Self::restore) for what a handler must
+    /// not do).
     pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
         let mut baseline = self.baseline.write();
         take(&mut Locked(&self.shards), &mut baseline, snap);
@@ -271,6 +277,15 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// restore and [`freeze`](Self::freeze) are serialised, so a freeze
     /// that starts during a restore waits for it to finish. Waits for a
     /// snapshot, restore or freeze in progress on another thread.
+    ///
+    /// Restore takes each copied shard's write lock: called on a thread that
+    /// holds a [`Batch`](crate::Batch) with a lock on one of them, it waits
+    /// for ever (release the batch first). With feature `critical-section`
+    /// each shard's copy runs in a critical section, so an interrupt handler
+    /// may use the memory meanwhile (it sees each shard old or restored);
+    /// the snapshot lock is held outside any section, so a handler must not
+    /// call `snapshot`, `restore` or `freeze` on a memory whose snapshot,
+    /// restore or freeze it may have interrupted (it would wait for ever).
     ///
     /// ```
     /// let mem = vm_mem::ShardedMemory::<4, 64>::new();
