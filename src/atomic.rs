@@ -58,22 +58,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         size: usize,
         f: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, VmError> {
-        let (idx, off) = Self::split(addr);
-        if let Some(shard) = self.shards.get(idx) {
-            if off <= SHARD_SIZE - size {
-                let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
-                    return Err(Self::read_only(Access::Atomic, addr, size));
-                };
-                if let Some(old) = g.read(off, size) {
-                    if let Some(new) = f(old) {
-                        // Cannot fail: `read` just found the value in the shard.
-                        let _stored = g.write(off, size, new);
-                    }
-                    return Ok(old);
-                }
-            }
-        }
-        self.modify_straddling(Access::Atomic, addr, size, f)
+        self.update::<true>(Access::Atomic, addr, size, f)
     }
 
     crate::atomic::atomic_methods!(ref);

@@ -102,42 +102,43 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
     #[inline(always)]
     pub fn read<T: Scalar>(&mut self, addr: usize) -> Result<T, VmError> {
         let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
-        let bytes = match &self.held {
-            Held::Read(i, g) if *i == idx => g.bytes(),
-            Held::Write(i, g) if *i == idx => {
-                return g
-                    .read(off, T::SIZE)
-                    .map(T::from_u64_truncating)
-                    .map_or_else(|| self.read_slow(addr), Ok)
-            }
-            _ => return self.read_slow(addr),
+        let v = match &self.held {
+            Held::Read(i, g) if *i == idx => g.read(off, T::SIZE),
+            Held::Write(i, g) if *i == idx => g.read(off, T::SIZE),
+            _ => None,
         };
-        match bytes.get(off..).and_then(T::load_le) {
-            Some(v) => Ok(v),
+        match v {
+            Some(v) => Ok(T::from_u64_truncating(v)),
             None => self.read_slow(addr),
         }
     }
 
-    /// Another shard, or a straddling access: re-target or go through memory.
+    /// Another shard, or a straddling access: the memory's in-shard test
+    /// picks the shard, whose read guard is then kept; anything else goes
+    /// through the memory.
     #[cold]
     #[inline(never)]
     fn read_slow<T: Scalar>(&mut self, addr: usize) -> Result<T, VmError> {
         self.held = Held::None;
-        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
-        match self.mem.shards.get(idx) {
-            Some(shard) if off <= SHARD_SIZE - T::SIZE => {
-                let g = shard.read_guard();
-                let v = g.bytes().get(off..).and_then(T::load_le);
-                // Kept across the caller's code: a bare guard, no critical section.
-                self.held = Held::Read(idx, g.into_unmasked());
-                v.ok_or(VmError::out_of_bounds(
-                    Access::Read,
-                    addr,
-                    T::SIZE,
-                    SHARDS * SHARD_SIZE,
-                ))
-            }
-            _ => self.mem.read(addr),
+        let Some((shard, off)) = self.mem.in_shard(addr, T::SIZE) else {
+            return self.mem.read(addr);
+        };
+        let g = shard.read_guard();
+        let v = g.read(off, T::SIZE);
+        // Kept across the caller's code: a bare guard, no critical section.
+        self.held = Held::Read(
+            ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0,
+            g.into_unmasked(),
+        );
+        match v {
+            Some(v) => Ok(T::from_u64_truncating(v)),
+            // Unreachable: `in_shard` checked the fit.
+            None => Err(VmError::out_of_bounds(
+                Access::Read,
+                addr,
+                T::SIZE,
+                SHARDS * SHARD_SIZE,
+            )),
         }
     }
 
@@ -157,31 +158,31 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         self.write_slow(addr, v)
     }
 
+    /// Another shard, or a straddling access: the memory's in-shard write
+    /// lock ([`ShardedMemory::lock_in_shard`]), whose guard is then kept;
+    /// anything else goes through the memory.
     #[cold]
     #[inline(never)]
     fn write_slow<T: Scalar>(&mut self, addr: usize, v: T) -> Result<(), VmError> {
         self.held = Held::None;
-        let (idx, off) = ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr);
-        match self.mem.shards.get(idx) {
-            Some(shard) if off <= SHARD_SIZE - T::SIZE => {
-                let mem = self.mem;
-                let Some(mut g) = shard.write_guard(|| mem.is_read_only()) else {
-                    return Err(ShardedMemory::<SHARDS, SHARD_SIZE>::read_only(
-                        Access::Write,
-                        addr,
-                        T::SIZE,
-                    ));
-                };
-                let stored = g.write(off, T::SIZE, v.to_u64());
-                self.held = Held::Write(idx, g.into_unmasked());
-                stored.ok_or(VmError::out_of_bounds(
-                    Access::Write,
-                    addr,
-                    T::SIZE,
-                    SHARDS * SHARD_SIZE,
-                ))
-            }
-            _ => self.mem.write(addr, v),
+        let Some((mut g, off)) = self.mem.lock_in_shard(Access::Write, addr, T::SIZE)? else {
+            return self.mem.write(addr, v);
+        };
+        let stored = g.write(off, T::SIZE, v.to_u64());
+        // Kept across the caller's code: a bare guard, no critical section.
+        self.held = Held::Write(
+            ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0,
+            g.into_unmasked(),
+        );
+        match stored {
+            Some(()) => Ok(()),
+            // Unreachable: `lock_in_shard` checked the fit.
+            None => Err(VmError::out_of_bounds(
+                Access::Write,
+                addr,
+                T::SIZE,
+                SHARDS * SHARD_SIZE,
+            )),
         }
     }
 

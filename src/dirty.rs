@@ -1,13 +1,18 @@
 //! Dirty tracking: which shards were written since the log was last cleared.
 //!
 //! Every write path (typed, bulk, atomics, batches, the exclusive view,
-//! restore) marks its shard when it first borrows the shard's bytes for
-//! writing, under the shard's write lock. The log is one byte per shard
-//! inside the shard (no heap, no extra cache line on the write path), read
-//! and cleared with atomics, so it is safe from several threads.
+//! restore) marks the shards it stores to, under the shard's write lock (or
+//! through the exclusive view's `&mut`); a failed compare-exchange stores
+//! and marks nothing. Restore is a write like any other: the shards it
+//! copies back are marked, so whatever mirrors memory through
+//! [`take_dirty`](crate::ShardedMemory::take_dirty) (a JIT's code cache, a
+//! live copy) sees that their bytes changed. The log is one byte per shard
+//! in the shard's control block (no heap), read and cleared with atomics,
+//! so it is safe from several threads.
 //!
 //! The snapshot baseline is tracked apart (see [`crate::Snapshot`]): clearing
-//! this log never makes a restore skip a shard.
+//! this log never makes a restore skip a shard, and restore clears only the
+//! baseline's mark, never this log.
 
 use crate::memory::ShardedMemory;
 use crate::shard::DIRTY;

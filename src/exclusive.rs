@@ -1,11 +1,31 @@
 //! [`Exclusive`]: the `&mut` view of a memory. Its owner has the memory to
 //! itself, so no access takes a lock or touches an atomic: an in-shard read
 //! is one bounds check and one load, as on a plain slice.
-#![allow(unsafe_code)] // lock-free reads, each argued at its call
+//!
+//! Soundness rests on one rule the types enforce: the view holds the
+//! memory's only borrow (`&mut`) and never lends a shared `&ShardedMemory`
+//! through `&self` ([`Exclusive::memory`] takes `&mut self`), so while any
+//! `&self` method runs no other handle exists to write through, and its
+//! plain reads cannot race. A shared handle from `memory` borrows the view
+//! mutably for as long as it lives:
+//!
+//! ```compile_fail,E0502
+//! // The data race this rule rules out: a thread writing through the
+//! // shared handle while the view reads the same (straddling) address.
+//! let mut mem = vm_mem::ShardedMemory::<2, 64>::new();
+//! let mut view = mem.exclusive();
+//! let shared = view.memory();
+//! std::thread::scope(|s| {
+//!     s.spawn(|| shared.write_u64(60, u64::MAX));
+//!     let _ = view.read_u64(60); // error: `view` is borrowed mutably by `shared`
+//! });
+//! ```
+#![allow(unsafe_code)] // one proof of "no writer", argued in `no_writers`
 
 use crate::error::{Access, VmError};
 use crate::memory::{ShardedMemory, LIVE};
 use crate::scalar::{store_sized, Scalar};
+use crate::shard::NoWriters;
 
 /// Lock-free access for the owner of a memory, from
 /// [`ShardedMemory::exclusive`]. Same methods and semantics as the shared
@@ -39,24 +59,48 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
 
     crate::typed::typed_methods!(usize, read = ref, write = mut);
 
-    /// The memory this view borrows, for shared-API calls.
+    /// The memory this view borrows, for shared-API calls (the dirty log,
+    /// a `batch`, `freeze`). Takes `&mut self`: while the shared handle
+    /// lives the view cannot read or write, so nothing it lends can race the
+    /// view's plain loads (see the module docs for the code this rejects).
+    ///
+    /// ```
+    /// let mut mem = vm_mem::ShardedMemory::<4, 64>::new();
+    /// let mut view = mem.exclusive();
+    /// view.write_u32(0x40, 7)?;
+    /// assert!(view.memory().is_dirty(1));
+    /// assert_eq!(view.read_u32(0x40)?, 7); // the shared borrow has ended
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
     #[inline]
     pub fn memory(&mut self) -> &ShardedMemory<SHARDS, SHARD_SIZE> {
         self.mem
     }
 
-    /// The memory, mutably (for lock-free whole-memory operations).
+    /// The memory, mutably: for whole-memory operations written once for
+    /// the shared and the exclusive paths (snapshot, restore).
     #[inline]
     pub(crate) fn memory_mut(&mut self) -> &mut ShardedMemory<SHARDS, SHARD_SIZE> {
         self.mem
     }
 
+    /// The proof that no writer runs while `&self` lives, for plain reads.
+    #[inline(always)]
+    fn no_writers(&self) -> NoWriters<'_, SHARDS, SHARD_SIZE> {
+        // SAFETY: `self.mem` is a `&'a mut` borrow of the whole memory (the
+        // only constructor is `ShardedMemory::exclusive(&mut self)`), so for
+        // 'a every other handle on the memory derives from this view. Through
+        // `&self` the view lends none: `memory` takes `&mut self`, and no
+        // `&self` method of this module writes or passes `self.mem` on. So
+        // while the returned borrow of `self` lives, no write guard can be
+        // taken and no `&mut` to the shards used (that needs `&mut self`).
+        unsafe { NoWriters::new(&self.mem.shards) }
+    }
+
     /// The one typed read behind every `read_*` method.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        // SAFETY: `self` borrows the whole memory mutably for 'a, so no other
-        // handle exists and no write guard can be taken during the call.
-        unsafe { self.mem.read_unlocked(addr, T::SIZE) }.map(T::from_u64_truncating)
+        ShardedMemory::read_unlocked(self.no_writers(), addr, T::SIZE).map(T::from_u64_truncating)
     }
 
     /// Refuses writes to a frozen memory (checked after bounds, as on
@@ -132,8 +176,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
 
     /// Copies `buf.len()` bytes starting at `addr` into `buf`.
     pub fn read_bytes(&self, addr: usize, buf: &mut [u8]) -> Result<(), VmError> {
-        // SAFETY: as in `read`: the `&mut` borrow rules out every writer.
-        unsafe { self.mem.read_bytes_unlocked(addr, buf) }
+        ShardedMemory::read_bytes_unlocked(self.no_writers(), addr, buf)
     }
 
     /// Copies `buf` into memory at `addr`; a range that does not fit fails
@@ -251,11 +294,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
     /// The whole guest memory as one slice (guest address `k` is index `k`).
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: the view holds the memory by `&mut` for its whole life,
-        // and the returned slice keeps `self` borrowed: no other handle
-        // exists, and the view's own writers (and `memory`) need `&mut
-        // self`, so no writer runs while the slice lives.
-        unsafe { self.mem.shards.flat_unlocked() }
+        // The proof keeps `self` borrowed as long as the slice lives.
+        self.no_writers().bytes()
     }
 
     /// Bytes `addr..addr + len` as a slice; out of bounds is an error.

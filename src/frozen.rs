@@ -6,12 +6,17 @@
 //! exclusive view, a batch, a `Frozen`) return [`ErrorKind::ReadOnly`]
 //! (crate::ErrorKind::ReadOnly): every write path checks the memory's state
 //! while it waits for its lock, so it never spins on the leaked guards.
-#![allow(unsafe_code)] // lock-free reads, each argued at its call
+//!
+//! `freeze` is serialised with snapshot and restore (it takes the memory's
+//! snapshot lock), so a restore either finishes before freezing begins or
+//! fails with `ReadOnly` before copying anything.
+#![allow(unsafe_code)] // one proof of "no writer", argued in `freeze`
 
 use crate::error::{Access, VmError};
 use crate::interrupt::Section;
 use crate::memory::{ShardedMemory, FREEZING, FROZEN, LIVE};
 use crate::scalar::Scalar;
+use crate::shard::NoWriters;
 use crate::sync::Ordering;
 
 /// Lock-free read-only access to a frozen memory, from
@@ -31,6 +36,8 @@ use crate::sync::Ordering;
 #[derive(Clone, Copy)]
 pub struct Frozen<'a, const SHARDS: usize, const SHARD_SIZE: usize> {
     mem: &'a ShardedMemory<SHARDS, SHARD_SIZE>,
+    /// Made by `freeze` once every shard's read lock is leaked.
+    quiet: NoWriters<'a, SHARDS, SHARD_SIZE>,
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
@@ -39,43 +46,59 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// any handle fail with `ReadOnly`. Freezing again (from any thread) is
     /// cheap and gives another reader.
     ///
-    /// `freeze` waits for every shard's write lock: a [`Batch`](crate::Batch)
+    /// `freeze` first waits for a snapshot or restore in progress on this
+    /// memory (they are serialised by the memory's snapshot lock), then
+    /// refuses new writes ([`is_frozen`](Self::is_frozen) turns `true`),
+    /// then waits for every shard's write lock: a [`Batch`](crate::Batch)
     /// holding one lets go at its next write (which fails with `ReadOnly`)
     /// or when released or dropped, so do not keep an idle batch with a
     /// held write guard across a `freeze` on the same thread (it waits for
-    /// ever). With feature `critical-section` the whole freeze runs in one
+    /// ever). With feature `critical-section` the freeze proper runs in one
     /// critical section (left only while a lock is waited for), so an
-    /// interrupt handler never finds the memory half frozen.
+    /// interrupt handler never finds the memory half frozen; the snapshot
+    /// lock is taken outside it, so a handler must not call `freeze`,
+    /// `snapshot` or `restore` on a memory whose snapshot, restore or freeze
+    /// it may have interrupted (it would wait for ever).
     pub fn freeze(&self) -> Frozen<'_, SHARDS, SHARD_SIZE> {
-        // One critical section (feature `critical-section`) for the whole
-        // freeze, left only while a shard's lock is waited for: an interrupt
-        // handler never finds the memory half frozen.
-        let mut section = Section::enter();
-        // ORDERING: `Acquire` on failure pairs with the freezer's `Release`
-        // store of FROZEN below, so a second freezer sees the leaked guards.
-        match self
-            .state
-            .compare_exchange(LIVE, FREEZING, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => {
+        // ORDERING: `Acquire` pairs with the freezer's `Release` store of
+        // FROZEN below, so this thread sees every read lock leaked.
+        if self.state.load(Ordering::Acquire) != FROZEN {
+            // Serialised with snapshot and restore: none runs from here on.
+            let _serial = self.baseline.write();
+            // One critical section (feature `critical-section`) for the
+            // freeze proper, left only while a shard's lock is waited for.
+            let mut section = Section::enter();
+            // Under the lock the state is LIVE or FROZEN: FREEZING is only
+            // ever seen by other threads while a freezer holds it.
+            if self.state.load(Ordering::Acquire) == LIVE {
+                // ORDERING: `Release` makes writers that see FREEZING
+                // (`Acquire`) give up instead of waiting for a lock.
+                self.state.store(FREEZING, Ordering::Release);
                 for shard in self.shards.iter() {
                     section = shard.leak_read(section);
                 }
-                // ORDERING: `Release` publishes the leaked guards to readers
+                // ORDERING: `Release` publishes the leaked guards to freezers
                 // that check for FROZEN with `Acquire`.
                 self.state.store(FROZEN, Ordering::Release);
             }
-            Err(_) => {
-                drop(section);
-                while self.state.load(Ordering::Acquire) != FROZEN {
-                    core::hint::spin_loop();
-                }
-            }
+            drop(section);
         }
-        Frozen { mem: self }
+        // SAFETY: the state is FROZEN: either this thread stored it above,
+        // after leaking a read guard of every shard, or it loaded FROZEN with
+        // `Acquire` (directly or after taking the lock the freezer held)
+        // from the store that followed the leaks. A leaked read guard is
+        // never released, so no write guard of any shard can be taken for
+        // the rest of the memory's life, which outlives the borrow 'self; no
+        // `&mut` to the memory can be used while `&self` lives.
+        let quiet = unsafe { NoWriters::new(&self.shards) };
+        Frozen { mem: self, quiet }
     }
 
-    /// Whether [`freeze`](Self::freeze) has begun: writes are refused.
+    /// Whether writes are refused: `true` as soon as a
+    /// [`freeze`](Self::freeze) has begun refusing them, which may be
+    /// before that `freeze` returns (it may still be waiting for writes in
+    /// flight to finish). `false` while a `freeze` still waits for a
+    /// snapshot or restore to end. Never turns `false` again.
     #[inline]
     pub fn is_frozen(&self) -> bool {
         self.is_read_only()
@@ -97,15 +120,12 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     /// The one typed read behind every `read_*` method: no lock.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        // SAFETY: a `Frozen` exists only after `freeze` leaked a read guard
-        // of every shard (state FROZEN), so no write guard can ever be taken.
-        unsafe { self.mem.read_unlocked(addr, T::SIZE) }.map(T::from_u64_truncating)
+        ShardedMemory::read_unlocked(self.quiet, addr, T::SIZE).map(T::from_u64_truncating)
     }
 
     /// Copies `buf.len()` bytes at `addr` into `buf`, with no lock.
     pub fn read_bytes(&self, addr: usize, buf: &mut [u8]) -> Result<(), VmError> {
-        // SAFETY: as in `read`.
-        unsafe { self.mem.read_bytes_unlocked(addr, buf) }
+        ShardedMemory::read_bytes_unlocked(self.quiet, addr, buf)
     }
 
     /// Always fails: out of bounds if `addr` is, read-only otherwise.
@@ -170,11 +190,8 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     /// `k`), for as long as the memory is borrowed.
     #[inline]
     pub fn as_slice(&self) -> &'a [u8] {
-        // SAFETY: a `Frozen` exists only after `freeze` leaked a read guard
-        // of every shard (state FROZEN), so no write guard can ever be
-        // taken; the `&mut` writers (exclusive view, restore) refuse a
-        // frozen memory, and none can exist while this `&'a` borrow lives.
-        unsafe { self.mem.shards.flat_unlocked() }
+        // `freeze`'s proof lasts as long as the memory's borrow 'a.
+        self.quiet.bytes()
     }
 
     /// Bytes `addr..addr + len` as a slice; out of bounds is an error.

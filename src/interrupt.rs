@@ -19,6 +19,11 @@
 //! - a [`Batch`](crate::Batch) keeps a lock across the caller's code, which
 //!   cannot run with interrupts masked; a handler may read (typed) a shard a
 //!   batch holds, but a write, atomic or bulk access to it waits for ever;
+//! - snapshot, restore and `freeze` of one memory are serialised by a
+//!   per-memory snapshot lock held outside any section (holding a section
+//!   across a whole snapshot would mean waiting for shard locks inside it):
+//!   a handler may call them, but not on a memory whose snapshot, restore
+//!   or freeze it may have interrupted (it would wait for ever);
 //! - a [`fetch_update`](ShardedMemory::fetch_update) closure runs inside the
 //!   section (keep it short, and do not touch the same memory from it);
 //! - a lock is only ever *waited for* outside a section (a failed attempt

@@ -94,7 +94,10 @@
 //! Guest atomics (`compare_exchange_u32`, `fetch_add_u64`...) hold their
 //! shard's write lock; dirty tracking adds one relaxed load to a write
 //! (plus one atomic OR on the first write to a shard after the log was
-//! cleared). `BENCHMARKS.md` in the repository and source package gives
+//! cleared). Snapshot, restore and `freeze` of one memory are serialised
+//! (a per-memory lock), and restore marks the shards it copies back in the
+//! dirty log (their bytes changed). `BENCHMARKS.md` in the repository and
+//! source package gives
 //! the measured cost of each mode relative to a slice and how it was
 //! measured.
 //!
@@ -143,14 +146,18 @@
 //! | `alloc` | `new_boxed` constructors that allocate zeroed memories and snapshots on the heap, never on the stack |
 //! | `portable-atomic` | `spin` and vm-mem atomics through `portable-atomic`, for targets without compare-and-swap (thumbv6m); the firmware picks a critical section or `portable-atomic`'s single-core cfg |
 //! | `defmt` | `defmt::Format` for [`VmError`], [`ErrorKind`], [`Access`] and [`Perms`], to log errors cheaply on the target |
-//! | `critical-section` | every path that holds a shard lock (typed writes, guest atomics, bulk reads and writes, `fill`, snapshot, restore, `freeze`, a spanning read's lock fallback) runs in a `critical-section` critical section, so an interrupt handler never waits on a lock the interrupted code holds; the program links an implementation (firmware: `cortex-m`'s `critical-section-single-core`; host: the crate's `std` feature). Not a [`Batch`] |
+//! | `critical-section` | every path that holds a shard lock (typed writes, guest atomics, bulk reads and writes, `fill`, snapshot, restore, `freeze`, a spanning read's lock fallback) runs in a `critical-section` critical section, so an interrupt handler never waits on a lock the interrupted code holds (not the per-memory snapshot lock: a handler must not snapshot, restore or freeze a memory whose snapshot, restore or freeze it interrupted); the program links an implementation (firmware: `cortex-m`'s `critical-section-single-core`; host: the crate's `std` feature). Not a [`Batch`] |
 //!
 //! The minimum supported Rust version is 1.88 (`rust-version` in
 //! `Cargo.toml`), built and tested in CI.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
-#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![deny(
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block,
+    clippy::missing_safety_doc
+)]
 
 // Targets without compare-and-swap (thumbv6m: Cortex-M0/M0+) need
 // `portable-atomic`; without it `spin` is not even built (Cargo.toml), so
@@ -181,16 +188,8 @@ mod perms;
 mod scalar;
 mod shard;
 mod snapshot;
+mod sync;
 mod typed;
-
-/// The atomic types vm-mem uses: `core`'s, or `portable-atomic`'s on
-/// targets without compare-and-swap (feature `portable-atomic`).
-mod sync {
-    #[cfg(not(feature = "portable-atomic"))]
-    pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-    #[cfg(feature = "portable-atomic")]
-    pub(crate) use portable_atomic::{AtomicU8, AtomicUsize, Ordering};
-}
 
 pub use access::{read_by_width, write_by_width, MemoryAccess};
 pub use batch::Batch;

@@ -21,11 +21,11 @@
 //! [`exclusive`](ShardedMemory::exclusive), read-only images
 //! [`freeze`](ShardedMemory::freeze), runs of writes
 //! [`batch`](ShardedMemory::batch).
-#![allow(unsafe_code)]
+#![allow(unsafe_code)] // `new_boxed`'s zeroed allocation, argued at the call
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
-use crate::shard::{self, ShardWrite, Shards};
+use crate::shard::{self, Masked, NoWriters, Shard, ShardWrite, Shards};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
 
@@ -71,8 +71,11 @@ pub struct ShardedMemory<const SHARDS: usize, const SHARD_SIZE: usize> {
     pub(crate) shards: Shards<SHARDS, SHARD_SIZE>,
     /// [`LIVE`], [`FREEZING`] or [`FROZEN`].
     pub(crate) state: AtomicU8,
-    /// Id of the snapshot that is the restore baseline (0: none).
-    pub(crate) baseline: crate::sync::AtomicUsize,
+    /// The id of the snapshot that is the restore baseline (0: none),
+    /// behind a lock that serialises snapshot, restore and freeze on this
+    /// memory (only its write side is used). `RwLock::new(0)` is all-zero
+    /// bits, as the rest of the memory.
+    pub(crate) baseline: spin::RwLock<u64>,
 }
 
 /// A run of a bulk access that lies in one shard: bytes `off..off + len` of
@@ -133,7 +136,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         ShardedMemory {
             shards: Shards::new(),
             state: AtomicU8::new(LIVE),
-            baseline: crate::sync::AtomicUsize::new(0),
+            baseline: spin::RwLock::new(0),
         }
     }
 
@@ -150,9 +153,13 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     #[cfg(feature = "alloc")]
     pub fn new_boxed() -> alloc::boxed::Box<Self> {
         const { Self::SIZE };
-        // SAFETY: `new()` is all-zero bits (zeroed bytes, unlocked locks,
-        // zero marks and state), so an all-zero `Self` is a valid value;
-        // the `zeroed_is_new` test checks the two agree.
+        // SAFETY: every field of `Self` is integers, atomics and `spin`
+        // locks (an `AtomicUsize` lock word plus `()` or a `u64`), for which
+        // all-zero bits are valid, and `new()` builds exactly that: zeroed
+        // bytes, unlocked locks (lock word 0), zero counters, marks, state
+        // (`LIVE` = 0) and baseline. So an all-zero `Self` is a valid value,
+        // equal to `new()`; `tests/bounds.rs::boxed_memory_starts_zeroed_and_works`
+        // checks each field behaves as new.
         unsafe { crate::boxed::zeroed_box() }
     }
 
@@ -220,17 +227,28 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         self.read_sized(addr, T::SIZE).map(T::from_u64_truncating)
     }
 
+    /// The shard holding all `size` bytes at `addr`, with their offset in
+    /// it; `None` if they straddle two shards or leave the memory. The one
+    /// in-shard test of the shared paths (reads, writes, atomics, batches).
+    #[inline(always)]
+    pub(crate) fn in_shard(
+        &self,
+        addr: usize,
+        size: usize,
+    ) -> Option<(Shard<'_, SHARD_SIZE>, usize)> {
+        let (idx, off) = Self::split(addr);
+        let shard = self.shards.get(idx)?;
+        (off <= SHARD_SIZE.checked_sub(size)?).then_some((shard, off))
+    }
+
     /// The read of `size` bytes, zero-extended. Not generic over the width,
     /// so cold paths stay single; always inlined (with a constant size it is
     /// a bounds check and one load): reads are the hot path.
     #[inline(always)]
     fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
-        let (idx, off) = Self::split(addr);
-        if let Some(shard) = self.shards.get(idx) {
-            if off <= SHARD_SIZE - size {
-                if let Some(v) = shard.read(off, size) {
-                    return Ok(v);
-                }
+        if let Some((shard, off)) = self.in_shard(addr, size) {
+            if let Some(v) = shard.read(off, size) {
+                return Ok(v);
             }
         }
         self.read_slow(addr, size)
@@ -253,34 +271,70 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         self.write_sized(addr, T::SIZE, v.to_u64())
     }
 
-    /// The write of the low `size` bytes of `v`. Left to the optimiser to
-    /// inline: a shared write pays for its lock anyway, and one copy for
-    /// every width keeps firmware small (`opt-level = "s"`).
+    /// The write of the low `size` bytes of `v`: the read-modify-write that
+    /// does not read. Left to the optimiser to inline: a shared write pays
+    /// for its lock anyway, and one copy for every width keeps firmware
+    /// small (`opt-level = "s"`).
     #[inline]
     fn write_sized(&self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
-        let (idx, off) = Self::split(addr);
-        if let Some(shard) = self.shards.get(idx) {
-            if off <= SHARD_SIZE - size {
-                let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
-                    return Err(Self::read_only(Access::Write, addr, size));
-                };
-                if let Some(()) = g.write(off, size, v) {
-                    return Ok(());
-                }
-            }
-        }
-        self.modify_straddling(Access::Write, addr, size, &mut |_| Some(v))
+        self.update::<false>(Access::Write, addr, size, |_| Some(v))
             .map(|_| ())
     }
 
+    /// The one locked read-modify-write behind typed writes and guest
+    /// atomics: under the write lock of the value's shard (both shards,
+    /// ascending, when it straddles), loads the old value (only if `LOAD`;
+    /// else `f` gets 0), stores `f(old)` unless it is `None` (a failed
+    /// compare-exchange stores and marks nothing), returns the old value.
+    /// `f` runs while the lock is held, outside the shard's write section:
+    /// if it panics, the guard is released and the counter stays even.
+    #[inline(always)]
+    pub(crate) fn update<const LOAD: bool>(
+        &self,
+        access: Access,
+        addr: usize,
+        size: usize,
+        mut f: impl FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, VmError> {
+        if let Some((mut g, off)) = self.lock_in_shard(access, addr, size)? {
+            let old = if LOAD { g.read(off, size) } else { Some(0) };
+            if let Some(old) = old {
+                if let Some(new) = f(old) {
+                    // Cannot fail: `lock_in_shard` checked the value fits.
+                    let _stored = g.write(off, size, new);
+                }
+                return Ok(old);
+            }
+        }
+        self.modify_straddling(access, addr, size, &mut f)
+    }
+
+    /// The write guard of the shard holding all `size` bytes at `addr`, with
+    /// their offset; `Ok(None)` if they straddle or leave the memory (the
+    /// caller's slow path reports which); `ReadOnly` once freezing began.
+    #[inline(always)]
+    pub(crate) fn lock_in_shard(
+        &self,
+        access: Access,
+        addr: usize,
+        size: usize,
+    ) -> Result<Option<(Masked<ShardWrite<'_, SHARD_SIZE>>, usize)>, VmError> {
+        let Some((shard, off)) = self.in_shard(addr, size) else {
+            return Ok(None);
+        };
+        match shard.write_guard(|| self.is_read_only()) {
+            Some(g) => Ok(Some((g, off))),
+            None => Err(Self::read_only(access, addr, size)),
+        }
+    }
+
     /// Read-modify-write of `size` bytes that straddle two shards (or lie
-    /// out of bounds), under both write locks (ascending): the straddling
-    /// write and guest atomics. `f` returns the value to store, or `None` to
-    /// store nothing (a failed compare-exchange). Returns the old value.
-    /// Not generic (size and operation are data): one copy in the binary.
+    /// out of bounds), under both write locks (ascending): the cold half of
+    /// [`update`](Self::update). Returns the old value. Not generic (size
+    /// and operation are data): one copy in the binary.
     #[cold]
     #[inline(never)]
-    pub(crate) fn modify_straddling(
+    fn modify_straddling(
         &self,
         access: Access,
         addr: usize,
@@ -308,35 +362,29 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
     /// A typed read with no lock: the exclusive and frozen paths. The shard
     /// bytes are one contiguous slice, so this is a plain slice read: one
-    /// bounds check and one load, straddling or not.
-    ///
-    /// # Safety
-    /// No write guard of any shard may exist or be taken during the call:
-    /// the caller holds the memory by `&mut`, or the memory is frozen.
+    /// bounds check and one load, straddling or not. `quiet` proves no
+    /// writer runs (see [`NoWriters`]).
     #[inline(always)]
-    pub(crate) unsafe fn read_unlocked(&self, addr: usize, size: usize) -> Result<u64, VmError> {
-        // SAFETY: forwarded from this function's contract.
-        let flat = unsafe { self.shards.flat_unlocked() };
-        match flat.get(addr..).and_then(|b| load_sized(b, size)) {
+    pub(crate) fn read_unlocked(
+        quiet: NoWriters<'_, SHARDS, SHARD_SIZE>,
+        addr: usize,
+        size: usize,
+    ) -> Result<u64, VmError> {
+        match quiet.bytes().get(addr..).and_then(|b| load_sized(b, size)) {
             Some(v) => Ok(v),
             None => Err(VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE)),
         }
     }
 
-    /// A bulk read with no lock.
-    ///
-    /// # Safety
-    /// As [`read_unlocked`](Self::read_unlocked).
-    pub(crate) unsafe fn read_bytes_unlocked(
-        &self,
+    /// A bulk read with no lock, under the same proof.
+    pub(crate) fn read_bytes_unlocked(
+        quiet: NoWriters<'_, SHARDS, SHARD_SIZE>,
         addr: usize,
         buf: &mut [u8],
     ) -> Result<(), VmError> {
-        // SAFETY: forwarded from this function's contract.
-        let flat = unsafe { self.shards.flat_unlocked() };
         match addr
             .checked_add(buf.len())
-            .and_then(|end| flat.get(addr..end))
+            .and_then(|end| quiet.bytes().get(addr..end))
         {
             Some(src) if src.len() == buf.len() => {
                 buf.copy_from_slice(src);

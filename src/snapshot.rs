@@ -7,22 +7,64 @@
 //! Restoring the baseline copies back only the changed shards: O(k) for k
 //! written shards. Restoring any other snapshot copies every shard.
 //!
+//! Serialised: snapshot, restore and `freeze` on one memory take the
+//! memory's snapshot lock, so two of them never interleave (two threads
+//! snapshotting at once cannot clear each other's "changed" marks, and a
+//! restore never meets a freeze half-way). The shared memory and the
+//! exclusive view run the same snapshot and restore code ([`take`] and
+//! [`put`]); only how one shard is copied differs ([`ShardCopies`]: under
+//! the shard's lock, or with a plain `memcpy` through `&mut`).
+//!
 //! Consistency: each shard is copied under its own lock, so a snapshot
 //! taken while other threads write is consistent per shard, not across
 //! shards (a write that straddles two shards may be half in it). Take
 //! snapshots of a quiescent memory (all vCPUs stopped) for a consistent
-//! whole. Restore writes each shard under its write lock; it clears the
-//! restored shards' dirty marks (both the baseline mark and the user's log:
-//! after restore they equal the snapshot).
+//! whole. Restore writes each shard under its write lock and clears only
+//! its "changed since the baseline" mark: restored shards stay marked in
+//! the user's dirty log, because their bytes changed (a JIT's code cache or
+//! a mirror that follows `take_dirty` must see them).
+//!
+//! Ids: every snapshot taken gets a fresh id from one counter, so a restore
+//! can tell "this is the baseline" from "another snapshot". The counter is
+//! 64-bit where the target has 64-bit atomics and `usize` (32-bit) where it
+//! has not; either way it is checked, never wrapped: should it ever run
+//! out, later snapshots are *untracked* (taken, but never a baseline: their
+//! restore copies every shard), so a stale id can never be taken for the
+//! baseline. On a 32-bit target that happens after 2^32 - 2 snapshots.
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::exclusive::Exclusive;
-use crate::memory::ShardedMemory;
-use crate::shard::{CHANGED, DIRTY};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::memory::{ShardedMemory, LIVE};
+use crate::shard::{Shards, ALL_MARKS, CHANGED};
+#[cfg(target_has_atomic = "64")]
+use crate::sync::AtomicU64 as IdCounter;
+#[cfg(not(target_has_atomic = "64"))]
+use crate::sync::AtomicUsize as IdCounter;
+use crate::sync::Ordering;
 
-/// Source of snapshot ids; 0 means "never taken".
-static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+/// Id of a snapshot never taken.
+const NEVER: u64 = 0;
+/// Id of a snapshot taken after the counter ran out: never a baseline.
+const UNTRACKED: u64 = u64::MAX;
+
+/// Source of snapshot ids: the last id handed out.
+static LAST_ID: IdCounter = IdCounter::new(0);
+
+/// A fresh id from `counter`: never [`NEVER`], never one handed out
+/// before; [`UNTRACKED`] once the counter is exhausted (it then stays put).
+// The counter is `u64` here but `usize` on 32-bit targets: the casts stay.
+#[allow(clippy::unnecessary_cast)]
+fn fresh_id(counter: &IdCounter) -> u64 {
+    // ORDERING: `Relaxed`: only uniqueness matters, and the read-modify-
+    // write sees the latest value whatever the ordering.
+    match counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+        n.checked_add(1).filter(|&next| next as u64 != UNTRACKED)
+    }) {
+        // Widening: the counter is `u64` or a `usize` of at most 64 bits.
+        Ok(last) => last as u64 + 1,
+        Err(_) => UNTRACKED,
+    }
+}
 
 /// A copy of a `ShardedMemory<SHARDS, SHARD_SIZE>`: a plain array, so it can
 /// live in a `static` (in `.bss`) or, with `alloc`, in a `Box`.
@@ -41,7 +83,8 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 /// ```
 pub struct Snapshot<const SHARDS: usize, const SHARD_SIZE: usize> {
     shards: [[u8; SHARD_SIZE]; SHARDS],
-    id: usize,
+    /// [`NEVER`], a unique id, or [`UNTRACKED`].
+    id: u64,
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> {
@@ -50,7 +93,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> 
         const { ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE };
         Snapshot {
             shards: [[0; SHARD_SIZE]; SHARDS],
-            id: 0,
+            id: NEVER,
         }
     }
 
@@ -59,8 +102,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> 
     #[allow(unsafe_code)] // zeroed allocation, argued below
     pub fn new_boxed() -> alloc::boxed::Box<Self> {
         const { ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE };
-        // SAFETY: a `Snapshot` is byte arrays and a `usize`; all-zero bits are
-        // a valid value (the same as `new()`).
+        // SAFETY: a `Snapshot` is byte arrays and a `u64`, for which all-zero
+        // bits are valid; they are exactly `new()` (zero bytes, id `NEVER`).
         unsafe { crate::boxed::zeroed_box() }
     }
 
@@ -73,14 +116,17 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Snapshot<SHARDS, SHARD_SIZE> 
     /// Whether the snapshot has ever been taken.
     #[inline]
     pub fn is_taken(&self) -> bool {
-        self.id != 0
+        self.id != NEVER
     }
 
-    /// Gives the snapshot a fresh id: a new baseline.
-    fn renew(&mut self) -> usize {
-        // ORDERING: `Relaxed`: only uniqueness matters, not ordering.
-        self.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        self.id
+    /// The baseline this snapshot makes once taken or restored: its id, or
+    /// none if it is untracked or never taken.
+    fn as_baseline(&self) -> u64 {
+        if self.id == UNTRACKED {
+            NEVER
+        } else {
+            self.id
+        }
     }
 }
 
@@ -90,94 +136,242 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Default for Snapshot<SHARDS, 
     }
 }
 
-impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
-    /// Copies the whole memory into `snap`, shard by shard under each
-    /// shard's read lock, and makes `snap` the baseline for [`restore`](Self::restore).
-    ///
-    /// Waits for ever on a shard that a [`Batch`](crate::Batch) of the same
-    /// thread holds write-locked. With feature `critical-section` each
-    /// shard's copy runs in a critical section.
-    pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
-        for (shard, copy) in self.shards.iter().zip(snap.shards.iter_mut()) {
+/// How snapshot and restore copy one shard: the only part that differs
+/// between the shared memory and the exclusive view.
+trait ShardCopies<const N: usize> {
+    /// Copies shard `i` into `dst` and clears its "changed" mark, with no
+    /// write in between.
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]);
+    /// Whether shard `i` was written since its "changed" mark was cleared.
+    fn is_changed(&mut self, i: usize) -> bool;
+    /// Copies `src` into shard `i`, marks it dirty in the user's log (its
+    /// bytes changed) and clears its "changed" mark, with no write in between.
+    fn copy_in(&mut self, i: usize, src: &[u8; N]);
+}
+
+/// The shared memory's copies: each shard under its own lock.
+struct Locked<'m, const S: usize, const N: usize>(&'m Shards<S, N>);
+
+impl<const S: usize, const N: usize> ShardCopies<N> for Locked<'_, S, N> {
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
+        if let Some(shard) = self.0.get(i) {
             let g = shard.read_guard();
-            copy.copy_from_slice(g.bytes());
+            dst.copy_from_slice(g.bytes());
             // Under the read lock no writer can mark the shard between the
             // copy and the clear.
             shard.take_mark(CHANGED);
         }
-        let id = snap.renew();
-        // ORDERING: `Release`/`Acquire` with restore's load, though callers
-        // are expected not to race snapshot and restore.
-        self.baseline.store(id, Ordering::Release);
+    }
+
+    fn is_changed(&mut self, i: usize) -> bool {
+        self.0.get(i).is_some_and(|shard| shard.is_marked(CHANGED))
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
+        if let Some(shard) = self.0.get(i) {
+            // Never gives up: the caller holds the snapshot lock and saw the
+            // memory live, so no freeze can begin until it is done.
+            if let Some(mut g) = shard.write_guard(|| false) {
+                // Cannot fail: the copy is exactly one shard long. It marks
+                // the shard dirty and changed; only "changed" is cleared.
+                let _stored = g.copy_in(0, src);
+                g.clear_marks(CHANGED);
+            }
+        }
+    }
+}
+
+/// The exclusive view's copies: plain `memcpy` through `&mut`.
+struct Owned<'m, const S: usize, const N: usize>(&'m mut Shards<S, N>);
+
+impl<const S: usize, const N: usize> ShardCopies<N> for Owned<'_, S, N> {
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
+        if let Some((bytes, marks)) = self.0.get_mut(i) {
+            dst.copy_from_slice(bytes);
+            *marks &= !CHANGED;
+        }
+    }
+
+    fn is_changed(&mut self, i: usize) -> bool {
+        self.0
+            .get_mut(i)
+            .is_some_and(|(_, marks)| *marks & CHANGED != 0)
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
+        if let Some((bytes, marks)) = self.0.get_mut(i) {
+            bytes.copy_from_slice(src);
+            *marks = ALL_MARKS & !CHANGED;
+        }
+    }
+}
+
+/// The one snapshot: copies every shard into `snap`, gives it a fresh id
+/// and makes it the baseline. The caller holds the snapshot lock
+/// (`baseline` is what it guards) or the memory by `&mut`.
+fn take<const S: usize, const N: usize>(
+    shards: &mut impl ShardCopies<N>,
+    baseline: &mut u64,
+    snap: &mut Snapshot<S, N>,
+) {
+    for (i, copy) in snap.shards.iter_mut().enumerate() {
+        shards.copy_out(i, copy);
+    }
+    snap.id = fresh_id(&LAST_ID);
+    *baseline = snap.as_baseline();
+}
+
+/// The one restore: refuses a frozen memory before copying anything, copies
+/// the changed shards (every shard unless `snap` is the baseline), makes
+/// `snap` the baseline, returns how many shards it copied. The caller holds
+/// the snapshot lock (so `frozen` cannot change) or the memory by `&mut`.
+fn put<const S: usize, const N: usize>(
+    shards: &mut impl ShardCopies<N>,
+    baseline: &mut u64,
+    frozen: bool,
+    snap: &Snapshot<S, N>,
+) -> Result<usize, VmError> {
+    if frozen {
+        return Err(VmError::new(
+            ErrorKind::ReadOnly,
+            Access::Write,
+            0,
+            ShardedMemory::<S, N>::SIZE,
+        ));
+    }
+    let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
+    let mut copied = 0;
+    for (i, copy) in snap.shards.iter().enumerate() {
+        if incremental && !shards.is_changed(i) {
+            continue;
+        }
+        shards.copy_in(i, copy);
+        copied += 1;
+    }
+    *baseline = snap.as_baseline();
+    Ok(copied)
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// Copies the whole memory into `snap`, shard by shard under each
+    /// shard's read lock, and makes `snap` the baseline for
+    /// [`restore`](Self::restore). Waits for a snapshot, restore or freeze
+    /// of this memory in progress on another thread (they are serialised).
+    ///
+    /// Waits for ever on a shard that a [`Batch`](crate::Batch) of the same
+    /// thread holds write-locked. With feature `critical-section` each
+    /// shard's copy runs in a critical section (the snapshot lock is held
+    /// outside any: see [`restore`](Self::restore) for what a handler must
+    /// not do).
+    pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
+        let mut baseline = self.baseline.write();
+        take(&mut Locked(&self.shards), &mut baseline, snap);
     }
 
     /// Copies `snap` back and makes it the baseline. If `snap` is already
     /// the baseline, copies only the shards written since; otherwise every
-    /// shard. Returns how many shards were copied. Fails with `ReadOnly` on
-    /// a frozen memory (nothing is copied).
+    /// shard. Returns how many shards were copied. The copied shards stay
+    /// marked in the dirty log (their bytes changed).
+    ///
+    /// Fails with `ReadOnly` on a frozen memory, before copying anything:
+    /// restore and [`freeze`](Self::freeze) are serialised, so a freeze
+    /// that starts during a restore waits for it to finish. Waits for a
+    /// snapshot, restore or freeze in progress on another thread.
     ///
     /// Restore takes each copied shard's write lock: called on a thread that
     /// holds a [`Batch`](crate::Batch) with a lock on one of them, it waits
     /// for ever (release the batch first). With feature `critical-section`
     /// each shard's copy runs in a critical section, so an interrupt handler
-    /// may use the memory meanwhile (it sees each shard old or restored).
+    /// may use the memory meanwhile (it sees each shard old or restored);
+    /// the snapshot lock is held outside any section, so a handler must not
+    /// call `snapshot`, `restore` or `freeze` on a memory whose snapshot,
+    /// restore or freeze it may have interrupted (it would wait for ever).
+    ///
+    /// ```
+    /// let mem = vm_mem::ShardedMemory::<4, 64>::new();
+    /// let mut snap = vm_mem::Snapshot::<4, 64>::new();
+    /// mem.snapshot(&mut snap);
+    /// mem.write_u8(70, 1)?;
+    /// mem.clear_dirty();
+    /// assert_eq!(mem.restore(&snap)?, 1);
+    /// assert!(mem.dirty_shards().eq([1])); // restored bytes are news too
+    /// mem.freeze();
+    /// assert!(mem.restore(&snap).is_err());
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
     pub fn restore(&self, snap: &Snapshot<SHARDS, SHARD_SIZE>) -> Result<usize, VmError> {
-        let refuse = || VmError::new(ErrorKind::ReadOnly, Access::Write, 0, Self::SIZE);
-        if self.is_read_only() {
-            return Err(refuse());
-        }
-        let incremental = snap.id != 0 && self.baseline.load(Ordering::Acquire) == snap.id;
-        let mut copied = 0;
-        for (shard, copy) in self.shards.iter().zip(snap.shards.iter()) {
-            if incremental && !shard.is_marked(CHANGED) {
-                continue;
-            }
-            let mut g = shard
-                .write_guard(|| self.is_read_only())
-                .ok_or_else(refuse)?;
-            // Cannot fail: the copy is exactly one shard long.
-            let _stored = g.copy_in(0, copy);
-            g.clear_marks(CHANGED | DIRTY);
-            copied += 1;
-        }
-        self.baseline.store(snap.id, Ordering::Release);
-        Ok(copied)
+        let mut baseline = self.baseline.write();
+        // With the lock held no freeze can begin: this check is final.
+        let frozen = self.is_read_only();
+        put(&mut Locked(&self.shards), &mut baseline, frozen, snap)
     }
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_SIZE> {
-    /// [`ShardedMemory::snapshot`] without locks.
+    /// [`ShardedMemory::snapshot`] with plain copies (the same code, no locks).
     pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
         let mem = self.memory_mut();
-        for (mut shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter_mut()) {
-            shard.take_mark_mut(CHANGED);
-            copy.copy_from_slice(shard.bytes_mut_unmarked());
-        }
-        *mem.baseline.get_mut() = snap.renew();
+        take(&mut Owned(&mut mem.shards), mem.baseline.get_mut(), snap);
     }
 
-    /// [`ShardedMemory::restore`] without locks.
+    /// [`ShardedMemory::restore`] with plain copies (the same code and
+    /// contract, no locks).
     pub fn restore(&mut self, snap: &Snapshot<SHARDS, SHARD_SIZE>) -> Result<usize, VmError> {
         let mem = self.memory_mut();
-        if mem.is_read_only() {
-            return Err(VmError::new(
-                ErrorKind::ReadOnly,
-                Access::Write,
-                0,
-                ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
-            ));
+        let frozen = *mem.state.get_mut() != LIVE;
+        put(
+            &mut Owned(&mut mem.shards),
+            mem.baseline.get_mut(),
+            frozen,
+            snap,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::unnecessary_cast)] // `usize` on 32-bit targets
+    fn ids_never_wrap_into_never_or_a_reused_id() {
+        let counter = IdCounter::new(0);
+        assert_eq!(fresh_id(&counter), 1);
+        assert_eq!(fresh_id(&counter), 2);
+        // Two ids before the end of the counter's range.
+        #[cfg(target_has_atomic = "64")]
+        let top = u64::MAX - 2;
+        #[cfg(not(target_has_atomic = "64"))]
+        let top = usize::MAX - 2;
+        counter.store(top, Ordering::Relaxed);
+        let last = fresh_id(&counter);
+        assert_eq!(last, top as u64 + 1);
+        // Exhausted: untracked from now on, never 0 and never an old id.
+        for _ in 0..3 {
+            let id = fresh_id(&counter);
+            assert_ne!(id, NEVER);
+            assert!(id == UNTRACKED || id > last, "id {id} after {last}");
         }
-        let incremental = snap.id != 0 && *mem.baseline.get_mut() == snap.id;
-        let mut copied = 0;
-        for (mut shard, copy) in mem.shards.iter_mut().zip(snap.shards.iter()) {
-            if incremental && !shard.is_marked(CHANGED) {
-                continue;
-            }
-            shard.take_mark_mut(CHANGED | DIRTY);
-            shard.bytes_mut_unmarked().copy_from_slice(copy);
-            copied += 1;
-        }
-        *mem.baseline.get_mut() = snap.id;
-        Ok(copied)
+        assert_eq!(fresh_id(&counter), UNTRACKED);
+    }
+
+    #[test]
+    fn an_untracked_snapshot_is_never_a_baseline() {
+        let mem = ShardedMemory::<4, 64>::new();
+        let mut a = Snapshot::<4, 64>::new();
+        let mut b = Snapshot::<4, 64>::new();
+        mem.write_u8(0, 1).unwrap();
+        mem.snapshot(&mut a);
+        mem.write_u8(0, 2).unwrap();
+        mem.snapshot(&mut b);
+        // As if the counter had run out for both.
+        a.id = UNTRACKED;
+        b.id = UNTRACKED;
+        assert!(a.is_taken() && b.is_taken());
+        mem.write_u8(64, 3).unwrap();
+        // `b` is not the baseline although it was taken last: full copy.
+        assert_eq!(mem.restore(&b).unwrap(), 4);
+        assert_eq!(mem.restore(&a).unwrap(), 4, "never incremental");
+        assert_eq!(mem.read_u8(0).unwrap(), 1);
     }
 }

@@ -207,4 +207,13 @@ fn boxed_memory_starts_zeroed_and_works() {
     assert_eq!(mem.dirty_shards().count(), 0);
     mem.write_u64(4095, u64::MAX).unwrap();
     assert_eq!(mem.read_u64(4095).unwrap(), u64::MAX);
+    // Every field behaves as `new()`'s: the snapshot lock is free and there
+    // is no baseline (a first restore copies every shard), the state is live.
+    let mut snap = vm_mem::Snapshot::<64, 4096>::new_boxed();
+    assert!(!snap.is_taken());
+    assert_eq!(mem.restore(&snap).unwrap(), 64, "no baseline: full copy");
+    mem.snapshot(&mut snap);
+    mem.write_u8(0, 1).unwrap();
+    assert_eq!(mem.restore(&snap).unwrap(), 1);
+    assert_eq!(mem.freeze().read_u8(0).unwrap(), 0);
 }

@@ -57,8 +57,10 @@ impl<T: Copy> WriteOnce<T> {
         // SAFETY: READY means the value was initialised by the one `set`
         // that claimed the cell, and nothing writes it again (WRITING and
         // READY never go back to EMPTY); the `Acquire` load above orders
-        // that write before this read, so there is no data race.
-        Some(unsafe { (*self.value.get()).assume_init() })
+        // that write before this read, so there is no data race. The cast
+        // is to the same layout (`MaybeUninit<T>` is `T`'s), and `T: Copy`,
+        // so reading a copy leaves the cell as it was.
+        Some(unsafe { self.value.get().cast::<T>().read() })
     }
 
     /// Stores `v` if the cell is empty; returns whether it did.

@@ -227,6 +227,10 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     /// searches when it misses, so a stale or colliding entry only costs
     /// the search.
     hints: [AtomicU8; BUCKETS],
+    /// For each bucket, the slot index + 1 of the region `hints` names (0:
+    /// unknown, look in its descriptor): loaded beside the hint, so the
+    /// slot's load need not wait for the descriptor's.
+    hint_slots: [AtomicU8; BUCKETS],
     /// The regions' bases, ascending (unused entries `u64::MAX`): apart
     /// from the descriptors so a search reads one or two cache lines.
     bases: [Wide; N],
@@ -256,6 +260,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             version: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
             hints: [const { AtomicU8::new(0) }; BUCKETS],
+            hint_slots: [const { AtomicU8::new(0) }; BUCKETS],
             bases: [const { Wide::max() }; N],
             regions: [const { Desc::new() }; N],
             hook_len: AtomicUsize::new(0),
@@ -345,9 +350,15 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     /// The descriptor holding `addr`, as of one version.
     #[inline(always)]
     fn search(&self, addr: u64) -> Option<RawRegion> {
-        let hint = self.hints[bucket(addr)].load(Ordering::Relaxed);
-        if let Some(raw) = self.raw(usize::from(hint).wrapping_sub(1)) {
+        let b = bucket(addr);
+        let hint = self.hints[b].load(Ordering::Relaxed);
+        let slot = self.hint_slots[b].load(Ordering::Relaxed);
+        if let Some(mut raw) = self.raw(usize::from(hint).wrapping_sub(1)) {
             if raw.0 <= addr && addr <= raw.1 {
+                if slot != 0 {
+                    // The same slot as the descriptor's (one publication).
+                    raw.3 = usize::from(slot - 1) << 8 | raw.3 & 0xff;
+                }
                 return Some(raw);
             }
         }
@@ -579,8 +590,12 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         // ORDERING: pairs with the readers' `fence(Acquire)` in `unchanged`:
         // a reader that sees any store below sees the odd version after it.
         fence(Ordering::Release);
-        for (h, d) in self.hints.iter().zip(directory(&next.regions)) {
+        let dir = directory(&next.regions);
+        for ((h, hs), d) in self.hints.iter().zip(&self.hint_slots).zip(dir) {
             h.store(d, Ordering::Relaxed);
+            let slot = slots.get(usize::from(d).wrapping_sub(1));
+            let slot = slot.and_then(|&s| u8::try_from(s + 1).ok()).unwrap_or(0);
+            hs.store(slot, Ordering::Relaxed);
         }
         for (i, b) in self.bases.iter().enumerate() {
             b.store(next.regions.get(i).map_or(u64::MAX, |r| r.base));

@@ -18,8 +18,9 @@
 //! - a write of `n > 0` bytes marks every shard it touches dirty and
 //!   changed; a failed compare-exchange marks nothing;
 //! - snapshot makes its slot the baseline; restore of the baseline copies
-//!   only changed shards, anything else copies every shard, and clears both
-//!   marks of the shards it copies.
+//!   only changed shards, anything else copies every shard, and clears the
+//!   "changed" mark of the shards it copies (they stay dirty in the user's
+//!   log: their bytes changed).
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
@@ -523,8 +524,9 @@ impl Model {
                     }
                     let r = s * self.shard_size..(s + 1) * self.shard_size;
                     self.bytes[r.clone()].copy_from_slice(&src[r]);
+                    // Its bytes changed: still dirty for the user's log.
                     self.changed[s] = false;
-                    self.dirty[s] = false;
+                    self.dirty[s] = true;
                     copied += 1;
                 }
                 self.baseline = if taken { Some(slot) } else { None };
