@@ -1039,3 +1039,103 @@ mod tests {
         assert_eq!(shards.ctl[0].seq.load(Ordering::Relaxed), 4);
     }
 }
+
+/// An owner's type-erased handle on a memory's bytes and control blocks,
+/// the geometry as data (shard shift and count): what an owner-mode map
+/// ([`OwnerMap`](crate::OwnerMap)) reaches RAM through with plain loads
+/// and stores, no lock and no read-modify-write.
+///
+/// Made only by [`ShardedMemory::split_owned`](crate::ShardedMemory),
+/// from a `&'a mut` borrow: for `'a` no other handle on the memory exists
+/// but the `&'a` it returns beside this one, and both stay inside one
+/// owner map. The handle is neither `Send` nor `Sync`, so every copy of it
+/// stays on the thread that made it, and its loads and stores are leaf
+/// operations that hold no reference to the bytes past their call (as
+/// `Cell` does): no two accesses to the bytes ever overlap.
+#[derive(Clone, Copy)]
+pub(crate) struct OwnedRam<'a> {
+    data: NonNull<u8>,
+    len: usize,
+    ctl: NonNull<Ctl>,
+    shift: u32,
+    count: usize,
+    /// Borrows the memory for `'a`; `*const` makes the handle `!Send` and
+    /// `!Sync`.
+    _owner: PhantomData<(&'a Ctl, *const ())>,
+}
+
+impl<const S: usize, const N: usize> Shards<S, N> {
+    /// The owner's handle on these shards. Sound to use only as
+    /// [`OwnedRam`] says: the caller held them by `&'a mut`.
+    #[inline]
+    pub(crate) fn owned(&self) -> OwnedRam<'_> {
+        OwnedRam {
+            data: NonNull::from(&self.data.0).cast::<u8>(),
+            len: S * N,
+            ctl: NonNull::from(&self.ctl).cast::<Ctl>(),
+            shift: N.trailing_zeros(),
+            count: S,
+            _owner: PhantomData,
+        }
+    }
+}
+
+impl OwnedRam<'_> {
+    /// Loads a `T` at `off` with a plain load; `None` if it does not fit.
+    #[inline(always)]
+    pub(crate) fn load<T: crate::Scalar>(&self, off: u64) -> Option<T> {
+        let off = usize::try_from(off).ok()?;
+        if off > self.len.checked_sub(T::SIZE)? {
+            return None;
+        }
+        // SAFETY: `off + T::SIZE <= len`, so the bytes lie inside the
+        // memory's storage, which lives for 'a. No other access to them can
+        // run during this call (type docs: the memory was borrowed `&'a
+        // mut`, its shared handle and every copy of this one stay on this
+        // thread, and no reference to the bytes outlives a call), so a
+        // plain read races nothing. Unaligned: `T` is read byte-wise by
+        // `load_le` from a `[u8]`.
+        let bytes =
+            unsafe { core::slice::from_raw_parts(self.data.as_ptr().wrapping_add(off), T::SIZE) };
+        T::load_le(bytes)
+    }
+
+    /// Stores `v` at `off` with a plain store and marks its shard
+    /// written; `None` (nothing stored) if it does not fit.
+    #[inline(always)]
+    pub(crate) fn store<T: crate::Scalar>(&self, off: u64, v: T) -> Option<()> {
+        let off = usize::try_from(off).ok()?;
+        if off > self.len.checked_sub(T::SIZE)? {
+            return None;
+        }
+        self.mark(off >> self.shift);
+        if T::SIZE > 1 {
+            // A value crossing into the next shard marks it too.
+            self.mark((off + T::SIZE - 1) >> self.shift);
+        }
+        // SAFETY: in bounds as in `load`; the bytes sit in an `UnsafeCell`
+        // (the storage), so writing through a pointer derived from a shared
+        // borrow is allowed, and no other access (nor reference) to them
+        // exists during this call (type docs), so the `&mut` below is
+        // unique while it lives.
+        let bytes = unsafe {
+            core::slice::from_raw_parts_mut(self.data.as_ptr().wrapping_add(off), T::SIZE)
+        };
+        v.store_le(bytes)
+    }
+
+    /// Marks shard `i` written with a load and, the first time, a plain
+    /// store: no read-modify-write (only this owner touches the marks).
+    #[inline(always)]
+    fn mark(&self, i: usize) {
+        if i >= self.count {
+            return;
+        }
+        // SAFETY: `i < count`: control block `i` of the memory's array,
+        // alive for 'a; read and stored only through its atomics.
+        let ctl = unsafe { &*self.ctl.as_ptr().wrapping_add(i) };
+        if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
+            ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
+        }
+    }
+}

@@ -31,6 +31,12 @@ pub(crate) const ENTRIES: usize = 16;
 /// log2 of the page a cursor entry covers (4 KiB).
 const PAGE_SHIFT: u32 = 12;
 
+/// The page number of `addr`: what a cache entry is tagged with.
+#[inline(always)]
+pub(crate) const fn page_of(addr: u64) -> u64 {
+    addr >> PAGE_SHIFT
+}
+
 /// One cache entry: a page's region as of one table version.
 #[derive(Clone, Copy)]
 struct Entry<'a> {
@@ -128,10 +134,11 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     /// version: one tag compare, one version load.
     #[inline(always)]
     fn cached(&self, addr: u64) -> Option<Region<'a>> {
-        let page = addr >> PAGE_SHIFT;
+        let page = page_of(addr);
         let e = self.slot(page).get();
         if e.page == page && e.version == self.map.table.current() {
-            e.region
+            // The page may hold other regions' bytes (or holes) too.
+            e.region.filter(|r| r.contains(addr))
         } else {
             None
         }
@@ -140,8 +147,9 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     /// Looks `addr` up in the table and caches its page's region.
     #[inline(never)]
     fn refill(&self, addr: u64) -> Option<Region<'a>> {
+        // The region holding `addr`, or `None` (a hole: not cached).
         let (version, region) = self.map.table.hit_versioned(addr);
-        let page = addr >> PAGE_SHIFT;
+        let page = page_of(addr);
         self.slot(page).set(Entry {
             page,
             version,
@@ -240,7 +248,7 @@ impl<const N: usize, const H: usize> core::fmt::Debug for Cursor<'_, '_, N, H> {
 /// A cursor is a [`MemoryAccess`](crate::MemoryAccess): an interpreter
 /// generic over it runs on the map with a per-CPU cache.
 impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H> {
-    crate::map::forward!(Cursor;
+    crate::map::forward!(Cursor, MemoryMap;
         read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
         read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
         read fetch_u16 u16, read fetch_u32 u32;

@@ -12,7 +12,8 @@
 //! publishing a change), `config.rs` (the changes: add, remove, move,
 //! protect, watch), `access.rs` (typed accesses and the checks),
 //! `atomic.rs` (guest atomics), `bulk.rs` (copies), `cursor.rs`
-//! ([`Cursor`], a per-CPU lookup cache), `hooks.rs`
+//! ([`Cursor`], a per-CPU lookup cache), `owner.rs` ([`OwnerMap`], the
+//! map in owner mode), `hooks.rs`
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
 //! `region.rs` ([`Region`]), `error.rs` ([`MapError`]).
 
@@ -25,6 +26,7 @@ mod error;
 mod hooks;
 mod mmio;
 mod once;
+mod owner;
 mod ram;
 mod region;
 mod table;
@@ -33,6 +35,7 @@ pub use cursor::Cursor;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
 pub use mmio::MmioDevice;
+pub use owner::OwnerMap;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};
 
@@ -330,10 +333,10 @@ impl<const N: usize, const H: usize> core::fmt::Debug for MemoryMap<'_, N, H> {
 }
 
 /// Forwards [`MemoryAccess`](crate::MemoryAccess) methods to the inherent
-/// ones of the same name on `$ty` (the map or a cursor), and the bulk ones
-/// to the map's.
+/// ones of the same name on `$ty` (the map, a cursor, an owner map), and
+/// the bulk ones to `$bulk`'s.
 macro_rules! forward {
-    ($ty:ident; $(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
+    ($ty:ident, $bulk:ident; $(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
         $(
             #[inline]
             fn $r(&self, addr: u64) -> Result<$rt, crate::VmError> {
@@ -359,17 +362,17 @@ macro_rules! forward {
 
         #[inline]
         fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), crate::VmError> {
-            crate::MemoryMap::read_bytes(self, addr, buf)
+            $bulk::read_bytes(self, addr, buf)
         }
 
         #[inline]
         fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), crate::VmError> {
-            crate::MemoryMap::write_bytes(self, addr, buf)
+            $bulk::write_bytes(self, addr, buf)
         }
 
         #[inline]
         fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), crate::VmError> {
-            crate::MemoryMap::fill(self, addr, len, byte)
+            $bulk::fill(self, addr, len, byte)
         }
     };
 }
@@ -379,7 +382,7 @@ pub(crate) use forward;
 /// code generic over it runs on a map as on a memory; its `fetch_*` check
 /// [`Perms::EXEC`](crate::Perms::EXEC)(crate::Perms::EXEC).
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
-    forward!(MemoryMap;
+    forward!(MemoryMap, MemoryMap;
         read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
         read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
         read fetch_u16 u16, read fetch_u32 u32;
