@@ -6,7 +6,10 @@
 //! access whose page hits compares the page tag and loads the map's version
 //! once: if the version is the one the entry was filled at, no change was
 //! published since, so the cached region is exactly what the table would
-//! return; the access then goes straight to the memory or device. A hit
+//! return; the access then goes straight to the memory or device. RAM and
+//! ROM are reached through the entry's `RawShards` (the memory's geometry
+//! as data, served by `shard.rs`'s own code), so a RAM hit inlines whole,
+//! with no dynamic call; a device is one call. A hit
 //! searches nothing and stores nothing shared (the cache is the cursor's
 //! own, in `Cell`s). Any change to the map (add, remove, move, protect,
 //! watch, unwatch) bumps the version, so every entry misses from then on
@@ -19,10 +22,13 @@
 //! per-page fast path to cache: they reach the map through `Deref`.
 
 use crate::error::{Access, VmError};
-use crate::map::access::{fast_load, fast_store};
+use crate::map::access::{fast_load, fast_store, needs};
+use crate::map::region::Backing;
 use crate::map::region::Region;
 use crate::map::MemoryMap;
+use crate::perms::Perms;
 use crate::scalar::Scalar;
+use crate::shard::RawShards;
 use core::cell::Cell;
 
 /// Entries in a cursor's cache (direct-mapped by page number).
@@ -43,6 +49,9 @@ struct Entry<'a> {
     page: u64,
     version: usize,
     region: Option<Region<'a>>,
+    /// The RAM or ROM behind `region`, geometry as data: read and written
+    /// inline, with no dynamic call.
+    ram: Option<RawShards<'a>>,
 }
 
 impl Entry<'_> {
@@ -51,6 +60,7 @@ impl Entry<'_> {
         page: u64::MAX,
         version: 0,
         region: None,
+        ram: None,
     };
 }
 
@@ -133,12 +143,12 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     /// The cached region of `addr`'s page, if cached at the map's current
     /// version: one tag compare, one version load.
     #[inline(always)]
-    fn cached(&self, addr: u64) -> Option<Region<'a>> {
+    fn cached(&self, addr: u64) -> Option<(Region<'a>, Option<RawShards<'a>>)> {
         let page = page_of(addr);
         let e = self.slot(page).get();
         if e.page == page && e.version == self.map.table.current() {
             // The page may hold other regions' bytes (or holes) too.
-            e.region.filter(|r| r.contains(addr))
+            e.region.filter(|r| r.contains(addr)).map(|r| (r, e.ram))
         } else {
             None
         }
@@ -150,10 +160,15 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
         // The region holding `addr`, or `None` (a hole: not cached).
         let (version, region) = self.map.table.hit_versioned(addr);
         let page = page_of(addr);
+        let ram = match region.map(|r| r.backing) {
+            Some(Backing::Ram(m) | Backing::Rom(m)) => Some(m.raw()),
+            _ => None,
+        };
         self.slot(page).set(Entry {
             page,
             version,
             region,
+            ram,
         });
         region
     }
@@ -181,7 +196,14 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(r) = self.cached(addr) {
+        if let Some((r, ram)) = self.cached(addr) {
+            if let (true, Some(ram)) =
+                (r.fits(addr, T::SIZE) && r.fast.contains(needs(access)), ram)
+            {
+                if let Some(v) = ram.read(r.backing_offset(addr), T::SIZE) {
+                    return Ok(T::from_u64_truncating(v));
+                }
+            }
             if let Some(v) = fast_load::<T>(&r, addr, access) {
                 return v;
             }
@@ -206,7 +228,13 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     /// [`MemoryMap::write`], with the lookup cached.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(r) = self.cached(addr) {
+        if let Some((r, ram)) = self.cached(addr) {
+            let writable = r.fits(addr, T::SIZE) && r.fast.contains(Perms::WRITE);
+            if let (true, Backing::Ram(_), Some(ram)) = (writable, r.backing, ram) {
+                if let Some(()) = ram.write(r.backing_offset(addr), T::SIZE, v.to_u64()) {
+                    return Ok(());
+                }
+            }
             if let Some(res) = fast_store(&r, addr, v) {
                 return res;
             }
