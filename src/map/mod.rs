@@ -198,11 +198,13 @@ use table::{Table, View};
 /// ## Limits
 /// - Lookup tries the region a small directory names for the address's
 ///   256 MiB granule and 4 KiB page bits (computed when the map changes),
-///   then scans (up to 16 regions) or binary-searches the bases. There is
-///   no cache written on the access path: nothing an access does writes a
-///   shared cache line, and a repeated hit costs a few loads more than the
-///   old shared one-entry cache did (`BENCHMARKS.md`). Per-CPU lookup
-///   caches are a separate design step.
+///   then scans (up to 16 regions) or binary-searches the bases. Nothing
+///   an access does writes a shared cache line. A vCPU that makes many
+///   accesses keeps a [`Cursor`] ([`cpu`](Self::cpu)): its own cache of
+///   recent pages' regions, checked with one version load, with RAM read
+///   and written inline; a single-threaded machine that owns its memories
+///   uses an [`OwnerMap`] (plain loads and stores). `BENCHMARKS.md` has
+///   the costs of each.
 /// - Accesses to watched regions, and accesses spanning parts or regions,
 ///   take the general path (not inlined; a few times slower than the fast
 ///   path in `benches/map.rs`).
