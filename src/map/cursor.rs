@@ -43,24 +43,41 @@ pub(crate) const fn page_of(addr: u64) -> u64 {
     addr >> PAGE_SHIFT
 }
 
-/// One cache entry: a page's region as of one table version.
-#[derive(Clone, Copy)]
+/// One cache entry: a page's region as of one table version. Each field
+/// is its own `Cell`, so a hit loads only the fields it tests (tag,
+/// version, bounds, permissions, the RAM handle), never the whole entry.
 struct Entry<'a> {
-    page: u64,
-    version: usize,
-    region: Option<Region<'a>>,
-    /// The RAM or ROM behind `region`, geometry as data: read and written
-    /// inline, with no dynamic call.
-    ram: Option<RawShards<'a>>,
+    /// The page cached, `u64::MAX` for none (no page number is that big).
+    page: Cell<u64>,
+    version: Cell<usize>,
+    /// The region's first and last guest byte.
+    base: Cell<u64>,
+    last: Cell<u64>,
+    /// The backing offset of `base`.
+    offset: Cell<u64>,
+    /// The permissions the fast path may grant.
+    fast: Cell<Perms>,
+    /// The RAM or ROM behind the region, geometry as data: read (and, for
+    /// RAM, written) inline, with no dynamic call.
+    ram: Cell<Option<RawShards<'a>>>,
+    /// Whether `ram` may be written (RAM, not ROM).
+    writable: Cell<bool>,
+    /// The region itself, for the device path.
+    region: Cell<Option<Region<'a>>>,
 }
 
 impl Entry<'_> {
-    /// Matches no page: `region` is `None`.
+    /// Matches no page.
     const EMPTY: Self = Entry {
-        page: u64::MAX,
-        version: 0,
-        region: None,
-        ram: None,
+        page: Cell::new(u64::MAX),
+        version: Cell::new(0),
+        base: Cell::new(0),
+        last: Cell::new(0),
+        offset: Cell::new(0),
+        fast: Cell::new(Perms::NONE),
+        ram: Cell::new(None),
+        writable: Cell::new(false),
+        region: Cell::new(None),
     };
 }
 
@@ -101,7 +118,7 @@ impl Entry<'_> {
 /// ```
 pub struct Cursor<'m, 'a, const N: usize, const H: usize = 4> {
     map: &'m MemoryMap<'a, N, H>,
-    entries: [Cell<Entry<'a>>; ENTRIES],
+    entries: [Entry<'a>; ENTRIES],
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
@@ -111,7 +128,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     pub fn cpu(&self) -> Cursor<'_, 'a, N, H> {
         Cursor {
             map: self,
-            entries: [const { Cell::new(Entry::EMPTY) }; ENTRIES],
+            entries: [const { Entry::EMPTY }; ENTRIES],
         }
     }
 }
@@ -129,48 +146,60 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     /// up). Never needed for correctness; frees nothing.
     pub fn flush(&self) {
         for e in &self.entries {
-            e.set(Entry::EMPTY);
+            e.page.set(u64::MAX);
         }
     }
 
     /// The entry slot of `page`.
     #[inline(always)]
-    fn slot(&self, page: u64) -> &Cell<Entry<'a>> {
+    fn slot(&self, page: u64) -> &Entry<'a> {
         // Truncation is the point: the low bits of the page pick the slot.
         &self.entries[page as usize % ENTRIES]
     }
 
-    /// The cached region of `addr`'s page, if cached at the map's current
-    /// version: one tag compare, one version load.
+    /// The entry caching `addr`'s page at the map's current version (one
+    /// tag compare, one version load) whose region holds the `size` bytes
+    /// at `addr` with `need` among its fast-path permissions, and the
+    /// backing offset of `addr`.
     #[inline(always)]
-    fn cached(&self, addr: u64) -> Option<(Region<'a>, Option<RawShards<'a>>)> {
+    fn hit(&self, addr: u64, size: usize, need: Perms) -> Option<(&Entry<'a>, u64)> {
         let page = page_of(addr);
-        let e = self.slot(page).get();
-        if e.page == page && e.version == self.map.table.current() {
-            // The page may hold other regions' bytes (or holes) too.
-            e.region.filter(|r| r.contains(addr)).map(|r| (r, e.ram))
-        } else {
-            None
+        let e = self.slot(page);
+        if e.page.get() != page || e.version.get() != self.map.table.current() {
+            return None;
         }
+        let (base, last) = (e.base.get(), e.last.get());
+        // The page may hold other regions' bytes (or holes) too.
+        let inside = base <= addr && addr <= last && (size as u64 - 1) <= last - addr;
+        (inside && e.fast.get().contains(need)).then(|| (e, e.offset.get() + (addr - base)))
     }
 
-    /// Looks `addr` up in the table and caches its page's region.
+    /// Looks `addr` up in the table and caches its page's region (a hole
+    /// is not cached).
     #[inline(never)]
     fn refill(&self, addr: u64) -> Option<Region<'a>> {
-        // The region holding `addr`, or `None` (a hole: not cached).
         let (version, region) = self.map.table.hit_versioned(addr);
         let page = page_of(addr);
-        let ram = match region.map(|r| r.backing) {
-            Some(Backing::Ram(m) | Backing::Rom(m)) => Some(m.raw()),
-            _ => None,
+        let e = self.slot(page);
+        let Some(r) = region else {
+            e.page.set(u64::MAX);
+            return None;
         };
-        self.slot(page).set(Entry {
-            page,
-            version,
-            region,
-            ram,
-        });
-        region
+        let (ram, writable) = match r.backing {
+            Backing::Ram(m) => (Some(m.raw()), true),
+            Backing::Rom(m) => (Some(m.raw()), false),
+            Backing::Mmio(_) => (None, false),
+        };
+        e.page.set(page);
+        e.version.set(version);
+        e.base.set(r.base);
+        e.last.set(r.last);
+        e.offset.set(r.offset);
+        e.fast.set(r.fast);
+        e.ram.set(ram);
+        e.writable.set(writable);
+        e.region.set(Some(r));
+        Some(r)
     }
 
     /// The one typed read behind every `read_*` method: the map's
@@ -196,16 +225,22 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some((r, ram)) = self.cached(addr) {
-            if let (true, Some(ram)) =
-                (r.fits(addr, T::SIZE) && r.fast.contains(needs(access)), ram)
-            {
-                if let Some(v) = ram.read(r.backing_offset(addr), T::SIZE) {
-                    return Ok(T::from_u64_truncating(v));
+        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
+            match e.ram.get() {
+                Some(ram) => {
+                    if let Some(v) = ram.read(off, T::SIZE) {
+                        return Ok(T::from_u64_truncating(v));
+                    }
                 }
-            }
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
-                return v;
+                None => {
+                    if let Some(v) = e
+                        .region
+                        .get()
+                        .and_then(|r| fast_load::<T>(&r, addr, access))
+                    {
+                        return v; // a device: one call
+                    }
+                }
             }
         }
         self.load_miss(addr, access)
@@ -228,15 +263,19 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     /// [`MemoryMap::write`], with the lookup cached.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some((r, ram)) = self.cached(addr) {
-            let writable = r.fits(addr, T::SIZE) && r.fast.contains(Perms::WRITE);
-            if let (true, Backing::Ram(_), Some(ram)) = (writable, r.backing, ram) {
-                if let Some(()) = ram.write(r.backing_offset(addr), T::SIZE, v.to_u64()) {
-                    return Ok(());
+        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
+            match (e.ram.get(), e.writable.get()) {
+                (Some(ram), true) => {
+                    if let Some(()) = ram.write(off, T::SIZE, v.to_u64()) {
+                        return Ok(());
+                    }
                 }
-            }
-            if let Some(res) = fast_store(&r, addr, v) {
-                return res;
+                (Some(_), false) => {} // ROM: the general path refuses it
+                (None, _) => {
+                    if let Some(res) = e.region.get().and_then(|r| fast_store(&r, addr, v)) {
+                        return res; // a device: one call
+                    }
+                }
             }
         }
         self.store_miss(addr, v)
@@ -266,7 +305,7 @@ impl<'a, const N: usize, const H: usize> core::ops::Deref for Cursor<'_, 'a, N, 
 
 impl<const N: usize, const H: usize> core::fmt::Debug for Cursor<'_, '_, N, H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let cached = self.entries.iter().filter(|e| e.get().region.is_some());
+        let cached = self.entries.iter().filter(|e| e.page.get() != u64::MAX);
         f.debug_struct("Cursor")
             .field("cached_pages", &cached.count())
             .finish_non_exhaustive()
