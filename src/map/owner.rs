@@ -33,21 +33,31 @@ use core::cell::Cell;
 use core::ops::RangeInclusive;
 
 /// One cache entry: a page's region (and the owner's handle on its RAM) as
-/// of one table version.
-#[derive(Clone, Copy)]
+/// of one table version, one `Cell` per field so a hit loads only what it
+/// tests (as a cursor's entries).
 struct Entry<'a> {
-    page: u64,
-    version: usize,
-    region: Option<Region<'a>>,
-    ram: Option<OwnedRam<'a>>,
+    /// The page cached, `u64::MAX` for none.
+    page: Cell<u64>,
+    version: Cell<usize>,
+    base: Cell<u64>,
+    last: Cell<u64>,
+    offset: Cell<u64>,
+    fast: Cell<Perms>,
+    /// The owner's handle on the region's memory, if it is lent RAM.
+    ram: Cell<Option<OwnedRam<'a>>>,
+    region: Cell<Option<Region<'a>>>,
 }
 
 impl Entry<'_> {
     const EMPTY: Self = Entry {
-        page: u64::MAX,
-        version: 0,
-        region: None,
-        ram: None,
+        page: Cell::new(u64::MAX),
+        version: Cell::new(0),
+        base: Cell::new(0),
+        last: Cell::new(0),
+        offset: Cell::new(0),
+        fast: Cell::new(Perms::NONE),
+        ram: Cell::new(None),
+        region: Cell::new(None),
     };
 }
 
@@ -83,7 +93,7 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
     /// the memories this map stores to with plain stores.
     map: MemoryMap<'a, N, H>,
     lent: [Cell<Lent<'a>>; N],
-    entries: [Cell<Entry<'a>>; ENTRIES],
+    entries: [Entry<'a>; ENTRIES],
 }
 
 impl<const N: usize, const H: usize> Default for OwnerMap<'_, N, H> {
@@ -115,7 +125,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         OwnerMap {
             map: MemoryMap::new(),
             lent: [const { Cell::new(None) }; N],
-            entries: [const { Cell::new(Entry::EMPTY) }; ENTRIES],
+            entries: [const { Entry::EMPTY }; ENTRIES],
         }
     }
 
@@ -243,27 +253,41 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         self.load(addr, Access::Fetch)
     }
 
-    /// The cache entry of `addr`'s page, if filled at the current version.
     #[inline(always)]
-    fn cached(&self, addr: u64) -> Option<Entry<'a>> {
-        let page = page_of(addr);
-        let e = self.slot(page).get();
-        (e.page == page && e.version == self.map.table.current()).then_some(e)
-    }
-
-    #[inline(always)]
-    fn slot(&self, page: u64) -> &Cell<Entry<'a>> {
+    fn slot(&self, page: u64) -> &Entry<'a> {
         // Truncation is the point: the low bits of the page pick the slot.
         &self.entries[page as usize % ENTRIES]
     }
 
+    /// The entry caching `addr`'s page at the current version whose region
+    /// holds the `size` bytes at `addr` with `need` among its fast-path
+    /// permissions, and the backing offset of `addr`.
+    #[inline(always)]
+    fn hit(&self, addr: u64, size: usize, need: Perms) -> Option<(&Entry<'a>, u64)> {
+        let page = page_of(addr);
+        let e = self.slot(page);
+        if e.page.get() != page || e.version.get() != self.map.table.current() {
+            return None;
+        }
+        let (base, last) = (e.base.get(), e.last.get());
+        // The page may hold other regions' bytes (or holes) too.
+        let inside = base <= addr && addr <= last && (size as u64 - 1) <= last - addr;
+        (inside && e.fast.get().contains(need)).then(|| (e, e.offset.get() + (addr - base)))
+    }
+
     /// Looks `addr` up and caches its page's region with the owner's
-    /// handle on its memory, if it is lent RAM.
+    /// handle on its memory, if it is lent RAM (a hole is not cached).
     #[inline(never)]
-    fn refill(&self, addr: u64) -> Entry<'a> {
+    fn refill(&self, addr: u64) -> Option<Region<'a>> {
         let (version, region) = self.map.table.hit_versioned(addr);
-        let ram = match region.map(|r| r.backing) {
-            Some(Backing::Ram(m)) => {
+        let page = page_of(addr);
+        let e = self.slot(page);
+        let Some(r) = region else {
+            e.page.set(u64::MAX);
+            return None;
+        };
+        let ram = match r.backing {
+            Backing::Ram(m) => {
                 let at: *const u8 = core::ptr::from_ref(m).cast();
                 self.lent
                     .iter()
@@ -271,35 +295,22 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             }
             _ => None,
         };
-        let page = page_of(addr);
-        let e = Entry {
-            page,
-            version,
-            region,
-            ram,
-        };
-        self.slot(page).set(e);
-        e
-    }
-
-    /// Serves `access` of `T::SIZE` bytes at `addr` from entry `e`: the
-    /// region (offset into the owned RAM) if it fits and its fast-path
-    /// permissions allow it.
-    #[inline(always)]
-    fn owned_at<T: Scalar>(e: &Entry<'a>, addr: u64, need: Perms) -> Option<(OwnedRam<'a>, u64)> {
-        let (r, ram) = (e.region.as_ref()?, e.ram?);
-        // The page may hold other regions' bytes (or holes) too.
-        (r.contains(addr) && r.fits(addr, T::SIZE) && r.fast.contains(need))
-            .then(|| (ram, r.backing_offset(addr)))
+        e.page.set(page);
+        e.version.set(version);
+        e.base.set(r.base);
+        e.last.set(r.last);
+        e.offset.set(r.offset);
+        e.fast.set(r.fast);
+        e.ram.set(ram);
+        e.region.set(Some(r));
+        Some(r)
     }
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(e) = self.cached(addr) {
-            if let Some((ram, off)) = Self::owned_at::<T>(&e, addr, needs(access)) {
-                if let Some(v) = ram.load::<T>(off) {
-                    return Ok(v);
-                }
+        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
+            if let Some(v) = e.ram.get().and_then(|ram| ram.load::<T>(off)) {
+                return Ok(v);
             }
         }
         self.load_miss(addr, access)
@@ -307,14 +318,18 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
 
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        let e = self.refill(addr);
-        if let Some((ram, off)) = Self::owned_at::<T>(&e, addr, needs(access)) {
-            if let Some(v) = ram.load::<T>(off) {
+        if self.hit(addr, T::SIZE, needs(access)).is_none() {
+            self.refill(addr);
+        }
+        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
+            if let Some(v) = e.ram.get().and_then(|ram| ram.load::<T>(off)) {
                 return Ok(v);
             }
-        }
-        if let Some(r) = e.region {
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
+            if let Some(v) = e
+                .region
+                .get()
+                .and_then(|r| fast_load::<T>(&r, addr, access))
+            {
                 return v; // ROM or a device
             }
         }
@@ -327,11 +342,9 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// [`MemoryMap::write`].
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(e) = self.cached(addr) {
-            if let Some((ram, off)) = Self::owned_at::<T>(&e, addr, Perms::WRITE) {
-                if let Some(()) = ram.store(off, v) {
-                    return Ok(());
-                }
+        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
+            if let Some(()) = e.ram.get().and_then(|ram| ram.store(off, v)) {
+                return Ok(());
             }
         }
         self.store_miss(addr, v)
@@ -339,15 +352,15 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
 
     #[inline(never)]
     fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        let e = self.refill(addr);
-        if let Some((ram, off)) = Self::owned_at::<T>(&e, addr, Perms::WRITE) {
-            if let Some(()) = ram.store(off, v) {
+        if self.hit(addr, T::SIZE, Perms::WRITE).is_none() {
+            self.refill(addr);
+        }
+        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
+            if let Some(()) = e.ram.get().and_then(|ram| ram.store(off, v)) {
                 return Ok(());
             }
-        }
-        if let Some(r) = e.region {
-            if let Some(res) = fast_store(&r, addr, v) {
-                return res; // a device
+            if let Some(res) = e.region.get().and_then(|r| fast_store(&r, addr, v)) {
+                return res; // a device (ROM: `None`, refused below)
             }
         }
         self.map.store_slow(addr, T::SIZE, v.to_u64())
@@ -362,11 +375,11 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         addr: u64,
         mut f: impl FnMut(T) -> Option<T>,
     ) -> Result<T, VmError> {
-        let e = match self.cached(addr) {
-            Some(e) => e,
-            None => self.refill(addr),
-        };
-        if let Some((ram, off)) = Self::owned_at::<T>(&e, addr, Perms::RW) {
+        if self.hit(addr, T::SIZE, Perms::RW).is_none() {
+            self.refill(addr);
+        }
+        let owned = self.hit(addr, T::SIZE, Perms::RW);
+        if let Some((ram, off)) = owned.and_then(|(e, off)| Some((e.ram.get()?, off))) {
             if let Some(old) = ram.load::<T>(off) {
                 if let Some(new) = f(old) {
                     ram.store(off, new);
