@@ -59,7 +59,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         owner_write_u32(black_box(&owner), black_box(0x100), 9)?;
         assert_eq!(owner_read_u32(black_box(&owner), black_box(0x100))?, 9);
     }
-    assert_eq!(exclusive_read_u32(black_box(&mem.exclusive()), black_box(0x100))?, 9);
+    assert_eq!(
+        exclusive_read_u32(black_box(&mem.exclusive()), black_box(0x100))?,
+        9
+    );
     println!("hot paths agree");
     Ok(())
 }

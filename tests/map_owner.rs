@@ -14,7 +14,7 @@ use vm_mem::{
 type Mem = ShardedMemory<4, 64>;
 
 /// Steps of the random program (Miri runs a few).
-const STEPS: usize = if cfg!(miri) { 300 } else { 20_000 };
+const STEPS: usize = if cfg!(miri) { 40 } else { 20_000 };
 
 /// A device that remembers the last value written and counts calls.
 struct Reg(AtomicU64, AtomicU64);

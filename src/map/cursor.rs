@@ -232,16 +232,27 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
                         return Ok(T::from_u64_truncating(v));
                     }
                 }
-                None => {
-                    if let Some(v) = e
-                        .region
-                        .get()
-                        .and_then(|r| fast_load::<T>(&r, addr, access))
-                    {
-                        return v; // a device: one call
-                    }
-                }
+                None => return self.device_load(e, addr, access),
             }
+        }
+        self.load_miss(addr, access)
+    }
+
+    /// A device's load from a hit entry: one call, kept out of line so the
+    /// RAM hit needs no stack frame.
+    #[inline(never)]
+    fn device_load<T: Scalar>(
+        &self,
+        e: &Entry<'a>,
+        addr: u64,
+        access: Access,
+    ) -> Result<T, VmError> {
+        if let Some(v) = e
+            .region
+            .get()
+            .and_then(|r| fast_load::<T>(&r, addr, access))
+        {
+            return v;
         }
         self.load_miss(addr, access)
     }
