@@ -68,17 +68,19 @@ struct Entry<'a> {
 
 impl Entry<'_> {
     /// Matches no page.
-    const EMPTY: Self = Entry {
-        page: Cell::new(u64::MAX),
-        version: Cell::new(0),
-        base: Cell::new(0),
-        last: Cell::new(0),
-        offset: Cell::new(0),
-        fast: Cell::new(Perms::NONE),
-        ram: Cell::new(None),
-        writable: Cell::new(false),
-        region: Cell::new(None),
-    };
+    const fn empty() -> Self {
+        Entry {
+            page: Cell::new(u64::MAX),
+            version: Cell::new(0),
+            base: Cell::new(0),
+            last: Cell::new(0),
+            offset: Cell::new(0),
+            fast: Cell::new(Perms::NONE),
+            ram: Cell::new(None),
+            writable: Cell::new(false),
+            region: Cell::new(None),
+        }
+    }
 }
 
 /// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses
@@ -128,7 +130,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     pub fn cpu(&self) -> Cursor<'_, 'a, N, H> {
         Cursor {
             map: self,
-            entries: [const { Entry::EMPTY }; ENTRIES],
+            entries: [const { Entry::empty() }; ENTRIES],
         }
     }
 }

@@ -49,16 +49,18 @@ struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    const EMPTY: Self = Entry {
-        page: Cell::new(u64::MAX),
-        version: Cell::new(0),
-        base: Cell::new(0),
-        last: Cell::new(0),
-        offset: Cell::new(0),
-        fast: Cell::new(Perms::NONE),
-        ram: Cell::new(None),
-        region: Cell::new(None),
-    };
+    const fn empty() -> Self {
+        Entry {
+            page: Cell::new(u64::MAX),
+            version: Cell::new(0),
+            base: Cell::new(0),
+            last: Cell::new(0),
+            offset: Cell::new(0),
+            fast: Cell::new(Perms::NONE),
+            ram: Cell::new(None),
+            region: Cell::new(None),
+        }
+    }
 }
 
 /// A memory lent to the map: its address (to recognise it as a region's
@@ -87,6 +89,14 @@ type Lent<'a> = Option<(*const u8, OwnedRam<'a>)>;
 /// }
 /// assert_eq!(ram.read_u32(0x10)?, 0xdead_bef0); // the memory is back
 /// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Not `Sync` (nor `Send`): its plain stores must never race another
+/// thread's access.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<vm_mem::OwnerMap<'static, 4>>();
 /// ```
 pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
     /// Kept private: a shared `&MemoryMap` would let other threads reach
@@ -125,7 +135,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         OwnerMap {
             map: MemoryMap::new(),
             lent: [const { Cell::new(None) }; N],
-            entries: [const { Entry::EMPTY }; ENTRIES],
+            entries: [const { Entry::empty() }; ENTRIES],
         }
     }
 
