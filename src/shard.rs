@@ -407,6 +407,36 @@ impl<'a, G: Geometry> GShard<'a, G> {
             let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
             return Some(low_bytes(u128::from(w >> (sh * 8)), size));
         }
+        // The shard by its parts: in registers, not through the stack.
+        Self::read_words(self.ctl, self.bytes, self.geom, off, size, how)
+    }
+
+    /// [`read_impl`](Self::read_impl) of bytes across words (a misaligned
+    /// access) of the shard `ctl`, `bytes`, `geom`: out of line, so the
+    /// one-word read needs no stack frame.
+    #[cold]
+    #[inline(never)]
+    fn read_words(
+        ctl: &'a Ctl,
+        bytes: NonNull<u8>,
+        geom: G,
+        off: usize,
+        size: usize,
+        how: Contended,
+    ) -> Option<u64> {
+        let shard = GShard {
+            ctl,
+            bytes,
+            geom,
+            _data: PhantomData,
+        };
+        shard.read_spanning_bytes(off, size, how)
+    }
+
+    /// The `size` bytes at `off`, across words.
+    #[inline(always)]
+    fn read_spanning_bytes(&self, off: usize, size: usize, how: Contended) -> Option<u64> {
+        let (i, sh) = (off / W, off % W);
         if off.checked_add(size)? > self.len() {
             return None;
         }
