@@ -13,12 +13,15 @@
 //! protect, watch), `access.rs` (typed accesses and the checks),
 //! `atomic.rs` (guest atomics), `bulk.rs` (copies), `hooks.rs`
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
-//! `region.rs` ([`Region`]), `error.rs` ([`MapError`]).
+//! `region.rs` ([`Region`]), `error.rs` ([`MapError`]),
+//! `device_state.rs` ([`DeviceState`]: devices opting in to machine
+//! snapshots).
 
 mod access;
 mod atomic;
 mod bulk;
 mod config;
+mod device_state;
 mod error;
 mod hooks;
 mod mmio;
@@ -27,6 +30,7 @@ mod ram;
 mod region;
 mod table;
 
+pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
 pub use mmio::MmioDevice;
