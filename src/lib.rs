@@ -197,8 +197,8 @@ pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
-    AccessHook, DeviceState, GuestRam, HookId, MapError, MapErrorKind, MemoryMap, MmioDevice,
-    Region, RegionKind, WriteData,
+    AccessHook, DeviceState, Difference, GuestRam, HookId, MachineError, MachineSnapshot, MapError,
+    MapErrorKind, MemoryMap, MmioDevice, Region, RegionKind, Restored, WriteData,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

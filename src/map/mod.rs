@@ -15,7 +15,8 @@
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
 //! `region.rs` ([`Region`]), `error.rs` ([`MapError`]),
 //! `device_state.rs` ([`DeviceState`]: devices opting in to machine
-//! snapshots).
+//! snapshots), `machine.rs` ([`MachineSnapshot`]: the whole machine's
+//! snapshot and restore).
 
 mod access;
 mod atomic;
@@ -24,6 +25,7 @@ mod config;
 mod device_state;
 mod error;
 mod hooks;
+mod machine;
 mod mmio;
 mod once;
 mod ram;
@@ -33,6 +35,7 @@ mod table;
 pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
+pub use machine::{Difference, MachineError, MachineSnapshot, Restored};
 pub use mmio::MmioDevice;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};
