@@ -197,8 +197,9 @@ pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
-    AccessHook, DeviceState, Difference, GuestRam, HookId, MachineError, MachineSnapshot, MapError,
-    MapErrorKind, MemoryMap, MmioDevice, Region, RegionKind, Restored, WriteData,
+    AccessHook, Demand, DeviceState, Difference, GuestRam, HookId, MachineError, MachineSnapshot,
+    MapError, MapErrorKind, Mapping, MemoryMap, Miss, MmioDevice, Region, RegionKind, Restored,
+    UnmappedHandler, WriteData, HANDLER_SLOTS,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

@@ -15,13 +15,15 @@
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
 //! `region.rs` ([`Region`]), `error.rs` ([`MapError`]),
 //! `device_state.rs` ([`DeviceState`]: devices opting in to machine
-//! snapshots), `machine.rs` ([`MachineSnapshot`]: the whole machine's
+//! snapshots), `demand.rs` ([`UnmappedHandler`]: demand mapping on the
+//! miss path), `machine.rs` ([`MachineSnapshot`]: the whole machine's
 //! snapshot and restore).
 
 mod access;
 mod atomic;
 mod bulk;
 mod config;
+mod demand;
 mod device_state;
 mod error;
 mod hooks;
@@ -32,6 +34,7 @@ mod ram;
 mod region;
 mod table;
 
+pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
 pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
@@ -244,6 +247,8 @@ use table::{Table, View};
 /// ```
 pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
     table: Table<'a, N, H>,
+    /// The demand-mapping handler, called on the miss path only.
+    demand: demand::Handlers<'a>,
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
@@ -251,6 +256,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     pub const fn new() -> Self {
         MemoryMap {
             table: Table::new(),
+            demand: demand::Handlers::new(),
         }
     }
 
