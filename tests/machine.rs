@@ -422,26 +422,40 @@ fn config() -> ProptestConfig {
 fn run<'a>(p: &'a Parts, map: &MemoryMap<'a, 12>, op: &Op) {
     let ram = |b: bool| if b { BASES[2] } else { BASES[1] };
     match *op {
-        Op::Write(b, off, v) => drop(map.write_u64(ram(b) + u64::from(off), v)),
+        Op::Write(b, off, v) => {
+            let _ = map.write_u64(ram(b) + u64::from(off), v);
+        }
         Op::Poke(false, off, v) => p.a.write_u8(usize::from(off), v).unwrap(),
         Op::Poke(true, off, v) => p.b.write_u8(usize::from(off), v).unwrap(),
         Op::Protect(r, a, l, perms) => {
             let first = BASES[r] + u64::from(a);
             let perms = Perms::from_bits_truncate(perms);
-            drop(map.protect(first..=first + u64::from(l), perms));
+            let _ = map.protect(first..=first + u64::from(l), perms);
         }
-        Op::Move(r, b) => drop(map.move_region(NAMES[r], 0x10_0000 + u64::from(b) * 0x1000)),
-        Op::Remove(r) => drop(map.remove(NAMES[r])),
-        Op::Watch(off) => drop(map.watch(
-            BASES[1] + u64::from(off)..=BASES[1] + u64::from(off) + 3,
-            Perms::READ,
-            &p.run_hook,
-        )),
+        Op::Move(r, b) => {
+            let _ = map.move_region(NAMES[r], 0x10_0000 + u64::from(b) * 0x1000);
+        }
+        Op::Remove(r) => {
+            let _ = map.remove(NAMES[r]);
+        }
+        Op::Watch(off) => {
+            let _ = map.watch(
+                BASES[1] + u64::from(off)..=BASES[1] + u64::from(off) + 3,
+                Perms::READ,
+                &p.run_hook,
+            );
+        }
         Op::UartPush(b) => p.uart.push(b),
-        Op::UartRead => drop(map.read_u8(BASES[3])),
-        Op::UartSend => drop(map.write_u8(BASES[3] + 4, 1)),
+        Op::UartRead => {
+            let _ = map.read_u8(BASES[3]);
+        }
+        Op::UartSend => {
+            let _ = map.write_u8(BASES[3] + 4, 1);
+        }
         Op::Tick => p.timer.tick(),
-        Op::TimerSet(v) => drop(map.write_u64(BASES[4], v)),
+        Op::TimerSet(v) => {
+            let _ = map.write_u64(BASES[4], v);
+        }
         Op::Restore => {}
     }
 }
