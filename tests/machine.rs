@@ -514,3 +514,26 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn a_machine_snapshot_lives_in_statics() {
+    use static_cell::{ConstStaticCell, StaticCell};
+    type S = MachineSnapshot<'static, 'static, 4, 1, 2, 16>;
+    static RAM: ShardedMemory<4, 256> = ShardedMemory::new();
+    static RAM_SNAP: ConstStaticCell<Snapshot<4, 256>> = ConstStaticCell::new(Snapshot::new());
+    static MAP: MemoryMap<'static, 4> = MemoryMap::new();
+    static SNAP: ConstStaticCell<S> = ConstStaticCell::new(MachineSnapshot::new());
+    static TIMER: StaticCell<Timer> = StaticCell::new();
+    let timer: &'static Timer = TIMER.init(Timer::default());
+    let snap = SNAP.take();
+    snap.add_memory(&RAM, RAM_SNAP.take()).unwrap();
+    MAP.add_ram("ram", 0, 1024, Perms::RW, &RAM).unwrap();
+    MAP.add_mmio("timer", 0x1000, 8, Perms::RW, timer).unwrap();
+    MAP.snapshot(snap).unwrap();
+    MAP.write_u32(0x300, 1).unwrap();
+    MAP.write_u64(0x1000, 9).unwrap();
+    let done = MAP.restore(snap).unwrap();
+    assert_eq!((done.table, done.shards, done.devices), (false, 1, 1));
+    assert_eq!(MAP.read_u64(0x300).unwrap(), 0);
+    assert_eq!(timer.count.load(Ordering::Relaxed), 0);
+}
