@@ -198,7 +198,12 @@ use table::{Table, View};
 ///   fetch, hooked or not. Parts of a region split by `protect` still form
 ///   one region for accesses: a device access over them is one call, a
 ///   memory access one typed load or store where it fits one part. Snapshots
-///   of the memories restore bytes, never permissions.
+///   of the memories restore bytes, never permissions; a machine snapshot
+///   ([`snapshot`](Self::snapshot), [`restore`](Self::restore)) restores
+///   both, with the regions, hooks and opted-in devices.
+/// - **Demand mapping** ([`set_unmapped_handler`](Self::set_unmapped_handler)):
+///   an access to unmapped bytes may have a handler map RAM or a device
+///   and be retried once.
 ///
 /// ## Limits
 /// - Lookup tries the region a small directory names for the address's
