@@ -225,3 +225,40 @@ fn an_observer_sees_the_hole_or_the_whole_region() {
         });
     }
 }
+
+#[test]
+fn handlers_set_from_two_threads_leave_one_of_them_installed() {
+    let ram = Mem::new();
+    let hs: Vec<MapRam<'_>> = (0..2)
+        .map(|_| MapRam {
+            ram: &ram,
+            calls: AtomicUsize::new(0),
+        })
+        .collect();
+    let map: MemoryMap<'_, 4> = MemoryMap::new();
+    std::thread::scope(|s| {
+        for h in &hs {
+            let map = &map;
+            s.spawn(move || map.set_unmapped_handler(Some(h)).unwrap());
+        }
+    });
+    map.read_u8(0x1000).unwrap();
+    let calls: Vec<_> = hs.iter().map(|h| h.calls.load(Ordering::Relaxed)).collect();
+    assert_eq!(calls.iter().sum::<usize>(), 1, "{calls:?}");
+    // Slots are written once: distinct handlers beyond HANDLER_SLOTS fail.
+    let more: Vec<MapRam<'_>> = (0..vm_mem::HANDLER_SLOTS)
+        .map(|_| MapRam {
+            ram: &ram,
+            calls: AtomicUsize::new(0),
+        })
+        .collect();
+    let results: Vec<_> = more
+        .iter()
+        .map(|h| map.set_unmapped_handler(Some(h)).is_ok())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|ok| **ok).count(),
+        vm_mem::HANDLER_SLOTS - 2
+    );
+    map.set_unmapped_handler(Some(&hs[0])).unwrap(); // seen before: fine
+}
