@@ -98,6 +98,37 @@ fn ram_read(c: &mut Criterion) {
             black_box(sum)
         })
     });
+    let cpu = map.cpu();
+    g.bench_function("map_cursor", |b| {
+        b.iter(|| {
+            let mut sum = 0u32;
+            for &o in &offs {
+                sum = sum.wrapping_add(cpu.read_u32(0x2000_0000 + o).unwrap());
+            }
+            black_box(sum)
+        })
+    });
+    // The same reads inside one 4 KiB page (a cursor's entry covers one):
+    // a vCPU's working set, against the direct read of the same offsets.
+    let in_page: Vec<u64> = offs.iter().map(|o| o & 0xffc).collect();
+    g.bench_function("memory_direct_one_page", |b| {
+        b.iter(|| {
+            let mut sum = 0u32;
+            for &o in &in_page {
+                sum = sum.wrapping_add(RAM.read_u32(o as usize).unwrap());
+            }
+            black_box(sum)
+        })
+    });
+    g.bench_function("map_cursor_one_page", |b| {
+        b.iter(|| {
+            let mut sum = 0u32;
+            for &o in &in_page {
+                sum = sum.wrapping_add(cpu.read_u32(0x2000_0000 + o).unwrap());
+            }
+            black_box(sum)
+        })
+    });
     let hooked = super_map();
     hooked
         .watch(0x5000_0000..=0x5000_0fff, Perms::READ, &HOOK)
@@ -140,6 +171,10 @@ fn mmio_dispatch(c: &mut Criterion) {
     });
     g.bench_function("map_8_regions", |b| {
         b.iter(|| map.read_u32(black_box(0x4000_c004)).unwrap())
+    });
+    let cpu = map.cpu();
+    g.bench_function("map_cursor", |b| {
+        b.iter(|| cpu.read_u32(black_box(0x4000_c004)).unwrap())
     });
     g.finish();
 }

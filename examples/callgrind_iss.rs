@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use vm_mem::{MemoryMap, MmioDevice, Perms, ShardedMemory, VmError};
+use vm_mem::{MemoryMap, MmioDevice, OwnerMap, Perms, ShardedMemory, VmError};
 
 /// The toy simulator, alone (the rest of `benches/common` is not needed).
 #[path = "../benches/common/sim.rs"]
@@ -46,9 +46,7 @@ const DEVICE_BASE: u64 = 0x1000_0000;
 /// Extension point: a new path is one variant here, its name in
 /// [`Mode::parse`] and one arm in [`main`] that builds a value implementing
 /// `MemoryAccess` (every vm-mem kind does; the simulator runs on any of
-/// them) and passes it to [`measure`]. `Cursor` and `Owner` are named so
-/// the script and CI already list them; they exit with code 2 until the
-/// fast-map work builds them.
+/// them) and passes it to [`measure`].
 #[derive(Clone, Copy, Debug)]
 enum Mode {
     /// Baseline: a plain bounds-checked `Vec<u8>`.
@@ -59,9 +57,9 @@ enum Mode {
     Shared,
     /// `&MemoryMap` with the memory as RAM at 0 and one MMIO device.
     Map,
-    /// The map through a per-CPU cursor (not built yet).
+    /// The same map through a per-CPU cursor (`MemoryMap::cpu`).
     Cursor,
-    /// A map in owner mode (not built yet).
+    /// The same machine as an `OwnerMap` over the memory it holds by `&mut`.
     Owner,
 }
 
@@ -202,9 +200,25 @@ fn main() -> ExitCode {
                 Err(e) => Err(format!("building the map: {e}")),
             }
         }
-        Mode::Cursor | Mode::Owner => {
-            eprintln!("mode {mode:?} is not built yet");
-            return ExitCode::from(2);
+        Mode::Cursor => {
+            let map: MemoryMap<'_, 4> = MemoryMap::new();
+            let built = map
+                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, &*mem)
+                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &console));
+            match built {
+                Ok(()) => measure(&mut map.cpu(), program, runs),
+                Err(e) => Err(format!("building the map: {e}")),
+            }
+        }
+        Mode::Owner => {
+            let map: OwnerMap<'_, 4> = OwnerMap::new();
+            let built = map
+                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, &mut *mem)
+                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &console));
+            match built {
+                Ok(()) => measure(&mut { map }, program, runs),
+                Err(e) => Err(format!("building the map: {e}")),
+            }
         }
     };
     match steps {

@@ -96,32 +96,17 @@ pub trait MemoryAccess {
     /// zero-extended into a `u64`. Any other size fails with
     /// [`ErrorKind::BadSize`](crate::ErrorKind::BadSize).
     ///
-    /// The default calls the named method of that width.
-    fn read_sized(&self, addr: u64, size: usize) -> Result<u64, VmError> {
-        match size {
-            1 => self.read_u8(addr).map(u64::from),
-            2 => self.read_u16(addr).map(u64::from),
-            4 => self.read_u32(addr).map(u64::from),
-            8 => self.read_u64(addr),
-            _ => Err(bad_size(Access::Read, addr, size)),
-        }
-    }
+    /// Required: the named reads (`read_u8`...) default to it, so it must
+    /// not call them back unless they are overridden too ([`read_by_width`]
+    /// does that for a kind that overrides every named read).
+    fn read_sized(&self, addr: u64, size: usize) -> Result<u64, VmError>;
 
     /// Writes the low `size` (1, 2, 4 or 8) bytes of `v` at `addr`,
     /// little-endian. Any other size fails with
     /// [`ErrorKind::BadSize`](crate::ErrorKind::BadSize), writing nothing.
     ///
-    /// The default calls the named method of that width.
-    fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
-        // Truncating casts are the point: the access is `size` bytes wide.
-        match size {
-            1 => self.write_u8(addr, v as u8),
-            2 => self.write_u16(addr, v as u16),
-            4 => self.write_u32(addr, v as u32),
-            8 => self.write_u64(addr, v),
-            _ => Err(bad_size(Access::Write, addr, size)),
-        }
-    }
+    /// Required, as [`read_sized`](Self::read_sized) (see [`write_by_width`]).
+    fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), VmError>;
 
     /// Copies `buf.len()` bytes at `addr` into `buf`; fails before copying
     /// anything if the range is not all accessible.
@@ -247,6 +232,62 @@ pub trait MemoryAccess {
     }
 }
 
+/// [`MemoryAccess::read_sized`] for a kind that overrides every named
+/// read: calls the one of width `size` (other sizes fail with `BadSize`).
+///
+/// ```
+/// use vm_mem::{read_by_width, ShardedMemory};
+///
+/// let mem = ShardedMemory::<1, 64>::new();
+/// mem.write_u16(2, 0xbeef)?;
+/// assert_eq!(read_by_width(&&mem, 2, 2)?, 0xbeef);
+/// assert!(read_by_width(&&mem, 2, 3).is_err());
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+#[inline(always)]
+pub fn read_by_width<M: MemoryAccess + ?Sized>(
+    m: &M,
+    addr: u64,
+    size: usize,
+) -> Result<u64, VmError> {
+    match size {
+        1 => m.read_u8(addr).map(u64::from),
+        2 => m.read_u16(addr).map(u64::from),
+        4 => m.read_u32(addr).map(u64::from),
+        8 => m.read_u64(addr),
+        _ => Err(bad_size(Access::Read, addr, size)),
+    }
+}
+
+/// [`MemoryAccess::write_sized`] for a kind that overrides every named
+/// write: calls the one of width `size` with the low bytes of `v` (other
+/// sizes fail with `BadSize`, writing nothing).
+///
+/// ```
+/// use vm_mem::{write_by_width, ShardedMemory};
+///
+/// let mem = ShardedMemory::<1, 64>::new();
+/// write_by_width(&mut &mem, 4, 2, 0x1_beef)?;
+/// assert_eq!(mem.read_u32(4)?, 0xbeef);
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+#[inline(always)]
+pub fn write_by_width<M: MemoryAccess + ?Sized>(
+    m: &mut M,
+    addr: u64,
+    size: usize,
+    v: u64,
+) -> Result<(), VmError> {
+    // Truncating casts are the point: the access is `size` bytes wide.
+    match size {
+        1 => m.write_u8(addr, v as u8),
+        2 => m.write_u16(addr, v as u16),
+        4 => m.write_u32(addr, v as u32),
+        8 => m.write_u64(addr, v),
+        _ => Err(bad_size(Access::Write, addr, size)),
+    }
+}
+
 /// The error of a sized access whose size is not 1, 2, 4 or 8.
 #[cold]
 #[inline(never)]
@@ -290,6 +331,16 @@ fn out_of_host(addr: u64, access: Access, size: usize, limit: usize) -> VmError 
 macro_rules! forward_memory_access {
     ([$($gen:tt)*] $ty:ty, $limit:expr, [$($d:tt)*]) => {
         impl<$($gen)*> $crate::access::MemoryAccess for $ty {
+            #[inline]
+            fn read_sized(&self, addr: u64, size: usize) -> Result<u64, $crate::VmError> {
+                $crate::access::read_by_width(self, addr, size)
+            }
+
+            #[inline]
+            fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), $crate::VmError> {
+                $crate::access::write_by_width(self, addr, size, v)
+            }
+
             $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u8, u8, 1);
             $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u16, u16, 2);
             $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u32, u32, 4);

@@ -192,15 +192,15 @@ mod snapshot;
 mod sync;
 mod typed;
 
-pub use access::MemoryAccess;
+pub use access::{read_by_width, write_by_width, MemoryAccess};
 pub use batch::Batch;
 pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
-    AccessHook, Demand, DeviceState, Difference, GuestRam, HookId, MachineError, MachineSnapshot,
-    MapError, MapErrorKind, Mapping, MemoryMap, Miss, MmioDevice, Region, RegionKind, Restored,
-    UnmappedHandler, WriteData, HANDLER_SLOTS,
+    AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
+    MachineSnapshot, MapError, MapErrorKind, Mapping, MemoryMap, Miss, MmioDevice, OwnerMap,
+    Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

@@ -171,6 +171,23 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
     /// Splits an address into (shard index, offset in shard). Never
     /// overflows: an address past the end gets an index `>= SHARDS`.
+    /// The shards as a [`RawShards`](crate::shard::RawShards) handle
+    /// (geometry as data), for a map's cursor.
+    #[inline]
+    pub(crate) fn raw(&self) -> crate::shard::RawShards<'_> {
+        self.shards.raw(&self.state)
+    }
+
+    /// A `&'a mut` borrow split into the shared handle a map's table
+    /// holds and the owner's plain-access handle on the same bytes: only
+    /// for an [`OwnerMap`](crate::OwnerMap), which keeps both to itself
+    /// (see `shard::OwnedRam`).
+    #[inline]
+    pub(crate) fn split_owned(&mut self) -> (&Self, crate::shard::OwnedRam<'_>) {
+        let shared: &Self = self;
+        (shared, shared.shards.owned())
+    }
+
     #[inline(always)]
     pub(crate) const fn split(addr: usize) -> (usize, usize) {
         (addr >> Self::SHIFT, addr & Self::MASK)

@@ -161,9 +161,10 @@ impl<const S: usize, const N: usize> Shards<S, N> {
         let ctl = self.ctl.get(i)?;
         // `i < S`: the shard's bytes lie inside the storage.
         let bytes = NonNull::new(self.data.0.get().cast::<[u8; N]>().wrapping_add(i))?;
-        Some(Shard {
+        Some(GShard {
             ctl,
-            bytes,
+            bytes: bytes.cast(),
+            geom: Fixed,
             _data: PhantomData,
         })
     }
@@ -178,10 +179,11 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = Shard<'_, N>> + '_ {
         let base = self.data.0.get().cast::<[u8; N]>();
         self.ctl.iter().enumerate().filter_map(move |(i, ctl)| {
-            Some(Shard {
+            Some(GShard {
                 ctl,
                 // `i < S`: the shard's bytes lie inside the storage.
-                bytes: NonNull::new(base.wrapping_add(i))?,
+                bytes: NonNull::new(base.wrapping_add(i))?.cast(),
+                geom: Fixed,
                 _data: PhantomData,
             })
         })
@@ -256,32 +258,83 @@ impl<'a, const S: usize, const N: usize> NoWriters<'a, S, N> {
 }
 
 /// One shard: a handle on its control block and its bytes.
+///
+/// Generic over where its size comes from ([`Geometry`]): a constant for
+/// a [`ShardedMemory`](crate::ShardedMemory) (`Fixed<N>`, folded into the
+/// code), or data for a map's type-erased [`RawShards`] handle (`Bytes`).
+/// One implementation of the protocol serves both.
 #[derive(Clone, Copy)]
-pub(crate) struct Shard<'a, const N: usize> {
+pub(crate) struct GShard<'a, G: Geometry> {
     ctl: &'a Ctl,
-    bytes: NonNull<[u8; N]>,
-    _data: PhantomData<&'a UnsafeCell<[u8; N]>>,
+    bytes: NonNull<u8>,
+    geom: G,
+    _data: PhantomData<&'a UnsafeCell<u8>>,
 }
 
-impl<'a, const N: usize> Shard<'a, N> {
-    /// Words in a shard. The word view below relies on `N % 8 == 0`
-    /// (whole words, each 8-aligned): asserted here, at compile time, where
-    /// the view is built.
-    const WORDS: usize = {
+/// A shard of a memory of `N`-byte shards.
+pub(crate) type Shard<'a, const N: usize> = GShard<'a, Fixed<N>>;
+/// A read guard on a shard of `N` bytes.
+pub(crate) type ShardRead<'a, const N: usize> = GShardRead<'a, Fixed<N>>;
+/// A write guard on a shard of `N` bytes.
+pub(crate) type ShardWrite<'a, const N: usize> = GShardWrite<'a, Fixed<N>>;
+
+/// Where a shard's size comes from: [`Fixed`] (a constant) or [`Bytes`]
+/// (data). The size is a multiple of 8 of at least 8 either way.
+pub(crate) trait Geometry: Copy {
+    /// The shard's size in bytes.
+    fn size(self) -> usize;
+}
+
+/// A constant shard size `N`.
+#[derive(Clone, Copy)]
+pub(crate) struct Fixed<const N: usize>;
+
+impl<const N: usize> Fixed<N> {
+    /// `N`, checked at compile time: the word view relies on `N % 8 == 0`
+    /// (whole words, each 8-aligned).
+    const N: usize = {
         assert!(
             N.is_multiple_of(8) && N >= 8,
             "vm-mem shards: SHARD_SIZE must be a multiple of 8 for the atomic-word view"
         );
-        N / W
+        N
     };
+}
+
+impl<const N: usize> Geometry for Fixed<N> {
+    #[inline(always)]
+    fn size(self) -> usize {
+        Self::N
+    }
+}
+
+/// A shard size as data: a power of two, multiple of 8, at least 8 (taken
+/// from a [`ShardedMemory`](crate::ShardedMemory)'s checked geometry).
+#[derive(Clone, Copy)]
+pub(crate) struct Bytes(usize);
+
+impl Geometry for Bytes {
+    #[inline(always)]
+    fn size(self) -> usize {
+        self.0
+    }
+}
+
+impl<'a, G: Geometry> GShard<'a, G> {
+    /// The shard's size in bytes.
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.geom.size()
+    }
 
     /// The shard's bytes as atomic words.
     #[inline(always)]
     fn words(&self) -> &'a [AtomicWord] {
         let base = self.bytes.as_ptr().cast::<AtomicWord>();
-        // SAFETY: the `N` bytes are exactly `WORDS` words (`WORDS` asserts
-        // `N % 8 == 0` at compile time), 8-aligned (the storage is
-        // `align(8)` and every shard starts a multiple of `N` bytes into
+        // SAFETY: the `len` bytes are exactly `len / W` words (`Fixed`
+        // asserts `N % 8 == 0` at compile time; `Bytes` comes from such a
+        // memory), 8-aligned (the storage is
+        // `align(8)` and every shard starts a multiple of `len` bytes into
         // it), inside an `UnsafeCell` that lives for 'a; `AtomicWord` has
         // the size and alignment of `Word` and may be shared, as
         // `AtomicWord::from_ptr` allows for each word. Every access to the
@@ -290,7 +343,7 @@ impl<'a, const N: usize> Shard<'a, N> {
         // lock; plain reads happen only under a read guard or a `NoWriters`
         // proof, when no store can run, and plain reads do not race atomic
         // loads; `&mut` access excludes these borrows altogether.
-        unsafe { core::slice::from_raw_parts(base, Self::WORDS) }
+        unsafe { core::slice::from_raw_parts(base, self.len() / W) }
     }
 
     /// Word `i` of the shard as an atomic, or `None` past the end.
@@ -354,7 +407,7 @@ impl<'a, const N: usize> Shard<'a, N> {
             let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
             return Some(low_bytes(u128::from(w >> (sh * 8)), size));
         }
-        if off.checked_add(size)? > N {
+        if off.checked_add(size)? > self.len() {
             return None;
         }
         let n = (sh + size).div_ceil(W);
@@ -387,8 +440,8 @@ impl<'a, const N: usize> Shard<'a, N> {
 
     /// The read lock, if free now.
     #[inline(always)]
-    fn try_read_lock(&self) -> Option<ShardRead<'a, N>> {
-        Some(ShardRead {
+    fn try_read_lock(&self) -> Option<GShardRead<'a, G>> {
+        Some(GShardRead {
             _guard: self.ctl.lock.try_read()?,
             shard: *self,
         })
@@ -396,8 +449,8 @@ impl<'a, const N: usize> Shard<'a, N> {
 
     /// The write lock, if free now (may fail spuriously).
     #[inline(always)]
-    fn try_write_lock(&self) -> Option<ShardWrite<'a, N>> {
-        Some(ShardWrite {
+    fn try_write_lock(&self) -> Option<GShardWrite<'a, G>> {
+        Some(GShardWrite {
             _guard: self.ctl.lock.try_write_weak()?,
             shard: *self,
         })
@@ -407,7 +460,7 @@ impl<'a, const N: usize> Shard<'a, N> {
     /// runs in a fresh [`Section`], which the guard keeps; waiting happens
     /// outside it.
     #[inline(always)]
-    pub(crate) fn read_guard(&self) -> Masked<ShardRead<'a, N>> {
+    pub(crate) fn read_guard(&self) -> Masked<GShardRead<'a, G>> {
         let mut section = Section::enter();
         loop {
             if let Some(guard) = self.try_read_lock() {
@@ -430,7 +483,7 @@ impl<'a, const N: usize> Shard<'a, N> {
     pub(crate) fn write_guard(
         &self,
         frozen: impl Fn() -> bool,
-    ) -> Option<Masked<ShardWrite<'a, N>>> {
+    ) -> Option<Masked<GShardWrite<'a, G>>> {
         lock_masked(|| self.try_write_lock(), frozen)
     }
 
@@ -481,14 +534,14 @@ fn low_bytes(v: u128, size: usize) -> u64 {
 /// The value of `size` bytes at `off` of `first` running on into `second`,
 /// joined from word loads with no validation.
 #[inline]
-fn gather_straddling<const N: usize>(
-    first: &Shard<'_, N>,
+fn gather_straddling<G: Geometry>(
+    first: &GShard<'_, G>,
     off: usize,
-    second: &Shard<'_, N>,
+    second: &GShard<'_, G>,
     size: usize,
 ) -> Option<u128> {
     let (i, sh) = (off / W, off % W);
-    let tail = size.checked_sub(N.checked_sub(off)?)?;
+    let tail = size.checked_sub(first.len().checked_sub(off)?)?;
     if W == 8 {
         // A value of at most 8 bytes crossing the shard edge lies in the
         // last word of `first` and the first word of `second`.
@@ -496,7 +549,7 @@ fn gather_straddling<const N: usize>(
         let b = Word::from_le(second.word(0)?.load(Ordering::Relaxed));
         return Some((u128::from(a) | (u128::from(b) << 64)) >> (sh * 8));
     }
-    let (na, nb) = (Shard::<'_, N>::WORDS.checked_sub(i)?, tail.div_ceil(W));
+    let (na, nb) = ((first.len() / W).checked_sub(i)?, tail.div_ceil(W));
     let v = first.gather(i, na)? | (second.gather(0, nb)? << (na * W * 8));
     Some(v >> (sh * 8))
 }
@@ -509,10 +562,10 @@ fn gather_straddling<const N: usize>(
 /// next shard), little-endian, optimistically on both counters, falling back
 /// to both read locks (ascending). `None` if the pieces do not add up.
 #[inline]
-pub(crate) fn read_straddling<const N: usize>(
-    first: &Shard<'_, N>,
+pub(crate) fn read_straddling<G: Geometry>(
+    first: &GShard<'_, G>,
     off: usize,
-    second: &Shard<'_, N>,
+    second: &GShard<'_, G>,
     size: usize,
 ) -> Option<u64> {
     read_straddling_impl(first, off, second, size, Contended::Wait)
@@ -521,20 +574,20 @@ pub(crate) fn read_straddling<const N: usize>(
 /// [`read_straddling`] that never waits: `None` also when writers kept
 /// storing over every optimistic attempt.
 #[inline]
-pub(crate) fn try_read_straddling<const N: usize>(
-    first: &Shard<'_, N>,
+pub(crate) fn try_read_straddling<G: Geometry>(
+    first: &GShard<'_, G>,
     off: usize,
-    second: &Shard<'_, N>,
+    second: &GShard<'_, G>,
     size: usize,
 ) -> Option<u64> {
     read_straddling_impl(first, off, second, size, Contended::GiveUp)
 }
 
 #[inline]
-fn read_straddling_impl<const N: usize>(
-    first: &Shard<'_, N>,
+fn read_straddling_impl<G: Geometry>(
+    first: &GShard<'_, G>,
     off: usize,
-    second: &Shard<'_, N>,
+    second: &GShard<'_, G>,
     size: usize,
     how: Contended,
 ) -> Option<u64> {
@@ -561,11 +614,11 @@ fn read_straddling_impl<const N: usize>(
 /// Takes the write locks of `first` and the next shard `second` for one
 /// straddling write; `None` as soon as `frozen()`. See [`lock_pair`].
 #[inline]
-pub(crate) fn write_pair<'a, const N: usize>(
-    first: &Shard<'a, N>,
-    second: &Shard<'a, N>,
+pub(crate) fn write_pair<'a, G: Geometry>(
+    first: &GShard<'a, G>,
+    second: &GShard<'a, G>,
     frozen: impl Fn() -> bool,
-) -> Option<Masked<(ShardWrite<'a, N>, ShardWrite<'a, N>)>> {
+) -> Option<Masked<(GShardWrite<'a, G>, GShardWrite<'a, G>)>> {
     lock_pair(
         || first.try_write_lock(),
         || second.try_write_lock(),
@@ -576,10 +629,10 @@ pub(crate) fn write_pair<'a, const N: usize>(
 /// Reads `size` bytes at `off` of `first` running on into `second`, both
 /// write-locked by the caller (so no validation is needed).
 #[inline]
-pub(crate) fn read_straddling_locked<const N: usize>(
-    first: &ShardWrite<'_, N>,
+pub(crate) fn read_straddling_locked<G: Geometry>(
+    first: &GShardWrite<'_, G>,
     off: usize,
-    second: &ShardWrite<'_, N>,
+    second: &GShardWrite<'_, G>,
     size: usize,
 ) -> Option<u64> {
     gather_straddling(&first.shard, off, &second.shard, size).map(|v| low_bytes(v, size))
@@ -588,14 +641,14 @@ pub(crate) fn read_straddling_locked<const N: usize>(
 /// Stores the low `size` bytes of `v` at `off` of `first` running on into
 /// `second`, both write-locked by the caller, as one write of each shard.
 #[inline]
-pub(crate) fn write_straddling<const N: usize>(
+pub(crate) fn write_straddling<G: Geometry>(
     v: u64,
     size: usize,
-    first: &mut ShardWrite<'_, N>,
+    first: &mut GShardWrite<'_, G>,
     off: usize,
-    second: &mut ShardWrite<'_, N>,
+    second: &mut GShardWrite<'_, G>,
 ) -> Option<()> {
-    let head = N.checked_sub(off)?;
+    let head = first.shard.len().checked_sub(off)?;
     let tail = size.checked_sub(head)?;
     let v = u128::from(v);
     first.modify(|a| {
@@ -714,20 +767,20 @@ fn lock_pair<A, B>(
 
 /// A shard's read guard: no writer runs while it lives, so plain reads of
 /// the bytes are sound.
-pub(crate) struct ShardRead<'a, const N: usize> {
+pub(crate) struct GShardRead<'a, G: Geometry> {
     _guard: RwLockReadGuard<'a, ()>,
-    shard: Shard<'a, N>,
+    shard: GShard<'a, G>,
 }
 
-impl<const N: usize> ShardRead<'_, N> {
+impl<G: Geometry> GShardRead<'_, G> {
     /// The guarded bytes.
     #[inline(always)]
-    pub(crate) fn bytes(&self) -> &[u8; N] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: the shard's read lock is held while `self` lives, so no
         // writer stores to its bytes; plain reads do not race the atomic
         // loads of lock-free readers. The bytes live in the memory's storage
         // for the lock's lifetime.
-        unsafe { self.shard.bytes.as_ref() }
+        unsafe { core::slice::from_raw_parts(self.shard.bytes.as_ptr(), self.shard.len()) }
     }
 
     /// Loads `size` bytes at `off`, little-endian (plain loads: the read
@@ -744,12 +797,12 @@ impl<const N: usize> ShardRead<'_, N> {
 /// it never hands out `&mut`: every store goes through
 /// [`modify`](ShardWrite::modify), which brackets it with the sequence
 /// counter and stores whole words.
-pub(crate) struct ShardWrite<'a, const N: usize> {
+pub(crate) struct GShardWrite<'a, G: Geometry> {
     _guard: RwLockWriteGuard<'a, ()>,
-    shard: Shard<'a, N>,
+    shard: GShard<'a, G>,
 }
 
-impl<'a, const N: usize> ShardWrite<'a, N> {
+impl<'a, G: Geometry> GShardWrite<'a, G> {
     /// Loads `size` bytes at `off` (word loads; this guard is the only writer).
     #[inline(always)]
     pub(crate) fn read(&self, off: usize, size: usize) -> Option<u64> {
@@ -762,7 +815,7 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
     /// [`Section`] (nested, so free, under a [`Masked`] guard; the one a
     /// batch's bare guard needs), so no interrupt sees the counter odd.
     #[inline(always)]
-    pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, N>) -> R) -> R {
+    pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, G>) -> R) -> R {
         let _section = Section::enter();
         let shard = self.shard;
         shard.mark();
@@ -776,7 +829,7 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
     /// (nothing stored) if they do not fit.
     #[inline(always)]
     pub(crate) fn write(&mut self, off: usize, size: usize, v: u64) -> Option<()> {
-        if off.checked_add(size)? > N {
+        if off.checked_add(size)? > self.shard.len() {
             return None;
         }
         self.modify(|s| s.store_value(off, size, u128::from(v)))
@@ -785,7 +838,7 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
     /// Copies `src` to `off..off + src.len()` as one write.
     #[inline]
     pub(crate) fn copy_in(&mut self, off: usize, src: &[u8]) -> Option<()> {
-        if off.checked_add(src.len())? > N {
+        if off.checked_add(src.len())? > self.shard.len() {
             return None;
         }
         self.modify(|s| s.store_bytes(off, Src::Bytes(src)))
@@ -794,7 +847,7 @@ impl<'a, const N: usize> ShardWrite<'a, N> {
     /// Sets `off..off + len` to `byte` as one write.
     #[inline]
     pub(crate) fn fill(&mut self, off: usize, len: usize, byte: u8) -> Option<()> {
-        if off.checked_add(len)? > N {
+        if off.checked_add(len)? > self.shard.len() {
             return None;
         }
         self.modify(|s| s.store_bytes(off, Src::Fill(byte, len)))
@@ -848,9 +901,9 @@ impl Drop for SeqSection<'_> {
 
 /// The storing side of one write, only handed out inside
 /// [`ShardWrite::modify`] (write lock held, counter odd).
-pub(crate) struct WordStore<'a, const N: usize>(Shard<'a, N>);
+pub(crate) struct WordStore<'a, G: Geometry>(GShard<'a, G>);
 
-impl<const N: usize> WordStore<'_, N> {
+impl<G: Geometry> WordStore<'_, G> {
     /// Stores the low `size` bytes of `v` (little-endian significance) at
     /// `off`, merging partial words with their other bytes. `None` if the
     /// range leaves the shard (nothing is stored past its end).
@@ -881,7 +934,7 @@ impl<const N: usize> WordStore<'_, N> {
     #[inline]
     pub(crate) fn store_bytes(&self, off: usize, src: Src<'_>) -> Option<()> {
         let end = off.checked_add(src.len())?;
-        if end > N {
+        if end > self.0.len() {
             return None;
         }
         let mut pos = off;
@@ -1037,5 +1090,186 @@ mod tests {
         shard.write_guard(|| false).unwrap().write(4, 8, 7).unwrap();
         assert_eq!(shard.read(4, 8), Some(7));
         assert_eq!(shards.ctl[0].seq.load(Ordering::Relaxed), 4);
+    }
+}
+
+/// A shared memory's shards with the geometry as data (pointer to the
+/// bytes, the control blocks, the shard shift and count): what a map's
+/// [`Cursor`](crate::Cursor) caches to reach RAM with no dynamic call.
+/// Each access is served by [`GShard`] with a [`Bytes`] geometry, the same
+/// lock-free read and locked write code as
+/// [`ShardedMemory`](crate::ShardedMemory)'s (`Fixed`), so the whole
+/// access inlines. Borrows the memory for `'a` like `&'a ShardedMemory`.
+#[derive(Clone, Copy)]
+pub(crate) struct RawShards<'a> {
+    data: NonNull<u8>,
+    ctl: &'a [Ctl],
+    shift: u32,
+    /// The memory's freeze state: writes give up unless it is live.
+    state: &'a AtomicU8,
+}
+
+// SAFETY: a `RawShards<'a>` is a `&'a ShardedMemory` with its geometry
+// read out: it accesses the bytes only through `GShard` (atomic words, the
+// lock, the counter), exactly as `&ShardedMemory` does from any thread;
+// `ShardedMemory` is `Sync`.
+unsafe impl Send for RawShards<'_> {}
+// SAFETY: as for `Send` above.
+unsafe impl Sync for RawShards<'_> {}
+
+impl<const S: usize, const N: usize> Shards<S, N> {
+    /// These shards as a [`RawShards`] of a memory whose state is `state`.
+    #[inline]
+    pub(crate) fn raw<'a>(&'a self, state: &'a AtomicU8) -> RawShards<'a> {
+        RawShards {
+            data: NonNull::from(&self.data.0).cast::<u8>(),
+            ctl: &self.ctl,
+            shift: Fixed::<N>::N.trailing_zeros(),
+            state,
+        }
+    }
+}
+
+impl<'a> RawShards<'a> {
+    /// The shard holding byte `off` and the offset in it, if an access of
+    /// `size` bytes there stays inside that shard.
+    #[inline(always)]
+    fn at(&self, off: u64, size: usize) -> Option<(GShard<'a, Bytes>, usize)> {
+        let off = usize::try_from(off).ok()?;
+        let (i, o) = (off >> self.shift, off & ((1 << self.shift) - 1));
+        let len = 1usize << self.shift;
+        if o > len.checked_sub(size)? {
+            return None; // crosses into the next shard: the memory's path
+        }
+        let ctl = self.ctl.get(i)?; // the bounds check: `i < count`
+        Some((
+            GShard {
+                ctl,
+                // `i < count`: shard `i`'s bytes lie inside the storage.
+                bytes: NonNull::new(self.data.as_ptr().wrapping_add(i << self.shift))?,
+                geom: Bytes(len),
+                _data: PhantomData,
+            },
+            o,
+        ))
+    }
+
+    /// Loads `size` bytes at byte `off` of the memory, lock-free, as
+    /// `ShardedMemory::read_*`; `None` if out of bounds or across shards.
+    #[inline(always)]
+    pub(crate) fn read(&self, off: u64, size: usize) -> Option<u64> {
+        let (shard, o) = self.at(off, size)?;
+        shard.read(o, size)
+    }
+
+    /// Stores the low `size` bytes of `v` at byte `off` under the shard's
+    /// write lock, as `ShardedMemory::write_*`; `None` (nothing stored) if
+    /// out of bounds, across shards, or the memory is frozen.
+    #[inline(always)]
+    pub(crate) fn write(&self, off: u64, size: usize, v: u64) -> Option<()> {
+        let (shard, o) = self.at(off, size)?;
+        let frozen = || self.state.load(Ordering::Acquire) != crate::memory::LIVE;
+        let mut g = shard.write_guard(frozen)?;
+        g.write(o, size, v)
+    }
+}
+
+/// An owner's type-erased handle on a memory's bytes and control blocks,
+/// the geometry as data (shard shift and count): what an owner-mode map
+/// ([`OwnerMap`](crate::OwnerMap)) reaches RAM through with plain loads
+/// and stores, no lock and no read-modify-write.
+///
+/// Made only by [`ShardedMemory::split_owned`](crate::ShardedMemory),
+/// from a `&'a mut` borrow: for `'a` no other handle on the memory exists
+/// but the `&'a` it returns beside this one, and both stay inside one
+/// owner map. The handle is neither `Send` nor `Sync`, so every copy of it
+/// stays on the thread that made it, and its loads and stores are leaf
+/// operations that hold no reference to the bytes past their call (as
+/// `Cell` does): no two accesses to the bytes ever overlap.
+#[derive(Clone, Copy)]
+pub(crate) struct OwnedRam<'a> {
+    data: NonNull<u8>,
+    len: usize,
+    ctl: NonNull<Ctl>,
+    shift: u32,
+    count: usize,
+    /// Borrows the memory for `'a`; `*const` makes the handle `!Send` and
+    /// `!Sync`.
+    _owner: PhantomData<(&'a Ctl, *const ())>,
+}
+
+impl<const S: usize, const N: usize> Shards<S, N> {
+    /// The owner's handle on these shards. Sound to use only as
+    /// [`OwnedRam`] says: the caller held them by `&'a mut`.
+    #[inline]
+    pub(crate) fn owned(&self) -> OwnedRam<'_> {
+        OwnedRam {
+            data: NonNull::from(&self.data.0).cast::<u8>(),
+            len: S * N,
+            ctl: NonNull::from(&self.ctl).cast::<Ctl>(),
+            shift: N.trailing_zeros(),
+            count: S,
+            _owner: PhantomData,
+        }
+    }
+}
+
+impl OwnedRam<'_> {
+    /// Loads a `T` at `off` with a plain load; `None` if it does not fit.
+    #[inline(always)]
+    pub(crate) fn load<T: crate::Scalar>(&self, off: u64) -> Option<T> {
+        let off = usize::try_from(off).ok()?;
+        if off > self.len.checked_sub(T::SIZE)? {
+            return None;
+        }
+        // SAFETY: `off + T::SIZE <= len`, so the bytes lie inside the
+        // memory's storage, which lives for 'a. No other access to them can
+        // run during this call (type docs: the memory was borrowed `&'a
+        // mut`, its shared handle and every copy of this one stay on this
+        // thread, and no reference to the bytes outlives a call), so a
+        // plain read races nothing. Unaligned: `T` is read byte-wise by
+        // `load_le` from a `[u8]`.
+        let bytes =
+            unsafe { core::slice::from_raw_parts(self.data.as_ptr().wrapping_add(off), T::SIZE) };
+        T::load_le(bytes)
+    }
+
+    /// Stores `v` at `off` with a plain store and marks its shard
+    /// written; `None` (nothing stored) if it does not fit.
+    #[inline(always)]
+    pub(crate) fn store<T: crate::Scalar>(&self, off: u64, v: T) -> Option<()> {
+        let off = usize::try_from(off).ok()?;
+        if off > self.len.checked_sub(T::SIZE)? {
+            return None;
+        }
+        self.mark(off >> self.shift);
+        if T::SIZE > 1 {
+            // A value crossing into the next shard marks it too.
+            self.mark((off + T::SIZE - 1) >> self.shift);
+        }
+        // SAFETY: in bounds as in `load`; the bytes sit in an `UnsafeCell`
+        // (the storage), so writing through a pointer derived from a shared
+        // borrow is allowed, and no other access (nor reference) to them
+        // exists during this call (type docs), so the `&mut` below is
+        // unique while it lives.
+        let bytes = unsafe {
+            core::slice::from_raw_parts_mut(self.data.as_ptr().wrapping_add(off), T::SIZE)
+        };
+        v.store_le(bytes)
+    }
+
+    /// Marks shard `i` written with a load and, the first time, a plain
+    /// store: no read-modify-write (only this owner touches the marks).
+    #[inline(always)]
+    fn mark(&self, i: usize) {
+        if i >= self.count {
+            return;
+        }
+        // SAFETY: `i < count`: control block `i` of the memory's array,
+        // alive for 'a; read and stored only through its atomics.
+        let ctl = unsafe { &*self.ctl.as_ptr().wrapping_add(i) };
+        if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
+            ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
+        }
     }
 }

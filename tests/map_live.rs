@@ -456,3 +456,109 @@ fn vm_error_is_24_bytes_and_copy() {
     assert_eq!(std::mem::size_of::<VmError>(), 24);
     assert!(std::mem::size_of::<Result<u64, VmError>>() <= 32);
 }
+
+/// The guest base of "ram" after `k` moves in the cursor race: a new page
+/// each time, never one used before.
+fn moved_base(k: u64) -> u64 {
+    0x1000 * (k + 1)
+}
+
+#[test]
+fn a_cursor_never_uses_a_region_a_returned_change_replaced() {
+    let mem = numbered();
+    let map: MemoryMap<'_, 2> = MemoryMap::new();
+    map.add_ram("ram", moved_base(0), 64, Perms::RW, &mem)
+        .unwrap();
+    // `done` = k: the k-th move has returned, "ram" left `moved_base(k - 1)`
+    // for good.
+    let done = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let cpu = map.cpu();
+            let mut checked = 0;
+            while checked < ROUNDS as u64 {
+                let k = done.load(Ordering::Acquire);
+                if k > ROUNDS as u64 {
+                    break; // the last move: nothing more will change
+                }
+                // Warm the cache on the current page (if still there).
+                if let Ok(v) = cpu.read_u8(moved_base(k) + 5) {
+                    assert_eq!(v, 5);
+                }
+                while done.load(Ordering::Acquire) == k {
+                    std::hint::spin_loop();
+                }
+                // The move away from `moved_base(k)` has returned: the
+                // cached page must not be used.
+                let err = cpu.read_u8(moved_base(k) + 5).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::Unmapped);
+                let err = cpu.write_u8(moved_base(k) + 5, 0).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::Unmapped);
+                checked = k + 1;
+            }
+        });
+        for k in 1..=ROUNDS as u64 + 1 {
+            map.move_region("ram", moved_base(k)).unwrap();
+            done.store(k, Ordering::Release);
+        }
+        reader.join().unwrap();
+    });
+    assert_eq!(mem.read_u8(5).unwrap(), 5); // no stale write landed
+}
+
+#[test]
+fn cursors_see_each_protect_and_watch_once_it_returned() {
+    let mem = numbered();
+    let hook = Count(AtomicU64::new(0));
+    let map: MemoryMap<'_, 2, 2> = MemoryMap::new();
+    map.add_ram("ram", 0, 128, Perms::RW, &mem).unwrap();
+    // The changer publishes phase p after its change returned; the reader
+    // acknowledges it with p + 1 after checking the cursor sees it.
+    let (phase, ack) = (AtomicU64::new(0), AtomicU64::new(0));
+    let wait = |a: &AtomicU64, p: u64| {
+        while a.load(Ordering::Acquire) < p {
+            std::hint::spin_loop();
+        }
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let cpu = map.cpu();
+            for k in 0..ROUNDS as u64 {
+                // Phase 3k: RW, unwatched; the cursor caches that.
+                wait(&phase, 3 * k);
+                cpu.write_u8(10, 10).unwrap();
+                ack.store(3 * k + 1, Ordering::Release);
+                // 3k + 1: read-only.
+                wait(&phase, 3 * k + 1);
+                let err = cpu.write_u8(10, 1).unwrap_err();
+                assert_eq!(
+                    err.kind(),
+                    ErrorKind::Permission {
+                        needed: Perms::WRITE
+                    }
+                );
+                assert_eq!(cpu.read_u8(10).unwrap(), 10); // caches read-only
+                ack.store(3 * k + 2, Ordering::Release);
+                // 3k + 2: RW and watched: the hook sees both accesses.
+                wait(&phase, 3 * k + 2);
+                let before = hook.0.load(Ordering::Relaxed);
+                cpu.write_u8(10, 10).unwrap();
+                assert_eq!(cpu.read_u8(10).unwrap(), 10);
+                assert_eq!(hook.0.load(Ordering::Relaxed), before + 2);
+                ack.store(3 * k + 3, Ordering::Release);
+            }
+        });
+        for k in 0..ROUNDS as u64 {
+            wait(&ack, 3 * k + 1);
+            map.protect(0..=127, Perms::READ).unwrap();
+            phase.store(3 * k + 1, Ordering::Release);
+            wait(&ack, 3 * k + 2);
+            map.protect(0..=127, Perms::RW).unwrap();
+            let id = map.watch(8..=15, Perms::RW, &hook).unwrap();
+            phase.store(3 * k + 2, Ordering::Release);
+            wait(&ack, 3 * k + 3);
+            map.unwatch(id).unwrap();
+            phase.store(3 * k + 3, Ordering::Release);
+        }
+    });
+}

@@ -43,6 +43,46 @@ pub(crate) fn relocate(e: VmError, access: Access, addr: u64, size: usize) -> Vm
     VmError::new(e.kind(), access, addr, size)
 }
 
+/// The fast path of a typed load from region `r` (as of one version):
+/// `None` when the access leaves the region or its fast-path permissions
+/// do not allow it (the caller takes the general path).
+#[inline(always)]
+pub(crate) fn fast_load<T: Scalar>(
+    r: &Region<'_>,
+    addr: u64,
+    access: Access,
+) -> Option<Result<T, VmError>> {
+    if !(r.fits(addr, T::SIZE) && r.fast.contains(needs(access))) {
+        return None;
+    }
+    let off = r.backing_offset(addr);
+    let v = match r.backing {
+        Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
+        Backing::Mmio(d) => d.read(off, T::SIZE).map(T::from_u64_truncating),
+    };
+    Some(v.map_err(|e| relocate(e, access, addr, T::SIZE)))
+}
+
+/// The fast path of a typed store into region `r`, as [`fast_load`]; ROM
+/// takes the general path (which refuses it).
+#[inline(always)]
+pub(crate) fn fast_store<T: Scalar>(
+    r: &Region<'_>,
+    addr: u64,
+    v: T,
+) -> Option<Result<(), VmError>> {
+    if !(r.fits(addr, T::SIZE) && r.fast.contains(Perms::WRITE)) {
+        return None;
+    }
+    let off = r.backing_offset(addr);
+    let res = match r.backing {
+        Backing::Ram(m) => ram_store::<T>(m, off, v),
+        Backing::Mmio(d) => d.write(off, T::SIZE, v.to_u64()),
+        Backing::Rom(_) => return None,
+    };
+    Some(res.map_err(|e| relocate(e, Access::Write, addr, T::SIZE)))
+}
+
 impl<const N: usize, const H: usize> View<'_, N, H> {
     /// Checks an access of `len >= 1` bytes before anything is touched:
     /// every byte mapped; a typed access (`typed`) not crossing into or out
@@ -115,15 +155,10 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
 
     /// A typed load for `access` (read or fetch): the in-region fast path.
     #[inline(always)]
-    fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+    pub(crate) fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         if let Some(r) = self.table.hit(addr) {
-            if r.fits(addr, T::SIZE) && r.fast.contains(needs(access)) {
-                let off = r.backing_offset(addr);
-                let v = match r.backing {
-                    Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
-                    Backing::Mmio(d) => d.read(off, T::SIZE).map(T::from_u64_truncating),
-                };
-                return v.map_err(|e| relocate(e, access, addr, T::SIZE));
+            if let Some(v) = fast_load::<T>(&r, addr, access) {
+                return v;
             }
         }
         self.load_slow(addr, T::SIZE, access)
@@ -133,7 +168,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// A typed load that is refused, hooked or spans regions.
     #[cold]
     #[inline(never)]
-    fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
+    pub(crate) fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
         let view = self.checked_view(addr, size as u64, access, true)?;
         let mut buf = [0u8; 8];
         let moved = |e| relocate(e, access, addr, size);
@@ -164,14 +199,8 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
         if let Some(r) = self.table.hit(addr) {
-            if r.fits(addr, T::SIZE) && r.fast.contains(Perms::WRITE) {
-                let off = r.backing_offset(addr);
-                let res = match r.backing {
-                    Backing::Ram(m) => ram_store::<T>(m, off, v),
-                    Backing::Mmio(d) => d.write(off, T::SIZE, v.to_u64()),
-                    Backing::Rom(_) => return self.store_slow(addr, T::SIZE, v.to_u64()),
-                };
-                return res.map_err(|e| relocate(e, Access::Write, addr, T::SIZE));
+            if let Some(res) = fast_store(&r, addr, v) {
+                return res;
             }
         }
         self.store_slow(addr, T::SIZE, v.to_u64())
@@ -180,7 +209,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// A typed store that is refused, hooked or spans regions.
     #[cold]
     #[inline(never)]
-    fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+    pub(crate) fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
         let view = self.checked_view(addr, size as u64, Access::Write, true)?;
         let bytes = v.to_le_bytes();
         let data = WriteData::Bytes(&bytes[..size]);

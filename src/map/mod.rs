@@ -11,7 +11,9 @@
 //! Files, one concept each: `table.rs` (descriptors, version, lookup,
 //! publishing a change), `config.rs` (the changes: add, remove, move,
 //! protect, watch), `access.rs` (typed accesses and the checks),
-//! `atomic.rs` (guest atomics), `bulk.rs` (copies), `hooks.rs`
+//! `atomic.rs` (guest atomics), `bulk.rs` (copies), `cursor.rs`
+//! ([`Cursor`], a per-CPU lookup cache), `owner.rs` ([`OwnerMap`], the
+//! map in owner mode), `hooks.rs`
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
 //! `region.rs` ([`Region`]), `error.rs` ([`MapError`]),
 //! `device_state.rs` ([`DeviceState`]: devices opting in to machine
@@ -23,6 +25,7 @@ mod access;
 mod atomic;
 mod bulk;
 mod config;
+mod cursor;
 mod demand;
 mod device_state;
 mod error;
@@ -30,20 +33,22 @@ mod hooks;
 mod machine;
 mod mmio;
 mod once;
+mod owner;
 mod ram;
 mod region;
 mod table;
 
+pub use cursor::Cursor;
 pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
 pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
 pub use machine::{Difference, MachineError, MachineSnapshot, Restored};
 pub use mmio::MmioDevice;
+pub use owner::OwnerMap;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};
 
-use crate::error::VmError;
 use table::{Table, View};
 
 /// A live map of up to `N` regions (RAM, ROM, MMIO) and `H` access hooks
@@ -208,11 +213,13 @@ use table::{Table, View};
 /// ## Limits
 /// - Lookup tries the region a small directory names for the address's
 ///   256 MiB granule and 4 KiB page bits (computed when the map changes),
-///   then scans (up to 16 regions) or binary-searches the bases. There is
-///   no cache written on the access path: nothing an access does writes a
-///   shared cache line, and a repeated hit costs a few loads more than the
-///   old shared one-entry cache did (`BENCHMARKS.md`). Per-CPU lookup
-///   caches are a separate design step.
+///   then scans (up to 16 regions) or binary-searches the bases. Nothing
+///   an access does writes a shared cache line. A vCPU that makes many
+///   accesses keeps a [`Cursor`] ([`cpu`](Self::cpu)): its own cache of
+///   recent pages' regions, checked with one version load, with RAM read
+///   and written inline; a single-threaded machine that owns its memories
+///   uses an [`OwnerMap`] (plain loads and stores). `BENCHMARKS.md` has
+///   the costs of each.
 /// - Accesses to watched regions, and accesses spanning parts or regions,
 ///   take the general path (not inlined; a few times slower than the fast
 ///   path in `benches/map.rs`).
@@ -345,49 +352,61 @@ impl<const N: usize, const H: usize> core::fmt::Debug for MemoryMap<'_, N, H> {
     }
 }
 
-/// Forwards [`MemoryAccess`](crate::MemoryAccess) methods to the map's
-/// inherent ones of the same name.
+/// Forwards [`MemoryAccess`](crate::MemoryAccess) methods to the inherent
+/// ones of the same name on `$ty` (the map, a cursor, an owner map), and
+/// the bulk ones to `$bulk`'s.
 macro_rules! forward {
-    ($(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
+    ($ty:ident, $bulk:ident; $(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
         $(
             #[inline]
-            fn $r(&self, addr: u64) -> Result<$rt, VmError> {
-                MemoryMap::$r(self, addr)
+            fn $r(&self, addr: u64) -> Result<$rt, crate::VmError> {
+                $ty::$r(self, addr)
             }
         )*
         $(
             #[inline]
-            fn $w(&mut self, addr: u64, v: $wt) -> Result<(), VmError> {
-                MemoryMap::$w(self, addr, v)
+            fn $w(&mut self, addr: u64, v: $wt) -> Result<(), crate::VmError> {
+                $ty::$w(self, addr, v)
             }
         )*
+
+        #[inline]
+        fn read_sized(&self, addr: u64, size: usize) -> Result<u64, crate::VmError> {
+            crate::access::read_by_width(self, addr, size)
+        }
+
+        #[inline]
+        fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), crate::VmError> {
+            crate::access::write_by_width(self, addr, size, v)
+        }
+
+        #[inline]
+        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), crate::VmError> {
+            $bulk::read_bytes(self, addr, buf)
+        }
+
+        #[inline]
+        fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), crate::VmError> {
+            $bulk::write_bytes(self, addr, buf)
+        }
+
+        #[inline]
+        fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), crate::VmError> {
+            $bulk::fill(self, addr, len, byte)
+        }
     };
 }
+pub(crate) use forward;
 
 /// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess), so emulator
 /// code generic over it runs on a map as on a memory; its `fetch_*` check
 /// [`Perms::EXEC`](crate::Perms::EXEC)(crate::Perms::EXEC).
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
-    forward!(
+    forward!(MemoryMap, MemoryMap;
         read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
         read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
         read fetch_u16 u16, read fetch_u32 u32;
         write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
         write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
     );
-
-    #[inline]
-    fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
-        MemoryMap::read_bytes(self, addr, buf)
-    }
-
-    #[inline]
-    fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
-        MemoryMap::write_bytes(self, addr, buf)
-    }
-
-    #[inline]
-    fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
-        MemoryMap::fill(self, addr, len, byte)
-    }
 }

@@ -12,6 +12,7 @@ use crate::error::{Access, ErrorKind, VmError};
 use crate::frozen::Frozen;
 use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
+use crate::shard::RawShards;
 
 mod sealed {
     /// Keeps [`GuestRam`](super::GuestRam) implemented by vm-mem's kinds only.
@@ -43,6 +44,11 @@ pub trait GuestRam: Sync + sealed::Sealed {
     /// Size in bytes.
     #[doc(hidden)]
     fn size(&self) -> u64;
+    /// The memory's shards with the geometry as data, for a cursor's
+    /// inlined RAM access.
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn raw(&self) -> RawShards<'_>;
     /// Loads a little-endian `u8` at `offset`.
     #[doc(hidden)]
     fn load_u8(&self, offset: u64) -> Result<u8, VmError>;
@@ -92,13 +98,18 @@ pub trait GuestRam: Sync + sealed::Sealed {
 /// inherent `read_*`/`write_*`/bulk methods, converting offsets without
 /// truncation.
 macro_rules! guest_ram {
-    ([$($gen:tt)*] $ty:ty, update = $update:ident) => {
+    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr) => {
         impl<$($gen)*> sealed::Sealed for $ty {}
         impl<$($gen)*> GuestRam for $ty {
             #[inline]
             fn size(&self) -> u64 {
                 // A `usize` always fits a `u64` on the hosts Rust supports.
                 ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE as u64
+            }
+            #[inline]
+            #[allow(private_interfaces)]
+            fn raw(&self) -> RawShards<'_> {
+                $raw(self)
             }
             guest_ram!(@load load_u8, read_u8, u8);
             guest_ram!(@load load_u16, read_u16, u16);
@@ -179,6 +190,13 @@ fn shared_update<const SHARDS: usize, const SHARD_SIZE: usize>(
     }
 }
 
+/// A frozen memory's shards (read through, never written: ROM).
+fn frozen_raw<'m, const SHARDS: usize, const SHARD_SIZE: usize>(
+    rom: &'m Frozen<'_, SHARDS, SHARD_SIZE>,
+) -> RawShards<'m> {
+    rom.memory().raw()
+}
+
 /// A frozen memory refuses every atomic, as it refuses every write.
 fn frozen_update<const SHARDS: usize, const SHARD_SIZE: usize>(
     _mem: &Frozen<'_, SHARDS, SHARD_SIZE>,
@@ -194,8 +212,8 @@ fn frozen_update<const SHARDS: usize, const SHARD_SIZE: usize>(
     ))
 }
 
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update);
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update);
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw);
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw);
 
 /// Loads a `T` from `ram` through the per-width method for `T::SIZE`
 /// (a constant: the `match` folds away).

@@ -408,13 +408,38 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     /// The descriptor holding `addr`, as of one version.
     #[inline(always)]
     fn find(&self, addr: u64) -> Option<RawRegion> {
+        self.find_versioned(addr).1
+    }
+
+    /// The descriptor holding `addr` and the (even) version it is of.
+    #[inline(always)]
+    fn find_versioned(&self, addr: u64) -> (usize, Option<RawRegion>) {
         loop {
             let v = self.begin();
             let raw = self.search(addr);
             if self.unchanged(v) {
-                return raw;
+                return (v, raw);
             }
         }
+    }
+
+    /// The region holding `addr` (unnamed, as [`hit`](Self::hit)) and the
+    /// version it is of: what a [`Cursor`](crate::Cursor) caches.
+    #[inline]
+    pub(crate) fn hit_versioned(&self, addr: u64) -> (usize, Option<Region<'a>>) {
+        let (v, raw) = self.find_versioned(addr);
+        (v, raw.and_then(|raw| self.resolve(raw, false)))
+    }
+
+    /// The version now, one load: odd while a change is being stored. A
+    /// cursor compares it with the version its entries are of.
+    /// ORDERING: `Acquire` pairs with the writer's final `Release` store, as
+    /// in `begin`; a change that returned before (happens-before) this
+    /// load is seen by it (coherence), so a cursor never uses a region
+    /// that change replaced.
+    #[inline(always)]
+    pub(crate) fn current(&self) -> usize {
+        self.version.load(Ordering::Acquire)
     }
 
     /// The regions overlapping `first..=last` and every hook, as of one

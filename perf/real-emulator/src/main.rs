@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rrs_lib::instruction_executor::{InstructionException, InstructionExecutor};
 use rrs_lib::{HartState, MemAccessSize, Memory};
-use vm_mem::{MemoryAccess, MemoryMap, MmioDevice, Perms, ShardedMemory, VmError};
+use vm_mem::{MemoryAccess, MemoryMap, MmioDevice, OwnerMap, Perms, ShardedMemory, VmError};
 
 /// The guest image, loaded at address 0.
 const GUEST: &[u8] = include_bytes!("../guest/guest.bin");
@@ -249,9 +249,27 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        "cursor" | "owner" => {
-            eprintln!("mode {mode} is not built yet");
-            return ExitCode::from(2);
+        "cursor" => {
+            let console = leak(Console(AtomicU64::new(0)));
+            let map = leak(MemoryMap::<'static, 4>::new());
+            let built = map
+                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, shared(mem))
+                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console));
+            match built {
+                Ok(()) => run(&mut VmMem(map.cpu()), rounds),
+                Err(e) => Err(format!("building the map: {e}")),
+            }
+        }
+        "owner" => {
+            let console = leak(Console(AtomicU64::new(0)));
+            let map = OwnerMap::<'static, 4>::new();
+            let built = map
+                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, mem)
+                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console));
+            match built {
+                Ok(()) => run(&mut VmMem(map), rounds),
+                Err(e) => Err(format!("building the map: {e}")),
+            }
         }
         _ => {
             eprintln!("{usage}");

@@ -1,0 +1,416 @@
+//! [`OwnerMap`]: the map in owner mode, for a single-threaded machine (a
+//! fuzzer, a firmware emulator) that owns its memories: it holds each RAM
+//! by `&'a mut` and reaches it with plain loads and stores, no lock and no
+//! atomic read-modify-write.
+//!
+//! It is a [`MemoryMap`] (same table, checks, permissions, hooks, devices
+//! and live changes) that keeps the map to itself, plus the owner's handles
+//! on its memories and its own lookup cache (as a [`Cursor`](crate::Cursor)
+//! has). It is neither `Send` nor `Sync`: values are copied in and out of
+//! guest memory as with a `Cell`, and no reference to guest bytes outlives
+//! a call, so a device or hook that calls back into the map from its
+//! callback is fine.
+//!
+//! Limits: each memory is lent once (`&'a mut`), so it backs one region
+//! (a window of it, at most); accesses that the fast path does not serve
+//! (hooked, spanning regions, bulk copies) take the map's shared path,
+//! which locks as it does for a shared map (correct, not lock-free).
+
+use crate::error::{Access, VmError};
+use crate::frozen::Frozen;
+use crate::map::access::{fast_load, fast_store, needs};
+use crate::map::cursor::{page_of, ENTRIES};
+use crate::map::error::{MapError, MapErrorKind};
+use crate::map::hooks::{AccessHook, HookId};
+use crate::map::mmio::MmioDevice;
+use crate::map::region::{Backing, Region};
+use crate::map::MemoryMap;
+use crate::memory::ShardedMemory;
+use crate::perms::Perms;
+use crate::scalar::Scalar;
+use crate::shard::OwnedRam;
+use core::cell::Cell;
+use core::ops::RangeInclusive;
+
+/// One cache entry: a page's region (and the owner's handle on its RAM) as
+/// of one table version, one `Cell` per field so a hit loads only what it
+/// tests (as a cursor's entries).
+struct Entry<'a> {
+    /// The page cached, `u64::MAX` for none.
+    page: Cell<u64>,
+    version: Cell<usize>,
+    base: Cell<u64>,
+    last: Cell<u64>,
+    offset: Cell<u64>,
+    fast: Cell<Perms>,
+    /// The owner's handle on the region's memory, if it is lent RAM.
+    ram: Cell<Option<OwnedRam<'a>>>,
+    region: Cell<Option<Region<'a>>>,
+}
+
+impl Entry<'_> {
+    const fn empty() -> Self {
+        Entry {
+            page: Cell::new(u64::MAX),
+            version: Cell::new(0),
+            base: Cell::new(0),
+            last: Cell::new(0),
+            offset: Cell::new(0),
+            fast: Cell::new(Perms::NONE),
+            ram: Cell::new(None),
+            region: Cell::new(None),
+        }
+    }
+}
+
+/// A memory lent to the map: its address (to recognise it as a region's
+/// backing) and the owner's handle on it.
+type Lent<'a> = Option<(*const u8, OwnedRam<'a>)>;
+
+/// A live map of up to `N` regions and `H` hooks over memories it holds
+/// exclusively (`&'a mut`): plain loads and stores on RAM, no lock, no
+/// atomic read-modify-write. Same API as [`MemoryMap`] (typed, fetch,
+/// bulk, guest atomics, `add_*`, `remove`, `move_region`, `protect`,
+/// `watch`), same results; not `Send` or `Sync` (one thread's machine).
+///
+/// ```
+/// use vm_mem::{ErrorKind, MemoryMap, OwnerMap, Perms, ShardedMemory};
+///
+/// let mut ram = ShardedMemory::<4, 4096>::new();
+/// {
+///     let map: OwnerMap<'_, 4> = OwnerMap::new();
+///     map.add_ram("ram", 0x8000_0000, 0x4000, Perms::RW, &mut ram)?;
+///     map.write_u32(0x8000_0010, 0xdead_beef)?;
+///     assert_eq!(map.read_u16(0x8000_0012)?, 0xdead);
+///     assert_eq!(map.fetch_add_u32(0x8000_0010, 1)?, 0xdead_beef);
+///     map.protect(0x8000_0000..=0x8000_0fff, Perms::READ)?; // live changes too
+///     let err = map.write_u8(0x8000_0000, 1).unwrap_err();
+///     assert_eq!(err.kind(), ErrorKind::Permission { needed: Perms::WRITE });
+/// }
+/// assert_eq!(ram.read_u32(0x10)?, 0xdead_bef0); // the memory is back
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Not `Sync` (nor `Send`): its plain stores must never race another
+/// thread's access.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<vm_mem::OwnerMap<'static, 4>>();
+/// ```
+pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
+    /// Kept private: a shared `&MemoryMap` would let other threads reach
+    /// the memories this map stores to with plain stores.
+    map: MemoryMap<'a, N, H>,
+    lent: [Cell<Lent<'a>>; N],
+    entries: [Entry<'a>; ENTRIES],
+}
+
+impl<const N: usize, const H: usize> Default for OwnerMap<'_, N, H> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize, const H: usize> core::fmt::Debug for OwnerMap<'_, N, H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OwnerMap").field("map", &self.map).finish()
+    }
+}
+
+/// Forwards the map's changes and queries that take no memory.
+macro_rules! forward_map {
+    ($($(#[$m:meta])* fn $name:ident(&self $(, $a:ident: $t:ty)*) -> $r:ty;)*) => {$(
+        $(#[$m])*
+        #[inline]
+        pub fn $name(&self $(, $a: $t)*) -> $r {
+            self.map.$name($($a),*)
+        }
+    )*};
+}
+
+impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
+    /// An empty owner-mode map.
+    pub const fn new() -> Self {
+        OwnerMap {
+            map: MemoryMap::new(),
+            lent: [const { Cell::new(None) }; N],
+            entries: [const { Entry::empty() }; ENTRIES],
+        }
+    }
+
+    /// Maps all of `ram` at `base` as a RAM region, as
+    /// [`MemoryMap::add_ram`]; the map holds `ram` exclusively for `'a`.
+    pub fn add_ram<const SHARDS: usize, const SHARD_SIZE: usize>(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        ram: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>,
+    ) -> Result<(), MapError> {
+        self.add_ram_window(name, base, len, perms, ram, 0)
+    }
+
+    /// Maps `len` bytes of `ram` from `offset` at `base`, as
+    /// [`MemoryMap::add_ram_window`]; the map holds `ram` exclusively for
+    /// `'a`. Fails with [`MapErrorKind::BackingsFull`] once `N` memories
+    /// were lent.
+    pub fn add_ram_window<const SHARDS: usize, const SHARD_SIZE: usize>(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        ram: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>,
+        offset: u64,
+    ) -> Result<(), MapError> {
+        let Some(slot) = self.lent.iter().find(|l| l.get().is_none()) else {
+            return Err(MapError::new(
+                MapErrorKind::BackingsFull,
+                name,
+                "",
+                base,
+                len,
+            ));
+        };
+        let (shared, owned) = ram.split_owned();
+        self.map
+            .add_ram_window(name, base, len, perms, shared, offset)?;
+        slot.set(Some((core::ptr::from_ref(shared).cast(), owned)));
+        Ok(())
+    }
+
+    /// Maps a frozen memory as ROM, as [`MemoryMap::add_rom`].
+    pub fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
+    ) -> Result<(), MapError> {
+        self.map.add_rom(name, base, len, perms, rom)
+    }
+
+    /// Maps part of a frozen memory as ROM, as [`MemoryMap::add_rom_window`].
+    pub fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
+        offset: u64,
+    ) -> Result<(), MapError> {
+        self.map.add_rom_window(name, base, len, perms, rom, offset)
+    }
+
+    forward_map! {
+        /// Maps a device, as [`MemoryMap::add_mmio`].
+        fn add_mmio(&self, name: &'static str, base: u64, len: u64, perms: Perms, dev: &'a dyn MmioDevice) -> Result<(), MapError>;
+        /// Removes a region, as [`MemoryMap::remove`] (its memory stays
+        /// lent until the map is dropped).
+        fn remove(&self, name: &str) -> Result<(), MapError>;
+        /// Moves a region, as [`MemoryMap::move_region`].
+        fn move_region(&self, name: &str, new_base: u64) -> Result<(), MapError>;
+        /// Changes permissions, as [`MemoryMap::protect`].
+        fn protect(&self, range: RangeInclusive<u64>, perms: Perms) -> Result<(), MapError>;
+        /// Installs a hook, as [`MemoryMap::watch`].
+        fn watch(&self, range: RangeInclusive<u64>, kinds: Perms, hook: &'a dyn AccessHook) -> Result<HookId, MapError>;
+        /// Removes a hook, as [`MemoryMap::unwatch`].
+        fn unwatch(&self, id: HookId) -> Result<(), MapError>;
+        /// The regions, as [`MemoryMap::regions`].
+        fn regions(&self) -> heapless::Vec<Region<'a>, N>;
+        /// The region holding `addr`, as [`MemoryMap::region_at`].
+        fn region_at(&self, addr: u64) -> Option<Region<'a>>;
+        /// The region called `name`, as [`MemoryMap::region`].
+        fn region(&self, name: &str) -> Option<Region<'a>>;
+        /// The table's version, as [`MemoryMap::version`].
+        fn version(&self) -> usize;
+        /// Copies guest bytes out, as [`MemoryMap::read_bytes`].
+        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError>;
+        /// Copies bytes in, as [`MemoryMap::write_bytes`].
+        fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError>;
+        /// Fills guest bytes, as [`MemoryMap::fill`].
+        fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError>;
+    }
+
+    /// How many regions the map can hold: `N`.
+    #[inline]
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    crate::typed::typed_methods!(u64, read = ref, write = ref);
+
+    /// The one typed read behind every `read_*` method, as
+    /// [`MemoryMap::read`].
+    #[inline(always)]
+    pub fn read<T: Scalar>(&self, addr: u64) -> Result<T, VmError> {
+        self.load(addr, Access::Read)
+    }
+
+    /// Fetches a 16-bit instruction unit, as [`MemoryMap::fetch_u16`].
+    #[inline]
+    pub fn fetch_u16(&self, addr: u64) -> Result<u16, VmError> {
+        self.load(addr, Access::Fetch)
+    }
+
+    /// Fetches a 32-bit instruction word, as [`MemoryMap::fetch_u32`].
+    #[inline]
+    pub fn fetch_u32(&self, addr: u64) -> Result<u32, VmError> {
+        self.load(addr, Access::Fetch)
+    }
+
+    #[inline(always)]
+    fn slot(&self, page: u64) -> &Entry<'a> {
+        // Truncation is the point: the low bits of the page pick the slot.
+        &self.entries[page as usize % ENTRIES]
+    }
+
+    /// The entry caching `addr`'s page at the current version whose region
+    /// holds the `size` bytes at `addr` with `need` among its fast-path
+    /// permissions, and the backing offset of `addr`.
+    #[inline(always)]
+    fn hit(&self, addr: u64, size: usize, need: Perms) -> Option<(&Entry<'a>, u64)> {
+        let page = page_of(addr);
+        let e = self.slot(page);
+        if e.page.get() != page || e.version.get() != self.map.table.current() {
+            return None;
+        }
+        let (base, last) = (e.base.get(), e.last.get());
+        // The page may hold other regions' bytes (or holes) too.
+        let inside = base <= addr && addr <= last && (size as u64 - 1) <= last - addr;
+        (inside && e.fast.get().contains(need)).then(|| (e, e.offset.get() + (addr - base)))
+    }
+
+    /// Looks `addr` up and caches its page's region with the owner's
+    /// handle on its memory, if it is lent RAM (a hole is not cached).
+    #[inline(never)]
+    fn refill(&self, addr: u64) -> Option<Region<'a>> {
+        let (version, region) = self.map.table.hit_versioned(addr);
+        let page = page_of(addr);
+        let e = self.slot(page);
+        let Some(r) = region else {
+            e.page.set(u64::MAX);
+            return None;
+        };
+        let ram = match r.backing {
+            Backing::Ram(m) => {
+                let at: *const u8 = core::ptr::from_ref(m).cast();
+                self.lent
+                    .iter()
+                    .find_map(|l| l.get().filter(|(p, _)| *p == at).map(|(_, o)| o))
+            }
+            _ => None,
+        };
+        e.page.set(page);
+        e.version.set(version);
+        e.base.set(r.base);
+        e.last.set(r.last);
+        e.offset.set(r.offset);
+        e.fast.set(r.fast);
+        e.ram.set(ram);
+        e.region.set(Some(r));
+        Some(r)
+    }
+
+    #[inline(always)]
+    fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
+            if let Some(v) = e.ram.get().and_then(|ram| ram.load::<T>(off)) {
+                return Ok(v);
+            }
+        }
+        self.load_miss(addr, access)
+    }
+
+    #[inline(never)]
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if self.hit(addr, T::SIZE, needs(access)).is_none() {
+            self.refill(addr);
+        }
+        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
+            if let Some(v) = e.ram.get().and_then(|ram| ram.load::<T>(off)) {
+                return Ok(v);
+            }
+            if let Some(v) = e
+                .region
+                .get()
+                .and_then(|r| fast_load::<T>(&r, addr, access))
+            {
+                return v; // ROM or a device
+            }
+        }
+        self.map
+            .load_slow(addr, T::SIZE, access)
+            .map(T::from_u64_truncating)
+    }
+
+    /// The one typed write behind every `write_*` method, as
+    /// [`MemoryMap::write`].
+    #[inline(always)]
+    pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
+            if let Some(()) = e.ram.get().and_then(|ram| ram.store(off, v)) {
+                return Ok(());
+            }
+        }
+        self.store_miss(addr, v)
+    }
+
+    #[inline(never)]
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if self.hit(addr, T::SIZE, Perms::WRITE).is_none() {
+            self.refill(addr);
+        }
+        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
+            if let Some(()) = e.ram.get().and_then(|ram| ram.store(off, v)) {
+                return Ok(());
+            }
+            if let Some(res) = e.region.get().and_then(|r| fast_store(&r, addr, v)) {
+                return res; // a device (ROM: `None`, refused below)
+            }
+        }
+        self.map.store_slow(addr, T::SIZE, v.to_u64())
+    }
+
+    /// The guest atomic, as [`MemoryMap::fetch_update`]: on lent RAM a
+    /// plain load and store (nothing else runs between them: the map is
+    /// one thread's); hooked or refused ones take the map's path.
+    #[inline]
+    pub fn fetch_update<T: Scalar>(
+        &self,
+        addr: u64,
+        mut f: impl FnMut(T) -> Option<T>,
+    ) -> Result<T, VmError> {
+        if self.hit(addr, T::SIZE, Perms::RW).is_none() {
+            self.refill(addr);
+        }
+        let owned = self.hit(addr, T::SIZE, Perms::RW);
+        if let Some((ram, off)) = owned.and_then(|(e, off)| Some((e.ram.get()?, off))) {
+            if let Some(old) = ram.load::<T>(off) {
+                if let Some(new) = f(old) {
+                    ram.store(off, new);
+                }
+                return Ok(old);
+            }
+        }
+        self.map.fetch_update(addr, f)
+    }
+
+    crate::atomic::atomic_methods!(ref, u64);
+}
+
+/// An owner-mode map is a [`MemoryAccess`](crate::MemoryAccess), like the
+/// shared map and its cursors.
+impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> {
+    crate::map::forward!(OwnerMap, OwnerMap;
+        read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
+        read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
+        read fetch_u16 u16, read fetch_u32 u32;
+        write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
+        write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
+    );
+}

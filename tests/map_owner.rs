@@ -1,0 +1,209 @@
+//! The owner-mode map ([`OwnerMap`]) and a [`Cursor`] against the shared
+//! map on the same
+//! machine and the same random program: every access (all widths, RAM,
+//! ROM, a device, holes, spanning regions), live change (move, protect,
+//! watch, unwatch) and guest atomic gives the same result, and the
+//! memories end with the same bytes and dirty marks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use vm_mem::{
+    AccessHook, Cursor, MemoryAccess, MemoryMap, MmioDevice, OwnerMap, Perms, ShardedMemory,
+    VmError, WriteData,
+};
+
+type Mem = ShardedMemory<4, 64>;
+
+/// Steps of the random program (Miri runs a few).
+const STEPS: usize = if cfg!(miri) { 40 } else { 20_000 };
+
+/// A device that remembers the last value written and counts calls.
+struct Reg(AtomicU64, AtomicU64);
+impl MmioDevice for Reg {
+    fn read(&self, offset: u64, _size: usize) -> Result<u64, VmError> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        Ok(self.0.load(Ordering::Relaxed) ^ offset)
+    }
+    fn write(&self, offset: u64, _size: usize, value: u64) -> Result<(), VmError> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.store(value.wrapping_add(offset), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// A hook that counts and refuses writes of 0xff bytes.
+struct Guard(AtomicU64);
+impl AccessHook for Guard {
+    fn read(&self, _addr: u64, data: &mut [u8]) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        data[0] ^= 0x5a;
+    }
+    fn write(&self, _addr: u64, data: WriteData<'_>) -> bool {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        data.get(0) != Some(0xff)
+    }
+}
+
+/// One step of the program on either map.
+trait Machine: MemoryAccess {
+    fn set_perms(&self, range: std::ops::RangeInclusive<u64>, p: Perms) -> String;
+    fn move_ram(&self, base: u64) -> String;
+    fn add_u32(&self, addr: u64, v: u32) -> Result<u32, VmError>;
+}
+
+macro_rules! machine {
+    ($ty:ty) => {
+        impl Machine for $ty {
+            fn set_perms(&self, range: std::ops::RangeInclusive<u64>, p: Perms) -> String {
+                format!("{:?}", (*self).protect(range, p))
+            }
+            fn move_ram(&self, base: u64) -> String {
+                format!("{:?}", (*self).move_region("ram", base))
+            }
+            fn add_u32(&self, addr: u64, v: u32) -> Result<u32, VmError> {
+                (*self).fetch_add_u32(addr, v)
+            }
+        }
+    };
+}
+machine!(&MemoryMap<'_, 8, 2>);
+machine!(OwnerMap<'_, 8, 2>);
+machine!(Cursor<'_, '_, 8, 2>);
+
+/// Runs the program with seed `seed`, returning every result as text.
+fn run(m: &mut dyn Machine, seed: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut x = seed;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    let mut ram_base = 0x1000u64;
+    for _ in 0..STEPS {
+        let op = next() % 16;
+        // Around the RAM (wherever it is), the ROM, the device, a hole.
+        let area = [ram_base, 0x8000, 0x9000, 0x5000][next() as usize % 4];
+        let addr = area + next() % 300 - 20;
+        let size = [1, 2, 4, 8][next() as usize % 4];
+        let r = match op {
+            0..=5 => format!("{:?}", m.read_sized(addr, size)),
+            6..=10 => format!("{:?}", m.write_sized(addr, size, next() * 0x9e37_79b9)),
+            11 => format!("{:?}", m.fetch_u16(addr)),
+            12 => {
+                let first = ram_base + next() % 256;
+                let p = [Perms::RW, Perms::READ, Perms::RWX, Perms::NONE][next() as usize % 4];
+                m.set_perms(first..=first + next() % 64, p)
+            }
+            13 => {
+                ram_base = [0x1000, 0x2000, 0x3000][next() as usize % 3];
+                m.move_ram(ram_base)
+            }
+            14 => format!("{:?}", m.add_u32(addr, 3)),
+            _ => {
+                let mut buf = [0u8; 24];
+                let r = m.read_bytes(addr, &mut buf);
+                format!("{r:?} {buf:?}")
+            }
+        };
+        out.push(r);
+    }
+    out
+}
+
+fn rom() -> Mem {
+    let m = Mem::new();
+    let bytes: Vec<u8> = (0..Mem::SIZE).map(|i| (i * 7) as u8).collect();
+    m.write_bytes(0, &bytes).unwrap();
+    m
+}
+
+#[test]
+fn owner_map_and_shared_map_agree_on_a_random_program() {
+    for seed in 0..if cfg!(miri) { 1 } else { 4 } {
+        let (rom_a, rom_b) = (rom(), rom());
+        let (rom_a, rom_b) = (rom_a.freeze(), rom_b.freeze());
+        let (dev_a, dev_b) = (Reg(0.into(), 0.into()), Reg(0.into(), 0.into()));
+        let (hook_a, hook_b) = (Guard(0.into()), Guard(0.into()));
+        let mem_a = Mem::new();
+        let mut mem_b = Mem::new();
+
+        let shared: MemoryMap<'_, 8, 2> = MemoryMap::new();
+        shared
+            .add_ram("ram", 0x1000, 256, Perms::RW, &mem_a)
+            .unwrap();
+        shared
+            .add_rom("rom", 0x8000, 256, Perms::RX, &rom_a)
+            .unwrap();
+        shared
+            .add_mmio("dev", 0x9000, 64, Perms::RW, &dev_a)
+            .unwrap();
+        shared.watch(0x8010..=0x8013, Perms::READ, &hook_a).unwrap();
+        shared.watch(0x9004..=0x9007, Perms::RW, &hook_a).unwrap();
+        let a = run(&mut &shared, seed);
+        // The same program through a cursor on a second, shared machine.
+        let (mem_c, dev_c, hook_c) = (Mem::new(), Reg(0.into(), 0.into()), Guard(0.into()));
+        let rom_c = rom();
+        let rom_c = rom_c.freeze();
+        let map_c: MemoryMap<'_, 8, 2> = MemoryMap::new();
+        map_c
+            .add_ram("ram", 0x1000, 256, Perms::RW, &mem_c)
+            .unwrap();
+        map_c
+            .add_rom("rom", 0x8000, 256, Perms::RX, &rom_c)
+            .unwrap();
+        map_c
+            .add_mmio("dev", 0x9000, 64, Perms::RW, &dev_c)
+            .unwrap();
+        map_c.watch(0x8010..=0x8013, Perms::READ, &hook_c).unwrap();
+        map_c.watch(0x9004..=0x9007, Perms::RW, &hook_c).unwrap();
+        let c = run(&mut map_c.cpu(), seed);
+        assert_eq!(a, c, "seed {seed}: the cursor differs from the map");
+
+        {
+            let owner: OwnerMap<'_, 8, 2> = OwnerMap::new();
+            owner
+                .add_ram("ram", 0x1000, 256, Perms::RW, &mut mem_b)
+                .unwrap();
+            owner
+                .add_rom("rom", 0x8000, 256, Perms::RX, &rom_b)
+                .unwrap();
+            owner
+                .add_mmio("dev", 0x9000, 64, Perms::RW, &dev_b)
+                .unwrap();
+            owner.watch(0x8010..=0x8013, Perms::READ, &hook_b).unwrap();
+            owner.watch(0x9004..=0x9007, Perms::RW, &hook_b).unwrap();
+            let mut owner = owner;
+            let b = run(&mut owner, seed);
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(x, y, "seed {seed} step {i}");
+            }
+        }
+        let (mut ba, mut bb) = ([0u8; Mem::SIZE], [0u8; Mem::SIZE]);
+        mem_a.read_bytes(0, &mut ba).unwrap();
+        mem_b.read_bytes(0, &mut bb).unwrap();
+        assert_eq!(ba, bb);
+        assert!(mem_a.dirty_shards().eq(mem_b.dirty_shards()));
+        assert_eq!(
+            dev_a.1.load(Ordering::Relaxed),
+            dev_b.1.load(Ordering::Relaxed)
+        );
+        assert_eq!(
+            hook_a.0.load(Ordering::Relaxed),
+            hook_b.0.load(Ordering::Relaxed)
+        );
+    }
+}
+
+#[test]
+fn owner_writes_mark_shards_dirty_even_across_a_shard_edge() {
+    let mut mem = Mem::new();
+    {
+        let map: OwnerMap<'_, 2> = OwnerMap::new();
+        map.add_ram("ram", 0, 256, Perms::RW, &mut mem).unwrap();
+        map.write_u32(62, 0x1122_3344).unwrap(); // shards 0 and 1
+        map.write_u8(200, 1).unwrap(); // shard 3
+        assert_eq!(map.read_u32(62).unwrap(), 0x1122_3344);
+    }
+    assert_eq!(mem.dirty_shards().collect::<Vec<_>>(), [0, 1, 3]);
+}
