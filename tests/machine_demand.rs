@@ -262,3 +262,21 @@ fn handlers_set_from_two_threads_leave_one_of_them_installed() {
     );
     map.set_unmapped_handler(Some(&hs[0])).unwrap(); // seen before: fine
 }
+
+#[test]
+fn a_cursor_miss_reaches_the_handler_too() {
+    let ram = Mem::new();
+    let h = MapRam {
+        ram: &ram,
+        calls: AtomicUsize::new(0),
+    };
+    let map: MemoryMap<'_, 4> = MemoryMap::new();
+    map.set_unmapped_handler(Some(&h)).unwrap();
+    let cpu = map.cpu();
+    cpu.write_u32(0x1204, 7).unwrap();
+    assert_eq!(cpu.read_u32(0x1204).unwrap(), 7);
+    assert_eq!(
+        (h.calls.load(Ordering::Relaxed), ram.read_u32(4).unwrap()),
+        (1, 7)
+    );
+}
