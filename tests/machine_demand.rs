@@ -289,19 +289,20 @@ fn an_owner_map_miss_reaches_the_handler_too() {
         calls: AtomicUsize::new(0),
     };
     let mut own = ShardedMemory::<1, 64>::new();
-    let map: vm_mem::OwnerMap<'_, 4> = vm_mem::OwnerMap::new();
-    map.add_ram("own", 0x4000, 64, Perms::RW, &mut own).unwrap();
-    map.set_unmapped_handler(Some(&h)).unwrap();
-    map.write_u32(0x1304, 9).unwrap(); // a hole: mapped on demand, retried
-    assert_eq!(map.read_u32(0x1304).unwrap(), 9);
-    map.write_u32(0x4000, 5).unwrap(); // the lent memory: plain stores
-    assert_eq!(map.read_u32(0x4000).unwrap(), 5);
-    let err = map.read_u8(0x9000).unwrap_err(); // refused: still unmapped
-    assert_eq!(err.kind(), ErrorKind::Unmapped);
-    assert_eq!(
-        (h.calls.load(Ordering::Relaxed), ram.read_u32(4).unwrap()),
-        (2, 9)
-    );
-    drop(map);
+    {
+        let map: vm_mem::OwnerMap<'_, 4> = vm_mem::OwnerMap::new();
+        map.add_ram("own", 0x4000, 64, Perms::RW, &mut own).unwrap();
+        map.set_unmapped_handler(Some(&h)).unwrap();
+        map.write_u32(0x1304, 9).unwrap(); // a hole: mapped on demand, retried
+        assert_eq!(map.read_u32(0x1304).unwrap(), 9);
+        map.write_u32(0x4000, 5).unwrap(); // the lent memory: plain stores
+        assert_eq!(map.read_u32(0x4000).unwrap(), 5);
+        let err = map.read_u8(0x9000).unwrap_err(); // refused: still unmapped
+        assert_eq!(err.kind(), ErrorKind::Unmapped);
+        assert_eq!(
+            (h.calls.load(Ordering::Relaxed), ram.read_u32(4).unwrap()),
+            (2, 9)
+        );
+    } // the map's borrow of `own` ends here
     assert_eq!(own.read_u32(0).unwrap(), 5);
 }
