@@ -81,6 +81,7 @@
 //! | batched | [`ShardedMemory::batch`]: keeps one shard's lock | runs of accesses that stay in one shard | one lock per change of shard |
 //! | map | [`MemoryMap`]: RAM, ROM and MMIO regions at guest addresses, permissions, hooks | a whole machine's address space | a region lookup, then the region's own mode (a device call for MMIO) |
 //! | snapshots | [`ShardedMemory::snapshot`], [`ShardedMemory::restore`] into a [`Snapshot`] | fuzzing, record and replay | restore: one copy per shard written since the snapshot, plus a one-byte mark read per shard |
+//! | machine snapshots | [`MemoryMap::snapshot`], [`MemoryMap::restore`] into a [`MachineSnapshot`]: the map's table, registered memories and devices that opt in ([`DeviceState`]); demand mapping with [`MemoryMap::set_unmapped_handler`] | rehosting fuzzers restoring a whole machine | restore: the memories' incremental restores, one `changed` call per saved device (a restore for each changed one), the table republished only if its version moved |
 //! | interrupts | feature `critical-section`: every shard lock is held inside a critical section; [`ShardedMemory::try_read`] and `try_read_u64`... never wait | firmware whose interrupt handlers use the memory the code they interrupt uses | with the feature, a critical section per lock taken and per store (on Cortex-M, masking interrupts: a few cycles); nothing without it |
 //!
 //! Same-thread re-entry can hang, as with any lock: a [`Batch`] holding a
@@ -197,8 +198,9 @@ pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
-    AccessHook, Cursor, GuestRam, HookId, MapError, MapErrorKind, MemoryMap, MmioDevice, OwnerMap,
-    Region, RegionKind, WriteData,
+    AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
+    MachineSnapshot, MapError, MapErrorKind, Mapping, MemoryMap, Miss, MmioDevice, OwnerMap,
+    Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

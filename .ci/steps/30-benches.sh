@@ -23,3 +23,8 @@ head -1 "$out/samples.csv" | grep -q '^group,mode,case,ops,bytes,time_ms'
 test "$(wc -l < "$out/samples.csv")" -gt 90
 grep -q '<svg' "$out/speed.svg"
 echo "perf example ran: $(grep -c '' "$out/samples.csv") CSV lines, $(wc -c < "$out/speed.svg") bytes of SVG"
+# The whole-machine fuzz loop, briefly, checking memory, map and devices
+# against the snapshot after every restore (it exits non-zero on a difference).
+fuzz=$(cargo run -q --profile bench --features std --example fuzz_loop -- --iters 2000 --check)
+grep -q 'machine equals the snapshot after the last restore: yes' <<<"$fuzz"
+echo "fuzz_loop --check ran: $(grep 'iterations (restores) per second' <<<"$fuzz")"

@@ -16,5 +16,5 @@ start=$(date +%s)
 MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test
 echo "miri: whole suite passed at $(($(date +%s) - start))s"
 MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-many-seeds=0..8" \
-    cargo +nightly miri test --test torture --test concurrency --test map_live
+    cargo +nightly miri test --test torture --test concurrency --test map_live --test machine_demand
 echo "miri: passed in $(($(date +%s) - start))s"

@@ -169,8 +169,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[cold]
     #[inline(never)]
     pub(crate) fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
-        let view = self.view(addr, size as u64);
-        view.check(addr, size as u64, access, true)?;
+        let view = self.checked_view(addr, size as u64, access, true)?;
         let mut buf = [0u8; 8];
         let moved = |e| relocate(e, access, addr, size);
         match view.region_at(addr).map(|r| (r, r.backing)) {
@@ -211,8 +210,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[cold]
     #[inline(never)]
     pub(crate) fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
-        let view = self.view(addr, size as u64);
-        view.check(addr, size as u64, Access::Write, true)?;
+        let view = self.checked_view(addr, size as u64, Access::Write, true)?;
         let bytes = v.to_le_bytes();
         let data = WriteData::Bytes(&bytes[..size]);
         view.run_write_hooks(Access::Write, addr, data)?;

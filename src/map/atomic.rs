@@ -81,8 +81,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                 }
             }
         }
-        let view = self.view(addr, size as u64);
-        view.check(addr, size as u64, Access::Atomic, true)?;
+        let view = self.checked_view(addr, size as u64, Access::Atomic, true)?;
         // `check` passed: one RAM region (perhaps in parts of one region,
         // contiguous in its memory), readable and writable.
         let Some((r, Backing::Ram(m))) = view.region_at(addr).map(|r| (r, r.backing)) else {

@@ -144,8 +144,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         }
         // A `usize` always fits a `u64` on the hosts Rust supports.
         let len = buf.len() as u64;
-        let view = self.view(addr, len);
-        view.check(addr, len, Access::Read, false)?;
+        let view = self.checked_view(addr, len, Access::Read, false)?;
         view.copy_out(addr, buf, Access::Read)?;
         view.run_load_hooks(Access::Read, addr, buf);
         Ok(())
@@ -170,8 +169,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             return Ok(());
         }
         let len = data.len() as u64;
-        let view = self.view(addr, len);
-        view.check(addr, len, Access::Write, false)?;
+        let view = self.checked_view(addr, len, Access::Write, false)?;
         view.run_write_hooks(Access::Write, addr, data)?;
         view.copy_in(addr, len, data, Access::Write)
     }

@@ -436,7 +436,8 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     ///
     /// Permissions live in the map, not in the memory: a memory's
     /// [`Snapshot`](crate::Snapshot) and `restore` bring back bytes only,
-    /// never permissions.
+    /// never permissions; a machine snapshot
+    /// ([`MemoryMap::restore`]) brings back both.
     ///
     /// Fails, with nothing changed, with [`MapErrorKind::ZeroLength`] if the
     /// range is empty, [`MapErrorKind::Unmapped`] (at the first unmapped

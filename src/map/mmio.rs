@@ -10,8 +10,13 @@
 //!
 //! Devices are `Sync` and take `&self`, so a map can serve several vCPU
 //! threads: keep state in atomics or a `spin::Mutex`, not in a `Cell`.
+//!
+//! Machine snapshots: a device opts in by returning its [`DeviceState`]
+//! from [`MmioDevice::state`]; devices that do not (the default) are left
+//! alone by [`MachineSnapshot`](crate::MachineSnapshot) capture and restore.
 
 use crate::error::VmError;
+use crate::map::device_state::DeviceState;
 
 /// A memory-mapped device: reads and writes of 1, 2, 4 or 8 bytes at an
 /// offset from the start of its region.
@@ -56,4 +61,12 @@ pub trait MmioDevice: Sync {
     /// Serves a write of `size` bytes (1, 2, 4 or 8) at `offset`; `value`
     /// holds them in its low bytes (the rest are zero).
     fn write(&self, offset: u64, size: usize, value: u64) -> Result<(), VmError>;
+
+    /// The device's snapshot support, if it opts in (see [`DeviceState`]):
+    /// a machine snapshot saves and restores the state of devices that
+    /// return `Some`. The default, `None`, leaves the device alone: its
+    /// state after a machine restore is whatever the run left.
+    fn state(&self) -> Option<&dyn DeviceState> {
+        None
+    }
 }

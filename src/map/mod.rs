@@ -15,15 +15,22 @@
 //! ([`Cursor`], a per-CPU lookup cache), `owner.rs` ([`OwnerMap`], the
 //! map in owner mode), `hooks.rs`
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
-//! `region.rs` ([`Region`]), `error.rs` ([`MapError`]).
+//! `region.rs` ([`Region`]), `error.rs` ([`MapError`]),
+//! `device_state.rs` ([`DeviceState`]: devices opting in to machine
+//! snapshots), `demand.rs` ([`UnmappedHandler`]: demand mapping on the
+//! miss path), `machine.rs` ([`MachineSnapshot`]: the whole machine's
+//! snapshot and restore).
 
 mod access;
 mod atomic;
 mod bulk;
 mod config;
 mod cursor;
+mod demand;
+mod device_state;
 mod error;
 mod hooks;
+mod machine;
 mod mmio;
 mod once;
 mod owner;
@@ -32,8 +39,11 @@ mod region;
 mod table;
 
 pub use cursor::Cursor;
+pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
+pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
+pub use machine::{Difference, MachineError, MachineSnapshot, Restored};
 pub use mmio::MmioDevice;
 pub use owner::OwnerMap;
 pub use ram::GuestRam;
@@ -193,7 +203,12 @@ use table::{Table, View};
 ///   fetch, hooked or not. Parts of a region split by `protect` still form
 ///   one region for accesses: a device access over them is one call, a
 ///   memory access one typed load or store where it fits one part. Snapshots
-///   of the memories restore bytes, never permissions.
+///   of the memories restore bytes, never permissions; a machine snapshot
+///   ([`snapshot`](Self::snapshot), [`restore`](Self::restore)) restores
+///   both, with the regions, hooks and opted-in devices.
+/// - **Demand mapping** ([`set_unmapped_handler`](Self::set_unmapped_handler)):
+///   an access to unmapped bytes may have a handler map RAM or a device
+///   and be retried once.
 ///
 /// ## Limits
 /// - Lookup tries the region a small directory names for the address's
@@ -244,6 +259,8 @@ use table::{Table, View};
 /// ```
 pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
     table: Table<'a, N, H>,
+    /// The demand-mapping handler, called on the miss path only.
+    demand: demand::Handlers<'a>,
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
@@ -251,6 +268,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     pub const fn new() -> Self {
         MemoryMap {
             table: Table::new(),
+            demand: demand::Handlers::new(),
         }
     }
 

@@ -20,6 +20,7 @@ use crate::error::{Access, VmError};
 use crate::frozen::Frozen;
 use crate::map::access::{fast_load, fast_store, needs};
 use crate::map::cursor::{page_of, ENTRIES};
+use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId};
 use crate::map::mmio::MmioDevice;
@@ -220,6 +221,12 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         fn watch(&self, range: RangeInclusive<u64>, kinds: Perms, hook: &'a dyn AccessHook) -> Result<HookId, MapError>;
         /// Removes a hook, as [`MemoryMap::unwatch`].
         fn unwatch(&self, id: HookId) -> Result<(), MapError>;
+        /// Installs or removes the handler for accesses to unmapped
+        /// memory, as [`MemoryMap::set_unmapped_handler`]: the owner map's
+        /// misses (typed, bulk and atomic) reach it and are retried once. A
+        /// region it maps is reached through the shared path of its memory
+        /// (only memories lent with `add_ram` get plain loads and stores).
+        fn set_unmapped_handler(&self, handler: Option<&'a dyn UnmappedHandler<'a>>) -> Result<(), MapError>;
         /// The regions, as [`MemoryMap::regions`].
         fn regions(&self) -> heapless::Vec<Region<'a>, N>;
         /// The region holding `addr`, as [`MemoryMap::region_at`].

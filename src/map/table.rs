@@ -535,6 +535,27 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         Ok(out)
     }
 
+    /// Runs `f` on the layout and the version under the writers' mutex,
+    /// publishing nothing: one consistent version with its `next_hook`
+    /// (what a machine snapshot saves).
+    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&Layout<'a, N, H>, usize) -> R) -> R {
+        let mut section = Section::enter();
+        let next_hook = loop {
+            if let Some(guard) = self.next_hook.try_lock() {
+                break guard;
+            }
+            section = section.pause();
+        };
+        // Stable while the mutex is held: only writers store descriptors.
+        let now = self.view(0, u64::MAX);
+        let layout = Layout {
+            regions: now.regions,
+            hooks: now.hooks,
+            next_hook: *next_hook,
+        };
+        f(&layout, self.version())
+    }
+
     /// The slot holding `r`'s name and backing: the one already holding
     /// them, else the first empty one, filled now.
     fn slot_for(&self, r: &Region<'a>) -> Result<usize, MapError> {

@@ -1,0 +1,529 @@
+//! [`MachineSnapshot`]: a whole machine's snapshot — the map's table
+//! (regions, their bases and permissions, installed hooks), the bytes of
+//! its RAM memories and the state of every device that opts in
+//! ([`DeviceState`]) — captured with [`MemoryMap::snapshot`] and brought
+//! back with [`MemoryMap::restore`] at the cost of what the run changed.
+//!
+//! - **Memories** of any geometry are registered by the caller as pairs
+//!   ([`MachineSnapshot::add_memory`]: a `&ShardedMemory<S, Z>` and the
+//!   `&mut Snapshot<S, Z>` that holds its bytes) in a fixed-capacity set of
+//!   `M` entries; the pair is type-erased there (the snapshot as
+//!   `dyn Any`, checked against its memory's type when registered), so no
+//!   byte arena is sized for the largest geometry. Each is restored by the
+//!   memory's own incremental restore: the shards written since.
+//! - **The map's table** is copied (regions and hooks, `N + H` entries in
+//!   the snapshot itself) with the table's version; restore republishes it
+//!   only if the version moved.
+//! - **Devices** that opt in are found in the map's MMIO regions when the
+//!   snapshot is captured (each device once, however often it is mapped);
+//!   their state goes into an arena of `B` bytes inside the snapshot, up to
+//!   `D` devices. Restore calls back only those that report themselves
+//!   [`changed`](DeviceState::changed). Devices that do not opt in are
+//!   left alone.
+//!
+//! No heap: the snapshot is plain data with const-generic capacities, so it
+//! can be a `static` (with the memories' snapshots beside it); `alloc` adds
+//! [`MachineSnapshot::new_boxed`].
+//!
+//! Limits: capture and restore run with the machine quiescent (no vCPU
+//! accessing it); a change made by another thread during either may be
+//! kept or undone, never half-applied (each table change is atomic). Every
+//! RAM region's memory must be registered, else capture fails with
+//! [`MachineError::Unregistered`]: a machine restored without one of its
+//! memories would silently keep the run's bytes. ROM regions need none
+//! (frozen memory cannot change). Devices that appear only after the
+//! capture (added by the run) are not restored; the table's restore unmaps
+//! them. Hook ids stay unique across restores: a restore never hands out
+//! an id again.
+
+use crate::error::VmError;
+use crate::map::device_state::DeviceState;
+use crate::map::error::MapError;
+use crate::map::hooks::Hook;
+use crate::map::region::{Backing, Region};
+use crate::map::table::Layout;
+use crate::map::MemoryMap;
+use crate::memory::ShardedMemory;
+use crate::snapshot::Snapshot;
+use core::any::Any;
+
+/// A registered memory, type-erased: what the machine snapshot asks of it.
+trait Image: Sync {
+    /// The memory's address, to match it with the map's RAM regions.
+    fn addr(&self) -> *const ();
+    /// Takes the memory's snapshot into `snap`.
+    fn capture(&self, snap: &mut dyn Any);
+    /// Restores `snap` (incrementally if it is the baseline); shards copied.
+    fn restore(&self, snap: &dyn Any) -> Result<usize, VmError>;
+    /// The index of the first shard that differs from `snap`, if any.
+    fn differs(&self, snap: &dyn Any) -> Result<Option<usize>, VmError>;
+}
+
+impl<const S: usize, const Z: usize> Image for ShardedMemory<S, Z> {
+    fn addr(&self) -> *const () {
+        (self as *const Self).cast()
+    }
+
+    fn capture(&self, snap: &mut dyn Any) {
+        // Registration checked the type: the downcast always succeeds.
+        if let Some(snap) = snap.downcast_mut::<Snapshot<S, Z>>() {
+            self.snapshot(snap);
+        }
+    }
+
+    fn restore(&self, snap: &dyn Any) -> Result<usize, VmError> {
+        match snap.downcast_ref::<Snapshot<S, Z>>() {
+            Some(snap) => ShardedMemory::restore(self, snap),
+            None => Ok(0), // cannot happen: registration checked the type
+        }
+    }
+
+    fn differs(&self, snap: &dyn Any) -> Result<Option<usize>, VmError> {
+        let Some(snap) = snap.downcast_ref::<Snapshot<S, Z>>() else {
+            return Ok(None);
+        };
+        let mut buf = [0u8; 256];
+        for shard in 0..S {
+            let copy = snap.shard(shard).map_or(&[][..], |c| &c[..]);
+            for (i, part) in copy.chunks(buf.len()).enumerate() {
+                let now = &mut buf[..part.len()];
+                self.read_bytes(shard * Z + i * 256, now)?;
+                if now != part {
+                    return Ok(Some(shard));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A registered memory and the snapshot holding its bytes.
+type Pair<'s> = (&'s dyn Image, &'s mut (dyn Any + Send));
+
+/// A device's saved state: its region's name, its state, where its bytes
+/// are in the arena and how many.
+#[derive(Clone, Copy)]
+struct Saved<'a> {
+    name: &'static str,
+    state: &'a dyn DeviceState,
+    at: usize,
+    len: usize,
+}
+
+/// Why a machine snapshot could not be captured, restored or compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MachineError {
+    /// [`MachineSnapshot::add_memory`]: all `M` memory entries are in use.
+    MemoriesFull,
+    /// [`MachineSnapshot::add_memory`]: the memory is already registered.
+    DuplicateMemory,
+    /// Capture: the map has more opted-in devices than `D`; names the first
+    /// that did not fit.
+    DevicesFull {
+        /// The region of the device that did not fit.
+        device: &'static str,
+    },
+    /// Capture or compare: a device's state does not fit the room left
+    /// (the `B`-byte arena, or the scratch buffer of a compare).
+    StateFull {
+        /// The region of the device whose state did not fit.
+        device: &'static str,
+        /// The bytes it needs.
+        needed: usize,
+    },
+    /// Capture: a RAM region's memory is not registered with
+    /// [`MachineSnapshot::add_memory`].
+    Unregistered {
+        /// The RAM region.
+        region: &'static str,
+    },
+    /// Restore or compare before any capture succeeded.
+    NotTaken,
+    /// A memory refused (a frozen memory refuses restore with `ReadOnly`).
+    Memory(VmError),
+    /// The map refused to take its table back (cannot happen with the
+    /// map the snapshot was taken from).
+    Map(MapError),
+}
+
+impl core::fmt::Display for MachineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MachineError::MemoriesFull => {
+                f.write_str("machine snapshot: no room for another memory")
+            }
+            MachineError::DuplicateMemory => {
+                f.write_str("machine snapshot: memory registered twice")
+            }
+            MachineError::DevicesFull { device } => {
+                write!(f, "machine snapshot: no room for device `{device}`")
+            }
+            MachineError::StateFull { device, needed } => write!(
+                f,
+                "machine snapshot: the state of device `{device}` ({needed} bytes) does not fit"
+            ),
+            MachineError::Unregistered { region } => write!(
+                f,
+                "machine snapshot: the memory of RAM region `{region}` is not registered"
+            ),
+            MachineError::NotTaken => f.write_str("machine snapshot: never captured"),
+            MachineError::Memory(e) => write!(f, "machine snapshot: {e}"),
+            MachineError::Map(e) => write!(f, "machine snapshot: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for MachineError {}
+
+/// What a [`MemoryMap::restore`] copied back: the cost of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Whether the map's table had changed and was republished.
+    pub table: bool,
+    /// Shards copied back, over all registered memories.
+    pub shards: usize,
+    /// Devices whose state was put back.
+    pub devices: usize,
+}
+
+/// The first part of a machine found different from its snapshot
+/// ([`MachineSnapshot::diff`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Difference {
+    /// The map's regions (bases, lengths, permissions, backings) or hooks.
+    Map,
+    /// A registered memory (index in registration order) and its first
+    /// differing shard.
+    Memory {
+        /// The memory, in the order [`MachineSnapshot::add_memory`] saw it.
+        memory: usize,
+        /// Its first shard that differs.
+        shard: usize,
+    },
+    /// The state of the device mapped as this region.
+    Device(&'static str),
+}
+
+/// A snapshot of a whole machine built on a [`MemoryMap<'a, N, H>`]: its
+/// table, up to `M` registered memories (their [`Snapshot`]s live beside
+/// it, borrowed for `'s`), and the state of up to `D` opted-in devices in
+/// a `B`-byte arena.
+///
+/// - **Memories** of any geometry are registered as pairs
+///   ([`add_memory`](Self::add_memory): a `&ShardedMemory<S, Z>` and the
+///   `&mut Snapshot<S, Z>` holding its bytes), type-erased in a set of `M`
+///   entries (the snapshot as `dyn Any`, its type fixed by its memory's
+///   when registered), so no arena is sized for the largest geometry.
+///   Each is restored by the memory's own incremental restore.
+/// - **The table** (regions and hooks) is copied into the snapshot with
+///   its version; restore republishes it only if the version moved.
+/// - **Devices** that opt in ([`DeviceState`]) are found in the map's MMIO
+///   regions at capture (each once, however often mapped); restore puts
+///   back only those that report themselves changed. Devices that do not
+///   opt in are left alone; devices added by the run are unmapped by the
+///   table's restore, not restored.
+/// - **No heap**: plain data with const-generic capacities, so it can be a
+///   `static` (the memories' snapshots beside it); `alloc` adds
+///   [`new_boxed`](Self::new_boxed).
+/// - **Limits**: capture and restore run with the machine quiescent (no
+///   vCPU accessing it); every RAM region's memory must be registered
+///   (else capture fails with [`MachineError::Unregistered`]: a restore
+///   without it would silently keep the run's bytes); ROM needs none.
+///
+/// ```
+/// use vm_mem::{MachineSnapshot, MemoryMap, Perms, ShardedMemory, Snapshot};
+///
+/// static RAM: ShardedMemory<16, 1024> = ShardedMemory::new();
+/// let mut ram_snap = Snapshot::<16, 1024>::new();
+/// let map: MemoryMap<'_, 4> = MemoryMap::new();
+/// map.add_ram("ram", 0x2000_0000, 0x4000, Perms::RW, &RAM)?;
+///
+/// // Up to 2 memories, 4 devices, 64 bytes of device state.
+/// let mut snap = MachineSnapshot::<'_, '_, 4, 2, 4, 64>::new();
+/// snap.add_memory(&RAM, &mut ram_snap)?;
+/// map.snapshot(&mut snap)?;
+///
+/// // The run: a store, a permission change, a remap.
+/// map.write_u32(0x2000_0010, 7)?;
+/// map.protect(0x2000_0000..=0x2000_0fff, Perms::READ)?;
+/// map.move_region("ram", 0x3000_0000)?;
+///
+/// let cost = map.restore(&mut snap)?;
+/// assert_eq!((cost.table, cost.shards, cost.devices), (true, 1, 0));
+/// assert_eq!(map.read_u32(0x2000_0010)?, 0);
+/// assert_eq!(map.region("ram").unwrap().perms(), Perms::RW);
+/// assert_eq!(snap.diff(&map, &mut [])?, None);
+/// // Nothing changed since: nothing copied.
+/// assert_eq!(map.restore(&mut snap)?.shards, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct MachineSnapshot<
+    'a,
+    's,
+    const N: usize,
+    const M: usize,
+    const D: usize,
+    const B: usize,
+    const H: usize = 4,
+> {
+    layout: Layout<'a, N, H>,
+    /// The table's version the layout is (or was last restored as).
+    version: usize,
+    taken: bool,
+    memories: heapless::Vec<Pair<'s>, M>,
+    devices: heapless::Vec<Saved<'a>, D>,
+    state: [u8; B],
+}
+
+impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, const H: usize>
+    MachineSnapshot<'a, 's, N, M, D, B, H>
+{
+    /// An empty snapshot with no memory registered (`const`, for a
+    /// `static`).
+    pub const fn new() -> Self {
+        MachineSnapshot {
+            layout: Layout {
+                regions: heapless::Vec::new(),
+                hooks: heapless::Vec::new(),
+                next_hook: 0,
+            },
+            version: 0,
+            taken: false,
+            memories: heapless::Vec::new(),
+            devices: heapless::Vec::new(),
+            state: [0; B],
+        }
+    }
+
+    /// An empty snapshot on the heap.
+    #[cfg(feature = "alloc")]
+    pub fn new_boxed() -> alloc::boxed::Box<Self> {
+        alloc::boxed::Box::new(Self::new())
+    }
+
+    /// Registers memory `mem` with `snap`, the snapshot that will hold its
+    /// bytes: the machine snapshot captures and restores it with the rest.
+    /// Register every memory the map backs a RAM region with (any
+    /// geometry). Fails with [`MachineError::MemoriesFull`] past `M`
+    /// memories, [`MachineError::DuplicateMemory`] for a memory already
+    /// registered. Takes effect at the next capture.
+    pub fn add_memory<const S: usize, const Z: usize>(
+        &mut self,
+        mem: &'s ShardedMemory<S, Z>,
+        snap: &'s mut Snapshot<S, Z>,
+    ) -> Result<(), MachineError> {
+        let image: &'s dyn Image = mem;
+        if self.memories.iter().any(|(m, _)| m.addr() == image.addr()) {
+            return Err(MachineError::DuplicateMemory);
+        }
+        self.taken = false;
+        self.memories
+            .push((image, snap))
+            .map_err(|_| MachineError::MemoriesFull)
+    }
+
+    /// Whether a capture succeeded (and no memory was registered since).
+    pub fn is_taken(&self) -> bool {
+        self.taken
+    }
+
+    /// The saved state of the device mapped as region `name`, if it opted
+    /// in and the snapshot was captured.
+    pub fn device_state(&self, name: &str) -> Option<&[u8]> {
+        let d = self.devices.iter().find(|d| d.name == name)?;
+        self.state.get(d.at..d.at + d.len)
+    }
+
+    /// Compares the machine with the snapshot: the map's table (regions
+    /// and hooks; not the next hook id), every registered memory byte for
+    /// byte, and every saved device's state, saved anew into `scratch`
+    /// (which must hold the largest device's [`state_len`](DeviceState::state_len)).
+    /// Returns the first difference, or `None` if the machine equals the
+    /// snapshot. Meant for tests and debug modes: it reads everything.
+    pub fn diff(
+        &self,
+        map: &MemoryMap<'a, N, H>,
+        scratch: &mut [u8],
+    ) -> Result<Option<Difference>, MachineError> {
+        if !self.taken {
+            return Err(MachineError::NotTaken);
+        }
+        let same = map.table.inspect(|now, _| same_layout(now, &self.layout));
+        if !same {
+            return Ok(Some(Difference::Map));
+        }
+        for (i, (mem, snap)) in self.memories.iter().enumerate() {
+            if let Some(shard) = mem.differs(&**snap).map_err(MachineError::Memory)? {
+                return Ok(Some(Difference::Memory { memory: i, shard }));
+            }
+        }
+        for d in self.devices.iter() {
+            let needed = d.state.state_len();
+            let out = scratch.get_mut(..needed).ok_or(MachineError::StateFull {
+                device: d.name,
+                needed,
+            })?;
+            let n = d.state.save(out).min(needed);
+            if out.get(..n) != self.state.get(d.at..d.at + d.len) {
+                return Ok(Some(Difference::Device(d.name)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<const N: usize, const M: usize, const D: usize, const B: usize, const H: usize> Default
+    for MachineSnapshot<'_, '_, N, M, D, B, H>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether two layouts map the same regions (bases, lengths, names,
+/// permissions, backings and offsets) and hooks (ranges, kinds, ids).
+fn same_layout<const N: usize, const H: usize>(a: &Layout<'_, N, H>, b: &Layout<'_, N, H>) -> bool {
+    let region = |(x, y): (&Region<'_>, &Region<'_>)| {
+        (x.base, x.last, x.name, x.perms, x.offset) == (y.base, y.last, y.name, y.perms, y.offset)
+            && x.backing.same(y.backing)
+    };
+    let hook = |(x, y): (&Hook<'_>, &Hook<'_>)| {
+        (x.first, x.last, x.kinds, x.id) == (y.first, y.last, y.kinds, y.id)
+            && core::ptr::addr_eq(x.hook, y.hook)
+    };
+    a.regions.len() == b.regions.len()
+        && a.hooks.len() == b.hooks.len()
+        && a.regions.iter().zip(&b.regions).all(region)
+        && a.hooks.iter().zip(&b.hooks).all(hook)
+}
+
+impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
+    /// Captures the whole machine into `snap`: the table (regions, bases,
+    /// permissions, hooks), the bytes of every memory registered with
+    /// [`MachineSnapshot::add_memory`] (each becomes its memory's
+    /// restore baseline), and the state of every device the map holds
+    /// that opts in ([`MmioDevice::state`](crate::MmioDevice::state)).
+    ///
+    /// Fails, leaving `snap` not taken, with
+    /// [`MachineError::Unregistered`] if a RAM region's memory is not
+    /// registered, or [`MachineError::DevicesFull`] /
+    /// [`MachineError::StateFull`] if the devices do not fit `D` entries
+    /// and `B` bytes. Run it with the machine quiescent (see the
+    /// [`MachineSnapshot`] docs).
+    pub fn snapshot<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+    ) -> Result<(), MachineError> {
+        snap.taken = false;
+        let (layout, version) = self.table.inspect(|l, v| {
+            let copy = Layout {
+                regions: l.regions.clone(),
+                hooks: l.hooks.clone(),
+                next_hook: l.next_hook,
+            };
+            (copy, v)
+        });
+        for r in layout.regions.iter() {
+            if let Backing::Ram(m) = r.backing {
+                let registered = snap
+                    .memories
+                    .iter()
+                    .any(|(img, _)| core::ptr::addr_eq(img.addr(), m as *const _));
+                if !registered {
+                    return Err(MachineError::Unregistered { region: r.name });
+                }
+            }
+        }
+        snap.devices.clear();
+        let mut at = 0usize;
+        for r in layout.regions.iter() {
+            let Backing::Mmio(dev) = r.backing else {
+                continue;
+            };
+            let Some(state) = dev.state() else { continue };
+            let known = snap
+                .devices
+                .iter()
+                .any(|d| core::ptr::addr_eq(d.state, state));
+            if known {
+                continue;
+            }
+            let needed = state.state_len();
+            let full = MachineError::StateFull {
+                device: r.name,
+                needed,
+            };
+            let end = at.checked_add(needed).ok_or(full)?;
+            let out = snap.state.get_mut(at..end).ok_or(full)?;
+            let len = state.save(out).min(needed);
+            state.mark_clean();
+            snap.devices
+                .push(Saved {
+                    name: r.name,
+                    state,
+                    at,
+                    len,
+                })
+                .map_err(|_| MachineError::DevicesFull { device: r.name })?;
+            at = end;
+        }
+        for (mem, copy) in snap.memories.iter_mut() {
+            mem.capture(&mut **copy);
+        }
+        snap.layout = layout;
+        snap.version = version;
+        snap.taken = true;
+        Ok(())
+    }
+
+    /// Brings the whole machine back to `snap`, paying for what changed
+    /// since it was captured or last restored: the table is republished
+    /// only if its version moved (regions, permissions, hooks all come
+    /// back; hook ids are never handed out again); each registered memory
+    /// copies back the shards written since (its incremental restore); each
+    /// saved device that reports itself
+    /// [`changed`](DeviceState::changed) gets its state back. Returns what
+    /// was copied.
+    ///
+    /// Fails with [`MachineError::NotTaken`] before a capture, or with the
+    /// error of a memory that refuses (a frozen one: `ReadOnly`). Run it
+    /// with the machine quiescent.
+    pub fn restore<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+    ) -> Result<Restored, MachineError> {
+        if !snap.taken {
+            return Err(MachineError::NotTaken);
+        }
+        let mut done = Restored::default();
+        if self.table.version() != snap.version {
+            let saved = &snap.layout;
+            let version = &mut snap.version;
+            self.table
+                .change(|l| {
+                    l.regions = saved.regions.clone();
+                    l.hooks = saved.hooks.clone();
+                    l.next_hook = l.next_hook.max(saved.next_hook);
+                    // Under the writers' mutex: the version this change
+                    // publishes is the current one plus 2.
+                    *version = self.table.version().wrapping_add(2);
+                    Ok(())
+                })
+                .map_err(MachineError::Map)?;
+            done.table = true;
+        }
+        for (mem, copy) in snap.memories.iter() {
+            done.shards += mem.restore(&**copy).map_err(MachineError::Memory)?;
+        }
+        for d in snap.devices.iter() {
+            if d.state.changed() {
+                if let Some(bytes) = snap.state.get(d.at..d.at + d.len) {
+                    d.state.restore(bytes);
+                    done.devices += 1;
+                }
+            }
+        }
+        Ok(done)
+    }
+}
