@@ -11,9 +11,10 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::hooks::WriteData;
+use crate::map::mmio::MmioDevice;
 use crate::map::ram::{ram_load, ram_load_sized, ram_store, ram_store_sized};
 use crate::map::region::{Backing, Region};
-use crate::map::table::View;
+use crate::map::table::{Hit, View};
 use crate::map::MemoryMap;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
@@ -52,15 +53,8 @@ pub(crate) fn fast_load<T: Scalar>(
     addr: u64,
     access: Access,
 ) -> Option<Result<T, VmError>> {
-    if !(r.fits(addr, T::SIZE) && r.fast.contains(needs(access))) {
-        return None;
-    }
-    let off = r.backing_offset(addr);
-    let v = match r.backing {
-        Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
-        Backing::Mmio(d) => d.read(off, T::SIZE).map(T::from_u64_truncating),
-    };
-    Some(v.map_err(|e| relocate(e, access, addr, T::SIZE)))
+    let off = r.serves(addr, T::SIZE, needs(access))?;
+    Some(memory_load(r.backing, off, addr, access))
 }
 
 /// The fast path of a typed store into region `r`, as [`fast_load`]; ROM
@@ -71,13 +65,94 @@ pub(crate) fn fast_store<T: Scalar>(
     addr: u64,
     v: T,
 ) -> Option<Result<(), VmError>> {
-    if !(r.fits(addr, T::SIZE) && r.fast.contains(Perms::WRITE)) {
-        return None;
+    let off = r.serves(addr, T::SIZE, Perms::WRITE)?;
+    memory_store(r.backing, off, addr, v)
+}
+
+impl Hit<'_> {
+    /// The map's inline fast path of a typed load: RAM and ROM read
+    /// through the memory's shards (no dynamic call), a device in one call;
+    /// `None` for anything else (the caller's miss path sorts it out).
+    #[inline(always)]
+    fn load<T: Scalar>(&self, addr: u64, access: Access) -> Option<Result<T, VmError>> {
+        let off = self.region.serves(addr, T::SIZE, needs(access))?;
+        if let Some(m) = self.ram {
+            let v = m.read(off, T::SIZE)?;
+            return Some(Ok(T::from_u64_truncating(v)));
+        }
+        match self.region.backing {
+            Backing::Mmio(d) => Some(device_load(d, off, addr, access)),
+            Backing::Ram(_) | Backing::Rom(_) => None,
+        }
     }
-    let off = r.backing_offset(addr);
-    let res = match r.backing {
+
+    /// The map's inline fast path of a typed store, as
+    /// [`load`](Self::load): RAM written under its shard's lock.
+    #[inline(always)]
+    fn store<T: Scalar>(&self, addr: u64, v: T) -> Option<Result<(), VmError>> {
+        let off = self.region.serves(addr, T::SIZE, Perms::WRITE)?;
+        match (self.ram, self.region.backing) {
+            (Some(m), Backing::Ram(_)) => {
+                m.write(off, T::SIZE, v.to_u64())?;
+                Some(Ok(()))
+            }
+            (_, Backing::Mmio(d)) => Some(device_store(d, off, addr, v)),
+            _ => None,
+        }
+    }
+}
+
+/// A device's typed load at `off` (guest address `addr`): one call, out of
+/// line so the inline RAM read needs no frame.
+#[inline(never)]
+fn device_load<T: Scalar>(
+    d: &dyn MmioDevice,
+    off: u64,
+    addr: u64,
+    access: Access,
+) -> Result<T, VmError> {
+    d.read(off, T::SIZE)
+        .map(T::from_u64_truncating)
+        .map_err(|e| relocate(e, access, addr, T::SIZE))
+}
+
+/// A device's typed store, as [`device_load`].
+#[inline(never)]
+fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Result<(), VmError> {
+    d.write(off, T::SIZE, v.to_u64())
+        .map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
+}
+
+/// A typed load from `backing` at backing offset `off` (guest address
+/// `addr`), which a fast path checked: one call into the memory or device.
+/// Out of line, so an inline RAM read needs no frame; the backing by
+/// value, so no region is copied to the stack for it.
+#[inline(never)]
+fn memory_load<T: Scalar>(
+    backing: Backing<'_>,
+    off: u64,
+    addr: u64,
+    access: Access,
+) -> Result<T, VmError> {
+    let v = match backing {
+        Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
+        Backing::Mmio(d) => return device_load(d, off, addr, access),
+    };
+    v.map_err(|e| relocate(e, access, addr, T::SIZE))
+}
+
+/// A typed store into `backing`, as [`memory_load`]; `None` for ROM (the
+/// general path refuses it).
+#[inline(never)]
+fn memory_store<T: Scalar>(
+    backing: Backing<'_>,
+    off: u64,
+    addr: u64,
+    v: T,
+) -> Option<Result<(), VmError>> {
+    let res = match backing {
         Backing::Ram(m) => ram_store::<T>(m, off, v),
-        Backing::Mmio(d) => d.write(off, T::SIZE, v.to_u64()),
+        Backing::Mmio(d) => return Some(device_store(d, off, addr, v)),
         Backing::Rom(_) => return None,
     };
     Some(res.map_err(|e| relocate(e, Access::Write, addr, T::SIZE)))
@@ -156,8 +231,22 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// A typed load for `access` (read or fetch): the in-region fast path.
     #[inline(always)]
     pub(crate) fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(r) = self.table.hit(addr) {
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
+        // `if let`, not `and_then`: a closure's body may stay out of line.
+        if let Some(h) = self.table.hinted(addr) {
+            if let Some(v) = h.load::<T>(addr, access) {
+                return v;
+            }
+        }
+        self.load_miss(addr, access)
+    }
+
+    /// A typed load the inline path left: the full lookup and the memory's
+    /// or device's own call (a read across shards, a bucket whose region
+    /// does not hold `addr`), else the general path.
+    #[inline(never)]
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if let Some(h) = self.table.hit(addr) {
+            if let Some(v) = fast_load::<T>(&h.region, addr, access) {
                 return v;
             }
         }
@@ -198,8 +287,19 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// [`Perms::WRITE`]; ROM refuses it.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(r) = self.table.hit(addr) {
-            if let Some(res) = fast_store(&r, addr, v) {
+        if let Some(h) = self.table.hinted(addr) {
+            if let Some(res) = h.store(addr, v) {
+                return res;
+            }
+        }
+        self.store_miss(addr, v)
+    }
+
+    /// A typed store the inline path left, as [`load_miss`](Self::load_miss).
+    #[inline(never)]
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if let Some(h) = self.table.hit(addr) {
+            if let Some(res) = fast_store(&h.region, addr, v) {
                 return res;
             }
         }

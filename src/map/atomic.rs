@@ -74,7 +74,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         f: &mut dyn FnMut(u64) -> Option<u64>,
     ) -> Result<u64, VmError> {
         let moved = |e| relocate(e, Access::Atomic, addr, size);
-        if let Some(r) = self.table.hit(addr) {
+        if let Some(r) = self.table.hit(addr).map(|h| h.region) {
             if let Backing::Ram(m) = r.backing {
                 if r.fits(addr, size) && r.fast.contains(Perms::RW) {
                     return m.update(r.backing_offset(addr), size, f).map_err(moved);

@@ -141,6 +141,14 @@ impl<'a> Region<'a> {
         (size as u64) - 1 <= self.last - addr
     }
 
+    /// The backing offset of `addr` (in the region) if an access of
+    /// `size` bytes there ends inside the region and the fast path may
+    /// grant `need`: the test every fast path makes.
+    #[inline(always)]
+    pub(crate) fn serves(&self, addr: u64, size: usize, need: Perms) -> Option<u64> {
+        (self.fits(addr, size) && self.fast.contains(need)).then(|| self.backing_offset(addr))
+    }
+
     /// Whether `self` is the part of one region that comes right after
     /// `prev` (both from the same region, split by `protect`): same name
     /// and backing, adjacent in the guest and in the backing.

@@ -44,6 +44,7 @@ use crate::map::hooks::{AccessHook, Hook, HookId};
 use crate::map::once::WriteOnce;
 use crate::map::region::{Backing, Region};
 use crate::perms::Perms;
+use crate::shard::RawShards;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
 use core::sync::atomic::fence;
 use spin::mutex::SpinMutex;
@@ -192,6 +193,23 @@ impl HookDesc {
     }
 }
 
+/// What a backing slot holds: the backing, and for RAM and ROM the
+/// memory's shards with the geometry as data (read once, when the slot is
+/// filled), so an access reads RAM inline, with no dynamic call.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    ram: Option<RawShards<'a>>,
+    backing: Backing<'a>,
+}
+
+/// A region found by [`Table::hit`]: the region (unnamed) and, for RAM or
+/// ROM, its memory's shards.
+#[derive(Clone, Copy)]
+pub(crate) struct Hit<'a> {
+    pub(crate) region: Region<'a>,
+    pub(crate) ram: Option<RawShards<'a>>,
+}
+
 /// A region descriptor as loaded: base, last, offset, meta.
 type RawRegion = (u64, u64, u64, usize);
 /// A hook descriptor as loaded: first, last, id, meta.
@@ -237,9 +255,9 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     regions: [Desc; N],
     hook_len: AtomicUsize,
     hooks: [HookDesc; H],
-    /// Backings, apart from names: 32 bytes a slot (two a cache line, none
-    /// split across two), and the access paths never load a name.
-    slots: [[WriteOnce<Backing<'a>>; SLOTS_PER_ENTRY]; N],
+    /// Backings (with their RAM's shards), apart from names: the access
+    /// paths never load a name.
+    slots: [[WriteOnce<Slot<'a>>; SLOTS_PER_ENTRY]; N],
     /// The name of the region whose backing the same slot index holds.
     names: [[WriteOnce<&'static str>; SLOTS_PER_ENTRY]; N],
     hook_slots: [[WriteOnce<&'a dyn AccessHook>; SLOTS_PER_ENTRY]; H],
@@ -369,40 +387,69 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
 
     /// A loaded descriptor with its slot: the region it names, with its
     /// name if `named` (else an empty name, for the access paths, which
-    /// never read it).
+    /// never read it), and its RAM's shards.
     #[inline(always)]
-    fn resolve(&self, (base, last, offset, meta): RawRegion, named: bool) -> Option<Region<'a>> {
+    fn resolve(&self, (base, last, offset, meta): RawRegion, named: bool) -> Option<Hit<'a>> {
         // Published before the version that named them (see `begin`): `get`
         // finds them; a `None` cannot happen and would read as a hole.
-        let backing = self.slots.as_flattened().get(meta >> 8)?.get()?;
+        let slot = self.slots.as_flattened().get(meta >> 8)?.get()?;
         let name = if named {
             self.names.as_flattened().get(meta >> 8)?.get()?
         } else {
             ""
         };
-        Some(Region {
-            base,
-            last,
-            name,
-            perms: perms_at(meta, 0),
-            fast: perms_at(meta, 4),
-            offset,
-            backing,
+        Some(Hit {
+            region: Region {
+                base,
+                last,
+                name,
+                perms: perms_at(meta, 0),
+                fast: perms_at(meta, 4),
+                offset,
+                backing: slot.backing,
+            },
+            ram: slot.ram,
         })
     }
 
-    /// The region holding guest address `addr`, as of one version: loads
-    /// and one validation, no lock, nothing stored. Its name is empty: the
-    /// access paths' lookup ([`region_at`](Self::region_at) names it).
+    /// The region holding guest address `addr` if the lookup directory
+    /// names it, as of one version, with its RAM's shards: the access
+    /// paths' inline lookup (loads and one validation, no lock, nothing
+    /// stored). `None` also when it is not that simple (the bucket's
+    /// region does not hold `addr`, a change is being stored): the caller
+    /// then takes [`hit`](Self::hit), out of line.
     #[inline(always)]
-    pub(crate) fn hit(&self, addr: u64) -> Option<Region<'a>> {
+    pub(crate) fn hinted(&self, addr: u64) -> Option<Hit<'a>> {
+        // ORDERING: `Acquire` as in `begin`.
+        let v = self.version.load(Ordering::Acquire);
+        let b = bucket(addr);
+        let hint = self.hints[b].load(Ordering::Relaxed);
+        let slot = self.hint_slots[b].load(Ordering::Relaxed);
+        if v & 1 != 0 || slot == 0 {
+            return None;
+        }
+        let raw = self.raw(usize::from(hint).wrapping_sub(1))?;
+        if !(raw.0 <= addr && addr <= raw.1 && self.unchanged(v)) {
+            return None;
+        }
+        // The same slot as the descriptor's (one publication).
+        let meta = usize::from(slot - 1) << 8 | raw.3 & 0xff;
+        self.resolve((raw.0, raw.1, raw.2, meta), false)
+    }
+
+    /// The region holding guest address `addr`, as of one version, with
+    /// its RAM's shards: loads and one validation, no lock, nothing
+    /// stored. Its name is empty ([`region_at`](Self::region_at) names
+    /// it).
+    #[inline]
+    pub(crate) fn hit(&self, addr: u64) -> Option<Hit<'a>> {
         self.resolve(self.find(addr)?, false)
     }
 
     /// The region holding guest address `addr`, name included.
     #[inline]
     pub(crate) fn region_at(&self, addr: u64) -> Option<Region<'a>> {
-        self.resolve(self.find(addr)?, true)
+        Some(self.resolve(self.find(addr)?, true)?.region)
     }
 
     /// The descriptor holding `addr`, as of one version.
@@ -428,7 +475,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     #[inline]
     pub(crate) fn hit_versioned(&self, addr: u64) -> (usize, Option<Region<'a>>) {
         let (v, raw) = self.find_versioned(addr);
-        (v, raw.and_then(|raw| self.resolve(raw, false)))
+        (v, raw.and_then(|raw| Some(self.resolve(raw, false)?.region)))
     }
 
     /// The version now, one load: odd while a change is being stored. A
@@ -474,7 +521,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
                 return View {
                     regions: rs
                         .into_iter()
-                        .filter_map(|r| self.resolve(r, true))
+                        .filter_map(|r| Some(self.resolve(r, true)?.region))
                         .collect(),
                     hooks: hs
                         .into_iter()
@@ -562,13 +609,22 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         let pairs = self.slots.as_flattened().iter();
         for (i, (s, n)) in pairs.zip(self.names.as_flattened()).enumerate() {
             match (s.get(), n.get()) {
-                (Some(b), Some(name)) if name == r.name && b.same(r.backing) => return Ok(i),
+                (Some(b), Some(name)) if name == r.name && b.backing.same(r.backing) => {
+                    return Ok(i)
+                }
                 (Some(_), _) => {}
                 (None, _) => {
                     // Under the mutex: no other writer fills slots. The
                     // name first: a filled backing slot has its name.
                     let _won = n.set(r.name);
-                    let _won = s.set(r.backing);
+                    let ram = match r.backing {
+                        Backing::Ram(m) | Backing::Rom(m) => Some(m.raw()),
+                        Backing::Mmio(_) => None,
+                    };
+                    let _won = s.set(Slot {
+                        ram,
+                        backing: r.backing,
+                    });
                     return Ok(i);
                 }
             }
