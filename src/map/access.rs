@@ -69,39 +69,6 @@ pub(crate) fn fast_store<T: Scalar>(
     memory_store(r.backing, off, addr, v)
 }
 
-impl Hit<'_> {
-    /// The map's inline fast path of a typed load: RAM and ROM read
-    /// through the memory's shards (no dynamic call), a device in one call;
-    /// `None` for anything else (the caller's miss path sorts it out).
-    #[inline(always)]
-    fn load<T: Scalar>(&self, addr: u64, access: Access) -> Option<Result<T, VmError>> {
-        let off = self.region.serves(addr, T::SIZE, needs(access))?;
-        if let Some(m) = self.ram {
-            let v = m.read(off, T::SIZE)?;
-            return Some(Ok(T::from_u64_truncating(v)));
-        }
-        match self.region.backing {
-            Backing::Mmio(d) => Some(device_load(d, off, addr, access)),
-            Backing::Ram(_) | Backing::Rom(_) => None,
-        }
-    }
-
-    /// The map's inline fast path of a typed store, as
-    /// [`load`](Self::load): RAM written under its shard's lock.
-    #[inline(always)]
-    fn store<T: Scalar>(&self, addr: u64, v: T) -> Option<Result<(), VmError>> {
-        let off = self.region.serves(addr, T::SIZE, Perms::WRITE)?;
-        match (self.ram, self.region.backing) {
-            (Some(m), Backing::Ram(_)) => {
-                m.write(off, T::SIZE, v.to_u64())?;
-                Some(Ok(()))
-            }
-            (_, Backing::Mmio(d)) => Some(device_store(d, off, addr, v)),
-            _ => None,
-        }
-    }
-}
-
 /// A device's typed load at `off` (guest address `addr`): one call, out of
 /// line so the inline RAM read needs no frame.
 #[inline(never)]
@@ -229,12 +196,24 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     }
 
     /// A typed load for `access` (read or fetch): the in-region fast path.
+    /// Inline: the directory's region, RAM and ROM read through the
+    /// memory's shards (no dynamic call), a device in one call; anything
+    /// else out of line. Every exit returns a callee's result as is, so
+    /// the calls are tail calls and the RAM read needs no frame; `if let`,
+    /// not `and_then`: a closure's body may stay out of line.
     #[inline(always)]
     pub(crate) fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        // `if let`, not `and_then`: a closure's body may stay out of line.
-        if let Some(h) = self.table.hinted(addr) {
-            if let Some(v) = h.load::<T>(addr, access) {
-                return v;
+        if let Some(Hit { region: r, ram }) = self.table.hinted(addr) {
+            if let Some(off) = r.serves(addr, T::SIZE, needs(access)) {
+                match (ram, r.backing) {
+                    (Some(m), _) => {
+                        if let Some(v) = m.read(off, T::SIZE) {
+                            return Ok(T::from_u64_truncating(v));
+                        }
+                    }
+                    (None, Backing::Mmio(d)) => return device_load(d, off, addr, access),
+                    (None, _) => {}
+                }
             }
         }
         self.load_miss(addr, access)
@@ -284,12 +263,21 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     }
 
     /// The one typed write behind every `write_*` method: needs
-    /// [`Perms::WRITE`]; ROM refuses it.
+    /// [`Perms::WRITE`]; ROM refuses it. The fast path as in `load`, RAM
+    /// written under its shard's lock.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(h) = self.table.hinted(addr) {
-            if let Some(res) = h.store(addr, v) {
-                return res;
+        if let Some(Hit { region: r, ram }) = self.table.hinted(addr) {
+            if let Some(off) = r.serves(addr, T::SIZE, Perms::WRITE) {
+                match (ram, r.backing) {
+                    (Some(m), Backing::Ram(_)) => {
+                        if let Some(()) = m.write(off, T::SIZE, v.to_u64()) {
+                            return Ok(());
+                        }
+                    }
+                    (_, Backing::Mmio(d)) => return device_store(d, off, addr, v),
+                    _ => {} // ROM: the general path refuses it
+                }
             }
         }
         self.store_miss(addr, v)
