@@ -171,29 +171,41 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
     }
 }
 
+/// The typed reads of a map kind (the map, a cursor, an owner map) over
+/// its `load(addr, access)`: `read`, `fetch_u16`, `fetch_u32`, with the
+/// `read_*` family, and `write` through `typed_methods!`.
+macro_rules! load_methods {
+    () => {
+        crate::typed::typed_methods!(u64, read = ref, write = ref);
+
+        /// The one typed read behind every `read_*` method: needs
+        /// [`Perms::READ`](crate::Perms::READ).
+        #[inline(always)]
+        pub fn read<T: crate::Scalar>(&self, addr: u64) -> Result<T, crate::VmError> {
+            self.load(addr, crate::Access::Read)
+        }
+
+        /// Fetches a little-endian 16-bit instruction unit at `addr` (Thumb,
+        /// RISC-V C): needs [`Perms::EXEC`](crate::Perms::EXEC), errors
+        /// report [`Access::Fetch`](crate::Access::Fetch).
+        #[inline]
+        pub fn fetch_u16(&self, addr: u64) -> Result<u16, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+
+        /// Fetches a little-endian 32-bit instruction word at `addr`: needs
+        /// [`Perms::EXEC`](crate::Perms::EXEC), errors report
+        /// [`Access::Fetch`](crate::Access::Fetch).
+        #[inline]
+        pub fn fetch_u32(&self, addr: u64) -> Result<u32, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+    };
+}
+pub(crate) use load_methods;
+
 impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
-    crate::typed::typed_methods!(u64, read = ref, write = ref);
-
-    /// The one typed read behind every `read_*` method: needs
-    /// [`Perms::READ`].
-    #[inline(always)]
-    pub fn read<T: Scalar>(&self, addr: u64) -> Result<T, VmError> {
-        self.load(addr, Access::Read)
-    }
-
-    /// Fetches a little-endian 16-bit instruction unit at `addr` (Thumb,
-    /// RISC-V C): needs [`Perms::EXEC`], errors report [`Access::Fetch`].
-    #[inline]
-    pub fn fetch_u16(&self, addr: u64) -> Result<u16, VmError> {
-        self.load(addr, Access::Fetch)
-    }
-
-    /// Fetches a little-endian 32-bit instruction word at `addr`: needs
-    /// [`Perms::EXEC`], errors report [`Access::Fetch`].
-    #[inline]
-    pub fn fetch_u32(&self, addr: u64) -> Result<u32, VmError> {
-        self.load(addr, Access::Fetch)
-    }
+    load_methods!();
 
     /// A typed load for `access` (read or fetch): the in-region fast path.
     /// Inline: the directory's region, RAM and ROM read through the

@@ -249,26 +249,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         N
     }
 
-    crate::typed::typed_methods!(u64, read = ref, write = ref);
-
-    /// The one typed read behind every `read_*` method, as
-    /// [`MemoryMap::read`].
-    #[inline(always)]
-    pub fn read<T: Scalar>(&self, addr: u64) -> Result<T, VmError> {
-        self.load(addr, Access::Read)
-    }
-
-    /// Fetches a 16-bit instruction unit, as [`MemoryMap::fetch_u16`].
-    #[inline]
-    pub fn fetch_u16(&self, addr: u64) -> Result<u16, VmError> {
-        self.load(addr, Access::Fetch)
-    }
-
-    /// Fetches a 32-bit instruction word, as [`MemoryMap::fetch_u32`].
-    #[inline]
-    pub fn fetch_u32(&self, addr: u64) -> Result<u32, VmError> {
-        self.load(addr, Access::Fetch)
-    }
+    crate::map::access::load_methods!();
 
     #[inline(always)]
     fn slot(&self, page: u64) -> &Entry<'a> {
