@@ -1192,6 +1192,27 @@ impl<'a> RawShards<'a> {
         shard.read(o, size)
     }
 
+    /// [`read`](Self::read) of `size` bytes inside one word (words never
+    /// span shards, so no shard split): one atomic load; `None` if they
+    /// cross a word or lie past the memory. The plain map's inline read.
+    #[inline(always)]
+    pub(crate) fn read_in_word(&self, off: u64, size: usize) -> Option<u64> {
+        let off = usize::try_from(off).ok()?;
+        if off % W + size > W {
+            return None;
+        }
+        // The whole memory as one run of words; only `word` is used, which
+        // needs no control block.
+        let all = GShard {
+            ctl: self.ctl.first()?,
+            bytes: self.data,
+            geom: Bytes(self.ctl.len() << self.shift),
+            _data: PhantomData,
+        };
+        let w = Word::from_le(all.word(off / W)?.load(Ordering::Relaxed));
+        Some(low_bytes(u128::from(w >> (off % W * 8)), size))
+    }
+
     /// Stores the low `size` bytes of `v` at byte `off` under the shard's
     /// write lock, as `ShardedMemory::write_*`; `None` (nothing stored) if
     /// out of bounds, across shards, or the memory is frozen.

@@ -219,7 +219,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             if let Some(off) = r.serves(addr, T::SIZE, needs(access)) {
                 match (ram, r.backing) {
                     (Some(m), _) => {
-                        if let Some(v) = m.read(off, T::SIZE) {
+                        if let Some(v) = m.read_in_word(off, T::SIZE) {
                             return Ok(T::from_u64_truncating(v));
                         }
                     }
@@ -231,13 +231,18 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         self.load_miss(addr, access)
     }
 
-    /// A typed load the inline path left: the full lookup and the memory's
-    /// or device's own call (a read across shards, a bucket whose region
-    /// does not hold `addr`), else the general path.
+    /// A typed load the inline path left (a bucket whose region does not
+    /// hold `addr`, a read across words or shards): the full lookup, the
+    /// shards' whole read or the memory's or device's own call, else the
+    /// general path.
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(h) = self.table.hit(addr) {
-            if let Some(v) = fast_load::<T>(&h.region, addr, access) {
+        if let Some(Hit { region: r, ram }) = self.table.hit(addr) {
+            let off = r.serves(addr, T::SIZE, needs(access));
+            if let Some(v) = ram.zip(off).and_then(|(m, off)| m.read(off, T::SIZE)) {
+                return Ok(T::from_u64_truncating(v));
+            }
+            if let Some(v) = fast_load::<T>(&r, addr, access) {
                 return v;
             }
         }

@@ -475,7 +475,10 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     #[inline]
     pub(crate) fn hit_versioned(&self, addr: u64) -> (usize, Option<Region<'a>>) {
         let (v, raw) = self.find_versioned(addr);
-        (v, raw.and_then(|raw| Some(self.resolve(raw, false)?.region)))
+        (
+            v,
+            raw.and_then(|raw| Some(self.resolve(raw, false)?.region)),
+        )
     }
 
     /// The version now, one load: odd while a change is being stored. A
