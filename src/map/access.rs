@@ -12,7 +12,7 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::hooks::WriteData;
 use crate::map::mmio::MmioDevice;
-use crate::map::ram::{ram_load, ram_load_sized, ram_store, ram_store_sized};
+use crate::map::ram::{ram_load, ram_load_sized, ram_store, ram_store_sized, GuestRam};
 use crate::map::region::{Backing, Region};
 use crate::map::table::{Hit, View};
 use crate::map::MemoryMap;
@@ -81,6 +81,14 @@ fn device_load<T: Scalar>(
     d.read(off, T::SIZE)
         .map(T::from_u64_truncating)
         .map_err(|e| relocate(e, access, addr, T::SIZE))
+}
+
+/// A memory's typed store: one dynamic call into its own `write_*`
+/// (the shard lock is the cost, not the call), out of line as
+/// [`device_load`].
+#[inline(never)]
+fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Result<(), VmError> {
+    ram_store(m, off, v).map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
 
 /// A device's typed store, as [`device_load`].
@@ -284,16 +292,12 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// written under its shard's lock.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(Hit { region: r, ram }) = self.table.hinted(addr) {
+        if let Some(Hit { region: r, .. }) = self.table.hinted(addr) {
             if let Some(off) = r.serves(addr, T::SIZE, Perms::WRITE) {
-                match (ram, r.backing) {
-                    (Some(m), Backing::Ram(_)) => {
-                        if let Some(()) = m.write(off, T::SIZE, v.to_u64()) {
-                            return Ok(());
-                        }
-                    }
-                    (_, Backing::Mmio(d)) => return device_store(d, off, addr, v),
-                    _ => {} // ROM: the general path refuses it
+                match r.backing {
+                    Backing::Ram(m) => return ram_store_cold(m, off, addr, v),
+                    Backing::Mmio(d) => return device_store(d, off, addr, v),
+                    Backing::Rom(_) => {} // the general path refuses it
                 }
             }
         }
