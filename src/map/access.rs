@@ -69,29 +69,15 @@ pub(crate) fn fast_store<T: Scalar>(
     memory_store(r.backing, off, addr, v)
 }
 
-/// A device's typed load at `off` (guest address `addr`): one call, out of
-/// line so the inline RAM read needs no frame.
-#[inline(never)]
-fn device_load<T: Scalar>(
-    d: &dyn MmioDevice,
-    off: u64,
-    addr: u64,
-    access: Access,
-) -> Result<T, VmError> {
-    d.read(off, T::SIZE)
-        .map(T::from_u64_truncating)
-        .map_err(|e| relocate(e, access, addr, T::SIZE))
-}
-
 /// A memory's typed store: one dynamic call into its own `write_*`
-/// (the shard lock is the cost, not the call), out of line as
-/// [`device_load`].
+/// (the shard lock is the cost, not the call), out of line so the inline
+/// RAM read needs no frame for it.
 #[inline(never)]
 fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Result<(), VmError> {
     ram_store(m, off, v).map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
 
-/// A device's typed store, as [`device_load`].
+/// A device's typed store, out of line as [`ram_store_cold`].
 #[inline(never)]
 fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Result<(), VmError> {
     d.write(off, T::SIZE, v.to_u64())
@@ -111,7 +97,7 @@ fn memory_load<T: Scalar>(
 ) -> Result<T, VmError> {
     let v = match backing {
         Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
-        Backing::Mmio(d) => return device_load(d, off, addr, access),
+        Backing::Mmio(d) => d.read(off, T::SIZE).map(T::from_u64_truncating),
     };
     v.map_err(|e| relocate(e, access, addr, T::SIZE))
 }
@@ -231,7 +217,12 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                             return Ok(T::from_u64_truncating(v));
                         }
                     }
-                    (None, Backing::Mmio(d)) => return device_load(d, off, addr, access),
+                    (None, Backing::Mmio(d)) => {
+                        return d
+                            .read(off, T::SIZE)
+                            .map(T::from_u64_truncating)
+                            .map_err(|e| relocate(e, access, addr, T::SIZE))
+                    }
                     (None, _) => {}
                 }
             }
