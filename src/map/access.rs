@@ -102,21 +102,20 @@ fn memory_load<T: Scalar>(
     v.map_err(|e| relocate(e, access, addr, T::SIZE))
 }
 
-/// A typed store into `backing`, as [`memory_load`]; `None` for ROM (the
-/// general path refuses it).
-#[inline(never)]
+/// A typed store into `backing`, as [`memory_load`] (each arm one call out
+/// of line); `None` for ROM (the general path refuses it).
+#[inline(always)]
 fn memory_store<T: Scalar>(
     backing: Backing<'_>,
     off: u64,
     addr: u64,
     v: T,
 ) -> Option<Result<(), VmError>> {
-    let res = match backing {
-        Backing::Ram(m) => ram_store::<T>(m, off, v),
-        Backing::Mmio(d) => return Some(device_store(d, off, addr, v)),
-        Backing::Rom(_) => return None,
-    };
-    Some(res.map_err(|e| relocate(e, Access::Write, addr, T::SIZE)))
+    match backing {
+        Backing::Ram(m) => Some(ram_store_cold(m, off, addr, v)),
+        Backing::Mmio(d) => Some(device_store(d, off, addr, v)),
+        Backing::Rom(_) => None,
+    }
 }
 
 impl<const N: usize, const H: usize> View<'_, N, H> {
