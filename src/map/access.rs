@@ -326,3 +326,61 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         view.copy_in(addr, size as u64, data, Access::Write)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use crate::{ErrorKind, MemoryMap, Perms, ShardedMemory};
+
+    /// Every width at every offset of a window spanning shards: inside a
+    /// word (the inline read), across words and across shards (the miss
+    /// path), each read as the memory reads it; writes as the memory's.
+    #[test]
+    fn typed_accesses_agree_with_the_memory_at_every_alignment() {
+        let mem: ShardedMemory<4, 64> = ShardedMemory::new();
+        for i in 0..256 {
+            mem.write_u8(i, (i as u8).wrapping_mul(37) ^ 0x5a).unwrap();
+        }
+        let map: MemoryMap<'_, 2> = MemoryMap::new();
+        // A window of bytes 8..248 at 0x1000: guest 0x1000 is byte 8.
+        map.add_ram_window("ram", 0x1000, 240, Perms::RW, &mem, 8)
+            .unwrap();
+        for g in 0x1000u64..0x1000 + 240 {
+            let m = (g - 0x1000 + 8) as usize;
+            assert_eq!(map.read_u8(g).ok(), mem.read_u8(m).ok(), "u8 at {g:#x}");
+            if g + 2 <= 0x1000 + 240 {
+                assert_eq!(map.read_u16(g).ok(), mem.read_u16(m).ok(), "u16 at {g:#x}");
+            }
+            if g + 4 <= 0x1000 + 240 {
+                assert_eq!(map.read_u32(g).ok(), mem.read_u32(m).ok(), "u32 at {g:#x}");
+            }
+            if g + 8 <= 0x1000 + 240 {
+                assert_eq!(map.read_u64(g).ok(), mem.read_u64(m).ok(), "u64 at {g:#x}");
+            } else {
+                let e = map.read_u64(g).unwrap_err();
+                assert_eq!((e.kind(), e.addr()), (ErrorKind::Unmapped, g));
+            }
+        }
+        for g in (0x1000u64..0x1000 + 232).step_by(3) {
+            let m = (g - 0x1000 + 8) as usize;
+            map.write_u64(g, 0x0102_0304_0506_0708 ^ g).unwrap();
+            assert_eq!(mem.read_u64(m).unwrap(), 0x0102_0304_0506_0708 ^ g);
+        }
+    }
+
+    /// ROM reads go through its shards inline; writes are refused and
+    /// change nothing.
+    #[test]
+    fn rom_reads_inline_and_refuses_writes() {
+        let mem: ShardedMemory<2, 64> = ShardedMemory::new();
+        mem.write_u32(16, 0xdead_beef).unwrap();
+        let rom = mem.freeze();
+        let map: MemoryMap<'_, 2> = MemoryMap::new();
+        map.add_rom("rom", 0x800, 128, Perms::RWX, &rom).unwrap();
+        assert_eq!(map.read_u32(0x810).unwrap(), 0xdead_beef);
+        assert_eq!(map.fetch_u16(0x812).unwrap(), 0xdead);
+        let e = map.write_u32(0x810, 1).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ReadOnly);
+        assert_eq!(map.read_u32(0x810).unwrap(), 0xdead_beef);
+    }
+}
