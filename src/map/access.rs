@@ -1,13 +1,17 @@
 //! Typed accesses through the map (`read_*`, `write_*`, `fetch_*`) and the
 //! checks every access passes.
 //!
-//! The fast path is one trip: look the address up in the live table (loads
-//! and one version check, see `table.rs`), test that the access fits the
-//! region and that its fast-path permissions allow it, then one call into
-//! the memory or device. Everything else (refusals, accesses spanning
-//! regions or parts, watched regions) takes the general path: a consistent
-//! [`View`] of the regions the access touches, [`View::check`], hooks, then
-//! the access.
+//! The fast path is one trip, inline: the region the lookup directory
+//! names for the address (loads and one version check, see `table.rs`),
+//! a test that the access fits the region and that its fast-path
+//! permissions allow it, then for RAM and ROM one atomic load through the
+//! memory's shards held in the region's slot (no dynamic call), for a
+//! device one call; a store is one call into the memory or device. What
+//! that does not settle (a bucket whose region does not hold the address,
+//! a read across words) takes the full lookup out of line. Everything else
+//! (refusals, accesses spanning regions or parts, watched regions) takes
+//! the general path: a consistent [`View`] of the regions the access
+//! touches, [`View::check`], hooks, then the access.
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::hooks::WriteData;

@@ -400,7 +400,7 @@ pub(crate) use forward;
 
 /// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess), so emulator
 /// code generic over it runs on a map as on a memory; its `fetch_*` check
-/// [`Perms::EXEC`](crate::Perms::EXEC)(crate::Perms::EXEC).
+/// [`Perms::EXEC`](crate::Perms::EXEC).
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
     forward!(MemoryMap, MemoryMap;
         read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,

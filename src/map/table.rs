@@ -5,7 +5,9 @@
 //!   backing, permissions, fast-path permissions, backing slot), in atomic
 //!   words, for regions sorted by base and for hooks in installation order.
 //! - **Backing slots** hold what integers cannot: the region's name and its
-//!   `&'a` memory or device (and, for hooks, the `&'a dyn AccessHook`). A
+//!   `&'a` memory or device, with a RAM or ROM memory's shards as data
+//!   (`RawShards`, read once when the slot is filled, so an access reads
+//!   RAM inline), and, for hooks, the `&'a dyn AccessHook`. A
 //!   slot is written once ([`WriteOnce`]) before any descriptor names it
 //!   and never changes after, so a reader that saw it named copies it out.
 //!   Slots are never reused for another backing (an access may still be
