@@ -24,7 +24,7 @@
 
 use crate::error::{Access, VmError};
 use crate::map::access::{fast_load, fast_store};
-use crate::map::page_cache::PageCache;
+use crate::map::page_cache::{Miss, PageCache};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::scalar::Scalar;
@@ -133,44 +133,15 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        match self.cache.load(addr, access, self.map.table.current()) {
-            Some(v) => v,
-            None => self.load_miss(addr, access),
-        }
-    }
-
-    /// A load whose page missed (or that the cached page cannot serve).
-    #[inline(never)]
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(r) = self.refill(addr) {
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
-                return v;
-            }
-        }
-        self.map
-            .load_slow(addr, T::SIZE, access)
-            .map(T::from_u64_truncating)
+        self.cache
+            .load(addr, access, self.map.table.current(), self)
     }
 
     /// The one typed write behind every `write_*` method: the map's
     /// [`MemoryMap::write`], with the lookup cached.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        match self.cache.store(addr, v, self.map.table.current()) {
-            Some(res) => res,
-            None => self.store_miss(addr, v),
-        }
-    }
-
-    /// A store whose page missed (or that the cached page cannot serve).
-    #[inline(never)]
-    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(r) = self.refill(addr) {
-            if let Some(res) = fast_store(&r, addr, v) {
-                return res;
-            }
-        }
-        self.map.store_slow(addr, T::SIZE, v.to_u64())
+        self.cache.store(addr, v, self.map.table.current(), self)
     }
 }
 
@@ -202,4 +173,31 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H
         write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
         write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
     );
+}
+
+/// The way back to the map when the page cache cannot serve an access.
+impl<'a, const N: usize, const H: usize> Miss for Cursor<'_, 'a, N, H> {
+    /// A load whose page missed (or that the cached page cannot serve).
+    #[inline(never)]
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if let Some(r) = self.refill(addr) {
+            if let Some(v) = fast_load::<T>(&r, addr, access) {
+                return v;
+            }
+        }
+        self.map
+            .load_slow(addr, T::SIZE, access)
+            .map(T::from_u64_truncating)
+    }
+
+    /// A store whose page missed (or that the cached page cannot serve).
+    #[inline(never)]
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if let Some(r) = self.refill(addr) {
+            if let Some(res) = fast_store(&r, addr, v) {
+                return res;
+            }
+        }
+        self.map.store_slow(addr, T::SIZE, v.to_u64())
+    }
 }

@@ -103,6 +103,17 @@ impl PageMem for OwnedPage<'_> {
     }
 }
 
+/// What a cache's owner (a cursor, an owner map) does when the cache
+/// cannot serve an access: look the page up, refill, and take the map's
+/// path. Passed by reference, so every way out of a cached access is a
+/// return or a tail call and the memory hit needs no stack frame.
+pub(crate) trait Miss {
+    /// A load the cache did not serve.
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError>;
+    /// A store the cache did not serve.
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError>;
+}
+
 /// One entry: a page's tags, the version they are of, and what serves a
 /// hit. One `Cell` per field, so a hit loads only what it uses.
 struct Entry<'a, P> {
@@ -185,62 +196,105 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         self.hit(addr, kind, version).is_some()
     }
 
-    /// A load of `access` (a read or a fetch) served from the cache, or
-    /// `None` (a miss, or an access the cache cannot serve): the caller
-    /// looks the page up and takes the map's path.
+    /// A load of `access` (a read or a fetch): from the cached page's
+    /// memory on a hit, else `m`'s miss path.
     #[inline(always)]
-    pub(crate) fn load<T: Scalar>(
+    pub(crate) fn load<T: Scalar, M: Miss>(
         &self,
         addr: u64,
         access: Access,
         version: usize,
-    ) -> Option<Result<T, VmError>> {
-        let e = self.hit(addr, Kind::of(access), version)?;
-        match e.mem.get() {
-            Some(m) => m.load::<T>(in_page(addr)).map(Ok),
-            None => Self::region_load(e, addr, access),
+        m: &M,
+    ) -> Result<T, VmError> {
+        if let Some(e) = self.hit(addr, Kind::of(access), version) {
+            match e.mem.get() {
+                Some(p) => {
+                    if let Some(v) = p.load::<T>(in_page(addr)) {
+                        return Ok(v);
+                    }
+                }
+                None => return Self::region_load(e, addr, access, m),
+            }
         }
+        m.load_miss(addr, access)
     }
 
     /// A hit without the page's memory: the region's fast path (a device
     /// call, or a part-page RAM region), out of line so the memory hit
-    /// needs no stack frame.
+    /// needs no stack frame; `m`'s miss path if the region cannot serve it.
     #[inline(never)]
-    fn region_load<T: Scalar>(
+    fn region_load<T: Scalar, M: Miss>(
         e: &Entry<'a, P>,
         addr: u64,
         access: Access,
-    ) -> Option<Result<T, VmError>> {
-        let r = e.region.get()?;
-        if !r.contains(addr) {
-            return None;
+        m: &M,
+    ) -> Result<T, VmError> {
+        let r = e.region.get().filter(|r| r.contains(addr));
+        match r.and_then(|r| fast_load::<T>(&r, addr, access)) {
+            Some(v) => v,
+            None => m.load_miss(addr, access),
         }
-        fast_load::<T>(&r, addr, access)
     }
 
-    /// A store served from the cache, or `None`, as [`load`](Self::load).
+    /// A store, as [`load`](Self::load).
     #[inline(always)]
-    pub(crate) fn store<T: Scalar>(
+    pub(crate) fn store<T: Scalar, M: Miss>(
         &self,
         addr: u64,
         v: T,
         version: usize,
-    ) -> Option<Result<(), VmError>> {
-        let e = self.hit(addr, Kind::Write, version)?;
-        match e.mem.get() {
-            Some(m) => m.store(in_page(addr), v).map(Ok),
-            None => Self::region_store(e, addr, v),
+        m: &M,
+    ) -> Result<(), VmError> {
+        if let Some(e) = self.hit(addr, Kind::Write, version) {
+            match e.mem.get() {
+                Some(p) => {
+                    if let Some(()) = p.store(in_page(addr), v) {
+                        return Ok(());
+                    }
+                }
+                None => return Self::region_store(e, addr, v, m),
+            }
         }
+        m.store_miss(addr, v)
     }
 
     /// [`region_load`](Self::region_load) for a store.
     #[inline(never)]
-    fn region_store<T: Scalar>(e: &Entry<'a, P>, addr: u64, v: T) -> Option<Result<(), VmError>> {
-        let r = e.region.get()?;
-        if !r.contains(addr) {
-            return None;
+    fn region_store<T: Scalar, M: Miss>(
+        e: &Entry<'a, P>,
+        addr: u64,
+        v: T,
+        m: &M,
+    ) -> Result<(), VmError> {
+        let r = e.region.get().filter(|r| r.contains(addr));
+        match r.and_then(|r| fast_store(&r, addr, v)) {
+            Some(res) => res,
+            None => m.store_miss(addr, v),
         }
-        fast_store(&r, addr, v)
+    }
+
+    /// Whether a load of `access` at `addr` hits with the page's memory and
+    /// returns what it read (for the owner's retry after a refill).
+    #[inline(always)]
+    pub(crate) fn load_mem<T: Scalar>(
+        &self,
+        addr: u64,
+        access: Access,
+        version: usize,
+    ) -> Option<T> {
+        self.hit(addr, Kind::of(access), version)?
+            .mem
+            .get()?
+            .load::<T>(in_page(addr))
+    }
+
+    /// As [`load_mem`](Self::load_mem), for a store.
+    #[inline(always)]
+    pub(crate) fn store_mem<T: Scalar>(&self, addr: u64, v: T, version: usize) -> Option<()> {
+        self.hit(addr, Kind::Write, version)?
+            .mem
+            .get()?
+            .store(in_page(addr), v)
     }
 
     /// The page's memory at `addr` if both a read and a write of `addr`'s
@@ -302,6 +356,27 @@ mod tests {
     struct Quiet;
     impl AccessHook for Quiet {}
 
+    /// A miss path that refuses everything.
+    struct Refuse;
+    impl Miss for Refuse {
+        fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+            Err(VmError::new(
+                crate::ErrorKind::Unmapped,
+                access,
+                addr,
+                T::SIZE,
+            ))
+        }
+        fn store_miss<T: Scalar>(&self, addr: u64, _: T) -> Result<(), VmError> {
+            Err(VmError::new(
+                crate::ErrorKind::Unmapped,
+                Access::Write,
+                addr,
+                T::SIZE,
+            ))
+        }
+    }
+
     /// Fills `cache` for `addr` from `map` the way a cursor does.
     fn fill<'a>(cache: &PageCache<'a, SharedPage<'a>, 8>, map: &MemoryMap<'a, 4>, addr: u64) {
         let (version, region) = map.table.hit_versioned(addr);
@@ -338,8 +413,13 @@ mod tests {
         fill(&cache, &map, 0x2_0000);
         assert!(cache.tagged(0x2_0000, Kind::Read, v));
         assert!(!has_mem(0x2_0000), "part of a page");
-        assert!(cache.load::<u8>(0x2_0100, Access::Read, v).is_none());
-        assert!(cache.load::<u8>(0x2_00ff, Access::Read, v).is_some());
+        assert!(cache
+            .load::<u8, _>(0x2_0100, Access::Read, v, &Refuse)
+            .is_err());
+        assert_eq!(
+            cache.load::<u8, _>(0x2_00ff, Access::Read, v, &Refuse),
+            Ok(0)
+        );
         // A watched region: no tag for the watched kind.
         let hook = Quiet;
         map.watch(0x1_0010..=0x1_0010, Perms::WRITE, &hook).unwrap();
