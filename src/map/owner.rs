@@ -314,12 +314,17 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> 
 
 /// The way back to the map when the page cache cannot serve an access.
 impl<const N: usize, const H: usize> Miss for OwnerMap<'_, N, H> {
-    /// A load whose page missed (or that the cached page cannot serve).
+    /// A load the hot path did not serve: from the cache if the page is
+    /// cached (a misaligned access, a device), else after looking the page
+    /// up, else the map's general path.
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if let Some(v) = self.cache.load_any(addr, access, self.map.table.current()) {
+            return v;
+        }
         if let Some(r) = self.refill(addr) {
-            if let Some(v) = self.cache.load_mem(addr, access, self.map.table.current()) {
-                return Ok(v); // the owner's plain load, now cached
+            if let Some(v) = self.cache.load_any(addr, access, self.map.table.current()) {
+                return v;
             }
             if let Some(v) = fast_load::<T>(&r, addr, access) {
                 return v;
@@ -330,15 +335,18 @@ impl<const N: usize, const H: usize> Miss for OwnerMap<'_, N, H> {
             .map(T::from_u64_truncating)
     }
 
-    /// A store whose page missed (or that the cached page cannot serve).
+    /// A store the hot path did not serve, as [`load_miss`](Self::load_miss).
     #[inline(never)]
     fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if let Some(res) = self.cache.store_any(addr, v, self.map.table.current()) {
+            return res;
+        }
         if let Some(r) = self.refill(addr) {
-            if let Some(()) = self.cache.store_mem(addr, v, self.map.table.current()) {
-                return Ok(()); // the owner's plain store, now cached
+            if let Some(res) = self.cache.store_any(addr, v, self.map.table.current()) {
+                return res;
             }
             if let Some(res) = fast_store(&r, addr, v) {
-                return res; // a device (ROM: `None`, refused below)
+                return res; // (ROM: `None`, refused below)
             }
         }
         self.map.store_slow(addr, T::SIZE, v.to_u64())

@@ -40,6 +40,14 @@ const fn in_page(addr: u64) -> usize {
     (addr as usize) & (PAGE - 1)
 }
 
+/// The offset in its page of `addr`, known to be a multiple of `T::SIZE`:
+/// masked so that the compiler sees the access inside the page and inside
+/// one word (no bounds or word-crossing test left).
+#[inline(always)]
+const fn aligned<T: Scalar>(addr: u64) -> usize {
+    (addr as usize) & (PAGE - T::SIZE)
+}
+
 /// The tag of each access kind a cache serves.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Kind {
@@ -117,8 +125,8 @@ pub(crate) trait Miss {
 /// One entry: a page's tags, the version they are of, and what serves a
 /// hit. One `Cell` per field, so a hit loads only what it uses.
 struct Entry<'a, P> {
-    /// The page number per [`Kind`], `u64::MAX` for none (no page number
-    /// is that big).
+    /// The page's first address per [`Kind`], `u64::MAX` for none (no
+    /// page starts there).
     tags: [Cell<u64>; 3],
     version: Cell<usize>,
     /// The page's memory, when the whole page is one region's RAM or ROM.
@@ -174,26 +182,30 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         self.entries.iter().filter(held).count()
     }
 
-    /// The slot of `addr`'s page, and the page number.
+    /// The slot of `addr`'s page.
     #[inline(always)]
-    fn slot(&self, addr: u64) -> (&Entry<'a, P>, u64) {
-        let page = addr >> PAGE_SHIFT;
+    fn slot(&self, addr: u64) -> &Entry<'a, P> {
         // Truncation is the point: the low bits of the page pick the slot.
-        (&self.entries[page as usize & (E - 1)], page)
+        &self.entries[(addr >> PAGE_SHIFT) as usize & (E - 1)]
     }
 
-    /// The entry whose `kind` tag is `addr`'s page as of `version`.
+    /// The entry whose `kind` tag is `addr`'s page as of `version`, if
+    /// `addr` is a multiple of `align` (a power of two up to 8): one
+    /// compare tests the page and the alignment (as QEMU's softmmu does),
+    /// and an aligned access of `align` bytes lies in one page and one
+    /// word.
     #[inline(always)]
-    fn hit(&self, addr: u64, kind: Kind, version: usize) -> Option<&Entry<'a, P>> {
-        let (e, page) = self.slot(addr);
-        (e.tags[kind as usize].get() == page && e.version.get() == version).then_some(e)
+    fn hit(&self, addr: u64, align: usize, kind: Kind, version: usize) -> Option<&Entry<'a, P>> {
+        let e = self.slot(addr);
+        let mask = !(PAGE as u64 - 1) | (align as u64 - 1);
+        (e.tags[kind as usize].get() == addr & mask && e.version.get() == version).then_some(e)
     }
 
     /// Whether `addr`'s page is tagged for `kind` as of `version` (for
     /// tests).
     #[cfg(test)]
     fn tagged(&self, addr: u64, kind: Kind, version: usize) -> bool {
-        self.hit(addr, kind, version).is_some()
+        self.hit(addr, 1, kind, version).is_some()
     }
 
     /// A load of `access` (a read or a fetch): from the cached page's
@@ -206,10 +218,10 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         version: usize,
         m: &M,
     ) -> Result<T, VmError> {
-        if let Some(e) = self.hit(addr, Kind::of(access), version) {
+        if let Some(e) = self.hit(addr, T::SIZE, Kind::of(access), version) {
             match e.mem.get() {
                 Some(p) => {
-                    if let Some(v) = p.load::<T>(in_page(addr)) {
+                    if let Some(v) = p.load::<T>(aligned::<T>(addr)) {
                         return Ok(v);
                     }
                 }
@@ -245,10 +257,10 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         version: usize,
         m: &M,
     ) -> Result<(), VmError> {
-        if let Some(e) = self.hit(addr, Kind::Write, version) {
+        if let Some(e) = self.hit(addr, T::SIZE, Kind::Write, version) {
             match e.mem.get() {
                 Some(p) => {
-                    if let Some(()) = p.store(in_page(addr), v) {
+                    if let Some(()) = p.store(aligned::<T>(addr), v) {
                         return Ok(());
                     }
                 }
@@ -273,28 +285,44 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         }
     }
 
-    /// Whether a load of `access` at `addr` hits with the page's memory and
-    /// returns what it read (for the owner's retry after a refill).
-    #[inline(always)]
-    pub(crate) fn load_mem<T: Scalar>(
+    /// A load the hot path did not serve (a miss, or a misaligned
+    /// access), served from the cache if `addr`'s page is cached for it:
+    /// the page's memory (`None` if the access leaves the page), or the
+    /// region's fast path. The first step of a miss path, before it looks
+    /// the page up.
+    #[inline]
+    pub(crate) fn load_any<T: Scalar>(
         &self,
         addr: u64,
         access: Access,
         version: usize,
-    ) -> Option<T> {
-        self.hit(addr, Kind::of(access), version)?
-            .mem
-            .get()?
-            .load::<T>(in_page(addr))
+    ) -> Option<Result<T, VmError>> {
+        let e = self.hit(addr, 1, Kind::of(access), version)?;
+        match e.mem.get() {
+            Some(p) => p.load::<T>(in_page(addr)).map(Ok),
+            None => {
+                let r = e.region.get().filter(|r| r.contains(addr))?;
+                fast_load::<T>(&r, addr, access)
+            }
+        }
     }
 
-    /// As [`load_mem`](Self::load_mem), for a store.
-    #[inline(always)]
-    pub(crate) fn store_mem<T: Scalar>(&self, addr: u64, v: T, version: usize) -> Option<()> {
-        self.hit(addr, Kind::Write, version)?
-            .mem
-            .get()?
-            .store(in_page(addr), v)
+    /// [`load_any`](Self::load_any) for a store.
+    #[inline]
+    pub(crate) fn store_any<T: Scalar>(
+        &self,
+        addr: u64,
+        v: T,
+        version: usize,
+    ) -> Option<Result<(), VmError>> {
+        let e = self.hit(addr, 1, Kind::Write, version)?;
+        match e.mem.get() {
+            Some(p) => p.store(in_page(addr), v).map(Ok),
+            None => {
+                let r = e.region.get().filter(|r| r.contains(addr))?;
+                fast_store(&r, addr, v)
+            }
+        }
     }
 
     /// The page's memory at `addr` if both a read and a write of `addr`'s
@@ -302,8 +330,8 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
     /// in it.
     #[inline(always)]
     pub(crate) fn read_write(&self, addr: u64, version: usize) -> Option<(P, usize)> {
-        self.hit(addr, Kind::Read, version)?;
-        let m = self.hit(addr, Kind::Write, version)?.mem.get()?;
+        self.hit(addr, 1, Kind::Read, version)?;
+        let m = self.hit(addr, 1, Kind::Write, version)?.mem.get()?;
         Some((m, in_page(addr)))
     }
 
@@ -319,12 +347,12 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         region: Option<Region<'a>>,
         mem: impl FnOnce(&Region<'a>, u64) -> Option<P>,
     ) {
-        let (e, page) = self.slot(addr);
+        let e = self.slot(addr);
         for t in &e.tags {
             t.set(u64::MAX);
         }
         let Some(r) = region else { return };
-        let first = page << PAGE_SHIFT;
+        let first = addr & !(PAGE as u64 - 1);
         let whole = r.base <= first && first + (PAGE as u64 - 1) <= r.last;
         let (m, rom) = match r.backing {
             Backing::Ram(_) | Backing::Rom(_) if whole => (
@@ -341,7 +369,7 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
             // ROM refuses writes whatever its permissions: the map says so.
             let served = r.fast.contains(kind.perm()) && !(rom && kind == Kind::Write);
             if served {
-                e.tags[kind as usize].set(page);
+                e.tags[kind as usize].set(first);
             }
         }
     }
@@ -397,7 +425,7 @@ mod tests {
         map.add_ram_window("cross", 0x3_0000, 0x1000, Perms::RW, &ram, 0x1800)
             .unwrap();
         let cache = PageCache::<SharedPage<'_>, 8>::new();
-        let has_mem = |addr| cache.slot(addr).0.mem.get().is_some();
+        let has_mem = |addr| cache.slot(addr).mem.get().is_some();
         let v = map.version();
         fill(&cache, &map, 0x1_0000);
         assert!(cache.tagged(0x1_0ff8, Kind::Read, v));
