@@ -134,14 +134,15 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         self.cache
-            .load(addr, access, self.map.table.current(), self)
+            .load(addr, access, Some(self.map.table.current()), self)
     }
 
     /// The one typed write behind every `write_*` method: the map's
     /// [`MemoryMap::write`], with the lookup cached.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        self.cache.store(addr, v, self.map.table.current(), self)
+        self.cache
+            .store(addr, v, Some(self.map.table.current()), self)
     }
 }
 
@@ -182,11 +183,17 @@ impl<'a, const N: usize, const H: usize> Miss for Cursor<'_, 'a, N, H> {
     /// up, else the map's general path.
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(v) = self.cache.load_any(addr, access, self.map.table.current()) {
+        if let Some(v) = self
+            .cache
+            .load_any(addr, access, Some(self.map.table.current()))
+        {
             return v;
         }
         if let Some(r) = self.refill(addr) {
-            if let Some(v) = self.cache.load_any(addr, access, self.map.table.current()) {
+            if let Some(v) = self
+                .cache
+                .load_any(addr, access, Some(self.map.table.current()))
+            {
                 return v;
             }
             if let Some(v) = fast_load::<T>(&r, addr, access) {
@@ -201,11 +208,17 @@ impl<'a, const N: usize, const H: usize> Miss for Cursor<'_, 'a, N, H> {
     /// A store the hot path did not serve, as [`load_miss`](Self::load_miss).
     #[inline(never)]
     fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(res) = self.cache.store_any(addr, v, self.map.table.current()) {
+        if let Some(res) = self
+            .cache
+            .store_any(addr, v, Some(self.map.table.current()))
+        {
             return res;
         }
         if let Some(r) = self.refill(addr) {
-            if let Some(res) = self.cache.store_any(addr, v, self.map.table.current()) {
+            if let Some(res) = self
+                .cache
+                .store_any(addr, v, Some(self.map.table.current()))
+            {
                 return res;
             }
             if let Some(res) = fast_store(&r, addr, v) {

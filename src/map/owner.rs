@@ -73,7 +73,22 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
     /// the memories this map stores to with plain stores.
     map: MemoryMap<'a, N, H>,
     lent: [Cell<Lent<'a>>; N],
+    /// Checked against no version on a hit: only this map's own calls
+    /// can change its table (its devices, hooks and handler are `Sync`, so
+    /// none can hold this `!Sync` map), and each of them that can ends in
+    /// [`sync`](Self::sync), which flushes the cache if the table changed.
     cache: PageCache<'a, OwnedPage<'a>>,
+    /// The table version the cache is of.
+    seen: Cell<usize>,
+}
+
+/// Syncs its map's cache with its table when dropped, also on unwind.
+struct Synced<'s, 'a, const N: usize, const H: usize>(&'s OwnerMap<'a, N, H>);
+
+impl<const N: usize, const H: usize> Drop for Synced<'_, '_, N, H> {
+    fn drop(&mut self) {
+        self.0.sync();
+    }
 }
 
 impl<const N: usize, const H: usize> Default for OwnerMap<'_, N, H> {
@@ -94,6 +109,7 @@ macro_rules! forward_map {
         $(#[$m])*
         #[inline]
         pub fn $name(&self $(, $a: $t)*) -> $r {
+            let _sync = self.synced();
             self.map.$name($($a),*)
         }
     )*};
@@ -106,7 +122,25 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             map: MemoryMap::new(),
             lent: [const { Cell::new(None) }; N],
             cache: PageCache::new(),
+            seen: Cell::new(0),
         }
+    }
+
+    /// Flushes the cache if the table changed since it was last synced.
+    #[inline]
+    fn sync(&self) {
+        let now = self.map.table.current();
+        if now != self.seen.get() {
+            self.cache.flush();
+            self.seen.set(now);
+        }
+    }
+
+    /// A guard that syncs the cache when the call holding it returns or
+    /// unwinds: every call that may change the table takes one.
+    #[inline]
+    fn synced(&self) -> Synced<'_, 'a, N, H> {
+        Synced(self)
     }
 
     /// Maps all of `ram` at `base` as a RAM region, as
@@ -145,6 +179,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             ));
         };
         let (shared, owned) = ram.split_owned();
+        let _sync = self.synced();
         self.map
             .add_ram_window(name, base, len, perms, shared, offset)?;
         slot.set(Some((core::ptr::from_ref(shared).cast(), owned)));
@@ -160,6 +195,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         perms: Perms,
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
     ) -> Result<(), MapError> {
+        let _sync = self.synced();
         self.map.add_rom(name, base, len, perms, rom)
     }
 
@@ -173,6 +209,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
         offset: u64,
     ) -> Result<(), MapError> {
+        let _sync = self.synced();
         self.map.add_rom_window(name, base, len, perms, rom, offset)
     }
 
@@ -260,15 +297,14 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        self.cache
-            .load(addr, access, self.map.table.current(), self)
+        self.cache.load(addr, access, None, self)
     }
 
     /// The one typed write behind every `write_*` method, as
     /// [`MemoryMap::write`].
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        self.cache.store(addr, v, self.map.table.current(), self)
+        self.cache.store(addr, v, None, self)
     }
 
     /// The guest atomic, as [`MemoryMap::fetch_update`]: on lent RAM a
@@ -280,11 +316,11 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         addr: u64,
         mut f: impl FnMut(T) -> Option<T>,
     ) -> Result<T, VmError> {
-        let version = self.map.table.current();
-        let mut owned = self.cache.read_write(addr, version);
+        let _sync = self.synced();
+        let mut owned = self.cache.read_write(addr, None);
         if owned.is_none() {
             self.refill(addr);
-            owned = self.cache.read_write(addr, self.map.table.current());
+            owned = self.cache.read_write(addr, None);
         }
         if let Some((page, o)) = owned {
             if let Some(old) = page.load::<T>(o) {
@@ -319,11 +355,12 @@ impl<const N: usize, const H: usize> Miss for OwnerMap<'_, N, H> {
     /// up, else the map's general path.
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(v) = self.cache.load_any(addr, access, self.map.table.current()) {
+        let _sync = self.synced();
+        if let Some(v) = self.cache.load_any(addr, access, None) {
             return v;
         }
         if let Some(r) = self.refill(addr) {
-            if let Some(v) = self.cache.load_any(addr, access, self.map.table.current()) {
+            if let Some(v) = self.cache.load_any(addr, access, None) {
                 return v;
             }
             if let Some(v) = fast_load::<T>(&r, addr, access) {
@@ -338,11 +375,12 @@ impl<const N: usize, const H: usize> Miss for OwnerMap<'_, N, H> {
     /// A store the hot path did not serve, as [`load_miss`](Self::load_miss).
     #[inline(never)]
     fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(res) = self.cache.store_any(addr, v, self.map.table.current()) {
+        let _sync = self.synced();
+        if let Some(res) = self.cache.store_any(addr, v, None) {
             return res;
         }
         if let Some(r) = self.refill(addr) {
-            if let Some(res) = self.cache.store_any(addr, v, self.map.table.current()) {
+            if let Some(res) = self.cache.store_any(addr, v, None) {
                 return res;
             }
             if let Some(res) = fast_store(&r, addr, v) {

@@ -189,23 +189,31 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         &self.entries[(addr >> PAGE_SHIFT) as usize & (E - 1)]
     }
 
-    /// The entry whose `kind` tag is `addr`'s page as of `version`, if
+    /// The entry whose `kind` tag is `addr`'s page as of `version` (`None`:
+    /// the owner flushes the cache on every change instead), if
     /// `addr` is a multiple of `align` (a power of two up to 8): one
     /// compare tests the page and the alignment (as QEMU's softmmu does),
     /// and an aligned access of `align` bytes lies in one page and one
     /// word.
     #[inline(always)]
-    fn hit(&self, addr: u64, align: usize, kind: Kind, version: usize) -> Option<&Entry<'a, P>> {
+    fn hit(
+        &self,
+        addr: u64,
+        align: usize,
+        kind: Kind,
+        version: Option<usize>,
+    ) -> Option<&Entry<'a, P>> {
         let e = self.slot(addr);
         let mask = !(PAGE as u64 - 1) | (align as u64 - 1);
-        (e.tags[kind as usize].get() == addr & mask && e.version.get() == version).then_some(e)
+        let current = version.is_none_or(|v| e.version.get() == v);
+        (e.tags[kind as usize].get() == addr & mask && current).then_some(e)
     }
 
     /// Whether `addr`'s page is tagged for `kind` as of `version` (for
     /// tests).
     #[cfg(test)]
     fn tagged(&self, addr: u64, kind: Kind, version: usize) -> bool {
-        self.hit(addr, 1, kind, version).is_some()
+        self.hit(addr, 1, kind, Some(version)).is_some()
     }
 
     /// A load of `access` (a read or a fetch): from the cached page's
@@ -215,7 +223,7 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         &self,
         addr: u64,
         access: Access,
-        version: usize,
+        version: Option<usize>,
         m: &M,
     ) -> Result<T, VmError> {
         if let Some(e) = self.hit(addr, T::SIZE, Kind::of(access), version) {
@@ -254,7 +262,7 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         &self,
         addr: u64,
         v: T,
-        version: usize,
+        version: Option<usize>,
         m: &M,
     ) -> Result<(), VmError> {
         if let Some(e) = self.hit(addr, T::SIZE, Kind::Write, version) {
@@ -295,7 +303,7 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         &self,
         addr: u64,
         access: Access,
-        version: usize,
+        version: Option<usize>,
     ) -> Option<Result<T, VmError>> {
         let e = self.hit(addr, 1, Kind::of(access), version)?;
         match e.mem.get() {
@@ -313,7 +321,7 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         &self,
         addr: u64,
         v: T,
-        version: usize,
+        version: Option<usize>,
     ) -> Option<Result<(), VmError>> {
         let e = self.hit(addr, 1, Kind::Write, version)?;
         match e.mem.get() {
@@ -329,13 +337,13 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
     /// page hit (what an owner's guest atomic needs), with `addr`'s offset
     /// in it.
     #[inline(always)]
-    pub(crate) fn read_write(&self, addr: u64, version: usize) -> Option<(P, usize)> {
+    pub(crate) fn read_write(&self, addr: u64, version: Option<usize>) -> Option<(P, usize)> {
         self.hit(addr, 1, Kind::Read, version)?;
         let m = self.hit(addr, 1, Kind::Write, version)?.mem.get()?;
         Some((m, in_page(addr)))
     }
 
-    /// Caches `addr`'s page as of `version`, where the table's lookup of
+    /// Caches `addr`'s page as of table version `version`, where the table's lookup of
     /// `addr` gave `region` (`None`: a hole, left untagged). `mem(r, off)`
     /// gives the memory of the page whose first byte is at backing offset
     /// `off` of RAM or ROM region `r`, if it can (else its hits take the
@@ -442,10 +450,10 @@ mod tests {
         assert!(cache.tagged(0x2_0000, Kind::Read, v));
         assert!(!has_mem(0x2_0000), "part of a page");
         assert!(cache
-            .load::<u8, _>(0x2_0100, Access::Read, v, &Refuse)
+            .load::<u8, _>(0x2_0100, Access::Read, Some(v), &Refuse)
             .is_err());
         assert_eq!(
-            cache.load::<u8, _>(0x2_00ff, Access::Read, v, &Refuse),
+            cache.load::<u8, _>(0x2_00ff, Access::Read, Some(v), &Refuse),
             Ok(0)
         );
         // A watched region: no tag for the watched kind.
