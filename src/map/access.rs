@@ -234,15 +234,16 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     }
 
     /// A typed load the inline path left (a bucket whose region does not
-    /// hold `addr`, a read across words or shards): the full lookup, the
-    /// shards' whole read or the memory's or device's own call, else the
+    /// hold `addr`, a read across words): the full lookup, the shards'
+    /// one-word read or the memory's or device's own call, else the
     /// general path.
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         if let Some(Hit { region: r, ram }) = self.table.hit(addr) {
-            let off = r.serves(addr, T::SIZE, needs(access));
-            if let Some(v) = ram.zip(off).and_then(|(m, off)| m.read(off, T::SIZE)) {
-                return Ok(T::from_u64_truncating(v));
+            if let (Some(m), Some(off)) = (ram, r.serves(addr, T::SIZE, needs(access))) {
+                if let Some(v) = m.read_in_word(off, T::SIZE) {
+                    return Ok(T::from_u64_truncating(v));
+                }
             }
             if let Some(v) = fast_load::<T>(&r, addr, access) {
                 return v;
