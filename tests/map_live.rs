@@ -514,9 +514,11 @@ fn a_cursor_never_uses_a_region_a_returned_change_replaced() {
 
 #[test]
 fn cursors_see_each_protect_and_watch_once_it_returned() {
-    // Each side spins on the other's phase: if one panics or stalls, the
-    // other would spin for ever; the watchdog fails the test instead.
-    with_watchdog(Duration::from_secs(60), || {
+    // Each side waits for the other's phase: if one panics or stalls, the
+    // other would wait for ever; the watchdog fails the test instead. The
+    // limit leaves room for slow hosts (s390x under qemu-user took over 60 s
+    // on two busy cores while the waits only spun).
+    with_watchdog(Duration::from_secs(300), || {
         let mem = numbered();
         let hook = Count(AtomicU64::new(0));
         let map: MemoryMap<'_, 2, 2> = MemoryMap::new();
@@ -524,9 +526,11 @@ fn cursors_see_each_protect_and_watch_once_it_returned() {
         // The changer publishes phase p after its change returned; the reader
         // acknowledges it with p + 1 after checking the cursor sees it.
         let (phase, ack) = (AtomicU64::new(0), AtomicU64::new(0));
+        // Yields rather than spins: on a busy machine the other side needs
+        // the core (11 s instead of 3 s for this test on two busy cores).
         let wait = |a: &AtomicU64, p: u64| {
             while a.load(Ordering::Acquire) < p {
-                std::hint::spin_loop();
+                std::thread::yield_now();
             }
         };
         std::thread::scope(|s| {
