@@ -11,10 +11,10 @@
 #    part 1 leaves them out), for more interleavings: the lock-free proof
 #    (tests/lockfree.rs optimistic_reads) over 64 seeds (without the
 #    writer's fence(Release) it found a torn straddling read at seed 61 of
-#    0..64), the rest of tests/lockfree.rs and issue 14's racing
-#    regressions (tests/soundness.rs) over 8, and the torture and
-#    concurrency tests, the live map and demand mapping over 4 (each of
-#    their runs already races several threads many rounds).
+#    0..64); the rest of tests/lockfree.rs, issue 14's racing regressions
+#    (tests/soundness.rs), the live map and demand mapping over 8; the
+#    torture and concurrency tests over 4 (each run already races several
+#    threads for many rounds).
 # Isolation is off because proptest and the watchdogs read the clock.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,8 +33,8 @@ racing=(
     "soundness|0..8|"
     "torture|0..4|"
     "concurrency|0..4|"
-    "map_live|0..4|"
-    "machine_demand|0..4|"
+    "map_live|0..8|"
+    "machine_demand|0..8|"
 )
 
 names=" ${racing[*]%%|*} " # the test files of part 2
