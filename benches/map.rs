@@ -15,7 +15,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use vm_mem::{AccessHook, MemoryMap, MmioDevice, Perms, ShardedMemory, VmError};
+use vm_mem::{AccessHook, MemoryMap, MmioDevice, OwnerMap, Perms, ShardedMemory, VmError};
 
 static RAM: ShardedMemory<64, 4096> = ShardedMemory::new(); // 256 KiB
 static OTHER: ShardedMemory<1, 4096> = ShardedMemory::new();
@@ -108,6 +108,22 @@ fn ram_read(c: &mut Criterion) {
             black_box(sum)
         })
     });
+    // The same reads through an owner-mode map over its own copy of the
+    // memory (plain loads).
+    let mut own = ShardedMemory::<64, 4096>::new_boxed();
+    let owner: Box<OwnerMap<'_, 8>> = Box::default();
+    owner
+        .add_ram("sram", 0x2000_0000, 0x4_0000, Perms::RW, &mut own)
+        .unwrap();
+    g.bench_function("owner_map", |b| {
+        b.iter(|| {
+            let mut sum = 0u32;
+            for &o in &offs {
+                sum = sum.wrapping_add(owner.read_u32(0x2000_0000 + o).unwrap());
+            }
+            black_box(sum)
+        })
+    });
     // The same reads inside one 4 KiB page (a cursor's entry covers one):
     // a vCPU's working set, against the direct read of the same offsets.
     let in_page: Vec<u64> = offs.iter().map(|o| o & 0xffc).collect();
@@ -175,6 +191,13 @@ fn mmio_dispatch(c: &mut Criterion) {
     let cpu = map.cpu();
     g.bench_function("map_cursor", |b| {
         b.iter(|| cpu.read_u32(black_box(0x4000_c004)).unwrap())
+    });
+    let owner: Box<OwnerMap<'_, 8>> = Box::default();
+    owner
+        .add_mmio("uart", 0x4000_c000, 0x100, Perms::RW, &DEV)
+        .unwrap();
+    g.bench_function("owner_map", |b| {
+        b.iter(|| owner.read_u32(black_box(0x4000_c004)).unwrap())
     });
     g.finish();
 }

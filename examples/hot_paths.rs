@@ -20,7 +20,8 @@ pub fn shared_read_u32(m: &Mem, a: usize) -> Result<u32, VmError> {
     m.read_u32(a)
 }
 
-/// A cursor's `read_u32` (cache hit: tag, version, `RawShards` read).
+/// A cursor's `read_u32` (cache hit: one compare for page and alignment,
+/// one version load, one atomic word load).
 #[inline(never)]
 pub fn cursor_read_u32(c: &Cursor<'_, '_, 4>, a: u64) -> Result<u32, VmError> {
     c.read_u32(a)
@@ -32,7 +33,7 @@ pub fn cursor_write_u32(c: &Cursor<'_, '_, 4>, a: u64, v: u32) -> Result<(), VmE
     c.write_u32(a, v)
 }
 
-/// The owner map's `read_u32` (plain load).
+/// The owner map's `read_u32` (cache hit: one tag compare, a plain load).
 #[inline(never)]
 pub fn owner_read_u32(m: &OwnerMap<'_, 4>, a: u64) -> Result<u32, VmError> {
     m.read_u32(a)

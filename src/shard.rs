@@ -261,7 +261,8 @@ impl<'a, const S: usize, const N: usize> NoWriters<'a, S, N> {
 ///
 /// Generic over where its size comes from ([`Geometry`]): a constant for
 /// a [`ShardedMemory`](crate::ShardedMemory) (`Fixed<N>`, folded into the
-/// code), or data for a map's type-erased [`RawShards`] handle (`Bytes`).
+/// code); a map's page cache views one 4 KiB page of a shard the same way
+/// (`Fixed<PAGE>`, [`SharedPage`]).
 /// One implementation of the protocol serves both.
 #[derive(Clone, Copy)]
 pub(crate) struct GShard<'a, G: Geometry> {
@@ -278,8 +279,8 @@ pub(crate) type ShardRead<'a, const N: usize> = GShardRead<'a, Fixed<N>>;
 /// A write guard on a shard of `N` bytes.
 pub(crate) type ShardWrite<'a, const N: usize> = GShardWrite<'a, Fixed<N>>;
 
-/// Where a shard's size comes from: [`Fixed`] (a constant) or [`Bytes`]
-/// (data). The size is a multiple of 8 of at least 8 either way.
+/// Where a shard's size comes from: [`Fixed`], a constant. The size is a
+/// multiple of 8 of at least 8.
 pub(crate) trait Geometry: Copy {
     /// The shard's size in bytes.
     fn size(self) -> usize;
@@ -308,18 +309,6 @@ impl<const N: usize> Geometry for Fixed<N> {
     }
 }
 
-/// A shard size as data: a power of two, multiple of 8, at least 8 (taken
-/// from a [`ShardedMemory`](crate::ShardedMemory)'s checked geometry).
-#[derive(Clone, Copy)]
-pub(crate) struct Bytes(usize);
-
-impl Geometry for Bytes {
-    #[inline(always)]
-    fn size(self) -> usize {
-        self.0
-    }
-}
-
 impl<'a, G: Geometry> GShard<'a, G> {
     /// The shard's size in bytes.
     #[inline(always)]
@@ -332,10 +321,10 @@ impl<'a, G: Geometry> GShard<'a, G> {
     fn words(&self) -> &'a [AtomicWord] {
         let base = self.bytes.as_ptr().cast::<AtomicWord>();
         // SAFETY: the `len` bytes are exactly `len / W` words (`Fixed`
-        // asserts `N % 8 == 0` at compile time; `Bytes` comes from such a
-        // memory), 8-aligned (the storage is
-        // `align(8)` and every shard starts a multiple of `len` bytes into
-        // it), inside an `UnsafeCell` that lives for 'a; `AtomicWord` has
+        // asserts `N % 8 == 0` at compile time), 8-aligned (the storage is
+        // `align(8)`, every shard starts a multiple of `len` bytes into it,
+        // and a `SharedPage` a multiple of `W` bytes into its shard, see
+        // `RawShards::page`), inside an `UnsafeCell` that lives for 'a; `AtomicWord` has
         // the size and alignment of `Word` and may be shared, as
         // `AtomicWord::from_ptr` allows for each word. Every access to the
         // bytes that can run concurrently with these is atomic and
@@ -1125,11 +1114,11 @@ mod tests {
 
 /// A shared memory's shards with the geometry as data (pointer to the
 /// bytes, the control blocks, the shard shift and count): what a map's
-/// [`Cursor`](crate::Cursor) caches to reach RAM with no dynamic call.
-/// Each access is served by [`GShard`] with a [`Bytes`] geometry, the same
-/// lock-free read and locked write code as
-/// [`ShardedMemory`](crate::ShardedMemory)'s (`Fixed`), so the whole
-/// access inlines. Borrows the memory for `'a` like `&'a ShardedMemory`.
+/// [`Cursor`](crate::Cursor) takes its pages from ([`RawShards::page`]).
+/// Each page access is served by [`GShard`], the same lock-free read and
+/// locked write code as [`ShardedMemory`](crate::ShardedMemory)'s, so the
+/// whole access inlines. Borrows the memory for `'a` like
+/// `&'a ShardedMemory`.
 #[derive(Clone, Copy)]
 pub(crate) struct RawShards<'a> {
     data: NonNull<u8>,
@@ -1160,61 +1149,17 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     }
 }
 
-impl<'a> RawShards<'a> {
-    /// The shard holding byte `off` and the offset in it, if an access of
-    /// `size` bytes there stays inside that shard.
-    #[inline(always)]
-    fn at(&self, off: u64, size: usize) -> Option<(GShard<'a, Bytes>, usize)> {
-        let off = usize::try_from(off).ok()?;
-        let (i, o) = (off >> self.shift, off & ((1 << self.shift) - 1));
-        let len = 1usize << self.shift;
-        if o > len.checked_sub(size)? {
-            return None; // crosses into the next shard: the memory's path
-        }
-        let ctl = self.ctl.get(i)?; // the bounds check: `i < count`
-        Some((
-            GShard {
-                ctl,
-                // `i < count`: shard `i`'s bytes lie inside the storage.
-                bytes: NonNull::new(self.data.as_ptr().wrapping_add(i << self.shift))?,
-                geom: Bytes(len),
-                _data: PhantomData,
-            },
-            o,
-        ))
-    }
-
-    /// Loads `size` bytes at byte `off` of the memory, lock-free, as
-    /// `ShardedMemory::read_*`; `None` if out of bounds or across shards.
-    #[inline(always)]
-    pub(crate) fn read(&self, off: u64, size: usize) -> Option<u64> {
-        let (shard, o) = self.at(off, size)?;
-        shard.read(o, size)
-    }
-
-    /// Stores the low `size` bytes of `v` at byte `off` under the shard's
-    /// write lock, as `ShardedMemory::write_*`; `None` (nothing stored) if
-    /// out of bounds, across shards, or the memory is frozen.
-    #[inline(always)]
-    pub(crate) fn write(&self, off: u64, size: usize, v: u64) -> Option<()> {
-        let (shard, o) = self.at(off, size)?;
-        let frozen = || self.state.load(Ordering::Acquire) != crate::memory::LIVE;
-        let mut g = shard.write_guard(frozen)?;
-        g.write(o, size, v)
-    }
-}
-
 /// An owner's type-erased handle on a memory's bytes and control blocks,
-/// the geometry as data (shard shift and count): what an owner-mode map
-/// ([`OwnerMap`](crate::OwnerMap)) reaches RAM through with plain loads
-/// and stores, no lock and no read-modify-write.
+/// the geometry as data (length and shard shift): what an owner-mode map
+/// ([`OwnerMap`](crate::OwnerMap)) takes its pages ([`OwnedPage`]) from,
+/// reached with plain loads and stores, no lock and no read-modify-write.
 ///
 /// Made only by [`ShardedMemory::split_owned`](crate::ShardedMemory),
 /// from a `&'a mut` borrow: for `'a` no other handle on the memory exists
 /// but the `&'a` it returns beside this one, and both stay inside one
 /// owner map. The handle is neither `Send` nor `Sync`, so every copy of it
-/// stays on the thread that made it, and its loads and stores are leaf
-/// operations that hold no reference to the bytes past their call (as
+/// stays on the thread that made it (as does every page taken from it),
+/// and the loads and stores of its pages are leaf operations that hold no reference to the bytes past their call (as
 /// `Cell` does): no two accesses to the bytes ever overlap.
 #[derive(Clone, Copy)]
 pub(crate) struct OwnedRam<'a> {
@@ -1222,7 +1167,6 @@ pub(crate) struct OwnedRam<'a> {
     len: usize,
     ctl: NonNull<Ctl>,
     shift: u32,
-    count: usize,
     /// Borrows the memory for `'a`; `*const` makes the handle `!Send` and
     /// `!Sync`.
     _owner: PhantomData<(&'a Ctl, *const ())>,
@@ -1238,68 +1182,151 @@ impl<const S: usize, const N: usize> Shards<S, N> {
             len: S * N,
             ctl: NonNull::from(&self.ctl).cast::<Ctl>(),
             shift: N.trailing_zeros(),
-            count: S,
             _owner: PhantomData,
         }
     }
 }
 
-impl OwnedRam<'_> {
-    /// Loads a `T` at `off` with a plain load; `None` if it does not fit.
-    #[inline(always)]
-    pub(crate) fn load<T: crate::Scalar>(&self, off: u64) -> Option<T> {
+/// The guest page a map's page cache maps one entry to: 4 KiB.
+pub(crate) const PAGE: usize = 4096;
+
+/// One 4 KiB page of a shared memory that lies inside one shard, as a
+/// shard of its own: its words, and the control block (lock, counter,
+/// marks) of the shard it lies in. What a [`Cursor`](crate::Cursor) caches
+/// per page, so a hit reads the page's words with no search, no bounds
+/// arithmetic beyond the page and no dynamic call.
+///
+/// The protocol is the shard's, unchanged: the lock and counter guard
+/// every byte of the shard, so they guard this page's too; reads are
+/// `GShard::read` (one atomic word, or the validated out-of-line read
+/// across words), writes take the shard's write lock.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedPage<'a> {
+    page: GShard<'a, Fixed<PAGE>>,
+    /// The memory's freeze state: writes give up unless it is live.
+    state: &'a AtomicU8,
+}
+
+impl<'a> RawShards<'a> {
+    /// The page of `PAGE` bytes from byte `off` of the memory, if it lies
+    /// inside one shard and starts on a word (else `None`: the caller
+    /// takes the region path).
+    #[inline]
+    pub(crate) fn page(&self, off: u64) -> Option<SharedPage<'a>> {
         let off = usize::try_from(off).ok()?;
-        if off > self.len.checked_sub(T::SIZE)? {
+        let (i, o) = (off >> self.shift, off & ((1 << self.shift) - 1));
+        if !o.is_multiple_of(W) || o > (1usize << self.shift).checked_sub(PAGE)? {
             return None;
         }
-        // SAFETY: `off + T::SIZE <= len`, so the bytes lie inside the
-        // memory's storage, which lives for 'a. No other access to them can
-        // run during this call (type docs: the memory was borrowed `&'a
-        // mut`, its shared handle and every copy of this one stay on this
-        // thread, and no reference to the bytes outlives a call), so a
-        // plain read races nothing. Unaligned: `T` is read byte-wise by
-        // `load_le` from a `[u8]`.
+        let ctl = self.ctl.get(i)?; // `i < count`
+        Some(SharedPage {
+            page: GShard {
+                ctl,
+                // `i < count` and `o + PAGE <= len`: the page lies inside
+                // shard `i`'s bytes, `o` (a multiple of `W`) into them, so
+                // it is word-aligned as `GShard::words` needs.
+                bytes: NonNull::new(self.data.as_ptr().wrapping_add((i << self.shift) + o))?,
+                geom: Fixed,
+                _data: PhantomData,
+            },
+            state: self.state,
+        })
+    }
+}
+
+impl SharedPage<'_> {
+    /// Loads `size` bytes at `o` in the page, lock-free, as
+    /// `ShardedMemory::read_*`; `None` if they leave the page.
+    #[inline(always)]
+    pub(crate) fn read(&self, o: usize, size: usize) -> Option<u64> {
+        self.page.read(o, size)
+    }
+
+    /// Stores the low `size` bytes of `v` at `o` in the page under its
+    /// shard's write lock; `None` (nothing stored) if they leave the page
+    /// or the memory is frozen.
+    #[inline(always)]
+    pub(crate) fn write(&self, o: usize, size: usize, v: u64) -> Option<()> {
+        let frozen = || self.state.load(Ordering::Acquire) != crate::memory::LIVE;
+        let mut g = self.page.write_guard(frozen)?;
+        g.write(o, size, v)
+    }
+}
+
+/// One 4 KiB page of an owner's memory that lies inside one shard: what an
+/// [`OwnerMap`](crate::OwnerMap) caches per page, reached with plain
+/// loads and stores. Made only from an [`OwnedRam`], under its rules
+/// (neither `Send` nor `Sync`; no reference to the bytes outlives a call).
+#[derive(Clone, Copy)]
+pub(crate) struct OwnedPage<'a> {
+    data: NonNull<u8>,
+    /// The control block of the shard the page lies in (its marks).
+    ctl: NonNull<Ctl>,
+    _owner: PhantomData<(&'a Ctl, *const ())>,
+}
+
+impl<'a> OwnedRam<'a> {
+    /// The page of `PAGE` bytes from byte `off`, if it lies inside the
+    /// memory and inside one shard (else `None`).
+    #[inline]
+    pub(crate) fn page(&self, off: u64) -> Option<OwnedPage<'a>> {
+        let off = usize::try_from(off).ok()?;
+        if off > self.len.checked_sub(PAGE)? || off >> self.shift != (off + PAGE - 1) >> self.shift
+        {
+            return None;
+        }
+        let i = off >> self.shift; // `< count`: `off + PAGE <= len`
+        Some(OwnedPage {
+            // Inside the storage: `off + PAGE <= len`.
+            data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
+            // Control block `i < count` of the memory's array.
+            ctl: NonNull::new(self.ctl.as_ptr().wrapping_add(i))?,
+            _owner: PhantomData,
+        })
+    }
+}
+
+impl OwnedPage<'_> {
+    /// Loads a `T` at `o` in the page with a plain load; `None` if it
+    /// leaves the page.
+    #[inline(always)]
+    pub(crate) fn load<T: crate::Scalar>(&self, o: usize) -> Option<T> {
+        if o > PAGE - T::SIZE {
+            return None;
+        }
+        // SAFETY: `o + T::SIZE <= PAGE`, and the page lies inside the
+        // memory's storage (`OwnedRam::page`), which lives for 'a. No other
+        // access to the bytes can run during this call (`OwnedRam`'s rules:
+        // the memory was borrowed `&'a mut`, every handle on it stays on
+        // this thread, and no reference to the bytes outlives a call), so a
+        // plain read races nothing. Unaligned: `load_le` reads a `[u8]`.
         let bytes =
-            unsafe { core::slice::from_raw_parts(self.data.as_ptr().wrapping_add(off), T::SIZE) };
+            unsafe { core::slice::from_raw_parts(self.data.as_ptr().wrapping_add(o), T::SIZE) };
         T::load_le(bytes)
     }
 
-    /// Stores `v` at `off` with a plain store and marks its shard
-    /// written; `None` (nothing stored) if it does not fit.
+    /// Stores `v` at `o` in the page with a plain store and marks its shard
+    /// written; `None` (nothing stored) if it leaves the page.
     #[inline(always)]
-    pub(crate) fn store<T: crate::Scalar>(&self, off: u64, v: T) -> Option<()> {
-        let off = usize::try_from(off).ok()?;
-        if off > self.len.checked_sub(T::SIZE)? {
+    pub(crate) fn store<T: crate::Scalar>(&self, o: usize, v: T) -> Option<()> {
+        if o > PAGE - T::SIZE {
             return None;
         }
-        self.mark(off >> self.shift);
-        if T::SIZE > 1 {
-            // A value crossing into the next shard marks it too.
-            self.mark((off + T::SIZE - 1) >> self.shift);
+        // SAFETY: the control block of the page's shard (`OwnedRam::page`),
+        // alive for 'a; read and stored only through its atomics.
+        let ctl = unsafe { self.ctl.as_ref() };
+        // A load and, the first time, a plain store: only this owner
+        // touches the marks, so no read-modify-write is needed.
+        if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
+            ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
         }
         // SAFETY: in bounds as in `load`; the bytes sit in an `UnsafeCell`
         // (the storage), so writing through a pointer derived from a shared
         // borrow is allowed, and no other access (nor reference) to them
-        // exists during this call (type docs), so the `&mut` below is
-        // unique while it lives.
-        let bytes = unsafe {
-            core::slice::from_raw_parts_mut(self.data.as_ptr().wrapping_add(off), T::SIZE)
-        };
+        // exists during this call (`OwnedRam`'s rules), so the `&mut` below
+        // is unique while it lives.
+        let bytes =
+            unsafe { core::slice::from_raw_parts_mut(self.data.as_ptr().wrapping_add(o), T::SIZE) };
         v.store_le(bytes)
-    }
-
-    /// Marks shard `i` written with a load and, the first time, a plain
-    /// store: no read-modify-write (only this owner touches the marks).
-    #[inline(always)]
-    fn mark(&self, i: usize) {
-        if i >= self.count {
-            return;
-        }
-        // SAFETY: `i < count`: control block `i` of the memory's array,
-        // alive for 'a; read and stored only through its atomics.
-        let ctl = unsafe { &*self.ctl.as_ptr().wrapping_add(i) };
-        if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
-            ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
-        }
     }
 }

@@ -207,3 +207,181 @@ fn owner_writes_mark_shards_dirty_even_across_a_shard_edge() {
     }
     assert_eq!(mem.dirty_shards().collect::<Vec<_>>(), [0, 1, 3]);
 }
+
+/// A memory of 4 KiB pages in 64 KiB shards, so the cursor's and the owner
+/// map's page caches hold pages' memory (not only regions).
+type Big = ShardedMemory<8, 0x10000>;
+
+/// Pages of the big RAM region: more than a page cache's 64 entries, so
+/// entries are evicted and refilled.
+const PAGES: u64 = 80;
+
+/// The random program over many pages: every width at page and word
+/// edges, misaligned and across pages, a sub-page RAM region sharing its
+/// page with a device, a watched page, protects of parts of pages and
+/// moves of the big region.
+fn run_pages(m: &mut dyn Machine, seed: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut x = seed;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    let mut ram_base = 0x10_0000u64;
+    for _ in 0..STEPS {
+        let op = next() % 16;
+        let edge = [
+            0,
+            1,
+            3,
+            4,
+            6,
+            7,
+            8,
+            0xff8,
+            0xffc,
+            0xffd,
+            0xfff,
+            next() % 0x1000,
+        ];
+        let addr = match next() % 8 {
+            0 => 0x20_0000 + next() % 0x180 - 0x10, // small RAM, device, holes
+            1 => 0x60_0000 + next() % 0x10,         // a hole
+            _ => ram_base + (next() % (PAGES + 1)) * 0x1000 + edge[next() as usize % edge.len()],
+        };
+        let size = [1, 2, 4, 8][next() as usize % 4];
+        let r = match op {
+            0..=5 => format!("{:?}", m.read_sized(addr, size)),
+            6..=9 => format!("{:?}", m.write_sized(addr, size, next() * 0x9e37_79b9)),
+            10 => format!("{:?}", m.fetch_u32(addr)),
+            11 => {
+                let first = ram_base + next() % (PAGES * 0x1000);
+                let p = [Perms::RW, Perms::READ, Perms::RWX, Perms::NONE][next() as usize % 4];
+                m.set_perms(first..=first + next() % 0x2000, p)
+            }
+            12 if next() % 4 == 0 => {
+                ram_base = [0x10_0000, 0x40_0000][next() as usize % 2];
+                m.move_ram(ram_base)
+            }
+            13 => format!("{:?}", m.add_u32(addr, 3)),
+            _ => {
+                let mut buf = [0u8; 24];
+                let r = m.read_bytes(addr, &mut buf);
+                format!("{r:?} {buf:?}")
+            }
+        };
+        out.push(r);
+    }
+    out
+}
+
+#[test]
+fn cursor_and_owner_map_agree_with_the_map_over_many_pages() {
+    for seed in 0..if cfg!(miri) { 1 } else { 4 } {
+        let (dev_a, dev_b, dev_c) = (
+            Reg(0.into(), 0.into()),
+            Reg(0.into(), 0.into()),
+            Reg(0.into(), 0.into()),
+        );
+        let (hook_a, hook_b, hook_c) = (Guard(0.into()), Guard(0.into()), Guard(0.into()));
+        let (big_a, mut big_b, big_c) = (Big::new_boxed(), Big::new_boxed(), Big::new_boxed());
+        let (small_a, mut small_b, small_c) = (Mem::new(), Mem::new(), Mem::new());
+        let len = PAGES * 0x1000;
+
+        let shared: MemoryMap<'_, 8, 2> = MemoryMap::new();
+        shared
+            .add_ram("ram", 0x10_0000, len, Perms::RWX, &*big_a)
+            .unwrap();
+        shared
+            .add_ram("small", 0x20_0000, 0x80, Perms::RW, &small_a)
+            .unwrap();
+        shared
+            .add_mmio("dev", 0x20_0100, 0x40, Perms::RW, &dev_a)
+            .unwrap();
+        shared
+            .watch(0x10_3010..=0x10_3013, Perms::WRITE, &hook_a)
+            .unwrap();
+        let a = run_pages(&mut &shared, seed);
+
+        let map_c: MemoryMap<'_, 8, 2> = MemoryMap::new();
+        map_c
+            .add_ram("ram", 0x10_0000, len, Perms::RWX, &*big_c)
+            .unwrap();
+        map_c
+            .add_ram("small", 0x20_0000, 0x80, Perms::RW, &small_c)
+            .unwrap();
+        map_c
+            .add_mmio("dev", 0x20_0100, 0x40, Perms::RW, &dev_c)
+            .unwrap();
+        map_c
+            .watch(0x10_3010..=0x10_3013, Perms::WRITE, &hook_c)
+            .unwrap();
+        let c = run_pages(&mut map_c.cpu(), seed);
+        for (i, (x, y)) in a.iter().zip(&c).enumerate() {
+            assert_eq!(x, y, "seed {seed} step {i}: the cursor differs");
+        }
+        {
+            let owner: OwnerMap<'_, 8, 2> = OwnerMap::new();
+            owner
+                .add_ram("ram", 0x10_0000, len, Perms::RWX, &mut big_b)
+                .unwrap();
+            owner
+                .add_ram("small", 0x20_0000, 0x80, Perms::RW, &mut small_b)
+                .unwrap();
+            owner
+                .add_mmio("dev", 0x20_0100, 0x40, Perms::RW, &dev_b)
+                .unwrap();
+            owner
+                .watch(0x10_3010..=0x10_3013, Perms::WRITE, &hook_b)
+                .unwrap();
+            let mut owner = owner;
+            let b = run_pages(&mut owner, seed);
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(x, y, "seed {seed} step {i}: the owner map differs");
+            }
+        }
+        let (mut ba, mut bb) = (vec![0u8; Big::SIZE], vec![0u8; Big::SIZE]);
+        big_a.read_bytes(0, &mut ba).unwrap();
+        big_b.read_bytes(0, &mut bb).unwrap();
+        assert!(ba == bb, "seed {seed}: the owner's bytes differ");
+        big_c.read_bytes(0, &mut bb).unwrap();
+        assert!(ba == bb, "seed {seed}: the cursor's bytes differ");
+        assert!(big_a.dirty_shards().eq(big_b.dirty_shards()));
+        let calls = |d: &Reg| d.1.load(Ordering::Relaxed);
+        assert_eq!(calls(&dev_a), calls(&dev_b));
+        assert_eq!(calls(&dev_a), calls(&dev_c));
+        let seen = |h: &Guard| h.0.load(Ordering::Relaxed);
+        assert_eq!(seen(&hook_a), seen(&hook_b));
+        assert_eq!(seen(&hook_a), seen(&hook_c));
+    }
+}
+
+#[test]
+fn a_cursor_over_many_pages_sees_each_change() {
+    let mem = Big::new_boxed();
+    let map: MemoryMap<'_, 4> = MemoryMap::new();
+    map.add_ram("ram", 0, PAGES * 0x1000, Perms::RW, &*mem)
+        .unwrap();
+    let cpu = map.cpu();
+    for p in 0..PAGES {
+        cpu.write_u64(p * 0x1000 + 8, p).unwrap();
+    }
+    for p in 0..PAGES {
+        assert_eq!(cpu.read_u64(p * 0x1000 + 8), Ok(p), "page {p}");
+    }
+    // Every page is cached now (or evicted): changes are seen at once.
+    map.protect(0x5000..=0x5fff, Perms::READ).unwrap();
+    assert!(cpu.write_u8(0x5000, 1).is_err());
+    assert_eq!(cpu.read_u64(0x5008), Ok(5));
+    map.move_region("ram", 0x100_0000).unwrap();
+    assert!(cpu.read_u64(0x6008).is_err());
+    assert_eq!(cpu.read_u64(0x100_6008), Ok(6));
+    // Misaligned, across a word and across a page, on cached pages.
+    cpu.write_u32(0x100_6ffe, 0xaabb_ccdd).unwrap();
+    assert_eq!(cpu.read_u32(0x100_6ffe), Ok(0xaabb_ccdd));
+    assert_eq!(cpu.read_u16(0x100_6ffd), Ok(0xdd00));
+    map.remove("ram").unwrap();
+    assert!(cpu.read_u8(0x100_6000).is_err());
+}

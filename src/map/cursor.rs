@@ -1,15 +1,16 @@
 //! [`Cursor`]: a vCPU's own lookup cache over a live [`MemoryMap`] (a
 //! software TLB), from [`MemoryMap::cpu`].
 //!
-//! A cursor keeps 16 direct-mapped entries, each the region of one
-//! 4 KiB guest page and the table version it was looked up at. A typed
-//! access whose page hits compares the page tag and loads the map's version
-//! once: if the version is the one the entry was filled at, no change was
-//! published since, so the cached region is exactly what the table would
-//! return; the access then goes straight to the memory or device. RAM and
-//! ROM are reached through the entry's `RawShards` (the memory's geometry
-//! as data, served by `shard.rs`'s own code), so a RAM hit inlines whole,
-//! with no dynamic call; a device is one call. A hit
+//! A cursor keeps 64 direct-mapped entries (a `PageCache`), each one 4 KiB
+//! guest page with a tag per access kind and the table version it was
+//! looked up at. A typed access whose page hits compares its kind's tag and
+//! loads the map's version once: if the version is the one the entry was
+//! filled at, no change was published since, so the cached page is exactly
+//! what the table would give; the access then goes straight to the memory
+//! or device. A page wholly inside one RAM or ROM region and one shard is
+//! cached as its words and its shard's control block (`shard.rs`'s own
+//! protocol), so a RAM hit inlines whole, with no bounds or permission
+//! test and no dynamic call; a device is one call. A hit
 //! searches nothing and stores nothing shared (the cache is the cursor's
 //! own, in `Cell`s). Any change to the map (add, remove, move, protect,
 //! watch, unwatch) bumps the version, so every entry misses from then on
@@ -22,66 +23,12 @@
 //! per-page fast path to cache: they reach the map through `Deref`.
 
 use crate::error::{Access, VmError};
-use crate::map::access::{fast_load, fast_store, needs};
-use crate::map::region::Backing;
-use crate::map::region::Region;
+use crate::map::access::{fast_load, fast_store};
+use crate::map::page_cache::{Miss, PageCache};
+use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
-use crate::perms::Perms;
 use crate::scalar::Scalar;
-use crate::shard::RawShards;
-use core::cell::Cell;
-
-/// Entries in a cursor's cache (direct-mapped by page number).
-pub(crate) const ENTRIES: usize = 16;
-
-/// log2 of the page a cursor entry covers (4 KiB).
-const PAGE_SHIFT: u32 = 12;
-
-/// The page number of `addr`: what a cache entry is tagged with.
-#[inline(always)]
-pub(crate) const fn page_of(addr: u64) -> u64 {
-    addr >> PAGE_SHIFT
-}
-
-/// One cache entry: a page's region as of one table version. Each field
-/// is its own `Cell`, so a hit loads only the fields it tests (tag,
-/// version, bounds, permissions, the RAM handle), never the whole entry.
-struct Entry<'a> {
-    /// The page cached, `u64::MAX` for none (no page number is that big).
-    page: Cell<u64>,
-    version: Cell<usize>,
-    /// The region's first and last guest byte.
-    base: Cell<u64>,
-    last: Cell<u64>,
-    /// The backing offset of `base`.
-    offset: Cell<u64>,
-    /// The permissions the fast path may grant.
-    fast: Cell<Perms>,
-    /// The RAM or ROM behind the region, geometry as data: read (and, for
-    /// RAM, written) inline, with no dynamic call.
-    ram: Cell<Option<RawShards<'a>>>,
-    /// Whether `ram` may be written (RAM, not ROM).
-    writable: Cell<bool>,
-    /// The region itself, for the device path.
-    region: Cell<Option<Region<'a>>>,
-}
-
-impl Entry<'_> {
-    /// Matches no page.
-    const fn empty() -> Self {
-        Entry {
-            page: Cell::new(u64::MAX),
-            version: Cell::new(0),
-            base: Cell::new(0),
-            last: Cell::new(0),
-            offset: Cell::new(0),
-            fast: Cell::new(Perms::NONE),
-            ram: Cell::new(None),
-            writable: Cell::new(false),
-            region: Cell::new(None),
-        }
-    }
-}
+use crate::shard::SharedPage;
 
 /// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses
 /// (`read_*`, `write_*`, `fetch_*`, [`read`](Self::read),
@@ -120,7 +67,7 @@ impl Entry<'_> {
 /// ```
 pub struct Cursor<'m, 'a, const N: usize, const H: usize = 4> {
     map: &'m MemoryMap<'a, N, H>,
-    entries: [Entry<'a>; ENTRIES],
+    cache: PageCache<'a, SharedPage<'a>>,
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
@@ -130,7 +77,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     pub fn cpu(&self) -> Cursor<'_, 'a, N, H> {
         Cursor {
             map: self,
-            entries: [const { Entry::empty() }; ENTRIES],
+            cache: PageCache::new(),
         }
     }
 }
@@ -147,61 +94,20 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
     /// Forgets every cached region (the next access to each page looks it
     /// up). Never needed for correctness; frees nothing.
     pub fn flush(&self) {
-        for e in &self.entries {
-            e.page.set(u64::MAX);
-        }
+        self.cache.flush();
     }
 
-    /// The entry slot of `page`.
-    #[inline(always)]
-    fn slot(&self, page: u64) -> &Entry<'a> {
-        // Truncation is the point: the low bits of the page pick the slot.
-        &self.entries[page as usize % ENTRIES]
-    }
-
-    /// The entry caching `addr`'s page at the map's current version (one
-    /// tag compare, one version load) whose region holds the `size` bytes
-    /// at `addr` with `need` among its fast-path permissions, and the
-    /// backing offset of `addr`.
-    #[inline(always)]
-    fn hit(&self, addr: u64, size: usize, need: Perms) -> Option<(&Entry<'a>, u64)> {
-        let page = page_of(addr);
-        let e = self.slot(page);
-        if e.page.get() != page || e.version.get() != self.map.table.current() {
-            return None;
-        }
-        let (base, last) = (e.base.get(), e.last.get());
-        // The page may hold other regions' bytes (or holes) too.
-        let inside = base <= addr && addr <= last && (size as u64 - 1) <= last - addr;
-        (inside && e.fast.get().contains(need)).then(|| (e, e.offset.get() + (addr - base)))
-    }
-
-    /// Looks `addr` up in the table and caches its page's region (a hole
-    /// is not cached).
+    /// Looks `addr` up in the table and caches its page (a hole is not
+    /// cached): the region, as of the version it was found at.
     #[inline(never)]
     fn refill(&self, addr: u64) -> Option<Region<'a>> {
         let (version, region) = self.map.table.hit_versioned(addr);
-        let page = page_of(addr);
-        let e = self.slot(page);
-        let Some(r) = region else {
-            e.page.set(u64::MAX);
-            return None;
-        };
-        let (ram, writable) = match r.backing {
-            Backing::Ram(m) => (Some(m.raw()), true),
-            Backing::Rom(m) => (Some(m.raw()), false),
-            Backing::Mmio(_) => (None, false),
-        };
-        e.page.set(page);
-        e.version.set(version);
-        e.base.set(r.base);
-        e.last.set(r.last);
-        e.offset.set(r.offset);
-        e.fast.set(r.fast);
-        e.ram.set(ram);
-        e.writable.set(writable);
-        e.region.set(Some(r));
-        Some(r)
+        self.cache
+            .fill(addr, version, region, |r, off| match r.backing {
+                Backing::Ram(m) | Backing::Rom(m) => m.raw().page(off),
+                Backing::Mmio(_) => None,
+            });
+        region
     }
 
     /// The one typed read behind every `read_*` method: the map's
@@ -227,82 +133,16 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
-            match e.ram.get() {
-                Some(ram) => {
-                    if let Some(v) = ram.read(off, T::SIZE) {
-                        return Ok(T::from_u64_truncating(v));
-                    }
-                }
-                None => return self.device_load(e, addr, access),
-            }
-        }
-        self.load_miss(addr, access)
-    }
-
-    /// A device's load from a hit entry: one call, kept out of line so the
-    /// RAM hit needs no stack frame.
-    #[inline(never)]
-    fn device_load<T: Scalar>(
-        &self,
-        e: &Entry<'a>,
-        addr: u64,
-        access: Access,
-    ) -> Result<T, VmError> {
-        if let Some(v) = e
-            .region
-            .get()
-            .and_then(|r| fast_load::<T>(&r, addr, access))
-        {
-            return v;
-        }
-        self.load_miss(addr, access)
-    }
-
-    /// A load whose page missed (or that the cached region cannot serve).
-    #[inline(never)]
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(r) = self.refill(addr) {
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
-                return v;
-            }
-        }
-        self.map
-            .load_slow(addr, T::SIZE, access)
-            .map(T::from_u64_truncating)
+        self.cache
+            .load(addr, access, Some(self.map.table.current()), self)
     }
 
     /// The one typed write behind every `write_*` method: the map's
     /// [`MemoryMap::write`], with the lookup cached.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
-            match (e.ram.get(), e.writable.get()) {
-                (Some(ram), true) => {
-                    if let Some(()) = ram.write(off, T::SIZE, v.to_u64()) {
-                        return Ok(());
-                    }
-                }
-                (Some(_), false) => {} // ROM: the general path refuses it
-                (None, _) => {
-                    if let Some(res) = e.region.get().and_then(|r| fast_store(&r, addr, v)) {
-                        return res; // a device: one call
-                    }
-                }
-            }
-        }
-        self.store_miss(addr, v)
-    }
-
-    /// A store whose page missed (or that the cached region cannot serve).
-    #[inline(never)]
-    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(r) = self.refill(addr) {
-            if let Some(res) = fast_store(&r, addr, v) {
-                return res;
-            }
-        }
-        self.map.store_slow(addr, T::SIZE, v.to_u64())
+        self.cache
+            .store(addr, v, Some(self.map.table.current()), self)
     }
 }
 
@@ -318,9 +158,8 @@ impl<'a, const N: usize, const H: usize> core::ops::Deref for Cursor<'_, 'a, N, 
 
 impl<const N: usize, const H: usize> core::fmt::Debug for Cursor<'_, '_, N, H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let cached = self.entries.iter().filter(|e| e.page.get() != u64::MAX);
         f.debug_struct("Cursor")
-            .field("cached_pages", &cached.count())
+            .field("cached_pages", &self.cache.cached())
             .finish_non_exhaustive()
     }
 }
@@ -335,4 +174,57 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H
         write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
         write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
     );
+}
+
+/// The way back to the map when the page cache cannot serve an access.
+impl<'a, const N: usize, const H: usize> Miss for Cursor<'_, 'a, N, H> {
+    /// A load the hot path did not serve: from the cache if the page is
+    /// cached (a misaligned access, a device), else after looking the page
+    /// up, else the map's general path.
+    #[inline(never)]
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        if let Some(v) = self
+            .cache
+            .load_any(addr, access, Some(self.map.table.current()))
+        {
+            return v;
+        }
+        if let Some(r) = self.refill(addr) {
+            if let Some(v) = self
+                .cache
+                .load_any(addr, access, Some(self.map.table.current()))
+            {
+                return v;
+            }
+            if let Some(v) = fast_load::<T>(&r, addr, access) {
+                return v;
+            }
+        }
+        self.map
+            .load_slow(addr, T::SIZE, access)
+            .map(T::from_u64_truncating)
+    }
+
+    /// A store the hot path did not serve, as [`load_miss`](Self::load_miss).
+    #[inline(never)]
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        if let Some(res) = self
+            .cache
+            .store_any(addr, v, Some(self.map.table.current()))
+        {
+            return res;
+        }
+        if let Some(r) = self.refill(addr) {
+            if let Some(res) = self
+                .cache
+                .store_any(addr, v, Some(self.map.table.current()))
+            {
+                return res;
+            }
+            if let Some(res) = fast_store(&r, addr, v) {
+                return res; // (ROM: `None`, refused below)
+            }
+        }
+        self.map.store_slow(addr, T::SIZE, v.to_u64())
+    }
 }

@@ -34,6 +34,7 @@ mod machine;
 mod mmio;
 mod once;
 mod owner;
+mod page_cache;
 mod ram;
 mod region;
 mod table;

@@ -18,51 +18,20 @@
 
 use crate::error::{Access, VmError};
 use crate::frozen::Frozen;
-use crate::map::access::{fast_load, fast_store, needs};
-use crate::map::cursor::{page_of, ENTRIES};
+use crate::map::access::{fast_load, fast_store};
 use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId};
 use crate::map::mmio::MmioDevice;
+use crate::map::page_cache::{Miss, PageCache};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
-use crate::shard::OwnedRam;
+use crate::shard::{OwnedPage, OwnedRam};
 use core::cell::Cell;
 use core::ops::RangeInclusive;
-
-/// One cache entry: a page's region (and the owner's handle on its RAM) as
-/// of one table version, one `Cell` per field so a hit loads only what it
-/// tests (as a cursor's entries).
-struct Entry<'a> {
-    /// The page cached, `u64::MAX` for none.
-    page: Cell<u64>,
-    version: Cell<usize>,
-    base: Cell<u64>,
-    last: Cell<u64>,
-    offset: Cell<u64>,
-    fast: Cell<Perms>,
-    /// The owner's handle on the region's memory, if it is lent RAM.
-    ram: Cell<Option<OwnedRam<'a>>>,
-    region: Cell<Option<Region<'a>>>,
-}
-
-impl Entry<'_> {
-    const fn empty() -> Self {
-        Entry {
-            page: Cell::new(u64::MAX),
-            version: Cell::new(0),
-            base: Cell::new(0),
-            last: Cell::new(0),
-            offset: Cell::new(0),
-            fast: Cell::new(Perms::NONE),
-            ram: Cell::new(None),
-            region: Cell::new(None),
-        }
-    }
-}
 
 /// A memory lent to the map: its address (to recognise it as a region's
 /// backing) and the owner's handle on it.
@@ -104,7 +73,22 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
     /// the memories this map stores to with plain stores.
     map: MemoryMap<'a, N, H>,
     lent: [Cell<Lent<'a>>; N],
-    entries: [Entry<'a>; ENTRIES],
+    /// Checked against no version on a hit: only this map's own calls
+    /// can change its table (its devices, hooks and handler are `Sync`, so
+    /// none can hold this `!Sync` map), and each of them that can ends in
+    /// [`sync`](Self::sync), which flushes the cache if the table changed.
+    cache: PageCache<'a, OwnedPage<'a>>,
+    /// The table version the cache is of.
+    seen: Cell<usize>,
+}
+
+/// Syncs its map's cache with its table when dropped, also on unwind.
+struct Synced<'s, 'a, const N: usize, const H: usize>(&'s OwnerMap<'a, N, H>);
+
+impl<const N: usize, const H: usize> Drop for Synced<'_, '_, N, H> {
+    fn drop(&mut self) {
+        self.0.sync();
+    }
 }
 
 impl<const N: usize, const H: usize> Default for OwnerMap<'_, N, H> {
@@ -125,6 +109,7 @@ macro_rules! forward_map {
         $(#[$m])*
         #[inline]
         pub fn $name(&self $(, $a: $t)*) -> $r {
+            let _sync = self.synced();
             self.map.$name($($a),*)
         }
     )*};
@@ -136,8 +121,26 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         OwnerMap {
             map: MemoryMap::new(),
             lent: [const { Cell::new(None) }; N],
-            entries: [const { Entry::empty() }; ENTRIES],
+            cache: PageCache::new(),
+            seen: Cell::new(0),
         }
+    }
+
+    /// Flushes the cache if the table changed since it was last synced.
+    #[inline]
+    fn sync(&self) {
+        let now = self.map.table.current();
+        if now != self.seen.get() {
+            self.cache.flush();
+            self.seen.set(now);
+        }
+    }
+
+    /// A guard that syncs the cache when the call holding it returns or
+    /// unwinds: every call that may change the table takes one.
+    #[inline]
+    fn synced(&self) -> Synced<'_, 'a, N, H> {
+        Synced(self)
     }
 
     /// Maps all of `ram` at `base` as a RAM region, as
@@ -176,6 +179,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             ));
         };
         let (shared, owned) = ram.split_owned();
+        let _sync = self.synced();
         self.map
             .add_ram_window(name, base, len, perms, shared, offset)?;
         slot.set(Some((core::ptr::from_ref(shared).cast(), owned)));
@@ -191,6 +195,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         perms: Perms,
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
     ) -> Result<(), MapError> {
+        let _sync = self.synced();
         self.map.add_rom(name, base, len, perms, rom)
     }
 
@@ -204,6 +209,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
         offset: u64,
     ) -> Result<(), MapError> {
+        let _sync = self.synced();
         self.map.add_rom_window(name, base, len, perms, rom, offset)
     }
 
@@ -270,117 +276,35 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         self.load(addr, Access::Fetch)
     }
 
-    #[inline(always)]
-    fn slot(&self, page: u64) -> &Entry<'a> {
-        // Truncation is the point: the low bits of the page pick the slot.
-        &self.entries[page as usize % ENTRIES]
-    }
-
-    /// The entry caching `addr`'s page at the current version whose region
-    /// holds the `size` bytes at `addr` with `need` among its fast-path
-    /// permissions, and the backing offset of `addr`.
-    #[inline(always)]
-    fn hit(&self, addr: u64, size: usize, need: Perms) -> Option<(&Entry<'a>, u64)> {
-        let page = page_of(addr);
-        let e = self.slot(page);
-        if e.page.get() != page || e.version.get() != self.map.table.current() {
-            return None;
-        }
-        let (base, last) = (e.base.get(), e.last.get());
-        // The page may hold other regions' bytes (or holes) too.
-        let inside = base <= addr && addr <= last && (size as u64 - 1) <= last - addr;
-        (inside && e.fast.get().contains(need)).then(|| (e, e.offset.get() + (addr - base)))
-    }
-
-    /// Looks `addr` up and caches its page's region with the owner's
-    /// handle on its memory, if it is lent RAM (a hole is not cached).
+    /// Looks `addr` up and caches its page, with the owner's handle on
+    /// its memory if it is lent RAM (a hole is not cached).
     #[inline(never)]
     fn refill(&self, addr: u64) -> Option<Region<'a>> {
         let (version, region) = self.map.table.hit_versioned(addr);
-        let page = page_of(addr);
-        let e = self.slot(page);
-        let Some(r) = region else {
-            e.page.set(u64::MAX);
-            return None;
-        };
-        let ram = match r.backing {
-            Backing::Ram(m) => {
-                let at: *const u8 = core::ptr::from_ref(m).cast();
-                self.lent
-                    .iter()
-                    .find_map(|l| l.get().filter(|(p, _)| *p == at).map(|(_, o)| o))
-            }
-            _ => None,
-        };
-        e.page.set(page);
-        e.version.set(version);
-        e.base.set(r.base);
-        e.last.set(r.last);
-        e.offset.set(r.offset);
-        e.fast.set(r.fast);
-        e.ram.set(ram);
-        e.region.set(Some(r));
-        Some(r)
+        self.cache.fill(addr, version, region, |r, off| {
+            let Backing::Ram(m) = r.backing else {
+                return None; // ROM: shared reads through the region
+            };
+            let at: *const u8 = core::ptr::from_ref(m).cast();
+            let lent = self
+                .lent
+                .iter()
+                .find_map(|l| l.get().filter(|(p, _)| *p == at));
+            lent?.1.page(off)
+        });
+        region
     }
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
-            if let Some(v) = e.ram.get().and_then(|ram| ram.load::<T>(off)) {
-                return Ok(v);
-            }
-        }
-        self.load_miss(addr, access)
-    }
-
-    #[inline(never)]
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if self.hit(addr, T::SIZE, needs(access)).is_none() {
-            self.refill(addr);
-        }
-        if let Some((e, off)) = self.hit(addr, T::SIZE, needs(access)) {
-            if let Some(v) = e.ram.get().and_then(|ram| ram.load::<T>(off)) {
-                return Ok(v);
-            }
-            if let Some(v) = e
-                .region
-                .get()
-                .and_then(|r| fast_load::<T>(&r, addr, access))
-            {
-                return v; // ROM or a device
-            }
-        }
-        self.map
-            .load_slow(addr, T::SIZE, access)
-            .map(T::from_u64_truncating)
+        self.cache.load(addr, access, None, self)
     }
 
     /// The one typed write behind every `write_*` method, as
     /// [`MemoryMap::write`].
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
-            if let Some(()) = e.ram.get().and_then(|ram| ram.store(off, v)) {
-                return Ok(());
-            }
-        }
-        self.store_miss(addr, v)
-    }
-
-    #[inline(never)]
-    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if self.hit(addr, T::SIZE, Perms::WRITE).is_none() {
-            self.refill(addr);
-        }
-        if let Some((e, off)) = self.hit(addr, T::SIZE, Perms::WRITE) {
-            if let Some(()) = e.ram.get().and_then(|ram| ram.store(off, v)) {
-                return Ok(());
-            }
-            if let Some(res) = e.region.get().and_then(|r| fast_store(&r, addr, v)) {
-                return res; // a device (ROM: `None`, refused below)
-            }
-        }
-        self.map.store_slow(addr, T::SIZE, v.to_u64())
+        self.cache.store(addr, v, None, self)
     }
 
     /// The guest atomic, as [`MemoryMap::fetch_update`]: on lent RAM a
@@ -392,14 +316,16 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         addr: u64,
         mut f: impl FnMut(T) -> Option<T>,
     ) -> Result<T, VmError> {
-        if self.hit(addr, T::SIZE, Perms::RW).is_none() {
+        let _sync = self.synced();
+        let mut owned = self.cache.read_write(addr, None);
+        if owned.is_none() {
             self.refill(addr);
+            owned = self.cache.read_write(addr, None);
         }
-        let owned = self.hit(addr, T::SIZE, Perms::RW);
-        if let Some((ram, off)) = owned.and_then(|(e, off)| Some((e.ram.get()?, off))) {
-            if let Some(old) = ram.load::<T>(off) {
+        if let Some((page, o)) = owned {
+            if let Some(old) = page.load::<T>(o) {
                 if let Some(new) = f(old) {
-                    ram.store(off, new);
+                    page.store(o, new);
                 }
                 return Ok(old);
             }
@@ -420,4 +346,47 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> 
         write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
         write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
     );
+}
+
+/// The way back to the map when the page cache cannot serve an access.
+impl<const N: usize, const H: usize> Miss for OwnerMap<'_, N, H> {
+    /// A load the hot path did not serve: from the cache if the page is
+    /// cached (a misaligned access, a device), else after looking the page
+    /// up, else the map's general path.
+    #[inline(never)]
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        let _sync = self.synced();
+        if let Some(v) = self.cache.load_any(addr, access, None) {
+            return v;
+        }
+        if let Some(r) = self.refill(addr) {
+            if let Some(v) = self.cache.load_any(addr, access, None) {
+                return v;
+            }
+            if let Some(v) = fast_load::<T>(&r, addr, access) {
+                return v;
+            }
+        }
+        self.map
+            .load_slow(addr, T::SIZE, access)
+            .map(T::from_u64_truncating)
+    }
+
+    /// A store the hot path did not serve, as [`load_miss`](Self::load_miss).
+    #[inline(never)]
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+        let _sync = self.synced();
+        if let Some(res) = self.cache.store_any(addr, v, None) {
+            return res;
+        }
+        if let Some(r) = self.refill(addr) {
+            if let Some(res) = self.cache.store_any(addr, v, None) {
+                return res;
+            }
+            if let Some(res) = fast_store(&r, addr, v) {
+                return res; // (ROM: `None`, refused below)
+            }
+        }
+        self.map.store_slow(addr, T::SIZE, v.to_u64())
+    }
 }

@@ -1,0 +1,487 @@
+//! [`PageCache`]: the per-page lookup cache a [`Cursor`](crate::Cursor)
+//! and an [`OwnerMap`](crate::OwnerMap) keep (a software TLB, in the
+//! style of QEMU's softmmu), one implementation for both.
+//!
+//! Each entry caches one 4 KiB guest page as of one table version, with
+//! one tag per access kind (read, write, fetch): a tag holds the page
+//! number only if the fast path may serve that kind there (the region's
+//! fast-path permissions allow it, so no hook watches it; a write tag never
+//! on ROM). When the whole page lies in one RAM or ROM region and in one
+//! shard of its memory, the entry also holds the page's memory itself
+//! (a [`PageMem`]: a shared page's words, or an owner's plain bytes), and a
+//! hit is a tag compare, one version load and the access: no bounds, no
+//! permission test, no dynamic call. Otherwise (a device, a region smaller
+//! than the page, a page across shards) a hit goes out of line to the
+//! region's own fast path, which checks the bounds; a device is then one
+//! call.
+//!
+//! Any change to the map bumps its version, so every entry misses from
+//! then on and is looked up again.
+
+use crate::error::{Access, VmError};
+use crate::map::access::{fast_load, fast_store};
+use crate::map::region::{Backing, Region};
+use crate::perms::Perms;
+use crate::scalar::Scalar;
+use crate::shard::{OwnedPage, SharedPage, PAGE};
+use core::cell::Cell;
+
+/// Entries a cursor's and an owner map's cache hold (direct-mapped by page
+/// number): enough that a guest working over 64 pages does not thrash.
+pub(crate) const ENTRIES: usize = 64;
+
+/// log2 of [`PAGE`].
+const PAGE_SHIFT: u32 = PAGE.trailing_zeros();
+
+/// The offset of `addr` in its page.
+#[inline(always)]
+const fn in_page(addr: u64) -> usize {
+    // Truncation is the point: the low bits only.
+    (addr as usize) & (PAGE - 1)
+}
+
+/// The offset in its page of `addr`, known to be a multiple of `T::SIZE`:
+/// masked so that the compiler sees the access inside the page and inside
+/// one word (no bounds or word-crossing test left).
+#[inline(always)]
+const fn aligned<T: Scalar>(addr: u64) -> usize {
+    (addr as usize) & (PAGE - T::SIZE)
+}
+
+/// The tag of each access kind a cache serves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Read = 0,
+    Write = 1,
+    Fetch = 2,
+}
+
+impl Kind {
+    /// The tag a load of `access` looks up (a read or a fetch).
+    #[inline(always)]
+    pub(crate) const fn of(access: Access) -> Kind {
+        match access {
+            Access::Fetch => Kind::Fetch,
+            Access::Write => Kind::Write,
+            Access::Read | Access::Atomic => Kind::Read,
+        }
+    }
+
+    /// The permission this kind needs.
+    const fn perm(self) -> Perms {
+        match self {
+            Kind::Read => Perms::READ,
+            Kind::Write => Perms::WRITE,
+            Kind::Fetch => Perms::EXEC,
+        }
+    }
+}
+
+/// A page of memory an entry can hold and access directly: `None` from
+/// either method means "not here" (leaves the page, or a writer gave up),
+/// and the caller takes its slow path, which decides.
+pub(crate) trait PageMem: Copy {
+    /// Loads a `T` at `o` in the page.
+    fn load<T: Scalar>(&self, o: usize) -> Option<T>;
+    /// Stores `v` at `o` in the page.
+    fn store<T: Scalar>(&self, o: usize, v: T) -> Option<()>;
+}
+
+impl PageMem for SharedPage<'_> {
+    #[inline(always)]
+    fn load<T: Scalar>(&self, o: usize) -> Option<T> {
+        self.read(o, T::SIZE).map(T::from_u64_truncating)
+    }
+
+    #[inline(always)]
+    fn store<T: Scalar>(&self, o: usize, v: T) -> Option<()> {
+        self.write(o, T::SIZE, v.to_u64())
+    }
+}
+
+impl PageMem for OwnedPage<'_> {
+    #[inline(always)]
+    fn load<T: Scalar>(&self, o: usize) -> Option<T> {
+        OwnedPage::load(self, o)
+    }
+
+    #[inline(always)]
+    fn store<T: Scalar>(&self, o: usize, v: T) -> Option<()> {
+        OwnedPage::store(self, o, v)
+    }
+}
+
+/// What a cache's owner (a cursor, an owner map) does when the cache
+/// cannot serve an access: look the page up, refill, and take the map's
+/// path. Passed by reference, so every way out of a cached access is a
+/// return or a tail call and the memory hit needs no stack frame.
+pub(crate) trait Miss {
+    /// A load the cache did not serve.
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError>;
+    /// A store the cache did not serve.
+    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError>;
+}
+
+/// One entry: a page's tags, the version they are of, and what serves a
+/// hit. One `Cell` per field, so a hit loads only what it uses.
+struct Entry<'a, P> {
+    /// The page's first address per [`Kind`], `u64::MAX` for none (no
+    /// page starts there).
+    tags: [Cell<u64>; 3],
+    version: Cell<usize>,
+    /// The page's memory, when the whole page is one region's RAM or ROM.
+    mem: Cell<Option<P>>,
+    /// The region, for a hit without `mem`.
+    region: Cell<Option<Region<'a>>>,
+}
+
+impl<P: Copy> Entry<'_, P> {
+    const fn empty() -> Self {
+        Entry {
+            tags: [const { Cell::new(u64::MAX) }; 3],
+            version: Cell::new(0),
+            mem: Cell::new(None),
+            region: Cell::new(None),
+        }
+    }
+}
+
+/// A direct-mapped cache of `E` page entries (`E` a power of two) whose
+/// pages are reached through `P`. Owned by one thread (`Cell`s): a hit
+/// stores nothing.
+pub(crate) struct PageCache<'a, P: PageMem, const E: usize = ENTRIES> {
+    entries: [Entry<'a, P>; E],
+}
+
+impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
+    /// An empty cache.
+    pub(crate) const fn new() -> Self {
+        const {
+            assert!(
+                E.is_power_of_two(),
+                "vm-mem page cache: the entry count must be a power of two"
+            );
+        }
+        PageCache {
+            entries: [const { Entry::empty() }; E],
+        }
+    }
+
+    /// Forgets every page.
+    pub(crate) fn flush(&self) {
+        for e in &self.entries {
+            for t in &e.tags {
+                t.set(u64::MAX);
+            }
+        }
+    }
+
+    /// How many entries hold a tag.
+    pub(crate) fn cached(&self) -> usize {
+        let held = |e: &&Entry<'a, P>| e.tags.iter().any(|t| t.get() != u64::MAX);
+        self.entries.iter().filter(held).count()
+    }
+
+    /// The slot of `addr`'s page.
+    #[inline(always)]
+    fn slot(&self, addr: u64) -> &Entry<'a, P> {
+        // Truncation is the point: the low bits of the page pick the slot.
+        &self.entries[(addr >> PAGE_SHIFT) as usize & (E - 1)]
+    }
+
+    /// The entry whose `kind` tag is `addr`'s page as of `version` (`None`:
+    /// the owner flushes the cache on every change instead), if
+    /// `addr` is a multiple of `align` (a power of two up to 8): one
+    /// compare tests the page and the alignment (as QEMU's softmmu does),
+    /// and an aligned access of `align` bytes lies in one page and one
+    /// word.
+    #[inline(always)]
+    fn hit(
+        &self,
+        addr: u64,
+        align: usize,
+        kind: Kind,
+        version: Option<usize>,
+    ) -> Option<&Entry<'a, P>> {
+        let e = self.slot(addr);
+        let mask = !(PAGE as u64 - 1) | (align as u64 - 1);
+        let current = version.is_none_or(|v| e.version.get() == v);
+        (e.tags[kind as usize].get() == addr & mask && current).then_some(e)
+    }
+
+    /// Whether `addr`'s page is tagged for `kind` as of `version` (for
+    /// tests).
+    #[cfg(test)]
+    fn tagged(&self, addr: u64, kind: Kind, version: usize) -> bool {
+        self.hit(addr, 1, kind, Some(version)).is_some()
+    }
+
+    /// A load of `access` (a read or a fetch): from the cached page's
+    /// memory on a hit, else `m`'s miss path.
+    #[inline(always)]
+    pub(crate) fn load<T: Scalar, M: Miss>(
+        &self,
+        addr: u64,
+        access: Access,
+        version: Option<usize>,
+        m: &M,
+    ) -> Result<T, VmError> {
+        if let Some(e) = self.hit(addr, T::SIZE, Kind::of(access), version) {
+            match e.mem.get() {
+                Some(p) => {
+                    if let Some(v) = p.load::<T>(aligned::<T>(addr)) {
+                        return Ok(v);
+                    }
+                }
+                None => return Self::region_load(e, addr, access, m),
+            }
+        }
+        m.load_miss(addr, access)
+    }
+
+    /// A hit without the page's memory: the region's fast path (a device
+    /// call, or a part-page RAM region), out of line so the memory hit
+    /// needs no stack frame; `m`'s miss path if the region cannot serve it.
+    #[inline(never)]
+    fn region_load<T: Scalar, M: Miss>(
+        e: &Entry<'a, P>,
+        addr: u64,
+        access: Access,
+        m: &M,
+    ) -> Result<T, VmError> {
+        let r = e.region.get().filter(|r| r.contains(addr));
+        match r.and_then(|r| fast_load::<T>(&r, addr, access)) {
+            Some(v) => v,
+            None => m.load_miss(addr, access),
+        }
+    }
+
+    /// A store, as [`load`](Self::load).
+    #[inline(always)]
+    pub(crate) fn store<T: Scalar, M: Miss>(
+        &self,
+        addr: u64,
+        v: T,
+        version: Option<usize>,
+        m: &M,
+    ) -> Result<(), VmError> {
+        if let Some(e) = self.hit(addr, T::SIZE, Kind::Write, version) {
+            match e.mem.get() {
+                Some(p) => {
+                    if let Some(()) = p.store(aligned::<T>(addr), v) {
+                        return Ok(());
+                    }
+                }
+                None => return Self::region_store(e, addr, v, m),
+            }
+        }
+        m.store_miss(addr, v)
+    }
+
+    /// [`region_load`](Self::region_load) for a store.
+    #[inline(never)]
+    fn region_store<T: Scalar, M: Miss>(
+        e: &Entry<'a, P>,
+        addr: u64,
+        v: T,
+        m: &M,
+    ) -> Result<(), VmError> {
+        let r = e.region.get().filter(|r| r.contains(addr));
+        match r.and_then(|r| fast_store(&r, addr, v)) {
+            Some(res) => res,
+            None => m.store_miss(addr, v),
+        }
+    }
+
+    /// A load the hot path did not serve (a miss, or a misaligned
+    /// access), served from the cache if `addr`'s page is cached for it:
+    /// the page's memory (`None` if the access leaves the page), or the
+    /// region's fast path. The first step of a miss path, before it looks
+    /// the page up.
+    #[inline]
+    pub(crate) fn load_any<T: Scalar>(
+        &self,
+        addr: u64,
+        access: Access,
+        version: Option<usize>,
+    ) -> Option<Result<T, VmError>> {
+        let e = self.hit(addr, 1, Kind::of(access), version)?;
+        match e.mem.get() {
+            Some(p) => p.load::<T>(in_page(addr)).map(Ok),
+            None => {
+                let r = e.region.get().filter(|r| r.contains(addr))?;
+                fast_load::<T>(&r, addr, access)
+            }
+        }
+    }
+
+    /// [`load_any`](Self::load_any) for a store.
+    #[inline]
+    pub(crate) fn store_any<T: Scalar>(
+        &self,
+        addr: u64,
+        v: T,
+        version: Option<usize>,
+    ) -> Option<Result<(), VmError>> {
+        let e = self.hit(addr, 1, Kind::Write, version)?;
+        match e.mem.get() {
+            Some(p) => p.store(in_page(addr), v).map(Ok),
+            None => {
+                let r = e.region.get().filter(|r| r.contains(addr))?;
+                fast_store(&r, addr, v)
+            }
+        }
+    }
+
+    /// The page's memory at `addr` if both a read and a write of `addr`'s
+    /// page hit (what an owner's guest atomic needs), with `addr`'s offset
+    /// in it.
+    #[inline(always)]
+    pub(crate) fn read_write(&self, addr: u64, version: Option<usize>) -> Option<(P, usize)> {
+        self.hit(addr, 1, Kind::Read, version)?;
+        let m = self.hit(addr, 1, Kind::Write, version)?.mem.get()?;
+        Some((m, in_page(addr)))
+    }
+
+    /// Caches `addr`'s page as of table version `version`, where the table's lookup of
+    /// `addr` gave `region` (`None`: a hole, left untagged). `mem(r, off)`
+    /// gives the memory of the page whose first byte is at backing offset
+    /// `off` of RAM or ROM region `r`, if it can (else its hits take the
+    /// region's path).
+    pub(crate) fn fill(
+        &self,
+        addr: u64,
+        version: usize,
+        region: Option<Region<'a>>,
+        mem: impl FnOnce(&Region<'a>, u64) -> Option<P>,
+    ) {
+        let e = self.slot(addr);
+        for t in &e.tags {
+            t.set(u64::MAX);
+        }
+        let Some(r) = region else { return };
+        let first = addr & !(PAGE as u64 - 1);
+        let whole = r.base <= first && first + (PAGE as u64 - 1) <= r.last;
+        let (m, rom) = match r.backing {
+            Backing::Ram(_) | Backing::Rom(_) if whole => (
+                mem(&r, r.backing_offset(first)),
+                matches!(r.backing, Backing::Rom(_)),
+            ),
+            Backing::Rom(_) => (None, true),
+            _ => (None, false),
+        };
+        e.version.set(version);
+        e.mem.set(m);
+        e.region.set(Some(r));
+        for kind in [Kind::Read, Kind::Write, Kind::Fetch] {
+            // ROM refuses writes whatever its permissions: the map says so.
+            let served = r.fast.contains(kind.perm()) && !(rom && kind == Kind::Write);
+            if served {
+                e.tags[kind as usize].set(first);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::hooks::AccessHook;
+    use crate::{MemoryMap, ShardedMemory};
+
+    struct Quiet;
+    impl AccessHook for Quiet {}
+
+    /// A miss path that refuses everything.
+    struct Refuse;
+    impl Miss for Refuse {
+        fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+            Err(VmError::new(
+                crate::ErrorKind::Unmapped,
+                access,
+                addr,
+                T::SIZE,
+            ))
+        }
+        fn store_miss<T: Scalar>(&self, addr: u64, _: T) -> Result<(), VmError> {
+            Err(VmError::new(
+                crate::ErrorKind::Unmapped,
+                Access::Write,
+                addr,
+                T::SIZE,
+            ))
+        }
+    }
+
+    /// Fills `cache` for `addr` from `map` the way a cursor does.
+    fn fill<'a>(cache: &PageCache<'a, SharedPage<'a>, 8>, map: &MemoryMap<'a, 4>, addr: u64) {
+        let (version, region) = map.table.hit_versioned(addr);
+        cache.fill(addr, version, region, |r, off| match r.backing {
+            Backing::Ram(m) | Backing::Rom(m) => m.raw().page(off),
+            Backing::Mmio(_) => None,
+        });
+    }
+
+    #[test]
+    fn tags_follow_permissions_hooks_and_whole_pages() {
+        let ram = ShardedMemory::<4, 0x2000>::new();
+        let map: MemoryMap<'_, 4> = MemoryMap::new();
+        map.add_ram("ram", 0x1_0000, 0x3000, Perms::RW, &ram)
+            .unwrap();
+        map.add_ram_window("small", 0x2_0000, 0x100, Perms::RW, &ram, 0x4000)
+            .unwrap();
+        map.add_ram_window("cross", 0x3_0000, 0x1000, Perms::RW, &ram, 0x1800)
+            .unwrap();
+        let cache = PageCache::<SharedPage<'_>, 8>::new();
+        let has_mem = |addr| cache.slot(addr).mem.get().is_some();
+        let v = map.version();
+        fill(&cache, &map, 0x1_0000);
+        assert!(cache.tagged(0x1_0ff8, Kind::Read, v));
+        assert!(cache.tagged(0x1_0000, Kind::Write, v));
+        assert!(!cache.tagged(0x1_0000, Kind::Fetch, v), "no EXEC");
+        assert!(has_mem(0x1_0000), "a whole page in a shard");
+        // A page across two shards: tagged, served through the region.
+        fill(&cache, &map, 0x3_0000);
+        assert!(cache.tagged(0x3_0000, Kind::Read, v));
+        assert!(!has_mem(0x3_0000));
+        // A region smaller than its page: served through the region, which
+        // refuses what lies outside it.
+        fill(&cache, &map, 0x2_0000);
+        assert!(cache.tagged(0x2_0000, Kind::Read, v));
+        assert!(!has_mem(0x2_0000), "part of a page");
+        assert!(cache
+            .load::<u8, _>(0x2_0100, Access::Read, Some(v), &Refuse)
+            .is_err());
+        assert_eq!(
+            cache.load::<u8, _>(0x2_00ff, Access::Read, Some(v), &Refuse),
+            Ok(0)
+        );
+        // A watched region: no tag for the watched kind.
+        let hook = Quiet;
+        map.watch(0x1_0010..=0x1_0010, Perms::WRITE, &hook).unwrap();
+        let v2 = map.version();
+        assert!(!cache.tagged(0x1_0000, Kind::Read, v2), "the version moved");
+        fill(&cache, &map, 0x1_1000);
+        assert!(cache.tagged(0x1_1000, Kind::Read, v2));
+        assert!(!cache.tagged(0x1_1000, Kind::Write, v2), "hooked writes");
+        // A hole: nothing, and its slot (shared with page 0x20) is cleared.
+        fill(&cache, &map, 0x5_0000);
+        assert!(!cache.tagged(0x5_0000, Kind::Read, v2));
+        assert_eq!(cache.cached(), 1, "only page 0x11's slot");
+        cache.flush();
+        assert_eq!(cache.cached(), 0);
+    }
+
+    #[test]
+    fn rom_pages_get_no_write_tag() {
+        let mem = ShardedMemory::<1, 0x1000>::new();
+        let rom = mem.freeze();
+        let map: MemoryMap<'_, 4> = MemoryMap::new();
+        map.add_rom("rom", 0, 0x1000, Perms::RWX, &rom).unwrap();
+        let cache = PageCache::<SharedPage<'_>, 8>::new();
+        let v = map.version();
+        fill(&cache, &map, 0);
+        assert!(cache.tagged(0, Kind::Read, v) && cache.tagged(0, Kind::Fetch, v));
+        assert!(!cache.tagged(0, Kind::Write, v));
+    }
+}
