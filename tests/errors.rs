@@ -54,6 +54,21 @@ fn bad_ranges() -> Vec<(usize, usize)> {
     ]
 }
 
+/// Every bulk read, write and fill of `$h` over `bad_ranges()` fails out
+/// of bounds (a fill with 0xff, so one that wrote would show).
+macro_rules! bulk_out_of_bounds {
+    ($h:expr) => {
+        for (a, len) in bad_ranges() {
+            if len <= SIZE + 1 {
+                let mut buf = vec![0u8; len];
+                expect($h.read_bytes(a, &mut buf), OOB, Access::Read, a as u64, len);
+                expect($h.write_bytes(a, &buf), OOB, Access::Write, a as u64, len);
+            }
+            expect($h.fill(a, len, 0xff), OOB, Access::Write, a as u64, len);
+        }
+    };
+}
+
 macro_rules! typed_reads_fail {
     ($h:expr, $access:expr) => {
         for a in bad(1) {
@@ -161,20 +176,7 @@ fn shared_typed_accesses_out_of_bounds() {
 #[test]
 fn shared_bulk_out_of_bounds_fails_before_touching_anything() {
     let mem = Mem::new();
-    for (a, len) in bad_ranges() {
-        if len <= SIZE + 1 {
-            let mut buf = vec![0u8; len];
-            expect(
-                mem.read_bytes(a, &mut buf),
-                OOB,
-                Access::Read,
-                a as u64,
-                len,
-            );
-            expect(mem.write_bytes(a, &buf), OOB, Access::Write, a as u64, len);
-        }
-        expect(mem.fill(a, len, 0xff), OOB, Access::Write, a as u64, len);
-    }
+    bulk_out_of_bounds!(mem);
     assert_untouched(&mem);
     assert_eq!(mem.dirty_shards().count(), 0);
     // Zero-length ranges up to the end are fine.
@@ -219,20 +221,7 @@ fn frozen_handle_errors() {
     typed_reads_fail!(rom, Access::Read);
     typed_writes_fail!(rom, good, RO);
     typed_writes_fail!(rom, bad, OOB);
-    for (a, len) in bad_ranges() {
-        if len <= SIZE + 1 {
-            let mut buf = vec![0u8; len];
-            expect(
-                rom.read_bytes(a, &mut buf),
-                OOB,
-                Access::Read,
-                a as u64,
-                len,
-            );
-            expect(rom.write_bytes(a, &buf), OOB, Access::Write, a as u64, len);
-        }
-        expect(rom.fill(a, len, 0), OOB, Access::Write, a as u64, len);
-    }
+    bulk_out_of_bounds!(rom);
     expect(rom.write_bytes(3, &[1, 2]), RO, Access::Write, 3, 2);
     expect(rom.fill(SIZE, 0, 1), RO, Access::Write, SIZE as u64, 0);
 }

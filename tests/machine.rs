@@ -13,6 +13,10 @@ use vm_mem::{
     Perms, ShardedMemory, Snapshot, VmError,
 };
 
+#[path = "support/counting.rs"]
+mod counting;
+use counting::Counting;
+
 type MemA = ShardedMemory<8, 64>;
 type MemB = ShardedMemory<4, 128>;
 
@@ -150,20 +154,6 @@ impl DeviceState for Timer {
     }
 }
 
-/// A device without snapshot support: counts writes.
-#[derive(Default)]
-struct Plain(AtomicU64);
-
-impl MmioDevice for Plain {
-    fn read(&self, _: u64, _: usize) -> Result<u64, VmError> {
-        Ok(self.0.load(Ordering::Relaxed))
-    }
-    fn write(&self, _: u64, _: usize, _: u64) -> Result<(), VmError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
 /// A read hook that counts its calls.
 #[derive(Default)]
 struct Count(AtomicUsize);
@@ -185,7 +175,8 @@ struct Parts {
     b: MemB,
     uart: Uart,
     timer: Timer,
-    plain: Plain,
+    /// A device without snapshot support.
+    plain: Counting,
     hook: Count,
     run_hook: Count,
 }
@@ -207,6 +198,23 @@ fn build<'a>(p: &'a Parts, rom: &'a vm_mem::Frozen<'a, 8, 64>, map: &MemoryMap<'
 
 type Snap<'a, 's> = MachineSnapshot<'a, 's, 12, 2, 4, 64>;
 
+/// Builds the machine over `p` and its frozen `rom`, registers both
+/// memories in a machine snapshot (not taken yet) and runs `f` on them:
+/// the set-up every snapshot test starts from.
+fn with_machine<'a, R>(
+    p: &'a Parts,
+    rom: &'a vm_mem::Frozen<'a, 8, 64>,
+    f: impl FnOnce(&MemoryMap<'a, 12>, &mut Snap<'a, '_>) -> R,
+) -> R {
+    let map = MemoryMap::new();
+    build(p, rom, &map);
+    let (mut sa, mut sb) = (Snapshot::new(), Snapshot::new());
+    let mut snap = Snap::new();
+    snap.add_memory(&p.a, &mut sa).unwrap();
+    snap.add_memory(&p.b, &mut sb).unwrap();
+    f(&map, &mut snap)
+}
+
 /// The regions as plain values: name, base, len, perms.
 fn table(map: &MemoryMap<'_, 12>) -> Vec<(&'static str, u64, u64, Perms)> {
     map.regions()
@@ -227,93 +235,81 @@ fn restore_brings_back_memory_map_and_devices() {
     let p = Parts::default();
     p.rom.write_u32(0, 0xe7fe_e7fe).unwrap();
     let rom = p.rom.freeze();
-    let map = MemoryMap::new();
-    build(&p, &rom, &map);
-    let (mut sa, mut sb) = (Snapshot::new(), Snapshot::new());
-    let mut snap = Snap::new();
-    snap.add_memory(&p.a, &mut sa).unwrap();
-    snap.add_memory(&p.b, &mut sb).unwrap();
-    p.uart.push(b'x');
-    map.write_u32(0x1010, 5).unwrap();
-    map.snapshot(&mut snap).unwrap();
-    let (t0, m0, u0) = (table(&map), bytes(&p), p.uart.regs());
+    with_machine(&p, &rom, |map, snap| {
+        p.uart.push(b'x');
+        map.write_u32(0x1010, 5).unwrap();
+        map.snapshot(snap).unwrap();
+        let (t0, m0, u0) = (table(map), bytes(&p), p.uart.regs());
 
-    // The run: writes in both memories (three shards), a permission
-    // change, a remap, a hook removed and another added, both devices.
-    map.write_u64(0x1100, 1).unwrap();
-    map.write_u8(0x1010, 9).unwrap();
-    map.write_u32(0x2000, 2).unwrap();
-    map.protect(0x1000..=0x10ff, Perms::READ).unwrap();
-    map.move_region("ram_b", 0x8000).unwrap();
-    map.remove("plain").unwrap();
-    map.watch(0x8000..=0x8003, Perms::READ, &p.run_hook)
-        .unwrap();
-    assert_eq!(map.read_u8(0x4000_0000).unwrap(), u64::from(b'x') as u8);
-    map.write_u32(0x4000_0004, 1).unwrap();
-    p.timer.tick();
-    assert_ne!(snap.diff(&map, &mut [0; 64]).unwrap(), None);
+        // The run: writes in both memories (three shards), a permission
+        // change, a remap, a hook removed and another added, both devices.
+        map.write_u64(0x1100, 1).unwrap();
+        map.write_u8(0x1010, 9).unwrap();
+        map.write_u32(0x2000, 2).unwrap();
+        map.protect(0x1000..=0x10ff, Perms::READ).unwrap();
+        map.move_region("ram_b", 0x8000).unwrap();
+        map.remove("plain").unwrap();
+        map.watch(0x8000..=0x8003, Perms::READ, &p.run_hook)
+            .unwrap();
+        assert_eq!(map.read_u8(0x4000_0000).unwrap(), u64::from(b'x') as u8);
+        map.write_u32(0x4000_0004, 1).unwrap();
+        p.timer.tick();
+        assert_ne!(snap.diff(map, &mut [0; 64]).unwrap(), None);
 
-    let done = map.restore(&mut snap).unwrap();
-    assert_eq!((done.table, done.shards, done.devices), (true, 3, 2));
-    assert_eq!(table(&map), t0);
-    assert_eq!(bytes(&p), m0);
-    assert_eq!(p.uart.regs(), u0);
-    assert_eq!(p.timer.count.load(Ordering::Relaxed), 0);
-    assert_eq!(snap.diff(&map, &mut [0; 64]).unwrap(), None);
-    // Hooks came back: the snapshot's one runs, the run's one is gone.
-    let before = p.hook.0.load(Ordering::Relaxed);
-    map.read_u8(0x1000).unwrap();
-    assert_eq!(p.hook.0.load(Ordering::Relaxed), before + 1);
-    map.read_u8(0x2000).unwrap();
-    assert_eq!(p.run_hook.0.load(Ordering::Relaxed), 0);
-    assert_eq!(map.read_u32(0).unwrap(), 0xe7fe_e7fe);
+        let done = map.restore(snap).unwrap();
+        assert_eq!((done.table, done.shards, done.devices), (true, 3, 2));
+        assert_eq!(table(map), t0);
+        assert_eq!(bytes(&p), m0);
+        assert_eq!(p.uart.regs(), u0);
+        assert_eq!(p.timer.count.load(Ordering::Relaxed), 0);
+        assert_eq!(snap.diff(map, &mut [0; 64]).unwrap(), None);
+        // Hooks came back: the snapshot's one runs, the run's one is gone.
+        let before = p.hook.0.load(Ordering::Relaxed);
+        map.read_u8(0x1000).unwrap();
+        assert_eq!(p.hook.0.load(Ordering::Relaxed), before + 1);
+        map.read_u8(0x2000).unwrap();
+        assert_eq!(p.run_hook.0.load(Ordering::Relaxed), 0);
+        assert_eq!(map.read_u32(0).unwrap(), 0xe7fe_e7fe);
+    });
 }
 
 #[test]
 fn restore_after_an_idle_run_copies_nothing() {
     let p = Parts::default();
     let rom = p.rom.freeze();
-    let map = MemoryMap::new();
-    build(&p, &rom, &map);
-    let (mut sa, mut sb) = (Snapshot::new(), Snapshot::new());
-    let mut snap = Snap::new();
-    snap.add_memory(&p.a, &mut sa).unwrap();
-    snap.add_memory(&p.b, &mut sb).unwrap();
-    assert_eq!(map.restore(&mut snap).unwrap_err(), MachineError::NotTaken);
-    map.snapshot(&mut snap).unwrap();
-    let done = map.restore(&mut snap).unwrap();
-    assert_eq!((done.table, done.shards, done.devices), (false, 0, 0));
-    // Reads change nothing; one timer tick restores one device.
-    map.read_u64(0x1000).unwrap();
-    p.timer.tick();
-    let done = map.restore(&mut snap).unwrap();
-    assert_eq!((done.table, done.shards, done.devices), (false, 0, 1));
-    assert_eq!(p.timer.restores.load(Ordering::Relaxed), 1);
-    // A change undone by hand still moved the version: the table is
-    // republished (correct, if not free).
-    map.protect(0x1000..=0x1000, Perms::READ).unwrap();
-    map.protect(0x1000..=0x1000, Perms::RW).unwrap();
-    assert!(map.restore(&mut snap).unwrap().table);
-    assert!(!map.restore(&mut snap).unwrap().table);
+    with_machine(&p, &rom, |map, snap| {
+        assert_eq!(map.restore(snap).unwrap_err(), MachineError::NotTaken);
+        map.snapshot(snap).unwrap();
+        let done = map.restore(snap).unwrap();
+        assert_eq!((done.table, done.shards, done.devices), (false, 0, 0));
+        // Reads change nothing; one timer tick restores one device.
+        map.read_u64(0x1000).unwrap();
+        p.timer.tick();
+        let done = map.restore(snap).unwrap();
+        assert_eq!((done.table, done.shards, done.devices), (false, 0, 1));
+        assert_eq!(p.timer.restores.load(Ordering::Relaxed), 1);
+        // A change undone by hand still moved the version: the table is
+        // republished (correct, if not free).
+        map.protect(0x1000..=0x1000, Perms::READ).unwrap();
+        map.protect(0x1000..=0x1000, Perms::RW).unwrap();
+        assert!(map.restore(snap).unwrap().table);
+        assert!(!map.restore(snap).unwrap().table);
+    });
 }
 
 #[test]
 fn devices_without_state_are_left_alone() {
     let p = Parts::default();
     let rom = p.rom.freeze();
-    let map = MemoryMap::new();
-    build(&p, &rom, &map);
-    let (mut sa, mut sb) = (Snapshot::new(), Snapshot::new());
-    let mut snap = Snap::new();
-    snap.add_memory(&p.a, &mut sa).unwrap();
-    snap.add_memory(&p.b, &mut sb).unwrap();
-    map.snapshot(&mut snap).unwrap();
-    map.write_u32(0x4000_2000, 1).unwrap();
-    map.write_u32(0x4000_2000, 1).unwrap();
-    map.restore(&mut snap).unwrap();
-    assert_eq!(p.plain.0.load(Ordering::Relaxed), 2);
-    assert!(snap.device_state("plain").is_none());
-    assert_eq!(snap.device_state("timer"), Some(&[0u8; 8][..]));
+    with_machine(&p, &rom, |map, snap| {
+        map.snapshot(snap).unwrap();
+        map.write_u32(0x4000_2000, 1).unwrap();
+        map.write_u32(0x4000_2000, 1).unwrap();
+        map.restore(snap).unwrap();
+        assert_eq!(p.plain.accesses(), 2);
+        assert!(snap.device_state("plain").is_none());
+        assert_eq!(snap.device_state("timer"), Some(&[0u8; 8][..]));
+    });
 }
 
 #[test]
@@ -358,18 +354,14 @@ fn capture_refuses_what_it_cannot_restore() {
 fn hook_ids_are_never_handed_out_again_after_a_restore() {
     let p = Parts::default();
     let rom = p.rom.freeze();
-    let map = MemoryMap::new();
-    build(&p, &rom, &map);
-    let (mut sa, mut sb) = (Snapshot::new(), Snapshot::new());
-    let mut snap = Snap::new();
-    snap.add_memory(&p.a, &mut sa).unwrap();
-    snap.add_memory(&p.b, &mut sb).unwrap();
-    map.snapshot(&mut snap).unwrap();
-    let id = map.watch(0..=1, Perms::READ, &p.run_hook).unwrap();
-    map.restore(&mut snap).unwrap();
-    let again = map.watch(0..=1, Perms::READ, &p.run_hook).unwrap();
-    assert_ne!(id, again);
-    assert!(map.unwatch(id).is_err());
+    with_machine(&p, &rom, |map, snap| {
+        map.snapshot(snap).unwrap();
+        let id = map.watch(0..=1, Perms::READ, &p.run_hook).unwrap();
+        map.restore(snap).unwrap();
+        let again = map.watch(0..=1, Perms::READ, &p.run_hook).unwrap();
+        assert_ne!(id, again);
+        assert!(map.unwatch(id).is_err());
+    });
 }
 
 #[derive(Clone, Debug)]
@@ -470,48 +462,45 @@ proptest! {
     ) {
         let p = Parts::default();
         let rom = p.rom.freeze();
-        let map = MemoryMap::new();
-        build(&p, &rom, &map);
-        // The snapshot is taken after a random setup, so it may hold a
-        // protected or moved table and non-zero memory and devices.
-        for op in setup.iter().filter(|o| !matches!(o, Op::Remove(_) | Op::Restore)) {
-            run(&p, &map, op);
-        }
-        let (mut sa, mut sb) = (Snapshot::new(), Snapshot::new());
-        let mut snap = Snap::new();
-        snap.add_memory(&p.a, &mut sa).unwrap();
-        snap.add_memory(&p.b, &mut sb).unwrap();
-        map.snapshot(&mut snap).unwrap();
-        let (t0, m0, u0) = (table(&map), bytes(&p), p.uart.regs());
-        let c0 = p.timer.count.load(Ordering::Relaxed);
-        let plain = || p.plain.0.load(Ordering::Relaxed);
-        for ops in &runs {
-            for op in ops {
-                if matches!(op, Op::Restore) {
-                    map.restore(&mut snap).unwrap();
-                } else {
-                    run(&p, &map, op);
-                }
+        with_machine(&p, &rom, |map, snap| {
+            // The snapshot is taken after a random setup, so it may hold a
+            // protected or moved table and non-zero memory and devices.
+            for op in setup.iter().filter(|o| !matches!(o, Op::Remove(_) | Op::Restore)) {
+                run(&p, map, op);
             }
-            let plain_before = plain();
-            let done = map.restore(&mut snap).unwrap();
-            prop_assert!(done.shards <= MemA::SHARDS + MemB::SHARDS);
-            prop_assert_eq!(snap.diff(&map, &mut [0; 64]).unwrap(), None);
-            prop_assert_eq!(table(&map), t0.clone());
-            prop_assert_eq!(bytes(&p), m0.clone());
-            prop_assert_eq!(p.uart.regs(), u0);
-            prop_assert_eq!(p.timer.count.load(Ordering::Relaxed), c0);
-            prop_assert_eq!(plain(), plain_before); // left alone
-            // A second restore finds nothing to do.
-            let again = map.restore(&mut snap).unwrap();
-            prop_assert_eq!((again.table, again.shards, again.devices), (false, 0, 0));
-        }
-        // And diff tells a change apart.
-        p.a.write_u8(3, !m0.0[3]).unwrap();
-        prop_assert_eq!(
-            snap.diff(&map, &mut [0; 64]).unwrap(),
-            Some(Difference::Memory { memory: 0, shard: 0 })
-        );
+            map.snapshot(snap).unwrap();
+            let (t0, m0, u0) = (table(map), bytes(&p), p.uart.regs());
+            let c0 = p.timer.count.load(Ordering::Relaxed);
+            let plain = || p.plain.accesses();
+            for ops in &runs {
+                for op in ops {
+                    if matches!(op, Op::Restore) {
+                        map.restore(snap).unwrap();
+                    } else {
+                        run(&p, map, op);
+                    }
+                }
+                let plain_before = plain();
+                let done = map.restore(snap).unwrap();
+                prop_assert!(done.shards <= MemA::SHARDS + MemB::SHARDS);
+                prop_assert_eq!(snap.diff(map, &mut [0; 64]).unwrap(), None);
+                prop_assert_eq!(table(map), t0.clone());
+                prop_assert_eq!(bytes(&p), m0.clone());
+                prop_assert_eq!(p.uart.regs(), u0);
+                prop_assert_eq!(p.timer.count.load(Ordering::Relaxed), c0);
+                prop_assert_eq!(plain(), plain_before); // left alone
+                // A second restore finds nothing to do.
+                let again = map.restore(snap).unwrap();
+                prop_assert_eq!((again.table, again.shards, again.devices), (false, 0, 0));
+            }
+            // And diff tells a change apart.
+            p.a.write_u8(3, !m0.0[3]).unwrap();
+            prop_assert_eq!(
+                snap.diff(map, &mut [0; 64]).unwrap(),
+                Some(Difference::Memory { memory: 0, shard: 0 })
+            );
+            Ok(())
+        })?;
     }
 }
 

@@ -6,10 +6,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use vm_mem::{
-    Access, Demand, ErrorKind, MemoryMap, Miss, MmioDevice, Perms, ShardedMemory, UnmappedHandler,
-    VmError,
-};
+use vm_mem::{Access, Demand, ErrorKind, MemoryMap, Miss, Perms, ShardedMemory, UnmappedHandler};
+
+#[path = "support/counting.rs"]
+mod counting;
+use counting::Counting;
 
 type Mem = ShardedMemory<2, 64>;
 
@@ -18,6 +19,19 @@ type Mem = ShardedMemory<2, 64>;
 struct MapRam<'a> {
     ram: &'a Mem,
     calls: AtomicUsize,
+}
+
+impl<'a> MapRam<'a> {
+    fn new(ram: &'a Mem) -> Self {
+        Self {
+            ram,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
 }
 
 impl<'a> UnmappedHandler<'a> for MapRam<'a> {
@@ -34,16 +48,13 @@ impl<'a> UnmappedHandler<'a> for MapRam<'a> {
 #[test]
 fn a_miss_maps_ram_and_the_access_is_retried() {
     let ram = Mem::new();
-    let h = MapRam {
-        ram: &ram,
-        calls: AtomicUsize::new(0),
-    };
+    let h = MapRam::new(&ram);
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     map.set_unmapped_handler(Some(&h)).unwrap();
     map.write_u32(0x1084, 0xdead_beef).unwrap();
     assert_eq!(ram.read_u32(4).unwrap(), 0xdead_beef);
     assert_eq!(map.read_u32(0x1084).unwrap(), 0xdead_beef);
-    assert_eq!(h.calls.load(Ordering::Relaxed), 1); // the second access hit
+    assert_eq!(h.calls(), 1); // the second access hit
     let r = map.region_at(0x1080).unwrap();
     assert_eq!((r.name(), r.base(), r.len()), ("ram", 0x1080, 128));
 }
@@ -51,10 +62,7 @@ fn a_miss_maps_ram_and_the_access_is_retried() {
 #[test]
 fn a_refusal_fails_as_unmapped_and_maps_nothing() {
     let ram = Mem::new();
-    let h = MapRam {
-        ram: &ram,
-        calls: AtomicUsize::new(0),
-    };
+    let h = MapRam::new(&ram);
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     map.set_unmapped_handler(Some(&h)).unwrap();
     let e = map.read_u16(0x3000).unwrap_err();
@@ -63,11 +71,11 @@ fn a_refusal_fails_as_unmapped_and_maps_nothing() {
         (ErrorKind::Unmapped, 0x3000, Access::Read)
     );
     assert!(map.regions().is_empty());
-    assert_eq!(h.calls.load(Ordering::Relaxed), 1);
+    assert_eq!(h.calls(), 1);
     // Removed again: no call.
     map.set_unmapped_handler(None).unwrap();
     assert!(map.read_u16(0x1000).is_err());
-    assert_eq!(h.calls.load(Ordering::Relaxed), 1);
+    assert_eq!(h.calls(), 1);
 }
 
 /// Reports each miss it sees and refuses.
@@ -113,24 +121,10 @@ fn the_handler_sees_the_access_and_its_first_hole() {
     assert_eq!(rec.0.lock().unwrap().len(), 3);
 }
 
-/// A stub device that counts the accesses it serves.
-struct Stub(AtomicUsize);
-
-impl MmioDevice for Stub {
-    fn read(&self, off: u64, _: usize) -> Result<u64, VmError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(off)
-    }
-    fn write(&self, _: u64, _: usize, _: u64) -> Result<(), VmError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
 /// Adds its device itself through the map it holds, then asks for a retry.
 struct AddsItself {
     map: OnceLock<&'static MemoryMap<'static, 4>>,
-    dev: &'static Stub,
+    dev: &'static Counting,
 }
 
 impl UnmappedHandler<'static> for AddsItself {
@@ -147,7 +141,7 @@ impl UnmappedHandler<'static> for AddsItself {
 
 #[test]
 fn a_handler_may_change_the_map_itself_and_ask_for_a_retry() {
-    static DEV: Stub = Stub(AtomicUsize::new(0));
+    static DEV: Counting = Counting::new();
     static MAP: MemoryMap<'static, 4> = MemoryMap::new();
     static H: OnceLock<AddsItself> = OnceLock::new();
     let h = H.get_or_init(|| AddsItself {
@@ -157,7 +151,7 @@ fn a_handler_may_change_the_map_itself_and_ask_for_a_retry() {
     let _ = h.map.set(&MAP);
     MAP.set_unmapped_handler(Some(h)).unwrap();
     assert_eq!(MAP.read_u32(0x4000_0010).unwrap(), 0x10);
-    assert_eq!(DEV.0.load(Ordering::Relaxed), 1);
+    assert_eq!(DEV.accesses(), 1);
 }
 
 #[test]
@@ -166,10 +160,7 @@ fn threads_racing_on_one_hole_all_succeed_against_one_region() {
     let rounds = if cfg!(miri) { 2 } else { 50 };
     for _ in 0..rounds {
         let ram = Mem::new();
-        let h = MapRam {
-            ram: &ram,
-            calls: AtomicUsize::new(0),
-        };
+        let h = MapRam::new(&ram);
         let map: MemoryMap<'_, 4> = MemoryMap::new();
         map.set_unmapped_handler(Some(&h)).unwrap();
         std::thread::scope(|s| {
@@ -187,7 +178,7 @@ fn threads_racing_on_one_hole_all_succeed_against_one_region() {
             }
         });
         assert_eq!(map.regions().len(), 1);
-        let calls = h.calls.load(Ordering::Relaxed);
+        let calls = h.calls();
         assert!((1..=threads).contains(&calls), "{calls} calls");
         for t in 0..threads {
             assert_eq!(ram.read_u64(8 * t).unwrap(), t as u64 + 1);
@@ -201,10 +192,7 @@ fn an_observer_sees_the_hole_or_the_whole_region() {
     for _ in 0..rounds {
         let ram = Mem::new();
         ram.fill(0, 128, 0xab).unwrap();
-        let h = MapRam {
-            ram: &ram,
-            calls: AtomicUsize::new(0),
-        };
+        let h = MapRam::new(&ram);
         let map: MemoryMap<'_, 4> = MemoryMap::new();
         std::thread::scope(|s| {
             let map = &map;
@@ -229,12 +217,7 @@ fn an_observer_sees_the_hole_or_the_whole_region() {
 #[test]
 fn handlers_set_from_two_threads_leave_one_of_them_installed() {
     let ram = Mem::new();
-    let hs: Vec<MapRam<'_>> = (0..2)
-        .map(|_| MapRam {
-            ram: &ram,
-            calls: AtomicUsize::new(0),
-        })
-        .collect();
+    let hs: Vec<MapRam<'_>> = (0..2).map(|_| MapRam::new(&ram)).collect();
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     std::thread::scope(|s| {
         for h in &hs {
@@ -243,14 +226,11 @@ fn handlers_set_from_two_threads_leave_one_of_them_installed() {
         }
     });
     map.read_u8(0x1000).unwrap();
-    let calls: Vec<_> = hs.iter().map(|h| h.calls.load(Ordering::Relaxed)).collect();
+    let calls: Vec<_> = hs.iter().map(|h| h.calls()).collect();
     assert_eq!(calls.iter().sum::<usize>(), 1, "{calls:?}");
     // Slots are written once: distinct handlers beyond HANDLER_SLOTS fail.
     let more: Vec<MapRam<'_>> = (0..vm_mem::HANDLER_SLOTS)
-        .map(|_| MapRam {
-            ram: &ram,
-            calls: AtomicUsize::new(0),
-        })
+        .map(|_| MapRam::new(&ram))
         .collect();
     let results: Vec<_> = more
         .iter()
@@ -266,28 +246,19 @@ fn handlers_set_from_two_threads_leave_one_of_them_installed() {
 #[test]
 fn a_cursor_miss_reaches_the_handler_too() {
     let ram = Mem::new();
-    let h = MapRam {
-        ram: &ram,
-        calls: AtomicUsize::new(0),
-    };
+    let h = MapRam::new(&ram);
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     map.set_unmapped_handler(Some(&h)).unwrap();
     let cpu = map.cpu();
     cpu.write_u32(0x1204, 7).unwrap();
     assert_eq!(cpu.read_u32(0x1204).unwrap(), 7);
-    assert_eq!(
-        (h.calls.load(Ordering::Relaxed), ram.read_u32(4).unwrap()),
-        (1, 7)
-    );
+    assert_eq!((h.calls(), ram.read_u32(4).unwrap()), (1, 7));
 }
 
 #[test]
 fn an_owner_map_miss_reaches_the_handler_too() {
     let ram = Mem::new();
-    let h = MapRam {
-        ram: &ram,
-        calls: AtomicUsize::new(0),
-    };
+    let h = MapRam::new(&ram);
     let mut own = ShardedMemory::<1, 64>::new();
     {
         let map: vm_mem::OwnerMap<'_, 4> = vm_mem::OwnerMap::new();
@@ -299,10 +270,7 @@ fn an_owner_map_miss_reaches_the_handler_too() {
         assert_eq!(map.read_u32(0x4000).unwrap(), 5);
         let err = map.read_u8(0x9000).unwrap_err(); // refused: still unmapped
         assert_eq!(err.kind(), ErrorKind::Unmapped);
-        assert_eq!(
-            (h.calls.load(Ordering::Relaxed), ram.read_u32(4).unwrap()),
-            (2, 9)
-        );
+        assert_eq!((h.calls(), ram.read_u32(4).unwrap()), (2, 9));
     } // the map's borrow of `own` ends here
     assert_eq!(own.read_u32(0).unwrap(), 5);
 }

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 #[path = "support/map_parts.rs"]
 mod map_parts;
-use map_parts::{MRegion, RegFile, DEV, K};
+use map_parts::{bytes_regions, region_at, MRegion, RegFile, DEV, K};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use vm_mem::{
@@ -103,13 +103,6 @@ impl Model {
         base.wrapping_add(delta as u64)
     }
 
-    fn region(&self, addr: u128) -> Option<MRegion> {
-        self.regions
-            .iter()
-            .copied()
-            .find(|r| u128::from(r.base) <= addr && addr < u128::from(r.base) + u128::from(r.len))
-    }
-
     fn add(&mut self, r: MRegion) -> bool {
         let end = u128::from(r.base) + u128::from(r.len);
         let ok = r.len > 0
@@ -174,22 +167,7 @@ impl Model {
         needed: Perms,
         typed: bool,
     ) -> Result<Vec<MRegion>, ErrorKind> {
-        let mut per_byte = Vec::new();
-        for i in 0..len as u128 {
-            let a = u128::from(addr) + i;
-            match (a < 1 << 64).then(|| self.region(a)).flatten() {
-                Some(r) => per_byte.push(r),
-                None => return Err(ErrorKind::Unmapped),
-            }
-        }
-        if typed {
-            for w in per_byte.windows(2) {
-                let boundary = w[0].base != w[1].base;
-                if boundary && (w[0].kind == K::Dev || w[1].kind == K::Dev) {
-                    return Err(ErrorKind::CrossesRegion);
-                }
-            }
-        }
+        let per_byte = bytes_regions(&self.regions, addr, len, typed)?;
         for (i, r) in per_byte.iter().enumerate() {
             if needed == Perms::WRITE && r.kind == K::Rom {
                 return Err(ErrorKind::ReadOnly);
@@ -431,7 +409,7 @@ proptest! {
                     let perms = Perms::from_bits_truncate(p);
                     let last = a.saturating_add(len - 1);
                     let got = map.protect(a..=last, perms);
-                    let hole = (a..=last).find(|&x| model.region(u128::from(x)).is_none());
+                    let hole = (a..=last).find(|&x| region_at(&model.regions, u128::from(x)).is_none());
                     match hole {
                         Some(h) => {
                             let e = got.unwrap_err();

@@ -10,10 +10,16 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 use vm_mem::{
     AccessHook, ErrorKind, MapError, MapErrorKind, MemoryMap, MmioDevice, Perms, RegionKind,
     ShardedMemory, VmError, WriteData,
 };
+
+#[allow(dead_code)] // this file needs only the watchdog
+#[path = "support/harness.rs"]
+mod harness;
+use harness::with_watchdog;
 
 type Mem = ShardedMemory<2, 64>;
 
@@ -422,8 +428,10 @@ fn every_refused_change_leaves_the_map_unchanged() {
 fn a_map_meets_at_most_four_times_n_backings_and_reuses_known_ones() {
     let mems: Vec<Mem> = (0..6).map(|_| Mem::new()).collect();
     let map: MemoryMap<'_, 1> = MemoryMap::new();
-    // The same name and memory, removed and added again, reuse a slot.
-    for _ in 0..100 {
+    // The same name and memory, removed and added again, reuse a slot
+    // (more cycles than the map's 4 backing slots; Miri runs few, each
+    // cycle costs it over a second).
+    for _ in 0..if cfg!(miri) { 6 } else { 100 } {
         map.add_ram("bank", 0, 64, Perms::RW, &mems[0]).unwrap();
         map.remove("bank").unwrap();
     }
@@ -508,57 +516,65 @@ fn a_cursor_never_uses_a_region_a_returned_change_replaced() {
 
 #[test]
 fn cursors_see_each_protect_and_watch_once_it_returned() {
-    let mem = numbered();
-    let hook = Count(AtomicU64::new(0));
-    let map: MemoryMap<'_, 2, 2> = MemoryMap::new();
-    map.add_ram("ram", 0, 128, Perms::RW, &mem).unwrap();
-    // The changer publishes phase p after its change returned; the reader
-    // acknowledges it with p + 1 after checking the cursor sees it.
-    let (phase, ack) = (AtomicU64::new(0), AtomicU64::new(0));
-    let wait = |a: &AtomicU64, p: u64| {
-        while a.load(Ordering::Acquire) < p {
-            std::hint::spin_loop();
-        }
-    };
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let cpu = map.cpu();
+    // Each side waits for the other's phase: if one panics or stalls, the
+    // other would wait for ever; the watchdog fails the test instead. The
+    // limit leaves room for slow hosts (s390x under qemu-user took over 60 s
+    // on two busy cores while the waits only spun).
+    with_watchdog(Duration::from_secs(300), || {
+        let mem = numbered();
+        let hook = Count(AtomicU64::new(0));
+        let map: MemoryMap<'_, 2, 2> = MemoryMap::new();
+        map.add_ram("ram", 0, 128, Perms::RW, &mem).unwrap();
+        // The changer publishes phase p after its change returned; the reader
+        // acknowledges it with p + 1 after checking the cursor sees it.
+        let (phase, ack) = (AtomicU64::new(0), AtomicU64::new(0));
+        // Yields rather than spins: on a busy machine the other side needs
+        // the core (11 s instead of 3 s for this test on two busy cores).
+        let wait = |a: &AtomicU64, p: u64| {
+            while a.load(Ordering::Acquire) < p {
+                std::thread::yield_now();
+            }
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let cpu = map.cpu();
+                for k in 0..ROUNDS as u64 {
+                    // Phase 3k: RW, unwatched; the cursor caches that.
+                    wait(&phase, 3 * k);
+                    cpu.write_u8(10, 10).unwrap();
+                    ack.store(3 * k + 1, Ordering::Release);
+                    // 3k + 1: read-only.
+                    wait(&phase, 3 * k + 1);
+                    let err = cpu.write_u8(10, 1).unwrap_err();
+                    assert_eq!(
+                        err.kind(),
+                        ErrorKind::Permission {
+                            needed: Perms::WRITE
+                        }
+                    );
+                    assert_eq!(cpu.read_u8(10).unwrap(), 10); // caches read-only
+                    ack.store(3 * k + 2, Ordering::Release);
+                    // 3k + 2: RW and watched: the hook sees both accesses.
+                    wait(&phase, 3 * k + 2);
+                    let before = hook.0.load(Ordering::Relaxed);
+                    cpu.write_u8(10, 10).unwrap();
+                    assert_eq!(cpu.read_u8(10).unwrap(), 10);
+                    assert_eq!(hook.0.load(Ordering::Relaxed), before + 2);
+                    ack.store(3 * k + 3, Ordering::Release);
+                }
+            });
             for k in 0..ROUNDS as u64 {
-                // Phase 3k: RW, unwatched; the cursor caches that.
-                wait(&phase, 3 * k);
-                cpu.write_u8(10, 10).unwrap();
-                ack.store(3 * k + 1, Ordering::Release);
-                // 3k + 1: read-only.
-                wait(&phase, 3 * k + 1);
-                let err = cpu.write_u8(10, 1).unwrap_err();
-                assert_eq!(
-                    err.kind(),
-                    ErrorKind::Permission {
-                        needed: Perms::WRITE
-                    }
-                );
-                assert_eq!(cpu.read_u8(10).unwrap(), 10); // caches read-only
-                ack.store(3 * k + 2, Ordering::Release);
-                // 3k + 2: RW and watched: the hook sees both accesses.
-                wait(&phase, 3 * k + 2);
-                let before = hook.0.load(Ordering::Relaxed);
-                cpu.write_u8(10, 10).unwrap();
-                assert_eq!(cpu.read_u8(10).unwrap(), 10);
-                assert_eq!(hook.0.load(Ordering::Relaxed), before + 2);
-                ack.store(3 * k + 3, Ordering::Release);
+                wait(&ack, 3 * k + 1);
+                map.protect(0..=127, Perms::READ).unwrap();
+                phase.store(3 * k + 1, Ordering::Release);
+                wait(&ack, 3 * k + 2);
+                map.protect(0..=127, Perms::RW).unwrap();
+                let id = map.watch(8..=15, Perms::RW, &hook).unwrap();
+                phase.store(3 * k + 2, Ordering::Release);
+                wait(&ack, 3 * k + 3);
+                map.unwatch(id).unwrap();
+                phase.store(3 * k + 3, Ordering::Release);
             }
         });
-        for k in 0..ROUNDS as u64 {
-            wait(&ack, 3 * k + 1);
-            map.protect(0..=127, Perms::READ).unwrap();
-            phase.store(3 * k + 1, Ordering::Release);
-            wait(&ack, 3 * k + 2);
-            map.protect(0..=127, Perms::RW).unwrap();
-            let id = map.watch(8..=15, Perms::RW, &hook).unwrap();
-            phase.store(3 * k + 2, Ordering::Release);
-            wait(&ack, 3 * k + 3);
-            map.unwatch(id).unwrap();
-            phase.store(3 * k + 3, Ordering::Release);
-        }
     });
 }

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 #[path = "support/map_parts.rs"]
 mod map_parts;
-use map_parts::{calls, MRegion, RegFile, DEV, K};
+use map_parts::{bytes_regions, calls, MRegion, RegFile, DEV, K};
 use std::sync::Mutex;
 use vm_mem::{Access, ErrorKind, MapErrorKind, MemoryMap, Perms, ShardedMemory, VmError};
 
@@ -36,13 +36,6 @@ struct Model {
 }
 
 impl Model {
-    fn region(&self, addr: u128) -> Option<MRegion> {
-        self.regions
-            .iter()
-            .copied()
-            .find(|r| u128::from(r.base) <= addr && addr < u128::from(r.base) + u128::from(r.len))
-    }
-
     fn add(&mut self, r: MRegion) -> Result<(), (&'static str, &'static str)> {
         let end = u128::from(r.base) + u128::from(r.len);
         if r.len == 0 {
@@ -116,22 +109,7 @@ impl Model {
         access: Access,
         typed: bool,
     ) -> Result<Vec<MRegion>, ErrorKind> {
-        let mut per_byte = Vec::new();
-        for i in 0..len as u128 {
-            let a = u128::from(addr) + i;
-            match (a < 1 << 64).then(|| self.region(a)).flatten() {
-                Some(r) => per_byte.push(r),
-                None => return Err(ErrorKind::Unmapped),
-            }
-        }
-        if typed {
-            for w in per_byte.windows(2) {
-                let boundary = w[0].name != w[1].name || w[0].base != w[1].base;
-                if boundary && (w[0].kind == K::Dev || w[1].kind == K::Dev) {
-                    return Err(ErrorKind::CrossesRegion);
-                }
-            }
-        }
+        let per_byte = bytes_regions(&self.regions, addr, len, typed)?;
         let needed = match access {
             Access::Read => Perms::READ,
             Access::Write => Perms::WRITE,

@@ -1,5 +1,5 @@
 //! Regression tests of issue 14 (soundness), racing threads natively and
-//! under Miri (`-Zmiri-many-seeds`, see `.ci/steps/45-miri-lockfree.sh`):
+//! under Miri (`-Zmiri-many-seeds`, see `.ci/steps/40-miri.sh`):
 //! - the exclusive view lends a shared handle only through `&mut self`, so
 //!   threads may use it while the view waits (the pattern that compiles; the
 //!   one that raced is a `compile_fail` doctest in `src/exclusive.rs`);

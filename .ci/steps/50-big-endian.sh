@@ -4,8 +4,11 @@
 # the same tests must pass unchanged.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq qemu-user gcc-s390x-linux-gnu libc6-dev-s390x-cross >/dev/null
+if ! command -v qemu-s390x >/dev/null || ! command -v s390x-linux-gnu-gcc >/dev/null ||
+    ! test -e /usr/s390x-linux-gnu/lib/libc.so.6; then
+    apt-get update -qq
+    apt-get install -y -qq qemu-user gcc-s390x-linux-gnu libc6-dev-s390x-cross >/dev/null
+fi
 rustup target add s390x-unknown-linux-gnu
 export CARGO_TARGET_S390X_UNKNOWN_LINUX_GNU_LINKER=s390x-linux-gnu-gcc
 export CARGO_TARGET_S390X_UNKNOWN_LINUX_GNU_RUNNER="qemu-s390x -L /usr/s390x-linux-gnu"

@@ -287,17 +287,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         ram: &'a dyn GuestRam,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.table.change(|l| {
-            l.add(Request {
-                name,
-                base,
-                len,
-                perms,
-                backing: Backing::Ram(ram),
-                size: Some(ram.size()),
-                offset,
-            })
-        })
+        self.add_window(name, base, len, perms, Backing::Ram(ram), offset)
     }
 
     /// Maps the first `len` bytes of frozen memory `rom` at guest `base`:
@@ -342,17 +332,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.table.change(|l| {
-            l.add(Request {
-                name,
-                base,
-                len,
-                perms,
-                backing: Backing::Rom(rom),
-                size: Some(GuestRam::size(rom)),
-                offset,
-            })
-        })
+        self.add_window(name, base, len, perms, Backing::Rom(rom), offset)
     }
 
     /// Maps device `dev` at guest `base..base + len`; the device sees
@@ -366,15 +346,34 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         perms: Perms,
         dev: &'a dyn MmioDevice,
     ) -> Result<(), MapError> {
+        self.add_window(name, base, len, perms, Backing::Mmio(dev), 0)
+    }
+
+    /// The one body of the `add_*` methods: maps `backing`'s bytes
+    /// `offset..offset + len` at `base` (a memory's size bounds the window;
+    /// a device has none).
+    fn add_window(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        backing: Backing<'a>,
+        offset: u64,
+    ) -> Result<(), MapError> {
+        let size = match backing {
+            Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
+            Backing::Mmio(_) => None,
+        };
         self.table.change(|l| {
             l.add(Request {
                 name,
                 base,
                 len,
                 perms,
-                backing: Backing::Mmio(dev),
-                size: None,
-                offset: 0,
+                backing,
+                size,
+                offset,
             })
         })
     }

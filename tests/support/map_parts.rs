@@ -3,7 +3,7 @@
 //! region, and the device calls an access must make.
 
 use std::sync::Mutex;
-use vm_mem::{MmioDevice, Perms, VmError};
+use vm_mem::{ErrorKind, MmioDevice, Perms, VmError};
 
 /// Bytes of the recording device.
 pub const DEV: usize = 512;
@@ -47,8 +47,45 @@ pub struct MRegion {
     pub base: u64,
     pub len: u64,
     pub perms: Perms,
-    #[allow(dead_code)] // read by map_model.rs, not map_hooks_model.rs
     pub name: &'static str,
+}
+
+/// The region of `regions` holding byte `addr` (a `u128`, so that bytes
+/// past the top of the address space are holes).
+pub fn region_at(regions: &[MRegion], addr: u128) -> Option<MRegion> {
+    regions
+        .iter()
+        .copied()
+        .find(|r| u128::from(r.base) <= addr && addr < u128::from(r.base) + u128::from(r.len))
+}
+
+/// The regions of an access's bytes `addr..addr + len`, one per byte, or
+/// the error it fails with before permissions count: a byte in a hole or
+/// past the top (`Unmapped`), or, for a typed access, a device's bytes
+/// next to another region's (`CrossesRegion`).
+pub fn bytes_regions(
+    regions: &[MRegion],
+    addr: u64,
+    len: usize,
+    typed: bool,
+) -> Result<Vec<MRegion>, ErrorKind> {
+    let mut per_byte = Vec::new();
+    for i in 0..len as u128 {
+        let a = u128::from(addr) + i;
+        match (a < 1 << 64).then(|| region_at(regions, a)).flatten() {
+            Some(r) => per_byte.push(r),
+            None => return Err(ErrorKind::Unmapped),
+        }
+    }
+    if typed {
+        for w in per_byte.windows(2) {
+            let boundary = w[0].name != w[1].name || w[0].base != w[1].base;
+            if boundary && (w[0].kind == K::Dev || w[1].kind == K::Dev) {
+                return Err(ErrorKind::CrossesRegion);
+            }
+        }
+    }
+    Ok(per_byte)
 }
 
 /// Expected device calls of an access whose bytes lie in `per_byte`
