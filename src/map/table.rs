@@ -74,19 +74,27 @@ const fn bucket(addr: u64) -> usize {
     ((addr >> 24) & 0xf0 | (addr >> 12) & 0xf) as usize
 }
 
-/// For each bucket, the index + 1 of a region that may hold addresses of
-/// that bucket (0: none), computed by a writer from `regions`: every
-/// region claims the buckets its bytes fall in, the first claim wins.
+/// A directory or slot hint naming nothing: past every index of a table
+/// of up to 63 entries, so there the bounds test that indexing needs
+/// anyway also rejects it (larger tables test for it).
+const NONE: u8 = u8::MAX;
+
+/// For each bucket, the index of a region that may hold addresses of
+/// that bucket ([`NONE`]: none), computed by a writer from `regions`:
+/// every region claims the buckets its bytes fall in, the first claim
+/// wins (regions from index 255 on claim none).
 /// A region's claim stops after 256 MiB (it then holds every bucket of its
 /// granules) and after 16 pages of a granule (all of its 16 buckets).
 fn directory<'a>(regions: &[Region<'a>]) -> [u8; BUCKETS] {
-    let mut dir = [0u8; BUCKETS];
+    let mut dir = [NONE; BUCKETS];
     for (i, r) in regions.iter().enumerate() {
-        let Ok(tag) = u8::try_from(i + 1) else { break };
+        let Some(tag) = u8::try_from(i).ok().filter(|&t| t != NONE) else {
+            break;
+        };
         let mut at = r.base;
         // At most 16 granules x 16 pages: every bucket once.
         for _ in 0..BUCKETS {
-            if dir[bucket(at)] == 0 {
+            if dir[bucket(at)] == NONE {
                 dir[bucket(at)] = tag;
             }
             let next_page = (at | 0xfff).checked_add(1);
@@ -101,7 +109,7 @@ fn directory<'a>(regions: &[Region<'a>]) -> [u8; BUCKETS] {
             for g in 0..=granules {
                 let base = bucket(r.base.wrapping_add(g << 28)) & 0xf0;
                 for b in dir.iter_mut().skip(base).take(16) {
-                    if *b == 0 {
+                    if *b == NONE {
                         *b = tag;
                     }
                 }
@@ -241,14 +249,14 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     /// Even: the descriptors are stable; odd: a change is being stored.
     version: AtomicUsize,
     len: AtomicUsize,
-    /// A lookup directory: per [`bucket`] of the address, the index + 1 of
-    /// the region to try first (0: none). Part of the published table,
+    /// A lookup directory: per [`bucket`] of the address, the index of
+    /// the region to try first ([`NONE`]: none). Part of the published table,
     /// written by writers only; a lookup checks the region it names and
     /// searches when it misses, so a stale or colliding entry only costs
     /// the search.
     hints: [AtomicU8; BUCKETS],
-    /// For each bucket, the slot index + 1 of the region `hints` names (0:
-    /// unknown, look in its descriptor): loaded beside the hint, so the
+    /// For each bucket, the slot index of the region `hints` names
+    /// ([`NONE`]: unknown, look in its descriptor): loaded beside the hint, so the
     /// slot's load need not wait for the descriptor's.
     hint_slots: [AtomicU8; BUCKETS],
     /// The regions' bases, ascending (unused entries `u64::MAX`): apart
@@ -279,8 +287,8 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         Table {
             version: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
-            hints: [const { AtomicU8::new(0) }; BUCKETS],
-            hint_slots: [const { AtomicU8::new(0) }; BUCKETS],
+            hints: [const { AtomicU8::new(NONE) }; BUCKETS],
+            hint_slots: [const { AtomicU8::new(NONE) }; BUCKETS],
             bases: [const { Wide::max() }; N],
             regions: [const { Desc::new() }; N],
             hook_len: AtomicUsize::new(0),
@@ -373,11 +381,11 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         let b = bucket(addr);
         let hint = self.hints[b].load(Ordering::Relaxed);
         let slot = self.hint_slots[b].load(Ordering::Relaxed);
-        if let Some(mut raw) = self.raw(usize::from(hint).wrapping_sub(1)) {
+        if let Some(mut raw) = self.raw(usize::from(hint)) {
             if raw.0 <= addr && addr <= raw.1 {
-                if slot != 0 {
+                if slot != NONE {
                     // The same slot as the descriptor's (one publication).
-                    raw.3 = usize::from(slot - 1) << 8 | raw.3 & 0xff;
+                    raw.3 = usize::from(slot) << 8 | raw.3 & 0xff;
                 }
                 return Some(raw);
             }
@@ -427,15 +435,18 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         let b = bucket(addr);
         let hint = self.hints[b].load(Ordering::Relaxed);
         let slot = self.hint_slots[b].load(Ordering::Relaxed);
-        if v & 1 != 0 || slot == 0 {
+        // A `NONE` slot fails the bounds test of indexing when the table
+        // has fewer slots (a constant test); a `NONE` hint names no region
+        // or region 255, which the range test checks as any other.
+        if v & 1 != 0 || (SLOTS_PER_ENTRY * N > usize::from(NONE) && slot == NONE) {
             return None;
         }
-        let raw = self.raw(usize::from(hint).wrapping_sub(1))?;
+        let raw = self.raw(usize::from(hint))?;
         if !(raw.0 <= addr && addr <= raw.1 && self.unchanged(v)) {
             return None;
         }
         // The same slot as the descriptor's (one publication).
-        let meta = usize::from(slot - 1) << 8 | raw.3 & 0xff;
+        let meta = usize::from(slot) << 8 | raw.3 & 0xff;
         self.resolve((raw.0, raw.1, raw.2, meta), false)
     }
 
@@ -675,8 +686,9 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         let dir = directory(&next.regions);
         for ((h, hs), d) in self.hints.iter().zip(&self.hint_slots).zip(dir) {
             h.store(d, Ordering::Relaxed);
-            let slot = slots.get(usize::from(d).wrapping_sub(1));
-            let slot = slot.and_then(|&s| u8::try_from(s + 1).ok()).unwrap_or(0);
+            let slot = slots.get(usize::from(d)).filter(|_| d != NONE);
+            let slot = slot.and_then(|&s| u8::try_from(s).ok()).filter(|&s| s != NONE);
+            let slot = slot.unwrap_or(NONE);
             hs.store(slot, Ordering::Relaxed);
         }
         for (i, b) in self.bases.iter().enumerate() {
