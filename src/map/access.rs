@@ -387,6 +387,42 @@ mod tests {
         }
     }
 
+    /// A map with more than 255 backing slots: a region whose slot index
+    /// does not fit the directory's byte, and the one at index 255 (the
+    /// byte's "none"), are each read from their own memory, never from
+    /// another slot's.
+    #[test]
+    fn slots_past_the_directory_byte_read_their_own_memory() {
+        let a: ShardedMemory<1, 64> = ShardedMemory::new();
+        let b: ShardedMemory<1, 64> = ShardedMemory::new();
+        a.write_u32(0, 0xaaaa_aaaa).unwrap();
+        b.write_u32(0, 0xbbbb_bbbb).unwrap();
+        let map: MemoryMap<'_, 72> = MemoryMap::new();
+        // Slots 0..=254 for 255 distinct (name, memory) pairs, each mapped
+        // once; all of them on `b`.
+        for i in 0..255 {
+            let name: &'static str = std::boxed::Box::leak(std::format!("r{i}").into());
+            map.add_ram(name, 0, 64, Perms::RW, &b).unwrap();
+            assert_eq!(map.read_u32(0).unwrap(), 0xbbbb_bbbb);
+            map.remove(name).unwrap();
+        }
+        map.add_ram("x", 0, 64, Perms::RW, &b).unwrap(); // slot 255
+        map.add_ram("a", 0x1000, 64, Perms::RW, &a).unwrap(); // slot 256
+        for _ in 0..2 {
+            assert_eq!(map.read_u32(0).unwrap(), 0xbbbb_bbbb);
+            assert_eq!(map.read_u32(0x1000).unwrap(), 0xaaaa_aaaa);
+            let e = map.fetch_u16(0x1002).unwrap_err();
+            let needed = Perms::EXEC;
+            assert_eq!(e.kind(), ErrorKind::Permission { needed });
+        }
+        map.move_region("a", 0).unwrap_err(); // overlaps "x": nothing changes
+        map.remove("x").unwrap();
+        map.move_region("a", 0).unwrap();
+        assert_eq!(map.read_u32(0).unwrap(), 0xaaaa_aaaa);
+        let e = map.read_u32(0x1000).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unmapped);
+    }
+
     /// ROM reads go through its shards inline; writes are refused and
     /// change nothing.
     #[test]

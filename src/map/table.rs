@@ -687,7 +687,9 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         for ((h, hs), d) in self.hints.iter().zip(&self.hint_slots).zip(dir) {
             h.store(d, Ordering::Relaxed);
             let slot = slots.get(usize::from(d)).filter(|_| d != NONE);
-            let slot = slot.and_then(|&s| u8::try_from(s).ok()).filter(|&s| s != NONE);
+            let slot = slot
+                .and_then(|&s| u8::try_from(s).ok())
+                .filter(|&s| s != NONE);
             let slot = slot.unwrap_or(NONE);
             hs.store(slot, Ordering::Relaxed);
         }
