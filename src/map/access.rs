@@ -238,7 +238,10 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                     // fetch inlined in an emulator's loop keeps its value
                     // in a register.
                     (None, Backing::Mmio(d)) if access != Access::Fetch => {
-                        return device_load(d, off, addr, access)
+                        return d
+                            .read(off, T::SIZE)
+                            .map(T::from_u64_truncating)
+                            .map_err(|e| relocate(e, access, addr, T::SIZE))
                     }
                     (None, _) => {}
                 }
