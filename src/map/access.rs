@@ -88,20 +88,6 @@ fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Res
         .map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
 
-/// A device's typed load: its one call, out of line (a tail call from
-/// the inline path), so the inline RAM read needs no frame for it.
-#[inline(never)]
-fn device_load<T: Scalar>(
-    d: &dyn MmioDevice,
-    off: u64,
-    addr: u64,
-    access: Access,
-) -> Result<T, VmError> {
-    d.read(off, T::SIZE)
-        .map(T::from_u64_truncating)
-        .map_err(|e| relocate(e, access, addr, T::SIZE))
-}
-
 /// A typed load from `backing` at backing offset `off` (guest address
 /// `addr`), which a fast path checked: one call into the memory or device.
 /// Out of line, so an inline RAM read needs no frame; the backing by
