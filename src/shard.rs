@@ -1220,6 +1220,16 @@ pub(crate) struct SharedPage<'a> {
     state: &'a AtomicU8,
 }
 
+// SAFETY: a `SharedPage<'a>` is a `&'a ShardedMemory` narrowed to one
+// page: it reaches the bytes only through `GShard` (atomic words, the
+// shard's lock and counter) and the freeze state through an atomic, exactly
+// as `&ShardedMemory` does from any thread; `ShardedMemory` is `Sync`. So a
+// `Cursor` that caches pages can be made on one thread and moved to its
+// vCPU thread.
+unsafe impl Send for SharedPage<'_> {}
+// SAFETY: as for `Send` above.
+unsafe impl Sync for SharedPage<'_> {}
+
 impl<'a> RawShards<'a> {
     /// Loads `size` bytes at byte `off` of the memory if they lie inside
     /// one aligned 8-byte window (a word on 64-bit hosts): the shard's own
