@@ -578,3 +578,32 @@ fn cursors_see_each_protect_and_watch_once_it_returned() {
         });
     });
 }
+
+/// A cursor is `Send`: made (and warmed, so it holds a cached page) on one
+/// thread, moved into its vCPU thread and used there, while the map keeps
+/// changing from the first.
+#[test]
+fn a_warm_cursor_moves_into_its_vcpu_thread() {
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    let mem: ShardedMemory<2, 4096> = ShardedMemory::new();
+    mem.write_u32(0x10, 7).unwrap();
+    let map: MemoryMap<'_, 2> = MemoryMap::new();
+    map.add_ram("ram", 0x8000_0000, 0x2000, Perms::RW, &mem)
+        .unwrap();
+    let cpu = map.cpu();
+    assert_eq!(cpu.read_u32(0x8000_0010).unwrap(), 7); // the page is cached
+    std::thread::scope(|s| {
+        let cpu = send(cpu);
+        let vcpu = s.spawn(move || {
+            cpu.write_u32(0x8000_0014, 9).unwrap();
+            assert_eq!(cpu.read_u32(0x8000_0010).unwrap(), 7);
+            cpu
+        });
+        let cpu = vcpu.join().unwrap();
+        map.move_region("ram", 0x9000_0000).unwrap();
+        assert_eq!(cpu.read_u32(0x9000_0014).unwrap(), 9);
+        assert!(cpu.read_u32(0x8000_0010).is_err());
+    });
+}

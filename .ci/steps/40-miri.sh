@@ -15,6 +15,9 @@
 #    (tests/soundness.rs), the live map and demand mapping over 8; the
 #    torture and concurrency tests over 4 (each run already races several
 #    threads for many rounds).
+# tests/map_owner_reentry.rs runs alone, with leaks allowed: it leaks its
+# owner map and memories on purpose (a `thread_local` can hold only a
+# `&'static OwnerMap`, which is how its devices and hooks reach the map).
 # Isolation is off because proptest and the watchdogs read the clock.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,7 +40,8 @@ racing=(
     "machine_demand|0..8|"
 )
 
-names=" ${racing[*]%%|*} " # the test files of part 2
+leaky=map_owner_reentry
+names=" ${racing[*]%%|*} $leaky " # the test files not run in part 1
 once=()
 for f in tests/*.rs; do
     name=$(basename "$f" .rs)
@@ -45,6 +49,7 @@ for f in tests/*.rs; do
 done
 cargo +nightly miri test --lib "${once[@]}"
 cargo +nightly miri test --doc
+MIRIFLAGS="$MIRIFLAGS -Zmiri-ignore-leaks" cargo +nightly miri test -q --test "$leaky"
 echo "miri: part 1 (everything once) passed at $(($(date +%s) - start))s"
 
 for row in "${racing[@]}"; do

@@ -32,6 +32,10 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// and the hooks may then run more than once, and the last run is the
     /// one that took effect.
     ///
+    /// `f` computes a value and must not access the map: under the
+    /// memory's write lock (a spin lock, not reentrant), an access from
+    /// `f` to the same shard waits for ever.
+    ///
     /// ```
     /// use vm_mem::{ErrorKind, MemoryMap, MmioDevice, Perms, ShardedMemory, VmError};
     ///

@@ -17,7 +17,8 @@
 //! and is looked up again: a cursor never uses a region that a change which
 //! returned before the access replaced.
 //!
-//! Limits: a cursor is `Send` but not `Sync` (one per vCPU thread); the
+//! Limits: a cursor is `Send` but not `Sync` (make it anywhere, move it
+//! to its vCPU thread, keep one per vCPU); the
 //! version comparison wraps after `usize::MAX / 2` changes, as
 //! [`MemoryMap::version`] does. Bulk copies and guest atomics have no
 //! per-page fast path to cache: they reach the map through `Deref`.

@@ -73,10 +73,18 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
     /// the memories this map stores to with plain stores.
     map: MemoryMap<'a, N, H>,
     lent: [Cell<Lent<'a>>; N],
-    /// Checked against no version on a hit: only this map's own calls
-    /// can change its table (its devices, hooks and handler are `Sync`, so
-    /// none can hold this `!Sync` map), and each of them that can ends in
-    /// [`sync`](Self::sync), which flushes the cache if the table changed.
+    /// Checked against no version on a hit. Only this map's own methods
+    /// reach its private table; a device, hook or handler can still call
+    /// them (through a `thread_local` holding a leaked `&'static OwnerMap`,
+    /// say), but only on this thread and only from inside a call of ours.
+    /// Every method that can change the table holds a [`Synced`] guard,
+    /// which flushes the cache if the version moved, on return and on
+    /// unwind; no user code runs between a hit (or a fill) and the access
+    /// that uses it. So no hit outlives a change that returned before it.
+    /// `Demand::Map` adds a region without a nested sync, but only in a
+    /// hole, which no entry caches. A stale hit would still be memory-safe
+    /// (every page lives for `'a`, on this thread); tests/map_owner_reentry.rs
+    /// checks each way in.
     cache: PageCache<'a, OwnedPage<'a>>,
     /// The table version the cache is of.
     seen: Cell<usize>,
@@ -289,8 +297,10 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     }
 
     /// The guest atomic, as [`MemoryMap::fetch_update`]: on lent RAM a
-    /// plain load and store (nothing else runs between them: the map is
-    /// one thread's); hooked or refused ones take the map's path.
+    /// plain load and store (only `f` runs between them: the map is one
+    /// thread's); hooked or refused ones take the map's path. `f` must not
+    /// access the map: on that path it runs under the memory's write lock,
+    /// and an access to the same shard from `f` waits for ever.
     #[inline]
     pub fn fetch_update<T: Scalar>(
         &self,
