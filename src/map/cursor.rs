@@ -24,8 +24,7 @@
 //! per-page fast path to cache: they reach the map through `Deref`.
 
 use crate::error::{Access, VmError};
-use crate::map::access::{fast_load, fast_store};
-use crate::map::page_cache::{Miss, PageCache};
+use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::scalar::Scalar;
@@ -177,55 +176,46 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H
     );
 }
 
-/// The way back to the map when the page cache cannot serve an access.
-impl<'a, const N: usize, const H: usize> Miss for Cursor<'_, 'a, N, H> {
-    /// A load the hot path did not serve: from the cache if the page is
-    /// cached (a misaligned access, a device), else after looking the page
-    /// up, else the map's general path.
-    #[inline(never)]
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(v) = self
-            .cache
-            .load_any(addr, access, Some(self.map.table.current()))
-        {
-            return v;
-        }
-        if let Some(r) = self.refill(addr) {
-            if let Some(v) = self
-                .cache
-                .load_any(addr, access, Some(self.map.table.current()))
-            {
-                return v;
-            }
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
-                return v;
-            }
-        }
-        self.map
-            .load_slow(addr, T::SIZE, access)
-            .map(T::from_u64_truncating)
+/// What the shared miss path needs of a cursor: its cache, the map's
+/// current version, its refill, and the map's general path.
+impl<'a, const N: usize, const H: usize> CacheOwner<'a> for Cursor<'_, 'a, N, H> {
+    type Page = SharedPage<'a>;
+
+    #[inline(always)]
+    fn cache(&self) -> &PageCache<'a, SharedPage<'a>> {
+        &self.cache
     }
 
-    /// A store the hot path did not serve, as [`load_miss`](Self::load_miss).
+    #[inline(always)]
+    fn version(&self) -> Option<usize> {
+        Some(self.map.table.current())
+    }
+
+    #[inline(always)]
+    fn refill(&self, addr: u64) -> Option<Region<'a>> {
+        Cursor::refill(self, addr)
+    }
+
+    #[inline(always)]
+    fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
+        self.map.load_slow(addr, size, access)
+    }
+
+    #[inline(always)]
+    fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+        self.map.store_slow(addr, size, v)
+    }
+}
+
+/// The way back to the map when the page cache cannot serve an access.
+impl<const N: usize, const H: usize> Miss for Cursor<'_, '_, N, H> {
+    #[inline(never)]
+    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+        page_cache::load_miss(self, addr, access)
+    }
+
     #[inline(never)]
     fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(res) = self
-            .cache
-            .store_any(addr, v, Some(self.map.table.current()))
-        {
-            return res;
-        }
-        if let Some(r) = self.refill(addr) {
-            if let Some(res) = self
-                .cache
-                .store_any(addr, v, Some(self.map.table.current()))
-            {
-                return res;
-            }
-            if let Some(res) = fast_store(&r, addr, v) {
-                return res; // (ROM: `None`, refused below)
-            }
-        }
-        self.map.store_slow(addr, T::SIZE, v.to_u64())
+        page_cache::store_miss(self, addr, v)
     }
 }

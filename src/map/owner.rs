@@ -18,12 +18,11 @@
 
 use crate::error::{Access, VmError};
 use crate::frozen::Frozen;
-use crate::map::access::{fast_load, fast_store};
 use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId};
 use crate::map::mmio::MmioDevice;
-use crate::map::page_cache::{Miss, PageCache};
+use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
@@ -339,45 +338,50 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> 
     );
 }
 
+/// What the shared miss path needs of an owner map: its cache, no
+/// version (see the `cache` field), its refill, and the map's general path.
+impl<'a, const N: usize, const H: usize> CacheOwner<'a> for OwnerMap<'a, N, H> {
+    type Page = OwnedPage<'a>;
+
+    #[inline(always)]
+    fn cache(&self) -> &PageCache<'a, OwnedPage<'a>> {
+        &self.cache
+    }
+
+    #[inline(always)]
+    fn version(&self) -> Option<usize> {
+        None
+    }
+
+    #[inline(always)]
+    fn refill(&self, addr: u64) -> Option<Region<'a>> {
+        OwnerMap::refill(self, addr)
+    }
+
+    #[inline(always)]
+    fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
+        self.map.load_slow(addr, size, access)
+    }
+
+    #[inline(always)]
+    fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+        self.map.store_slow(addr, size, v)
+    }
+}
+
 /// The way back to the map when the page cache cannot serve an access.
+/// A miss may run devices, hooks or the handler, which may change the
+/// table: the cache syncs when it returns.
 impl<const N: usize, const H: usize> Miss for OwnerMap<'_, N, H> {
-    /// A load the hot path did not serve: from the cache if the page is
-    /// cached (a misaligned access, a device), else after looking the page
-    /// up, else the map's general path.
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         let _sync = self.synced();
-        if let Some(v) = self.cache.load_any(addr, access, None) {
-            return v;
-        }
-        if let Some(r) = self.refill(addr) {
-            if let Some(v) = self.cache.load_any(addr, access, None) {
-                return v;
-            }
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
-                return v;
-            }
-        }
-        self.map
-            .load_slow(addr, T::SIZE, access)
-            .map(T::from_u64_truncating)
+        page_cache::load_miss(self, addr, access)
     }
 
-    /// A store the hot path did not serve, as [`load_miss`](Self::load_miss).
     #[inline(never)]
     fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
         let _sync = self.synced();
-        if let Some(res) = self.cache.store_any(addr, v, None) {
-            return res;
-        }
-        if let Some(r) = self.refill(addr) {
-            if let Some(res) = self.cache.store_any(addr, v, None) {
-                return res;
-            }
-            if let Some(res) = fast_store(&r, addr, v) {
-                return res; // (ROM: `None`, refused below)
-            }
-        }
-        self.map.store_slow(addr, T::SIZE, v.to_u64())
+        page_cache::store_miss(self, addr, v)
     }
 }

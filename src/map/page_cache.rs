@@ -122,6 +122,69 @@ pub(crate) trait Miss {
     fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError>;
 }
 
+/// What a cache's owner gives [`load_miss`] and [`store_miss`], the one
+/// miss path of every owner.
+pub(crate) trait CacheOwner<'a> {
+    /// How the cached pages are reached.
+    type Page: PageMem;
+    /// The owner's cache.
+    fn cache(&self) -> &PageCache<'a, Self::Page>;
+    /// The table version a hit must match (read anew at each call), or
+    /// `None` when no version is checked (the owner map).
+    fn version(&self) -> Option<usize>;
+    /// Looks `addr`'s page up and caches it: its region, if any.
+    fn refill(&self, addr: u64) -> Option<Region<'a>>;
+    /// The map's general load ([`MemoryMap::load_slow`](crate::MemoryMap)).
+    fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError>;
+    /// The map's general store.
+    fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError>;
+}
+
+/// A load the hot path did not serve: from the cache if the page is cached
+/// (a misaligned access, a device), else after looking the page up, else
+/// the map's general path.
+#[inline(always)]
+pub(crate) fn load_miss<'a, O: CacheOwner<'a>, T: Scalar>(
+    o: &O,
+    addr: u64,
+    access: Access,
+) -> Result<T, VmError> {
+    if let Some(v) = o.cache().load_any(addr, access, o.version()) {
+        return v;
+    }
+    if let Some(r) = o.refill(addr) {
+        if let Some(v) = o.cache().load_any(addr, access, o.version()) {
+            return v;
+        }
+        if let Some(v) = fast_load::<T>(&r, addr, access) {
+            return v;
+        }
+    }
+    o.load_slow(addr, T::SIZE, access)
+        .map(T::from_u64_truncating)
+}
+
+/// A store the hot path did not serve, as [`load_miss`].
+#[inline(always)]
+pub(crate) fn store_miss<'a, O: CacheOwner<'a>, T: Scalar>(
+    o: &O,
+    addr: u64,
+    v: T,
+) -> Result<(), VmError> {
+    if let Some(res) = o.cache().store_any(addr, v, o.version()) {
+        return res;
+    }
+    if let Some(r) = o.refill(addr) {
+        if let Some(res) = o.cache().store_any(addr, v, o.version()) {
+            return res;
+        }
+        if let Some(res) = fast_store(&r, addr, v) {
+            return res; // (ROM: `None`, refused below)
+        }
+    }
+    o.store_slow(addr, T::SIZE, v.to_u64())
+}
+
 /// One entry: a page's tags, the version they are of, and what serves a
 /// hit. One `Cell` per field, so a hit loads only what it uses.
 struct Entry<'a, P> {
