@@ -69,46 +69,86 @@ machine!(&MemoryMap<'_, 8, 2>);
 machine!(OwnerMap<'_, 8, 2>);
 machine!(Cursor<'_, '_, 8, 2>);
 
-/// Runs the program with seed `seed`, returning every result as text.
-fn run(m: &mut dyn Machine, seed: u64) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut x = seed;
-    let mut next = || {
-        x = x
+/// The programs' random numbers: a 64-bit LCG's high bits.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        x >> 33
-    };
-    let mut ram_base = 0x1000u64;
-    for _ in 0..STEPS {
-        let op = next() % 16;
-        // Around the RAM (wherever it is), the ROM, the device, a hole.
-        let area = [ram_base, 0x8000, 0x9000, 0x5000][next() as usize % 4];
-        let addr = area + next() % 300 - 20;
-        let size = [1, 2, 4, 8][next() as usize % 4];
-        let r = match op {
-            0..=5 => format!("{:?}", m.read_sized(addr, size)),
-            6..=10 => format!("{:?}", m.write_sized(addr, size, next() * 0x9e37_79b9)),
-            11 => format!("{:?}", m.fetch_u16(addr)),
-            12 => {
-                let first = ram_base + next() % 256;
-                let p = [Perms::RW, Perms::READ, Perms::RWX, Perms::NONE][next() as usize % 4];
-                m.set_perms(first..=first + next() % 64, p)
-            }
-            13 => {
-                ram_base = [0x1000, 0x2000, 0x3000][next() as usize % 3];
-                m.move_ram(ram_base)
-            }
-            14 => format!("{:?}", m.add_u32(addr, 3)),
-            _ => {
-                let mut buf = [0u8; 24];
-                let r = m.read_bytes(addr, &mut buf);
-                format!("{r:?} {buf:?}")
-            }
-        };
-        out.push(r);
+        self.0 >> 33
     }
-    out
+
+    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.next() as usize % from.len()]
+    }
+}
+
+/// One step of a random program.
+enum Step {
+    Read,
+    Write(u64),
+    Fetch16,
+    Fetch32,
+    Protect(std::ops::RangeInclusive<u64>, Perms),
+    Move(u64),
+    AtomicAdd,
+    Bytes,
+}
+
+/// Runs `step` at `addr` (`size` bytes) on `m`; its result as text.
+fn exec(m: &mut dyn Machine, step: Step, addr: u64, size: usize) -> String {
+    match step {
+        Step::Read => format!("{:?}", m.read_sized(addr, size)),
+        Step::Write(v) => format!("{:?}", m.write_sized(addr, size, v)),
+        Step::Fetch16 => format!("{:?}", m.fetch_u16(addr)),
+        Step::Fetch32 => format!("{:?}", m.fetch_u32(addr)),
+        Step::Protect(range, p) => m.set_perms(range, p),
+        Step::Move(base) => m.move_ram(base),
+        Step::AtomicAdd => format!("{:?}", m.add_u32(addr, 3)),
+        Step::Bytes => {
+            let mut buf = [0u8; 24];
+            let r = m.read_bytes(addr, &mut buf);
+            format!("{r:?} {buf:?}")
+        }
+    }
+}
+
+/// The permissions a program's protects pick from.
+const PERMS: [Perms; 4] = [Perms::RW, Perms::READ, Perms::RWX, Perms::NONE];
+
+/// Runs the program with seed `seed`, returning every result as text.
+fn run(m: &mut dyn Machine, seed: u64) -> Vec<String> {
+    let mut rng = Lcg(seed);
+    let mut ram_base = 0x1000u64;
+    (0..STEPS)
+        .map(|_| {
+            let op = rng.next() % 16;
+            // Around the RAM (wherever it is), the ROM, the device, a hole.
+            let area = rng.pick(&[ram_base, 0x8000, 0x9000, 0x5000]);
+            let addr = area + rng.next() % 300 - 20;
+            let size = rng.pick(&[1, 2, 4, 8]);
+            let step = match op {
+                0..=5 => Step::Read,
+                6..=10 => Step::Write(rng.next() * 0x9e37_79b9),
+                11 => Step::Fetch16,
+                12 => {
+                    let first = ram_base + rng.next() % 256;
+                    let p = rng.pick(&PERMS);
+                    Step::Protect(first..=first + rng.next() % 64, p)
+                }
+                13 => {
+                    ram_base = rng.pick(&[0x1000, 0x2000, 0x3000]);
+                    Step::Move(ram_base)
+                }
+                14 => Step::AtomicAdd,
+                _ => Step::Bytes,
+            };
+            exec(m, step, addr, size)
+        })
+        .collect()
 }
 
 fn rom() -> Mem {
@@ -221,60 +261,50 @@ const PAGES: u64 = 80;
 /// page with a device, a watched page, protects of parts of pages and
 /// moves of the big region.
 fn run_pages(m: &mut dyn Machine, seed: u64) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut x = seed;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        x >> 33
-    };
+    let mut rng = Lcg(seed);
     let mut ram_base = 0x10_0000u64;
-    for _ in 0..STEPS {
-        let op = next() % 16;
-        let edge = [
-            0,
-            1,
-            3,
-            4,
-            6,
-            7,
-            8,
-            0xff8,
-            0xffc,
-            0xffd,
-            0xfff,
-            next() % 0x1000,
-        ];
-        let addr = match next() % 8 {
-            0 => 0x20_0000 + next() % 0x180 - 0x10, // small RAM, device, holes
-            1 => 0x60_0000 + next() % 0x10,         // a hole
-            _ => ram_base + (next() % (PAGES + 1)) * 0x1000 + edge[next() as usize % edge.len()],
-        };
-        let size = [1, 2, 4, 8][next() as usize % 4];
-        let r = match op {
-            0..=5 => format!("{:?}", m.read_sized(addr, size)),
-            6..=9 => format!("{:?}", m.write_sized(addr, size, next() * 0x9e37_79b9)),
-            10 => format!("{:?}", m.fetch_u32(addr)),
-            11 => {
-                let first = ram_base + next() % (PAGES * 0x1000);
-                let p = [Perms::RW, Perms::READ, Perms::RWX, Perms::NONE][next() as usize % 4];
-                m.set_perms(first..=first + next() % 0x2000, p)
-            }
-            12 if next() % 4 == 0 => {
-                ram_base = [0x10_0000, 0x40_0000][next() as usize % 2];
-                m.move_ram(ram_base)
-            }
-            13 => format!("{:?}", m.add_u32(addr, 3)),
-            _ => {
-                let mut buf = [0u8; 24];
-                let r = m.read_bytes(addr, &mut buf);
-                format!("{r:?} {buf:?}")
-            }
-        };
-        out.push(r);
-    }
-    out
+    (0..STEPS)
+        .map(|_| {
+            let op = rng.next() % 16;
+            let edge = [
+                0,
+                1,
+                3,
+                4,
+                6,
+                7,
+                8,
+                0xff8,
+                0xffc,
+                0xffd,
+                0xfff,
+                rng.next() % 0x1000,
+            ];
+            let addr = match rng.next() % 8 {
+                0 => 0x20_0000 + rng.next() % 0x180 - 0x10, // small RAM, device, holes
+                1 => 0x60_0000 + rng.next() % 0x10,         // a hole
+                _ => ram_base + (rng.next() % (PAGES + 1)) * 0x1000 + rng.pick(&edge),
+            };
+            let size = rng.pick(&[1, 2, 4, 8]);
+            let step = match op {
+                0..=5 => Step::Read,
+                6..=9 => Step::Write(rng.next() * 0x9e37_79b9),
+                10 => Step::Fetch32,
+                11 => {
+                    let first = ram_base + rng.next() % (PAGES * 0x1000);
+                    let p = rng.pick(&PERMS);
+                    Step::Protect(first..=first + rng.next() % 0x2000, p)
+                }
+                12 if rng.next().is_multiple_of(4) => {
+                    ram_base = rng.pick(&[0x10_0000, 0x40_0000]);
+                    Step::Move(ram_base)
+                }
+                13 => Step::AtomicAdd,
+                _ => Step::Bytes,
+            };
+            exec(m, step, addr, size)
+        })
+        .collect()
 }
 
 #[test]

@@ -178,7 +178,7 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H
 
 /// What the shared miss path needs of a cursor: its cache, the map's
 /// current version, its refill, and the map's general path.
-impl<'a, const N: usize, const H: usize> CacheOwner<'a> for Cursor<'_, 'a, N, H> {
+impl<'a, const N: usize, const H: usize> CacheOwner<'a, N, H> for Cursor<'_, 'a, N, H> {
     type Page = SharedPage<'a>;
 
     #[inline(always)]
@@ -197,13 +197,8 @@ impl<'a, const N: usize, const H: usize> CacheOwner<'a> for Cursor<'_, 'a, N, H>
     }
 
     #[inline(always)]
-    fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
-        self.map.load_slow(addr, size, access)
-    }
-
-    #[inline(always)]
-    fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
-        self.map.store_slow(addr, size, v)
+    fn map(&self) -> &MemoryMap<'a, N, H> {
+        self.map
     }
 }
 

@@ -340,7 +340,7 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> 
 
 /// What the shared miss path needs of an owner map: its cache, no
 /// version (see the `cache` field), its refill, and the map's general path.
-impl<'a, const N: usize, const H: usize> CacheOwner<'a> for OwnerMap<'a, N, H> {
+impl<'a, const N: usize, const H: usize> CacheOwner<'a, N, H> for OwnerMap<'a, N, H> {
     type Page = OwnedPage<'a>;
 
     #[inline(always)]
@@ -359,13 +359,8 @@ impl<'a, const N: usize, const H: usize> CacheOwner<'a> for OwnerMap<'a, N, H> {
     }
 
     #[inline(always)]
-    fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
-        self.map.load_slow(addr, size, access)
-    }
-
-    #[inline(always)]
-    fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
-        self.map.store_slow(addr, size, v)
+    fn map(&self) -> &MemoryMap<'a, N, H> {
+        &self.map
     }
 }
 

@@ -21,6 +21,7 @@
 use crate::error::{Access, VmError};
 use crate::map::access::{fast_load, fast_store};
 use crate::map::region::{Backing, Region};
+use crate::map::MemoryMap;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
 use crate::shard::{OwnedPage, SharedPage, PAGE};
@@ -124,7 +125,7 @@ pub(crate) trait Miss {
 
 /// What a cache's owner gives [`load_miss`] and [`store_miss`], the one
 /// miss path of every owner.
-pub(crate) trait CacheOwner<'a> {
+pub(crate) trait CacheOwner<'a, const N: usize, const H: usize> {
     /// How the cached pages are reached.
     type Page: PageMem;
     /// The owner's cache.
@@ -134,21 +135,22 @@ pub(crate) trait CacheOwner<'a> {
     fn version(&self) -> Option<usize>;
     /// Looks `addr`'s page up and caches it: its region, if any.
     fn refill(&self, addr: u64) -> Option<Region<'a>>;
-    /// The map's general load ([`MemoryMap::load_slow`](crate::MemoryMap)).
-    fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError>;
-    /// The map's general store.
-    fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError>;
+    /// The map, whose general path serves what the cache cannot.
+    fn map(&self) -> &MemoryMap<'a, N, H>;
 }
 
 /// A load the hot path did not serve: from the cache if the page is cached
 /// (a misaligned access, a device), else after looking the page up, else
 /// the map's general path.
 #[inline(always)]
-pub(crate) fn load_miss<'a, O: CacheOwner<'a>, T: Scalar>(
+pub(crate) fn load_miss<'a, const N: usize, const H: usize, O, T: Scalar>(
     o: &O,
     addr: u64,
     access: Access,
-) -> Result<T, VmError> {
+) -> Result<T, VmError>
+where
+    O: CacheOwner<'a, N, H>,
+{
     if let Some(v) = o.cache().load_any(addr, access, o.version()) {
         return v;
     }
@@ -160,17 +162,21 @@ pub(crate) fn load_miss<'a, O: CacheOwner<'a>, T: Scalar>(
             return v;
         }
     }
-    o.load_slow(addr, T::SIZE, access)
+    o.map()
+        .load_slow(addr, T::SIZE, access)
         .map(T::from_u64_truncating)
 }
 
 /// A store the hot path did not serve, as [`load_miss`].
 #[inline(always)]
-pub(crate) fn store_miss<'a, O: CacheOwner<'a>, T: Scalar>(
+pub(crate) fn store_miss<'a, const N: usize, const H: usize, O, T: Scalar>(
     o: &O,
     addr: u64,
     v: T,
-) -> Result<(), VmError> {
+) -> Result<(), VmError>
+where
+    O: CacheOwner<'a, N, H>,
+{
     if let Some(res) = o.cache().store_any(addr, v, o.version()) {
         return res;
     }
@@ -182,7 +188,7 @@ pub(crate) fn store_miss<'a, O: CacheOwner<'a>, T: Scalar>(
             return res; // (ROM: `None`, refused below)
         }
     }
-    o.store_slow(addr, T::SIZE, v.to_u64())
+    o.map().store_slow(addr, T::SIZE, v.to_u64())
 }
 
 /// One entry: a page's tags, the version they are of, and what serves a
