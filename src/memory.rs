@@ -239,26 +239,9 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     crate::typed::typed_methods!(usize, read = ref, write = ref);
 
     /// The one typed read behind every `read_*` method.
-    ///
-    /// Only a read inside one word of one shard stays inline (a bounds
-    /// check and one load); every other read is one tail call, so the
-    /// inline read calls nothing and needs no stack frame.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        if let Some((shard, off)) = self.in_shard(addr, T::SIZE) {
-            if let Some(v) = shard.read_in_word(off, T::SIZE) {
-                return Ok(T::from_u64_truncating(v));
-            }
-        }
-        self.read_cold(addr)
-    }
-
-    /// [`read`](Self::read)'s way out of line, typed so that the inline
-    /// read reaches it with a tail call (a `Result<T, _>` of its own type).
-    #[cold]
-    #[inline(never)]
-    fn read_cold<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        self.read_slow(addr, T::SIZE).map(T::from_u64_truncating)
+        self.read_sized(addr, T::SIZE).map(T::from_u64_truncating)
     }
 
     /// The shard holding all `size` bytes at `addr`, with their offset in
@@ -275,18 +258,24 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         (off <= SHARD_SIZE.checked_sub(size)?).then_some((shard, off))
     }
 
-    /// A read of `size` bytes across words of one shard, straddling two
-    /// shards (validated against both shards' counters, or under both read
-    /// locks, ascending), or out of bounds. Not generic over the width,
-    /// so the cold path stays single.
-    #[cold]
-    #[inline(never)]
-    fn read_slow(&self, addr: usize, size: usize) -> Result<u64, VmError> {
+    /// The read of `size` bytes, zero-extended. Not generic over the width,
+    /// so cold paths stay single; always inlined (with a constant size it is
+    /// a bounds check and one load): reads are the hot path.
+    #[inline(always)]
+    fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         if let Some((shard, off)) = self.in_shard(addr, size) {
             if let Some(v) = shard.read(off, size) {
                 return Ok(v);
             }
         }
+        self.read_slow(addr, size)
+    }
+
+    /// Straddling or out-of-bounds read of `size` bytes: validated against
+    /// both shards' counters (or under both read locks, ascending).
+    #[cold]
+    #[inline(never)]
+    fn read_slow(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         let oob = || VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE);
         let [first, second] = self.pair(idx).ok_or_else(oob)?;

@@ -389,25 +389,14 @@ impl<'a, G: Geometry> GShard<'a, G> {
         self.read_impl(off, size, Contended::GiveUp)
     }
 
-    /// [`read`](Self::read) of bytes inside one word (an aligned access),
-    /// with no lock: one atomic load cannot tear. `None` if they cross a
-    /// word or leave the shard; the caller then takes its cold path
-    /// whole, so its hot path calls nothing and needs no stack frame.
-    #[inline(always)]
-    pub(crate) fn read_in_word(&self, off: usize, size: usize) -> Option<u64> {
-        let (i, sh) = (off / W, off % W);
-        if sh + size > W {
-            return None;
-        }
-        let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
-        Some(low_bytes(u128::from(w >> (sh * 8)), size))
-    }
-
     /// The typed read; `how` says what a spanning read does about writers.
     #[inline(always)]
     fn read_impl(&self, off: usize, size: usize, how: Contended) -> Option<u64> {
-        if off % W + size <= W {
-            return self.read_in_word(off, size);
+        let (i, sh) = (off / W, off % W);
+        if sh + size <= W {
+            // Inside one word: one atomic load cannot tear.
+            let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
+            return Some(low_bytes(u128::from(w >> (sh * 8)), size));
         }
         // The shard by its parts: in registers, not through the stack.
         Self::read_words(self.ctl, self.bytes, self.geom, off, size, how)
