@@ -33,6 +33,13 @@ pub fn cursor_write_u32(c: &Cursor<'_, '_, 4>, a: u64, v: u32) -> Result<(), VmE
     c.write_u32(a, v)
 }
 
+/// The shared map's `read_u32` (directory hit: RAM inline, a device in
+/// one call).
+#[inline(never)]
+pub fn map_read_u32(m: &MemoryMap<'_, 8>, a: u64) -> Result<u32, VmError> {
+    m.read_u32(a)
+}
+
 /// The owner map's `read_u32` (cache hit: one tag compare, a plain load).
 #[inline(never)]
 pub fn owner_read_u32(m: &OwnerMap<'_, 4>, a: u64) -> Result<u32, VmError> {
@@ -50,9 +57,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     map.add_ram("ram", 0, Mem::SIZE as u64, Perms::RW, &*shared)?;
     let cpu = map.cpu();
+    let map8: MemoryMap<'_, 8> = MemoryMap::new();
+    map8.add_ram("ram", 0, Mem::SIZE as u64, Perms::RW, &*shared)?;
     cursor_write_u32(black_box(&cpu), black_box(0x100), 7)?;
     assert_eq!(cursor_read_u32(black_box(&cpu), black_box(0x100))?, 7);
     assert_eq!(shared_read_u32(black_box(&shared), black_box(0x100))?, 7);
+    assert_eq!(map_read_u32(black_box(&map8), black_box(0x100))?, 7);
     let mut mem = Mem::new_boxed();
     {
         let owner: OwnerMap<'_, 4> = OwnerMap::new();

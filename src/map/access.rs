@@ -212,7 +212,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// not `and_then`: a closure's body may stay out of line.
     #[inline(always)]
     pub(crate) fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(Hit { region: r, ram }) = self.table.hinted(addr) {
+        if let Some(Hit { region: r, ram, .. }) = self.table.hinted(addr) {
             if let Some(off) = r.serves(addr, T::SIZE, needs(access)) {
                 match (ram, r.backing) {
                     (Some(m), _) => {
@@ -242,7 +242,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// general path.
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(Hit { region: r, ram }) = self.table.hit(addr) {
+        if let Some(Hit { region: r, ram, .. }) = self.table.hit(addr) {
             if let (Some(m), Some(off)) = (ram, r.serves(addr, T::SIZE, needs(access))) {
                 if let Some(v) = m.read_in_word(off, T::SIZE) {
                     return Ok(T::from_u64_truncating(v));

@@ -63,6 +63,26 @@ impl<T: Copy> WriteOnce<T> {
         Some(unsafe { self.value.get().cast::<T>().read() })
     }
 
+    /// A copy of the value, with no test of the state: for a reader that
+    /// already knows the cell is written (the map's access path, which
+    /// reads only slots a published table names), so it pays no load and
+    /// no branch for the state.
+    ///
+    /// # Safety
+    /// A `set` that returned `true` on this cell happens-before this call
+    /// (for instance: it was sequenced before a `Release` store that this
+    /// thread's `Acquire` load read, directly or through a release
+    /// sequence or later writers' stores ordered after it).
+    #[inline(always)]
+    pub(crate) unsafe fn get_published(&self) -> T {
+        debug_assert_eq!(self.state.load(Ordering::Relaxed), READY);
+        // SAFETY: by the caller's promise, the one write of the value
+        // happens-before this read, and nothing writes it again, so there
+        // is no data race and the value is initialised; the cast and the
+        // copy are as in `get`.
+        unsafe { self.value.get().cast::<T>().read() }
+    }
+
     /// Stores `v` if the cell is empty; returns whether it did.
     pub(crate) fn set(&self, v: T) -> bool {
         // ORDERING: only one caller wins the exchange; `Relaxed` suffices

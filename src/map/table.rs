@@ -216,8 +216,23 @@ struct Slot<'a> {
 /// ROM, its memory's shards.
 #[derive(Clone, Copy)]
 pub(crate) struct Hit<'a> {
+    /// Where `Option<Hit>` keeps its `None`: a byte set from a constant,
+    /// so the option's test folds away. Without it the option would use
+    /// a spare value of the backing's tag, and the compiler, which cannot
+    /// know a tag loaded from a slot is valid, would test it.
+    #[allow(dead_code)] // its job is layout: nobody reads it
+    pub(crate) found: Found,
     pub(crate) region: Region<'a>,
     pub(crate) ram: Option<RawShards<'a>>,
+}
+
+/// The one value of [`Hit::found`]: `2^64 - 1` spare values, more than a
+/// backing's tag has (it fills a word), so the compiler puts
+/// `Option<Hit>`'s `None` here.
+#[derive(Clone, Copy)]
+#[repr(u64)]
+pub(crate) enum Found {
+    Yes,
 }
 
 /// A region descriptor as loaded: base, last, offset, meta.
@@ -409,6 +424,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             ""
         };
         Some(Hit {
+            found: Found::Yes,
             region: Region {
                 base,
                 last,
@@ -422,12 +438,15 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         })
     }
 
-    /// The region holding guest address `addr` if the lookup directory
-    /// names it, as of one version, with its RAM's shards: the access
-    /// paths' inline lookup (loads and one validation, no lock, nothing
-    /// stored). `None` also when it is not that simple (the bucket's
-    /// region does not hold `addr`, a change is being stored): the caller
-    /// then takes [`hit`](Self::hit), out of line.
+    /// `then` of the region holding guest address `addr` if the lookup
+    /// directory names it, as of one version, with its RAM's shards: the
+    /// access paths' inline lookup (loads and one validation, no lock,
+    /// nothing stored). `None` also when it is not that simple (the
+    /// bucket's region does not hold `addr`, a change is being stored):
+    /// the caller then takes [`hit`](Self::hit), out of line. A
+    /// continuation, not an `Option<Hit>`: the option's `None` would be a
+    /// spare value of the loaded backing's tag, and the compiler would test
+    /// the loaded tag for it.
     #[inline(always)]
     pub(crate) fn hinted(&self, addr: u64) -> Option<Hit<'a>> {
         // ORDERING: `Acquire` as in `begin`.
@@ -441,13 +460,37 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         if v & 1 != 0 || (SLOTS_PER_ENTRY * N > usize::from(NONE) && slot == NONE) {
             return None;
         }
-        let raw = self.raw(usize::from(hint))?;
-        if !(raw.0 <= addr && addr <= raw.1 && self.unchanged(v)) {
+        let (base, last, offset, meta) = self.raw(usize::from(hint))?;
+        // `base <= addr <= last` in one compare (a published region has
+        // `base <= last`; a torn one fails the validation after).
+        if addr.wrapping_sub(base) > last.wrapping_sub(base) || !self.unchanged(v) {
             return None;
         }
-        // The same slot as the descriptor's (one publication).
-        let meta = usize::from(slot) << 8 | raw.3 & 0xff;
-        self.resolve((raw.0, raw.1, raw.2, meta), false)
+        let cell = self.slots.as_flattened().get(usize::from(slot))?;
+        // SAFETY: the version `v` is even and unchanged after the loads
+        // above, so they read the table one change published (seqlock, see
+        // `begin` and `unchanged`), and `slot` is the slot that change
+        // named for this bucket's region. Every change fills the slots it
+        // names (`slot_for`, whose `set` returned true or had returned
+        // true for an earlier change) before its `Release` store of the
+        // version, and this thread's `Acquire` load of `v` read that store
+        // or a later writer's, made after it under the writers' mutex: the
+        // slot's write happens-before this read.
+        #[allow(unsafe_code)]
+        let filled = unsafe { cell.get_published() };
+        Some(Hit {
+            found: Found::Yes,
+            region: Region {
+                base,
+                last,
+                name: "",
+                perms: perms_at(meta, 0),
+                fast: perms_at(meta, 4),
+                offset,
+                backing: filled.backing,
+            },
+            ram: filled.ram,
+        })
     }
 
     /// The region holding guest address `addr`, as of one version, with
