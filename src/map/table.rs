@@ -457,17 +457,20 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         // A `NONE` slot fails the bounds test of indexing when the table
         // has fewer slots (a constant test); a `NONE` hint names no region
         // or region 255, which the range test checks as any other.
-        if v & 1 != 0 || (SLOTS_PER_ENTRY * N > usize::from(NONE) && slot == NONE) {
+        if SLOTS_PER_ENTRY * N > usize::from(NONE) && slot == NONE {
             return None;
         }
         let (base, last, offset, meta) = self.raw(usize::from(hint))?;
         // `base <= addr <= last` in one compare (a published region has
-        // `base <= last`; a torn one fails the validation after).
-        if addr.wrapping_sub(base) > last.wrapping_sub(base) || !self.unchanged(v) {
+        // `base <= last`; a torn one fails the validation after). The
+        // validation against `v` made even also rejects an odd `v` (a
+        // change was being stored): the version never goes back, so it
+        // cannot read `v - 1` again (short of wrapping around).
+        if addr.wrapping_sub(base) > last.wrapping_sub(base) || !self.unchanged(v & !1) {
             return None;
         }
         let cell = self.slots.as_flattened().get(usize::from(slot))?;
-        // SAFETY: the version `v` is even and unchanged after the loads
+        // SAFETY: the version `v` is even (see above) and unchanged after the loads
         // above, so they read the table one change published (seqlock, see
         // `begin` and `unchanged`), and `slot` is the slot that change
         // named for this bucket's region. Every change fills the slots it
