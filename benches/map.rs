@@ -5,8 +5,10 @@
 //! the hook-free map read; the hook-free read itself must not have slowed
 //! down since hooks were added: compare with a saved criterion baseline),
 //! the read of a watched word (the hooked slow path, for scale), and an
-//! MMIO dispatch through the map against calling the device directly, and
-//! a guest atomic (`fetch_add_u32`) through the map against the memory's.
+//! MMIO dispatch through the map against calling the device directly, a
+//! driver's loop alternating RAM and device reads (directly and through
+//! the map), and a guest atomic (`fetch_add_u32`) through the map against
+//! the memory's.
 //!
 //! ```sh
 //! cargo bench --bench map -- --quick
@@ -214,5 +216,35 @@ fn atomic(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ram_read, mmio_dispatch, atomic);
+/// A driver's loop: each RAM read followed by a device status read, so
+/// consecutive accesses alternate between two regions (a one-entry "last
+/// region" guess misses on every access), directly and through the map.
+fn mixed_read(c: &mut Criterion) {
+    let map = map();
+    let offs = offsets();
+    let mut g = c.benchmark_group("mixed_read_u32");
+    g.bench_function("direct", |b| {
+        b.iter(|| {
+            let mut sum = 0u32;
+            for &o in &offs {
+                sum = sum.wrapping_add(RAM.read_u32(o as usize).unwrap());
+                sum = sum.wrapping_add(DEV.read(black_box(4), 4).unwrap() as u32);
+            }
+            black_box(sum)
+        })
+    });
+    g.bench_function("map_8_regions", |b| {
+        b.iter(|| {
+            let mut sum = 0u32;
+            for &o in &offs {
+                sum = sum.wrapping_add(map.read_u32(0x2000_0000 + o).unwrap());
+                sum = sum.wrapping_add(map.read_u32(black_box(0x4000_c004)).unwrap());
+            }
+            black_box(sum)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ram_read, mmio_dispatch, mixed_read, atomic);
 criterion_main!(benches);
