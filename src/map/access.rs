@@ -90,9 +90,9 @@ fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Res
 
 /// A typed load from `backing` at backing offset `off` (guest address
 /// `addr`), which a fast path checked: one call into the memory or device.
-/// Out of line, so an inline RAM read needs no frame; the backing by
-/// value, so no region is copied to the stack for it.
-#[inline(never)]
+/// Inline: every caller is already out of line (a miss path, a cache
+/// entry's region path), so the device or memory call is their only one.
+#[inline(always)]
 fn memory_load<T: Scalar>(
     backing: Backing<'_>,
     off: u64,
