@@ -216,10 +216,12 @@ struct Slot<'a> {
 /// ROM, its memory's shards.
 #[derive(Clone, Copy)]
 pub(crate) struct Hit<'a> {
-    /// Where `Option<Hit>` keeps its `None`: a byte set from a constant,
-    /// so the option's test folds away. Without it the option would use
-    /// a spare value of the backing's tag, and the compiler, which cannot
-    /// know a tag loaded from a slot is valid, would test it.
+    /// Where `Option<Hit>` keeps its `None` (rustc puts it in the field
+    /// with the most spare values; a layout choice, not a guarantee, and
+    /// only speed depends on it): a word set from a constant, so the
+    /// option's test folds away. Without it the option would use a spare
+    /// value of the backing's tag, and the compiler, which cannot know a
+    /// tag loaded from a slot is valid, would test the loaded tag.
     #[allow(dead_code)] // its job is layout: nobody reads it
     pub(crate) found: Found,
     pub(crate) region: Region<'a>,
@@ -438,15 +440,13 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         })
     }
 
-    /// `then` of the region holding guest address `addr` if the lookup
-    /// directory names it, as of one version, with its RAM's shards: the
-    /// access paths' inline lookup (loads and one validation, no lock,
-    /// nothing stored). `None` also when it is not that simple (the
-    /// bucket's region does not hold `addr`, a change is being stored):
-    /// the caller then takes [`hit`](Self::hit), out of line. A
-    /// continuation, not an `Option<Hit>`: the option's `None` would be a
-    /// spare value of the loaded backing's tag, and the compiler would test
-    /// the loaded tag for it.
+    /// The region holding guest address `addr` if the lookup directory
+    /// names it, as of one version, with its RAM's shards: the access
+    /// paths' inline lookup (loads and one validation, no lock, nothing
+    /// stored; no test of the option's tag, see [`Hit::found`]). `None`
+    /// also when it is not that simple (the bucket's region does not hold
+    /// `addr`, a change is being stored): the caller then takes
+    /// [`hit`](Self::hit), out of line.
     #[inline(always)]
     pub(crate) fn hinted(&self, addr: u64) -> Option<Hit<'a>> {
         // ORDERING: `Acquire` as in `begin`.
@@ -454,9 +454,10 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         let b = bucket(addr);
         let hint = self.hints[b].load(Ordering::Relaxed);
         let slot = self.hint_slots[b].load(Ordering::Relaxed);
-        // A `NONE` slot fails the bounds test of indexing when the table
-        // has fewer slots (a constant test); a `NONE` hint names no region
-        // or region 255, which the range test checks as any other.
+        // A published hint is below `len` and its slot is not `NONE`; a
+        // `NONE` pair (a bucket no region claims) is rejected here: the
+        // slot fails the bounds test of indexing when the table has fewer
+        // slots (a constant test) or this test when it has more.
         if SLOTS_PER_ENTRY * N > usize::from(NONE) && slot == NONE {
             return None;
         }
@@ -466,19 +467,20 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         // validation against `v` made even also rejects an odd `v` (a
         // change was being stored): the version never goes back, so it
         // cannot read `v - 1` again (short of wrapping around).
-        if addr.wrapping_sub(base) > last.wrapping_sub(base) || !self.unchanged(v & !1) {
+        let outside = addr.wrapping_sub(base) > last.wrapping_sub(base);
+        if outside || !self.unchanged(v & !1) {
             return None;
         }
         let cell = self.slots.as_flattened().get(usize::from(slot))?;
-        // SAFETY: the version `v` is even (see above) and unchanged after the loads
-        // above, so they read the table one change published (seqlock, see
-        // `begin` and `unchanged`), and `slot` is the slot that change
-        // named for this bucket's region. Every change fills the slots it
-        // names (`slot_for`, whose `set` returned true or had returned
-        // true for an earlier change) before its `Release` store of the
-        // version, and this thread's `Acquire` load of `v` read that store
-        // or a later writer's, made after it under the writers' mutex: the
-        // slot's write happens-before this read.
+        // SAFETY: the slot's write happens-before this read. `slot` is not
+        // `NONE` (tested above), so a writer's `publish` stored it into
+        // `hint_slots` after its `fence(Release)`, and that writer had
+        // filled the slot before (`slot_for` under the writers' mutex:
+        // its `set` returned true, or an earlier writer's had). This
+        // thread loaded `slot` before the `fence(Acquire)` in `unchanged`,
+        // which ran (the test above passed), so the two fences
+        // synchronise and order the fill before this read, whatever
+        // version was read (torn, stale, or wrapped around).
         #[allow(unsafe_code)]
         let filled = unsafe { cell.get_published() };
         Some(Hit {
