@@ -40,6 +40,13 @@ pub fn map_read_u32(m: &MemoryMap<'_, 8>, a: u64) -> Result<u32, VmError> {
     m.read_u32(a)
 }
 
+/// The shared map's `write_u32` (directory hit: RAM under the shard's
+/// lock, a device in one call).
+#[inline(never)]
+pub fn map_write_u32(m: &MemoryMap<'_, 8>, a: u64, v: u32) -> Result<(), VmError> {
+    m.write_u32(a, v)
+}
+
 /// The owner map's `read_u32` (cache hit: one tag compare, a plain load).
 #[inline(never)]
 pub fn owner_read_u32(m: &OwnerMap<'_, 4>, a: u64) -> Result<u32, VmError> {
@@ -62,6 +69,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     cursor_write_u32(black_box(&cpu), black_box(0x100), 7)?;
     assert_eq!(cursor_read_u32(black_box(&cpu), black_box(0x100))?, 7);
     assert_eq!(shared_read_u32(black_box(&shared), black_box(0x100))?, 7);
+    map_write_u32(black_box(&map8), black_box(0x104), 8)?;
+    assert_eq!(map_read_u32(black_box(&map8), black_box(0x104))?, 8);
     assert_eq!(map_read_u32(black_box(&map8), black_box(0x100))?, 7);
     let mut mem = Mem::new_boxed();
     {

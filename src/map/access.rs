@@ -81,8 +81,9 @@ fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Res
     ram_store(m, off, v).map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
 
-/// A device's typed store, out of line as [`ram_store_cold`].
-#[inline(never)]
+/// A device's typed store: inline, as a device's load is (one call, the
+/// device's own).
+#[inline(always)]
 fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Result<(), VmError> {
     d.write(off, T::SIZE, v.to_u64())
         .map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
