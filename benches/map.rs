@@ -78,37 +78,26 @@ fn offsets() -> Vec<u64> {
         .collect()
 }
 
+/// The wrapping sum of `read` at every offset: the loop every read
+/// benchmark times (inline, so each case compiles to its own loop).
+#[inline(always)]
+fn sum_reads(offs: &[u64], mut read: impl FnMut(u64) -> u32) -> u32 {
+    offs.iter().fold(0u32, |sum, &o| sum.wrapping_add(read(o)))
+}
+
 fn ram_read(c: &mut Criterion) {
     let map = map();
     let offs = offsets();
     let mut g = c.benchmark_group("ram_read_u32");
     g.bench_function("memory_direct", |b| {
-        b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(RAM.read_u32(o as usize).unwrap());
-            }
-            black_box(sum)
-        })
+        b.iter(|| black_box(sum_reads(&offs, |o| RAM.read_u32(o as usize).unwrap())))
     });
     g.bench_function("map_8_regions", |b| {
-        b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(map.read_u32(0x2000_0000 + o).unwrap());
-            }
-            black_box(sum)
-        })
+        b.iter(|| black_box(sum_reads(&offs, |o| map.read_u32(0x2000_0000 + o).unwrap())))
     });
     let cpu = map.cpu();
     g.bench_function("map_cursor", |b| {
-        b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(cpu.read_u32(0x2000_0000 + o).unwrap());
-            }
-            black_box(sum)
-        })
+        b.iter(|| black_box(sum_reads(&offs, |o| cpu.read_u32(0x2000_0000 + o).unwrap())))
     });
     // The same reads through an owner-mode map over its own copy of the
     // memory (plain loads).
@@ -119,32 +108,22 @@ fn ram_read(c: &mut Criterion) {
         .unwrap();
     g.bench_function("owner_map", |b| {
         b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(owner.read_u32(0x2000_0000 + o).unwrap());
-            }
-            black_box(sum)
+            black_box(sum_reads(&offs, |o| {
+                owner.read_u32(0x2000_0000 + o).unwrap()
+            }))
         })
     });
     // The same reads inside one 4 KiB page (a cursor's entry covers one):
     // a vCPU's working set, against the direct read of the same offsets.
     let in_page: Vec<u64> = offs.iter().map(|o| o & 0xffc).collect();
     g.bench_function("memory_direct_one_page", |b| {
-        b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &in_page {
-                sum = sum.wrapping_add(RAM.read_u32(o as usize).unwrap());
-            }
-            black_box(sum)
-        })
+        b.iter(|| black_box(sum_reads(&in_page, |o| RAM.read_u32(o as usize).unwrap())))
     });
     g.bench_function("map_cursor_one_page", |b| {
         b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &in_page {
-                sum = sum.wrapping_add(cpu.read_u32(0x2000_0000 + o).unwrap());
-            }
-            black_box(sum)
+            black_box(sum_reads(&in_page, |o| {
+                cpu.read_u32(0x2000_0000 + o).unwrap()
+            }))
         })
     });
     let hooked = super_map();
@@ -153,11 +132,9 @@ fn ram_read(c: &mut Criterion) {
         .unwrap();
     g.bench_function("map_8_regions_unrelated_hook", |b| {
         b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(hooked.read_u32(0x2000_0000 + o).unwrap());
-            }
-            black_box(sum)
+            black_box(sum_reads(&offs, |o| {
+                hooked.read_u32(0x2000_0000 + o).unwrap()
+            }))
         })
     });
     let watched = super_map();
@@ -166,11 +143,9 @@ fn ram_read(c: &mut Criterion) {
         .unwrap();
     g.bench_function("map_8_regions_watched", |b| {
         b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(watched.read_u32(0x2000_0000 + o).unwrap());
-            }
-            black_box(sum)
+            black_box(sum_reads(&offs, |o| {
+                watched.read_u32(0x2000_0000 + o).unwrap()
+            }))
         })
     });
     g.finish();
@@ -179,6 +154,15 @@ fn ram_read(c: &mut Criterion) {
 /// The same map as [`map`], for a second, hooked copy.
 fn super_map() -> Box<MemoryMap<'static, 8>> {
     map()
+}
+
+/// An owner-mode map holding only the UART at `0x4000_c000`.
+fn owner_uart() -> Box<OwnerMap<'static, 8>> {
+    let owner: Box<OwnerMap<'static, 8>> = Box::default();
+    owner
+        .add_mmio("uart", 0x4000_c000, 0x100, Perms::RW, &DEV)
+        .unwrap();
+    owner
 }
 
 fn mmio_dispatch(c: &mut Criterion) {
@@ -194,10 +178,7 @@ fn mmio_dispatch(c: &mut Criterion) {
     g.bench_function("map_cursor", |b| {
         b.iter(|| cpu.read_u32(black_box(0x4000_c004)).unwrap())
     });
-    let owner: Box<OwnerMap<'_, 8>> = Box::default();
-    owner
-        .add_mmio("uart", 0x4000_c000, 0x100, Perms::RW, &DEV)
-        .unwrap();
+    let owner = owner_uart();
     g.bench_function("owner_map", |b| {
         b.iter(|| owner.read_u32(black_box(0x4000_c004)).unwrap())
     });
@@ -225,10 +206,7 @@ fn mmio_store(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    let owner: Box<OwnerMap<'_, 8>> = Box::default();
-    owner
-        .add_mmio("uart", 0x4000_c000, 0x100, Perms::RW, &DEV)
-        .unwrap();
+    let owner = owner_uart();
     g.bench_function("owner_map", |b| {
         b.iter(|| {
             owner
@@ -260,22 +238,18 @@ fn mixed_read(c: &mut Criterion) {
     let mut g = c.benchmark_group("mixed_read_u32");
     g.bench_function("direct", |b| {
         b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(RAM.read_u32(o as usize).unwrap());
-                sum = sum.wrapping_add(DEV.read(black_box(4), 4).unwrap() as u32);
-            }
-            black_box(sum)
+            black_box(sum_reads(&offs, |o| {
+                let ram = RAM.read_u32(o as usize).unwrap();
+                ram.wrapping_add(DEV.read(black_box(4), 4).unwrap() as u32)
+            }))
         })
     });
     g.bench_function("map_8_regions", |b| {
         b.iter(|| {
-            let mut sum = 0u32;
-            for &o in &offs {
-                sum = sum.wrapping_add(map.read_u32(0x2000_0000 + o).unwrap());
-                sum = sum.wrapping_add(map.read_u32(black_box(0x4000_c004)).unwrap());
-            }
-            black_box(sum)
+            black_box(sum_reads(&offs, |o| {
+                let ram = map.read_u32(0x2000_0000 + o).unwrap();
+                ram.wrapping_add(map.read_u32(black_box(0x4000_c004)).unwrap())
+            }))
         })
     });
     g.finish();
