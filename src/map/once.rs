@@ -33,9 +33,10 @@ pub(crate) struct WriteOnce<T: Copy> {
 // from EMPTY to WRITING, and read (copied) only after `state` is READY,
 // which that `set` stores with `Release` after the write; readers load it
 // with `Acquire` (`get`), or their caller guarantees that the `set`
-// happens-before the read (`get_published`). So no two threads ever access the value concurrently
-// with one of them writing, and sharing `&WriteOnce<T>` across threads
-// shares copies of `T`: that needs `T: Send + Sync`.
+// happens-before the read (`get_published`). So no two threads ever
+// access the value concurrently with one of them writing, and sharing
+// `&WriteOnce<T>` across threads shares copies of `T`: that needs
+// `T: Send + Sync`.
 unsafe impl<T: Copy + Send + Sync> Sync for WriteOnce<T> {}
 
 impl<T: Copy> WriteOnce<T> {

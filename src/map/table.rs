@@ -228,6 +228,26 @@ pub(crate) struct Hit<'a> {
     pub(crate) ram: Option<RawShards<'a>>,
 }
 
+impl<'a> Hit<'a> {
+    /// The hit of a loaded descriptor (its slot index aside) and its slot.
+    #[inline(always)]
+    fn new((base, last, offset, meta): RawRegion, slot: Slot<'a>, name: &'static str) -> Self {
+        Hit {
+            found: Found::Yes,
+            region: Region {
+                base,
+                last,
+                name,
+                perms: perms_at(meta, 0),
+                fast: perms_at(meta, 4),
+                offset,
+                backing: slot.backing,
+            },
+            ram: slot.ram,
+        }
+    }
+}
+
 /// The one value of [`Hit::found`]: `2^64 - 1` spare values, more than a
 /// backing's tag has (it fills a word), so the compiler puts
 /// `Option<Hit>`'s `None` here.
@@ -425,19 +445,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         } else {
             ""
         };
-        Some(Hit {
-            found: Found::Yes,
-            region: Region {
-                base,
-                last,
-                name,
-                perms: perms_at(meta, 0),
-                fast: perms_at(meta, 4),
-                offset,
-                backing: slot.backing,
-            },
-            ram: slot.ram,
-        })
+        Some(Hit::new((base, last, offset, meta), slot, name))
     }
 
     /// The region holding guest address `addr` if the lookup directory
@@ -473,7 +481,8 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         }
         let cell = self.slots.as_flattened().get(usize::from(slot))?;
         // SAFETY: the slot's write happens-before this read. `slot` is not
-        // `NONE` (tested above), so a writer's `publish` stored it into
+        // `NONE` (the test above, or the bounds test of `get` when the
+        // table has fewer slots), so a writer's `publish` stored it into
         // `hint_slots` after its `fence(Release)`, and that writer had
         // filled the slot before (`slot_for` under the writers' mutex:
         // its `set` returned true, or an earlier writer's had). This
@@ -483,19 +492,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         // version was read (torn, stale, or wrapped around).
         #[allow(unsafe_code)]
         let filled = unsafe { cell.get_published() };
-        Some(Hit {
-            found: Found::Yes,
-            region: Region {
-                base,
-                last,
-                name: "",
-                perms: perms_at(meta, 0),
-                fast: perms_at(meta, 4),
-                offset,
-                backing: filled.backing,
-            },
-            ram: filled.ram,
-        })
+        Some(Hit::new((base, last, offset, meta), filled, ""))
     }
 
     /// The region holding guest address `addr`, as of one version, with
