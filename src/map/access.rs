@@ -73,16 +73,16 @@ pub(crate) fn fast_store<T: Scalar>(
     memory_store(r.backing, off, addr, v)
 }
 
-/// A memory's typed store: one dynamic call into its own `write_*`
-/// (the shard lock is the cost, not the call), out of line so the inline
-/// RAM read needs no frame for it.
+/// A memory's typed store: one dynamic call into its own `write_*`, out of
+/// line (the shard lock is the cost, not the call; the map's inline write
+/// tail-calls it).
 #[inline(never)]
 fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Result<(), VmError> {
     ram_store(m, off, v).map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
 
-/// A device's typed store: inline, as a device's load is (one call, the
-/// device's own).
+/// A device's typed store: inline, as a device's load is in the map's
+/// `load` and in [`memory_load`] (one call, the device's own).
 #[inline(always)]
 fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Result<(), VmError> {
     d.write(off, T::SIZE, v.to_u64())
@@ -107,8 +107,9 @@ fn memory_load<T: Scalar>(
     v.map_err(|e| relocate(e, access, addr, T::SIZE))
 }
 
-/// A typed store into `backing`, as [`memory_load`] (each arm one call out
-/// of line); `None` for ROM (the general path refuses it).
+/// A typed store into `backing`, as [`memory_load`] (a memory's through
+/// [`ram_store_cold`], a device's inline); `None` for ROM (the general
+/// path refuses it).
 #[inline(always)]
 fn memory_store<T: Scalar>(
     backing: Backing<'_>,
