@@ -11,6 +11,7 @@
 //! protections, hooks) return their own, richer
 //! [`MapError`](crate::MapError), which names regions and reasons.
 
+use crate::map::MapErrorKind;
 use crate::perms::Perms;
 use core::fmt;
 
@@ -103,6 +104,16 @@ pub enum ErrorKind {
     /// read or written. (An atomic on ROM fails with
     /// [`ReadOnly`](Self::ReadOnly), as any write there does.)
     AtomicUnsupported,
+    /// The bytes are unmapped, and the map's
+    /// [`UnmappedHandler`](crate::UnmappedHandler) answered with a mapping
+    /// that the map refused for `reason` (e.g. it overlaps another region
+    /// or the table is full), so the access could not be retried. A
+    /// handler that refuses ([`Demand::Refuse`](crate::Demand::Refuse))
+    /// gives [`Unmapped`](Self::Unmapped) instead.
+    DemandFailed {
+        /// Why the map refused the handler's mapping.
+        reason: MapErrorKind,
+    },
 }
 
 /// Packed kind codes: the low 6 bits of [`VmError`]'s third word.
@@ -117,6 +128,7 @@ mod code {
     pub(super) const BAD_SIZE: u64 = 7;
     pub(super) const ATOMIC_UNSUPPORTED: u64 = 8;
     pub(super) const WOULD_BLOCK: u64 = 9;
+    pub(super) const DEMAND_FAILED: u64 = 10;
 }
 
 /// Bits of the packed word: kind code (6), access (2), detail (56).
@@ -178,6 +190,7 @@ impl VmError {
             ErrorKind::BadSize => (code::BAD_SIZE, 0),
             ErrorKind::AtomicUnsupported => (code::ATOMIC_UNSUPPORTED, 0),
             ErrorKind::WouldBlock => (code::WOULD_BLOCK, 0),
+            ErrorKind::DemandFailed { reason } => (code::DEMAND_FAILED, reason.code() as u64),
         };
         VmError {
             addr,
@@ -225,6 +238,10 @@ impl VmError {
             code::CROSSES_REGION => ErrorKind::CrossesRegion,
             code::BAD_SIZE => ErrorKind::BadSize,
             code::WOULD_BLOCK => ErrorKind::WouldBlock,
+            // Truncation is the point: `new` stored a `MapErrorKind`'s code.
+            code::DEMAND_FAILED => ErrorKind::DemandFailed {
+                reason: MapErrorKind::from_code(detail as u8),
+            },
             _ => ErrorKind::AtomicUnsupported,
         }
     }
@@ -329,6 +346,11 @@ impl fmt::Display for VmError {
                 f,
                 "not atomic: {size}-byte {access} at {addr:#x} hits a device, which cannot do guest atomics"
             ),
+            ErrorKind::DemandFailed { reason } => write!(
+                f,
+                "unmapped: {size}-byte {access} at {addr:#x}; the unmapped handler's region {}",
+                reason.as_str()
+            ),
         }
     }
 }
@@ -383,6 +405,15 @@ mod tests {
             ErrorKind::BadSize,
             ErrorKind::AtomicUnsupported,
             ErrorKind::WouldBlock,
+            ErrorKind::DemandFailed {
+                reason: MapErrorKind::NameTaken,
+            },
+            ErrorKind::DemandFailed {
+                reason: MapErrorKind::NoSuchHook,
+            },
+            ErrorKind::DemandFailed {
+                reason: MapErrorKind::ZeroLength,
+            },
         ];
         let accesses = [Access::Read, Access::Write, Access::Fetch, Access::Atomic];
         for kind in kinds {

@@ -43,9 +43,9 @@ use crate::sync::AtomicUsize as IdCounter;
 use crate::sync::Ordering;
 
 /// Id of a snapshot never taken.
-const NEVER: u64 = 0;
+pub(crate) const NEVER: u64 = 0;
 /// Id of a snapshot taken after the counter ran out: never a baseline.
-const UNTRACKED: u64 = u64::MAX;
+pub(crate) const UNTRACKED: u64 = u64::MAX;
 
 /// Source of snapshot ids: the last id handed out.
 static LAST_ID: IdCounter = IdCounter::new(0);
@@ -64,6 +64,13 @@ fn fresh_id(counter: &IdCounter) -> u64 {
         Ok(last) => last as u64 + 1,
         Err(_) => UNTRACKED,
     }
+}
+
+/// A fresh snapshot id from the one counter every snapshot kind draws from
+/// (memories' and machines'): never [`NEVER`], never one handed out before,
+/// [`UNTRACKED`] once the counter ran out.
+pub(crate) fn next_id() -> u64 {
+    fresh_id(&LAST_ID)
 }
 
 /// A copy of a `ShardedMemory<SHARDS, SHARD_SIZE>`: a plain array, so it can
@@ -217,7 +224,7 @@ fn take<const S: usize, const N: usize>(
     for (i, copy) in snap.shards.iter_mut().enumerate() {
         shards.copy_out(i, copy);
     }
-    snap.id = fresh_id(&LAST_ID);
+    snap.id = next_id();
     *baseline = snap.as_baseline();
 }
 

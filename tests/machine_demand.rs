@@ -218,9 +218,12 @@ fn an_observer_sees_the_hole_or_the_whole_region() {
 fn handlers_set_from_two_threads_leave_one_of_them_installed() {
     let ram = Mem::new();
     let hs: Vec<MapRam<'_>> = (0..2).map(|_| MapRam::new(&ram)).collect();
+    // A handler is known by its whole reference, vtable included, and Rust
+    // may give one type a vtable per codegen unit: make each `&dyn` once.
+    let dyns: Vec<&dyn UnmappedHandler<'_>> = hs.iter().map(|h| h as _).collect();
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     std::thread::scope(|s| {
-        for h in &hs {
+        for &h in &dyns {
             let map = &map;
             s.spawn(move || map.set_unmapped_handler(Some(h)).unwrap());
         }
@@ -240,7 +243,7 @@ fn handlers_set_from_two_threads_leave_one_of_them_installed() {
         results.iter().filter(|ok| **ok).count(),
         vm_mem::HANDLER_SLOTS - 2
     );
-    map.set_unmapped_handler(Some(&hs[0])).unwrap(); // seen before: fine
+    map.set_unmapped_handler(Some(dyns[0])).unwrap(); // seen before: fine
 }
 
 #[test]

@@ -31,6 +31,9 @@ struct Request<'a> {
     /// Size of the backing memory (`None`: a device, which has none).
     size: Option<u64>,
     offset: u64,
+    /// A name already in use is joined (the new region becomes a further
+    /// part of that name) instead of refused: demand mapping's rule.
+    join: bool,
 }
 
 impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
@@ -74,7 +77,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
         if let Some(other) = self.clash(&r) {
             return Err(err(MapErrorKind::Overlaps, other));
         }
-        if self.regions.iter().any(|r| r.name == q.name) {
+        if !q.join && self.regions.iter().any(|r| r.name == q.name) {
             return Err(err(MapErrorKind::NameTaken, q.name));
         }
         self.insert(r).map_err(|(kind, other)| err(kind, other))
@@ -287,7 +290,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         ram: &'a dyn GuestRam,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.add_window(name, base, len, perms, Backing::Ram(ram), offset)
+        self.add_window(name, base, len, perms, Backing::Ram(ram), offset, false)
     }
 
     /// Maps the first `len` bytes of frozen memory `rom` at guest `base`:
@@ -332,7 +335,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.add_window(name, base, len, perms, Backing::Rom(rom), offset)
+        self.add_window(name, base, len, perms, Backing::Rom(rom), offset, false)
     }
 
     /// Maps device `dev` at guest `base..base + len`; the device sees
@@ -346,13 +349,15 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         perms: Perms,
         dev: &'a dyn MmioDevice,
     ) -> Result<(), MapError> {
-        self.add_window(name, base, len, perms, Backing::Mmio(dev), 0)
+        self.add_window(name, base, len, perms, Backing::Mmio(dev), 0, false)
     }
 
-    /// The one body of the `add_*` methods: maps `backing`'s bytes
-    /// `offset..offset + len` at `base` (a memory's size bounds the window;
-    /// a device has none).
-    fn add_window(
+    /// The one body of the `add_*` methods and of demand mapping: maps
+    /// `backing`'s bytes `offset..offset + len` at `base` (a memory's size
+    /// bounds the window; a device has none). With `join`, a name in use is
+    /// not refused: the region becomes a further part of that name.
+    #[allow(clippy::too_many_arguments)] // one private body for five callers
+    pub(crate) fn add_window(
         &self,
         name: &'static str,
         base: u64,
@@ -360,6 +365,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         perms: Perms,
         backing: Backing<'a>,
         offset: u64,
+        join: bool,
     ) -> Result<(), MapError> {
         let size = match backing {
             Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
@@ -374,6 +380,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 backing,
                 size,
                 offset,
+                join,
             })
         })
     }

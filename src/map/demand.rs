@@ -14,6 +14,14 @@
 //! whole new region, never half of it: a region is added by one atomic
 //! publish of the table (see `table.rs`).
 //!
+//! A handler may map many regions under one name (a stub over every
+//! unknown page): a demand mapping whose name is in use joins that name as
+//! a further part (as `protect` splits one region into parts), so
+//! `remove(name)` and `move_region(name, ..)` take them all. A mapping the
+//! map refuses (it overlaps a region, the table is full, ...) fails the
+//! access with [`ErrorKind::DemandFailed`](crate::ErrorKind::DemandFailed),
+//! which says why.
+//!
 //! Limits: one retry per access (a handler that maps something else, or
 //! nothing, leaves the access failing with `Unmapped`); up to
 //! [`HANDLER_SLOTS`] distinct handlers over a map's life (slots are
@@ -25,6 +33,7 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::mmio::MmioDevice;
 use crate::map::once::WriteOnce;
 use crate::map::ram::GuestRam;
+use crate::map::region::Backing;
 use crate::map::table::View;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
@@ -32,6 +41,18 @@ use crate::sync::{AtomicU8, Ordering};
 
 /// Distinct handlers a map can be given over its life.
 pub const HANDLER_SLOTS: usize = 4;
+
+/// `e` (an `Unmapped` error) as the failure of the handler's mapping,
+/// refused for `reason`.
+#[cold]
+fn demand_failed(e: VmError, reason: MapErrorKind) -> VmError {
+    VmError::new(
+        ErrorKind::DemandFailed { reason },
+        e.access(),
+        e.addr(),
+        e.size(),
+    )
+}
 
 /// An access that found unmapped bytes, as an [`UnmappedHandler`] sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,10 +91,13 @@ pub enum Demand<'a> {
     /// The handler changed the map itself (through a `&MemoryMap` it
     /// holds): retry the access once.
     Retry,
-    /// Add this region, then retry the access once. If another thread
-    /// added an overlapping region (or one of the same name) first, the
-    /// access retries against that one; any other refusal fails the access
-    /// with `Unmapped`.
+    /// Add this region, then retry the access once. A name already in use
+    /// is joined (the region becomes a further part of that name). If
+    /// another thread added an overlapping region first, the access retries
+    /// against that one; any other refusal (or an overlap that leaves the
+    /// hole) fails the access with
+    /// [`ErrorKind::DemandFailed`](crate::ErrorKind::DemandFailed) and the
+    /// map's reason.
     Map(Mapping<'a>),
 }
 
@@ -153,6 +177,8 @@ impl<'a> Demand<'a> {
 /// map.set_unmapped_handler(Some(&discover))?;
 /// assert_eq!(map.read_u32(0x4001_2004).unwrap(), 0); // mapped on demand
 /// assert_eq!(map.region_at(0x4001_2000).unwrap().name(), "stub");
+/// assert_eq!(map.read_u32(0x4002_0000).unwrap(), 0); // another page, the same name
+/// assert_eq!(map.region_at(0x4002_0fff).unwrap().name(), "stub");
 /// assert!(map.read_u32(0x1000).is_err()); // refused: Unmapped
 /// # Ok::<(), vm_mem::MapError>(())
 /// ```
@@ -193,7 +219,8 @@ impl<'a> Handlers<'a> {
             // A slot another thread is filling reads `None` and is passed
             // by: at worst one handler takes two slots.
             let found = match s.get() {
-                Some(x) => core::ptr::addr_eq(x, h),
+                // The whole reference: two zero-sized handlers share an address.
+                Some(x) => core::ptr::eq(x, h),
                 None => s.set(h),
             };
             if found {
@@ -218,18 +245,27 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// (see [`UnmappedHandler`]) with the access's [`Miss`], and, if it
     /// answers [`Demand::Map`] or [`Demand::Retry`], retries the access
     /// once; a [`Demand::Refuse`] (or a retry that still finds the hole)
-    /// fails the access with [`ErrorKind::Unmapped`] as without a handler.
+    /// fails the access with [`ErrorKind::Unmapped`] as without a handler,
+    /// and a [`Demand::Map`] the map refuses fails it with
+    /// [`ErrorKind::DemandFailed`] naming the reason (a name in use is not
+    /// a reason: the region joins that name as a further part).
     ///
     /// The handler runs on the access's thread, outside every lock of the
     /// map, on the general path only: accesses to mapped bytes pay
     /// nothing. Threads racing on one hole each call the handler; the first
-    /// add wins and the others' overlap (or same-name) refusal counts as
-    /// success, so they retry against the winner's region. Every access
+    /// add wins and the others' overlap refusal counts as success, so
+    /// they retry against the winner's region. Every access
     /// sees the hole or the whole new region (one atomic publish of the
     /// table), never part of it. A handler that accesses unmapped bytes of
     /// the same map is called again, recursively: do not. Fails with
     /// [`MapErrorKind::BackingsFull`] after [`HANDLER_SLOTS`] distinct
-    /// handlers (installing one already seen again is fine).
+    /// handlers (installing one already seen again is fine). A handler is
+    /// known by its whole reference, data address and vtable (two
+    /// zero-sized handlers share an address, never their code); Rust may
+    /// give one type a vtable per codegen unit that makes the `&dyn`, so
+    /// the same handler turned into `&dyn UnmappedHandler` in two places
+    /// may take two slots: make the `&dyn` once if you switch back and
+    /// forth.
     pub fn set_unmapped_handler(
         &self,
         handler: Option<&'a dyn UnmappedHandler<'a>>,
@@ -283,25 +319,35 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             hole: hole.addr,
             access: e.access(),
         };
+        // Why the handler's mapping was refused, if it was: an overlap may
+        // be another thread's winning add, so it is told only if the retry
+        // still finds the hole.
+        let mut refused = None;
         match handler.unmapped(miss) {
             Demand::Refuse => return Err(e),
             Demand::Retry => {}
             Demand::Map(m) => {
-                let added = match m.target {
-                    Target::Ram(ram, off) => {
-                        self.add_ram_window(m.name, m.base, m.len, m.perms, ram, off)
-                    }
-                    Target::Mmio(dev) => self.add_mmio(m.name, m.base, m.len, m.perms, dev),
+                let (backing, offset) = match m.target {
+                    Target::Ram(ram, off) => (Backing::Ram(ram), off),
+                    Target::Mmio(dev) => (Backing::Mmio(dev), 0),
                 };
+                // A name in use is joined, not refused: one handler maps
+                // the same stub (same name) over every page it is asked for.
+                let added = self.add_window(m.name, m.base, m.len, m.perms, backing, offset, true);
                 match added.map_err(|x| x.kind()) {
-                    // Another thread mapped it first: retry against that.
-                    Ok(()) | Err(MapErrorKind::Overlaps | MapErrorKind::NameTaken) => {}
-                    Err(_) => return Err(e),
+                    Ok(()) => {}
+                    Err(MapErrorKind::Overlaps) => refused = Some(MapErrorKind::Overlaps),
+                    Err(reason) => return Err(demand_failed(e, reason)),
                 }
             }
         }
         let view = self.view(addr, len);
-        view.check(addr, len, e.access(), typed)?;
-        Ok(view)
+        match (view.check(addr, len, e.access(), typed), refused) {
+            (Ok(()), _) => Ok(view),
+            (Err(again), Some(reason)) if again.kind() == ErrorKind::Unmapped => {
+                Err(demand_failed(again, reason))
+            }
+            (Err(again), _) => Err(again),
+        }
     }
 }

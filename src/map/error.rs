@@ -47,6 +47,38 @@ pub enum MapErrorKind {
 }
 
 impl MapErrorKind {
+    /// Every kind, in declaration order: a kind's code is its index here.
+    const ALL: [MapErrorKind; 12] = [
+        MapErrorKind::ZeroLength,
+        MapErrorKind::PastAddressSpace,
+        MapErrorKind::PastBacking,
+        MapErrorKind::Overlaps,
+        MapErrorKind::NameTaken,
+        MapErrorKind::TableFull,
+        MapErrorKind::BackingsFull,
+        MapErrorKind::HookTableFull,
+        MapErrorKind::HookIdsExhausted,
+        MapErrorKind::Unmapped,
+        MapErrorKind::NoSuchRegion,
+        MapErrorKind::NoSuchHook,
+    ];
+
+    /// The kind as a small number (its discriminant, its index in
+    /// `ALL`), for a [`VmError`](crate::VmError)'s packed word.
+    pub(crate) const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The kind [`code`](Self::code) gave `code` (a code it never gives
+    /// reads as the first kind).
+    pub(crate) const fn from_code(code: u8) -> Self {
+        if (code as usize) < Self::ALL.len() {
+            Self::ALL[code as usize]
+        } else {
+            Self::ALL[0]
+        }
+    }
+
     /// The reason as a short phrase, as `Display` prints it.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -175,3 +207,16 @@ impl fmt::Display for MapError {
 }
 
 impl core::error::Error for MapError {}
+
+#[cfg(test)]
+mod tests {
+    use super::MapErrorKind;
+
+    #[test]
+    fn every_kind_round_trips_through_its_code() {
+        for (i, kind) in MapErrorKind::ALL.iter().enumerate() {
+            assert_eq!(usize::from(kind.code()), i);
+            assert_eq!(MapErrorKind::from_code(kind.code()), *kind);
+        }
+    }
+}

@@ -44,7 +44,8 @@ use crate::map::region::{Backing, Region};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{self, Snapshot, NEVER, UNTRACKED};
+use crate::sync::{AtomicUsize, Ordering};
 use core::any::Any;
 
 /// A registered memory, type-erased: what the machine snapshot asks of it.
@@ -94,6 +95,36 @@ impl<const S: usize, const Z: usize> Image for ShardedMemory<S, Z> {
             }
         }
         Ok(None)
+    }
+}
+
+/// Which machine snapshot a map's opted-in devices were last saved to or
+/// restored from, as memories keep their baseline snapshot: its id, or
+/// [`NEVER`] when unknown (no capture yet, a capture that failed part-way,
+/// an id too large for a `usize`). A device's [`changed`](DeviceState::changed)
+/// flag means "since the last save or restore", so a restore may trust it
+/// only when that save or restore was this snapshot's; any other snapshot
+/// puts every device back.
+pub(crate) struct DeviceBaseline(AtomicUsize);
+
+impl DeviceBaseline {
+    pub(crate) const fn new() -> Self {
+        DeviceBaseline(AtomicUsize::new(0))
+    }
+
+    /// Records `id` (unknown if it does not fit a `usize` or is untracked).
+    fn set(&self, id: u64) {
+        let id = usize::try_from(id).ok().filter(|_| id != UNTRACKED);
+        // ORDERING: `Relaxed`: capture and restore run with the machine
+        // quiescent, on one thread at a time (see `MachineSnapshot`).
+        self.0.store(id.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Whether the devices were last saved to or restored from snapshot `id`.
+    fn is(&self, id: u64) -> bool {
+        // ORDERING: `Relaxed`, as in `set`.
+        let now = self.0.load(Ordering::Relaxed);
+        id != NEVER && id != UNTRACKED && u64::try_from(now) == Ok(id)
     }
 }
 
@@ -267,13 +298,42 @@ pub struct MachineSnapshot<
     const B: usize,
     const H: usize = 4,
 > {
+    /// Everything but the device-state arena.
+    head: Head<'a, 's, N, M, D, H>,
+    /// The devices' saved states, each at its [`Saved`] entry's place.
+    state: [u8; B],
+}
+
+/// A machine snapshot's table copy, memories and device entries: all of
+/// it but the arena, apart so [`MachineSnapshot::new_boxed`] can build
+/// the arena in place on the heap.
+struct Head<'a, 's, const N: usize, const M: usize, const D: usize, const H: usize> {
     layout: Layout<'a, N, H>,
     /// The table's version the layout is (or was last restored as).
     version: usize,
+    /// This capture's id (fresh at each capture, from the counter the
+    /// memories' snapshots use), to recognise the devices' baseline.
+    id: u64,
     taken: bool,
     memories: heapless::Vec<Pair<'s>, M>,
     devices: heapless::Vec<Saved<'a>, D>,
-    state: [u8; B],
+}
+
+impl<const N: usize, const M: usize, const D: usize, const H: usize> Head<'_, '_, N, M, D, H> {
+    const fn new() -> Self {
+        Head {
+            layout: Layout {
+                regions: heapless::Vec::new(),
+                hooks: heapless::Vec::new(),
+                next_hook: 0,
+            },
+            version: 0,
+            id: NEVER,
+            taken: false,
+            memories: heapless::Vec::new(),
+            devices: heapless::Vec::new(),
+        }
+    }
 }
 
 impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, const H: usize>
@@ -283,23 +343,45 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// `static`).
     pub const fn new() -> Self {
         MachineSnapshot {
-            layout: Layout {
-                regions: heapless::Vec::new(),
-                hooks: heapless::Vec::new(),
-                next_hook: 0,
-            },
-            version: 0,
-            taken: false,
-            memories: heapless::Vec::new(),
-            devices: heapless::Vec::new(),
+            head: Head::new(),
             state: [0; B],
         }
     }
 
-    /// An empty snapshot on the heap.
+    /// An empty snapshot built directly on the heap: the device-state arena
+    /// (`B` bytes) never passes through the stack, so a multi-MiB arena
+    /// works on a thread with a small stack, in a debug build too.
+    ///
+    /// ```
+    /// use vm_mem::MachineSnapshot;
+    ///
+    /// // 4 MiB of device state, made on a thread with a 256 KiB stack.
+    /// let snap = std::thread::Builder::new()
+    ///     .stack_size(256 * 1024)
+    ///     .spawn(|| MachineSnapshot::<'static, 'static, 4, 2, 4, { 4 << 20 }>::new_boxed())
+    ///     .unwrap()
+    ///     .join()
+    ///     .unwrap();
+    /// assert!(!snap.is_taken());
+    /// ```
     #[cfg(feature = "alloc")]
+    #[allow(unsafe_code)] // in-place initialisation, argued below
     pub fn new_boxed() -> alloc::boxed::Box<Self> {
-        alloc::boxed::Box::new(Self::new())
+        let mut boxed = alloc::boxed::Box::<Self>::new_uninit();
+        let p = boxed.as_mut_ptr();
+        // SAFETY: `p` points to an allocation for one `Self`; `&raw mut`
+        // takes a field's address without reading or referencing it.
+        let state = unsafe { &raw mut (*p).state };
+        // SAFETY: `state` is valid for writes and aligned (a field of the
+        // allocation): it becomes `B` zero bytes in place, no temporary.
+        unsafe { state.write_bytes(0, 1) };
+        // SAFETY: as for `state` above.
+        let head = unsafe { &raw mut (*p).head };
+        // SAFETY: as for `state`'s write; `Head` is small (no arena).
+        unsafe { head.write(Head::new()) };
+        // SAFETY: both fields are written, with `new()`'s values: the value
+        // is fully initialised and equal to `new()`.
+        unsafe { boxed.assume_init() }
     }
 
     /// Registers memory `mem` with `snap`, the snapshot that will hold its
@@ -314,24 +396,30 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         snap: &'s mut Snapshot<S, Z>,
     ) -> Result<(), MachineError> {
         let image: &'s dyn Image = mem;
-        if self.memories.iter().any(|(m, _)| m.addr() == image.addr()) {
+        if self
+            .head
+            .memories
+            .iter()
+            .any(|(m, _)| m.addr() == image.addr())
+        {
             return Err(MachineError::DuplicateMemory);
         }
-        self.taken = false;
-        self.memories
+        self.head.taken = false;
+        self.head
+            .memories
             .push((image, snap))
             .map_err(|_| MachineError::MemoriesFull)
     }
 
     /// Whether a capture succeeded (and no memory was registered since).
     pub fn is_taken(&self) -> bool {
-        self.taken
+        self.head.taken
     }
 
     /// The saved state of the device mapped as region `name`, if it opted
     /// in and the snapshot was captured.
     pub fn device_state(&self, name: &str) -> Option<&[u8]> {
-        let d = self.devices.iter().find(|d| d.name == name)?;
+        let d = self.head.devices.iter().find(|d| d.name == name)?;
         self.state.get(d.at..d.at + d.len)
     }
 
@@ -346,19 +434,21 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         map: &MemoryMap<'a, N, H>,
         scratch: &mut [u8],
     ) -> Result<Option<Difference>, MachineError> {
-        if !self.taken {
+        if !self.head.taken {
             return Err(MachineError::NotTaken);
         }
-        let same = map.table.inspect(|now, _| same_layout(now, &self.layout));
+        let same = map
+            .table
+            .inspect(|now, _| same_layout(now, &self.head.layout));
         if !same {
             return Ok(Some(Difference::Map));
         }
-        for (i, (mem, snap)) in self.memories.iter().enumerate() {
+        for (i, (mem, snap)) in self.head.memories.iter().enumerate() {
             if let Some(shard) = mem.differs(&**snap).map_err(MachineError::Memory)? {
                 return Ok(Some(Difference::Memory { memory: i, shard }));
             }
         }
-        for d in self.devices.iter() {
+        for d in self.head.devices.iter() {
             let needed = d.state.state_len();
             let out = scratch.get_mut(..needed).ok_or(MachineError::StateFull {
                 device: d.name,
@@ -390,7 +480,7 @@ fn same_layout<const N: usize, const H: usize>(a: &Layout<'_, N, H>, b: &Layout<
     };
     let hook = |(x, y): (&Hook<'_>, &Hook<'_>)| {
         (x.first, x.last, x.kinds, x.id) == (y.first, y.last, y.kinds, y.id)
-            && core::ptr::addr_eq(x.hook, y.hook)
+            && core::ptr::eq(x.hook, y.hook)
     };
     a.regions.len() == b.regions.len()
         && a.hooks.len() == b.hooks.len()
@@ -415,7 +505,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
-        snap.taken = false;
+        snap.head.taken = false;
         let (layout, version) = self.table.inspect(|l, v| {
             let copy = Layout {
                 regions: l.regions.clone(),
@@ -426,16 +516,26 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         });
         for r in layout.regions.iter() {
             if let Backing::Ram(m) = r.backing {
+                // A frozen memory never changes: like ROM, it needs no
+                // registration (and no registration could be its).
+                if m.is_immutable() {
+                    continue;
+                }
                 let registered = snap
+                    .head
                     .memories
                     .iter()
-                    .any(|(img, _)| core::ptr::addr_eq(img.addr(), m as *const _));
+                    .any(|(img, _)| img.addr() == m.memory_addr());
                 if !registered {
                     return Err(MachineError::Unregistered { region: r.name });
                 }
             }
         }
-        snap.devices.clear();
+        snap.head.devices.clear();
+        // From the first `mark_clean` on, the devices' flags no longer say
+        // "changed since" any earlier snapshot; until this capture succeeds
+        // they say it of none.
+        self.devices.set(NEVER);
         let mut at = 0usize;
         for r in layout.regions.iter() {
             let Backing::Mmio(dev) = r.backing else {
@@ -443,9 +543,10 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             };
             let Some(state) = dev.state() else { continue };
             let known = snap
+                .head
                 .devices
                 .iter()
-                .any(|d| core::ptr::addr_eq(d.state, state));
+                .any(|d| core::ptr::eq(d.state, state));
             if known {
                 continue;
             }
@@ -458,7 +559,8 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             let out = snap.state.get_mut(at..end).ok_or(full)?;
             let len = state.save(out).min(needed);
             state.mark_clean();
-            snap.devices
+            snap.head
+                .devices
                 .push(Saved {
                     name: r.name,
                     state,
@@ -468,12 +570,14 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 .map_err(|_| MachineError::DevicesFull { device: r.name })?;
             at = end;
         }
-        for (mem, copy) in snap.memories.iter_mut() {
+        for (mem, copy) in snap.head.memories.iter_mut() {
             mem.capture(&mut **copy);
         }
-        snap.layout = layout;
-        snap.version = version;
-        snap.taken = true;
+        snap.head.layout = layout;
+        snap.head.version = version;
+        snap.head.id = snapshot::next_id();
+        self.devices.set(snap.head.id);
+        snap.head.taken = true;
         Ok(())
     }
 
@@ -483,8 +587,11 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// back; hook ids are never handed out again); each registered memory
     /// copies back the shards written since (its incremental restore); each
     /// saved device that reports itself
-    /// [`changed`](DeviceState::changed) gets its state back. Returns what
-    /// was copied.
+    /// [`changed`](DeviceState::changed) gets its state back. Several
+    /// snapshots of one machine may be alive (a root and a later one, save
+    /// slots): as memories do, the devices keep one baseline, the snapshot
+    /// last captured or restored, and restoring any other snapshot puts
+    /// every saved device back, changed or not. Returns what was copied.
     ///
     /// Fails with [`MachineError::NotTaken`] before a capture, or with the
     /// error of a memory that refuses (a frozen one: `ReadOnly`). Run it
@@ -493,13 +600,13 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
-        if !snap.taken {
+        if !snap.head.taken {
             return Err(MachineError::NotTaken);
         }
         let mut done = Restored::default();
-        if self.table.version() != snap.version {
-            let saved = &snap.layout;
-            let version = &mut snap.version;
+        if self.table.version() != snap.head.version {
+            let saved = &snap.head.layout;
+            let version = &mut snap.head.version;
             self.table
                 .change(|l| {
                     l.regions = saved.regions.clone();
@@ -513,17 +620,22 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 .map_err(MachineError::Map)?;
             done.table = true;
         }
-        for (mem, copy) in snap.memories.iter() {
+        for (mem, copy) in snap.head.memories.iter() {
             done.shards += mem.restore(&**copy).map_err(MachineError::Memory)?;
         }
-        for d in snap.devices.iter() {
-            if d.state.changed() {
+        // A device's `changed` flag is about its last save or restore:
+        // trusted only if that was this snapshot's, else every device
+        // comes back.
+        let incremental = self.devices.is(snap.head.id);
+        for d in snap.head.devices.iter() {
+            if !incremental || d.state.changed() {
                 if let Some(bytes) = snap.state.get(d.at..d.at + d.len) {
                     d.state.restore(bytes);
                     done.devices += 1;
                 }
             }
         }
+        self.devices.set(snap.head.id);
         Ok(done)
     }
 }

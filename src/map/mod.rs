@@ -231,7 +231,11 @@ use table::{Table, View};
 ///   hook, `4 * H`: removing a region does not free its slot (an access
 ///   may still be using it), though mapping the same name and memory again
 ///   reuses it. A map that has met `4 * N` pairs refuses new ones with
-///   [`MapErrorKind::BackingsFull`].
+///   [`MapErrorKind::BackingsFull`]. Devices, hooks and handlers are told
+///   apart by their whole reference (data address and vtable): two
+///   zero-sized devices, or a `repr(C)` struct and its first field, are
+///   two devices. (Rust may give one type a vtable per codegen unit, so
+///   the same device made `&dyn` in two places may take two slots.)
 /// - A change in progress makes accesses to the map spin until it is
 ///   stored. With feature `critical-section` each change runs inside a
 ///   critical section (and waits for the writers' mutex outside one), so on
@@ -262,6 +266,9 @@ pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
     table: Table<'a, N, H>,
     /// The demand-mapping handler, called on the miss path only.
     demand: demand::Handlers<'a>,
+    /// The machine snapshot the opted-in devices were last saved to or
+    /// restored from.
+    devices: machine::DeviceBaseline,
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
@@ -270,6 +277,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         MemoryMap {
             table: Table::new(),
             demand: demand::Handlers::new(),
+            devices: machine::DeviceBaseline::new(),
         }
     }
 

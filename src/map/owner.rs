@@ -166,7 +166,9 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// Maps `len` bytes of `ram` from `offset` at `base`, as
     /// [`MemoryMap::add_ram_window`]; the map holds `ram` exclusively for
     /// `'a`. Fails with [`MapErrorKind::BackingsFull`] once `N` memories
-    /// were lent.
+    /// were lent. A frozen memory ([`ShardedMemory::freeze`], even once its
+    /// reader is dropped) stays read-only here too: every write to it fails
+    /// with `ReadOnly`, as through every other handle.
     pub fn add_ram_window<const SHARDS: usize, const SHARD_SIZE: usize>(
         &self,
         name: &'static str,
@@ -176,6 +178,15 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         ram: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>,
         offset: u64,
     ) -> Result<(), MapError> {
+        if ram.is_frozen() {
+            // A frozen memory never changes again, whoever holds it: it is
+            // mapped through its shared handle, whose every write path
+            // refuses with `ReadOnly` (plain stores would change it).
+            let _sync = self.synced();
+            return self
+                .map
+                .add_ram_window(name, base, len, perms, &*ram, offset);
+        }
         let Some(slot) = self.lent.iter().find(|l| l.get().is_none()) else {
             return Err(MapError::new(
                 MapErrorKind::BackingsFull,

@@ -49,6 +49,17 @@ pub trait GuestRam: Sync + sealed::Sealed {
     #[doc(hidden)]
     #[allow(private_interfaces)]
     fn raw(&self) -> RawShards<'_>;
+    /// Whether the memory can never change again (it is frozen), so a
+    /// machine snapshot needs no copy of it.
+    #[doc(hidden)]
+    fn is_immutable(&self) -> bool;
+    /// The address of the memory itself (a frozen reader's memory), to
+    /// match a region's backing with a memory registered with a machine
+    /// snapshot. Sound as an identity: the trait is sealed, and two
+    /// distinct `ShardedMemory` values (never zero-sized, never one inside
+    /// another) never share an address.
+    #[doc(hidden)]
+    fn memory_addr(&self) -> *const ();
     /// Loads a little-endian `u8` at `offset`.
     #[doc(hidden)]
     fn load_u8(&self, offset: u64) -> Result<u8, VmError>;
@@ -98,7 +109,7 @@ pub trait GuestRam: Sync + sealed::Sealed {
 /// inherent `read_*`/`write_*`/bulk methods, converting offsets without
 /// truncation.
 macro_rules! guest_ram {
-    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr) => {
+    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr, memory = $memory:expr) => {
         impl<$($gen)*> sealed::Sealed for $ty {}
         impl<$($gen)*> GuestRam for $ty {
             #[inline]
@@ -110,6 +121,12 @@ macro_rules! guest_ram {
             #[allow(private_interfaces)]
             fn raw(&self) -> RawShards<'_> {
                 $raw(self)
+            }
+            fn is_immutable(&self) -> bool {
+                $memory(self).is_frozen()
+            }
+            fn memory_addr(&self) -> *const () {
+                core::ptr::from_ref($memory(self)).cast()
             }
             guest_ram!(@load load_u8, read_u8, u8);
             guest_ram!(@load load_u16, read_u16, u16);
@@ -212,8 +229,8 @@ fn frozen_update<const SHARDS: usize, const SHARD_SIZE: usize>(
     ))
 }
 
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw);
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw);
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw, memory = core::convert::identity);
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw, memory = Frozen::memory);
 
 /// Loads a `T` from `ram` through the per-width method for `T::SIZE`
 /// (a constant: the `match` folds away).

@@ -31,14 +31,17 @@ pub(crate) enum Backing<'a> {
     Mmio(&'a dyn MmioDevice),
 }
 
-impl Backing<'_> {
-    /// Whether both are the same memory or device, in the same role.
+impl<'a> Backing<'a> {
+    /// Whether both are the same memory or device, in the same role: the
+    /// whole reference (data address and vtable, as DESIGN.md's identity
+    /// rule asks), never the data address alone, which two zero-sized
+    /// devices (or a `repr(C)` struct and its first field) share.
     pub(crate) fn same(self, other: Backing<'_>) -> bool {
         match (self, other) {
             (Backing::Ram(a), Backing::Ram(b)) | (Backing::Rom(a), Backing::Rom(b)) => {
-                core::ptr::addr_eq(a, b)
+                core::ptr::eq(a, b)
             }
-            (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::addr_eq(a, b),
+            (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::eq(a, b),
             _ => false,
         }
     }

@@ -703,7 +703,9 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     fn hook_slot_for(&self, h: &Hook<'a>) -> Result<usize, MapError> {
         for (i, s) in self.hook_slots.as_flattened().iter().enumerate() {
             match s.get() {
-                Some(s) if core::ptr::addr_eq(s, h.hook) => return Ok(i),
+                // The whole reference (data and vtable): two zero-sized
+                // hooks share an address but not their code.
+                Some(s) if core::ptr::eq(s, h.hook) => return Ok(i),
                 Some(_) => {}
                 None => {
                     let _won = s.set(h.hook); // under the mutex, as above
