@@ -26,7 +26,10 @@
 /// what was last saved or restored, and [`mark_clean`](Self::mark_clean)
 /// (called by the machine right after it saves) makes it false until the
 /// device changes again. A device that cannot tell may always return true:
-/// restore is then always copied, never wrong.
+/// restore is then always copied, never wrong. The flag is one per device,
+/// while several machine snapshots may be alive: the map remembers which
+/// snapshot last saved or restored its devices and trusts the flag only
+/// when restoring that one; restoring any other puts every device back.
 ///
 /// ```
 /// use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -18,8 +18,11 @@
 //!   snapshot is captured (each device once, however often it is mapped);
 //!   their state goes into an arena of `B` bytes inside the snapshot, up to
 //!   `D` devices. Restore calls back only those that report themselves
-//!   [`changed`](DeviceState::changed). Devices that do not opt in are
-//!   left alone.
+//!   [`changed`](DeviceState::changed) if the devices were last saved or
+//!   restored by this very snapshot, else all of them (several snapshots
+//!   of one machine may be alive: the map keeps the devices' baseline as
+//!   each memory keeps its own). Devices that do not opt in are left
+//!   alone.
 //!
 //! No heap: the snapshot is plain data with const-generic capacities, so it
 //! can be a `static` (with the memories' snapshots beside it); `alloc` adds

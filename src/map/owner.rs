@@ -284,6 +284,9 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             let Backing::Ram(m) = r.backing else {
                 return None; // ROM: shared reads through the region
             };
+            // An address is a sound identity here, unlike for devices:
+            // `GuestRam` is sealed, and its kinds are never zero-sized nor
+            // one inside another (see `GuestRam::memory_addr`).
             let at: *const u8 = core::ptr::from_ref(m).cast();
             let lent = self
                 .lent
