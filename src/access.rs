@@ -4,8 +4,11 @@
 //! Guest addresses are `u64` here (a 32-bit host can emulate a 64-bit
 //! guest); an address that does not fit the host's `usize` is an
 //! out-of-bounds error, never truncated. Reads take `&self`, writes
-//! `&mut self`; shared handles (`&ShardedMemory`, `&Frozen`, `&MemoryMap`)
-//! implement it too, as `&File` implements `Write`.
+//! `&mut self`. Every handle implements it by value, so one generic
+//! `step(&mut handle)` takes each the same way: `ShardedMemory`,
+//! `Exclusive`, `Frozen`, `MemoryMap`, `Cursor`, `OwnerMap`. Handles whose
+//! writes need no `&mut` (`&ShardedMemory`, `&Frozen`, `&MemoryMap`,
+//! `&Cursor`, `&OwnerMap`) implement it too, as `&File` implements `Write`.
 
 use crate::error::{Access, VmError};
 use crate::scalar::Scalar;
@@ -37,9 +40,16 @@ use crate::scalar::Scalar;
 /// }
 ///
 /// let mut mem: ShardedMemory<4, 4096> = ShardedMemory::new();
-/// bump(&mut &mem, 0x100)?; // shared, locked
+/// bump(&mut mem, 0x100)?; // shared, locked
 /// assert_eq!(bump(&mut mem.exclusive(), 0x100)?, 2); // exclusive, no locks
-/// assert!(bump(&mut &mem, 1 << 40).is_err()); // never truncated
+/// assert!(bump(&mut mem, 1 << 40).is_err()); // never truncated
+///
+/// // The map and its handles, the same way.
+/// let map: vm_mem::MemoryMap<'_, 2> = vm_mem::MemoryMap::new();
+/// map.add_ram("ram", 0x8000_0000, 0x4000, vm_mem::Perms::RW, &mem).unwrap();
+/// assert_eq!(bump(&mut map.cpu(), 0x8000_0100)?, 3); // a per-vCPU cursor
+/// let mut map = map;
+/// assert_eq!(bump(&mut map, 0x8000_0100)?, 4);
 /// # Ok::<(), VmError>(())
 /// ```
 ///

@@ -164,6 +164,13 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> core::fmt::Debug
     }
 }
 
+// By value too, so one generic `step(&mut handle)` takes every kind.
+crate::access::forward_memory_access!(
+    ['a, const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'a, SHARDS, SHARD_SIZE>,
+    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
+    [*]
+);
+
 crate::access::forward_memory_access!(
     ['a, 'b, const SHARDS: usize, const SHARD_SIZE: usize] &'b Frozen<'a, SHARDS, SHARD_SIZE>,
     ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,

@@ -159,3 +159,50 @@ fn sized_primitives_of_every_kind_check_size_and_bounds() -> Result<(), VmError>
     assert_eq!((&rom).read_sized(61, 8)?, 0x0102_0304_0506_0708);
     Ok(())
 }
+
+/// One interpreter step, written once: a fetch-free read-modify-write and
+/// a bulk copy through any handle.
+fn step<M: MemoryAccess>(m: &mut M, addr: u64) -> Result<u32, VmError> {
+    let v = m.read_u32(addr)?.wrapping_add(1);
+    m.write_u32(addr, v)?;
+    let mut buf = [0u8; 4];
+    m.read_bytes(addr, &mut buf)?;
+    assert_eq!(u32::from_le_bytes(buf), v);
+    Ok(v)
+}
+
+#[test]
+fn one_generic_step_takes_every_handle_the_same_way() {
+    use vm_mem::{MemoryMap, OwnerMap, Perms};
+    let mut mem = ShardedMemory::<2, 4096>::new();
+    assert_eq!(step(&mut mem, 0x10), Ok(1)); // the shared memory, owned
+    assert_eq!(step(&mut &mem, 0x10), Ok(2)); // and by reference
+    assert_eq!(step(&mut mem.exclusive(), 0x10), Ok(3));
+    {
+        let map: MemoryMap<'_, 2> = MemoryMap::new();
+        map.add_ram("ram", 0x1000, 0x2000, Perms::RW, &mem).unwrap();
+        let mut map = map;
+        assert_eq!(step(&mut map, 0x1010), Ok(4));
+        assert_eq!(step(&mut &map, 0x1010), Ok(5));
+        let mut cpu = map.cpu();
+        assert_eq!(step(&mut cpu, 0x1010), Ok(6));
+        assert_eq!(step(&mut &cpu, 0x1010), Ok(7));
+    }
+    {
+        let owner: OwnerMap<'_, 2> = OwnerMap::new();
+        owner
+            .add_ram("ram", 0x1000, 0x2000, Perms::RW, &mut mem)
+            .unwrap();
+        let mut owner = owner;
+        assert_eq!(step(&mut owner, 0x1010), Ok(8));
+        assert_eq!(step(&mut &owner, 0x1010), Ok(9));
+    }
+    let mut rom = mem.freeze();
+    let err = step(&mut rom, 0x10).unwrap_err(); // frozen: reads, then refuses
+    assert_eq!(err.kind(), ErrorKind::ReadOnly);
+    assert_eq!(
+        step(&mut &rom, 0x10).unwrap_err().kind(),
+        ErrorKind::ReadOnly
+    );
+    assert_eq!(rom.read_u32(0x10), Ok(9));
+}

@@ -167,13 +167,12 @@ impl<const N: usize, const H: usize> core::fmt::Debug for Cursor<'_, '_, N, H> {
 /// A cursor is a [`MemoryAccess`](crate::MemoryAccess): an interpreter
 /// generic over it runs on the map with a per-CPU cache.
 impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H> {
-    crate::map::forward!(Cursor, MemoryMap;
-        read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
-        read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
-        read fetch_u16 u16, read fetch_u32 u32;
-        write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
-        write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
-    );
+    crate::map::forward!(Cursor, MemoryMap);
+}
+
+/// `&Cursor` too: a cursor's writes need no `&mut`.
+impl<const N: usize, const H: usize> crate::MemoryAccess for &Cursor<'_, '_, N, H> {
+    crate::map::forward!(Cursor, MemoryMap);
 }
 
 /// What the shared miss path needs of a cursor: its cache, the map's

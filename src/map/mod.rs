@@ -361,11 +361,21 @@ impl<const N: usize, const H: usize> core::fmt::Debug for MemoryMap<'_, N, H> {
     }
 }
 
-/// Forwards [`MemoryAccess`](crate::MemoryAccess) methods to the inherent
-/// ones of the same name on `$ty` (the map, a cursor, an owner map), and
-/// the bulk ones to `$bulk`'s.
+/// Forwards every [`MemoryAccess`](crate::MemoryAccess) method to the
+/// inherent one of the same name on `$ty` (the map, a cursor, an owner
+/// map), and the bulk ones to `$bulk`'s: the body of each handle's impl,
+/// by value and by shared reference alike.
 macro_rules! forward {
-    ($ty:ident, $bulk:ident; $(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
+    ($ty:ident, $bulk:ident) => {
+        $crate::map::forward!(@ $ty, $bulk;
+            read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
+            read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
+            read fetch_u16 u16, read fetch_u32 u32;
+            write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
+            write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
+        );
+    };
+    (@ $ty:ident, $bulk:ident; $(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
         $(
             #[inline]
             fn $r(&self, addr: u64) -> Result<$rt, crate::VmError> {
@@ -407,15 +417,15 @@ macro_rules! forward {
 }
 pub(crate) use forward;
 
-/// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess), so emulator
-/// code generic over it runs on a map as on a memory; its `fetch_*` check
-/// [`Perms::EXEC`](crate::Perms::EXEC).
+/// A map is a [`MemoryAccess`](crate::MemoryAccess), so emulator code
+/// generic over it runs on a map as on a memory (`step(&mut map)`, as for
+/// every handle); its `fetch_*` check [`Perms::EXEC`](crate::Perms::EXEC).
+impl<const N: usize, const H: usize> crate::MemoryAccess for MemoryMap<'_, N, H> {
+    forward!(MemoryMap, MemoryMap);
+}
+
+/// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess) too: a shared
+/// map's writes need no `&mut`.
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
-    forward!(MemoryMap, MemoryMap;
-        read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
-        read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
-        read fetch_u16 u16, read fetch_u32 u32;
-        write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
-        write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
-    );
+    forward!(MemoryMap, MemoryMap);
 }

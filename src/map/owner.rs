@@ -343,13 +343,12 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
 /// An owner-mode map is a [`MemoryAccess`](crate::MemoryAccess), like the
 /// shared map and its cursors.
 impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> {
-    crate::map::forward!(OwnerMap, OwnerMap;
-        read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
-        read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
-        read fetch_u16 u16, read fetch_u32 u32;
-        write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
-        write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
-    );
+    crate::map::forward!(OwnerMap, OwnerMap);
+}
+
+/// `&OwnerMap` too: its writes need no `&mut` (it is one thread's).
+impl<const N: usize, const H: usize> crate::MemoryAccess for &OwnerMap<'_, N, H> {
+    crate::map::forward!(OwnerMap, OwnerMap);
 }
 
 /// What the shared miss path needs of an owner map: its cache, no
