@@ -140,23 +140,23 @@ fn adapter_errors_come_from_the_adapter_or_the_memory() {
 fn sized_primitives_of_every_kind_check_size_and_bounds() -> Result<(), VmError> {
     let mut mem = Mem::new();
     for size in [0, 3, 5, 16, usize::MAX] {
-        let r = (&mem).read_sized(0, size).unwrap_err();
+        let r = mem.read_sized(0, size).unwrap_err();
         assert_eq!((r.kind(), r.size()), (ErrorKind::BadSize, size));
-        let w = (&mem).write_sized(0, size, 1).unwrap_err();
+        let w = mem.write_sized(0, size, 1).unwrap_err();
         assert_eq!((w.kind(), w.access()), (ErrorKind::BadSize, Access::Write));
         assert_eq!(
             mem.exclusive().write_sized(0, size, 1).unwrap_err().kind(),
             ErrorKind::BadSize
         );
     }
-    (&mem).write_sized(61, 8, 0x0102_0304_0506_0708)?; // straddles
+    mem.write_sized(61, 8, 0x0102_0304_0506_0708)?; // straddles
     assert_eq!(mem.read_u64(61)?, 0x0102_0304_0506_0708);
-    assert_eq!((&mem).read_sized(61, 2)?, 0x0708);
+    assert_eq!(mem.read_sized(61, 2)?, 0x0708);
     assert_eq!(mem.exclusive().read_sized(63, 4)?, 0x0304_0506);
-    let oob = (&mem).read_sized(u64::MAX, 1).unwrap_err();
+    let oob = mem.read_sized(u64::MAX, 1).unwrap_err();
     assert_eq!(oob.kind(), ErrorKind::OutOfBounds { limit: 256 });
     let rom = mem.freeze();
-    assert_eq!((&rom).read_sized(61, 8)?, 0x0102_0304_0506_0708);
+    assert_eq!(rom.read_sized(61, 8)?, 0x0102_0304_0506_0708);
     Ok(())
 }
 

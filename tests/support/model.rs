@@ -801,13 +801,15 @@ impl<const S: usize, const N: usize> Real<S, N> {
                 addr,
                 value,
             } => unit(match path {
-                Path::Shared => write_named!(mem, width, addr, value),
+                // `&*mem`: the inherent shared write (`&self`, a `usize`
+                // address), not `MemoryAccess`'s (`&mut self`, a `u64`).
+                Path::Shared => write_named!(&*mem, width, addr, value),
                 Path::Exclusive => write_named!(mem.exclusive(), width, addr, value),
                 Path::Trait => trait_write(&mut &*mem, width, addr, value),
                 Path::TraitExclusive => trait_write(&mut mem.exclusive(), width, addr, value),
                 Path::Frozen if frozen => write_named!(mem.freeze(), width, addr, value),
                 Path::TraitFrozen if frozen => trait_write(&mut &mem.freeze(), width, addr, value),
-                Path::Frozen | Path::TraitFrozen => write_named!(mem, width, addr, value),
+                Path::Frozen | Path::TraitFrozen => write_named!(&*mem, width, addr, value),
             }),
             Op::Fetch { path, wide, addr } => val(match path {
                 Path::TraitExclusive | Path::Exclusive => trait_fetch(&mem.exclusive(), wide, addr),
@@ -841,7 +843,7 @@ impl<const S: usize, const N: usize> Real<S, N> {
                 let len = len.min(MAX_BUF);
                 let buf = pattern(len, seed);
                 unit(match path {
-                    Path::Shared => mem.write_bytes(addr, &buf),
+                    Path::Shared => (*mem).write_bytes(addr, &buf),
                     Path::Exclusive => mem.exclusive().write_bytes(addr, &buf),
                     Path::Trait => return trait_write_bytes(&mut &*mem, addr, len, seed),
                     Path::TraitExclusive => {
@@ -851,7 +853,7 @@ impl<const S: usize, const N: usize> Real<S, N> {
                     Path::TraitFrozen if frozen => {
                         return trait_write_bytes(&mut &mem.freeze(), addr, len, seed)
                     }
-                    Path::Frozen | Path::TraitFrozen => mem.write_bytes(addr, &buf),
+                    Path::Frozen | Path::TraitFrozen => (*mem).write_bytes(addr, &buf),
                 })
             }
             Op::Fill {
@@ -860,7 +862,7 @@ impl<const S: usize, const N: usize> Real<S, N> {
                 len,
                 byte,
             } => unit(match path {
-                Path::Shared => mem.fill(addr, len, byte),
+                Path::Shared => (*mem).fill(addr, len, byte),
                 Path::Exclusive => mem.exclusive().fill(addr, len, byte),
                 Path::Trait => return trait_fill(&mut &*mem, addr, len, byte),
                 Path::TraitExclusive => return trait_fill(&mut mem.exclusive(), addr, len, byte),
@@ -868,7 +870,7 @@ impl<const S: usize, const N: usize> Real<S, N> {
                 Path::TraitFrozen if frozen => {
                     return trait_fill(&mut &mem.freeze(), addr, len, byte)
                 }
-                Path::Frozen | Path::TraitFrozen => mem.fill(addr, len, byte),
+                Path::Frozen | Path::TraitFrozen => (*mem).fill(addr, len, byte),
             }),
             Op::Rmw {
                 exclusive,
