@@ -1,18 +1,23 @@
 //! The snapshot/restore loop a rehosting fuzzer runs, over a whole
 //! machine: a ROM with the firmware image, RAM, a UART with a receive FIFO
-//! and a timer with a counter, all behind a [`MemoryMap`]. Boot once, take
-//! a [`MachineSnapshot`], then for every input: mutate it, feed it (into
-//! RAM and the UART's FIFO), run the target, restore. The target stores
+//! and a timer with a counter, all behind a map. Boot once, take a
+//! [`MachineSnapshot`], then for every input: mutate it, feed it (into RAM
+//! and the UART's FIFO), run the target, restore. The same loop runs twice,
+//! side by side: through an [`OwnerMap`] (the map holds the RAM by `&mut`:
+//! plain loads and stores, the handle for a single-threaded fuzzer) and
+//! through a [`Cursor`](vm_mem::Cursor) of a shared [`MemoryMap`] (what a
+//! multi-vCPU machine uses), and prints both rates. The target stores
 //! into RAM, pops the UART, sends bytes, reads and sets the timer, changes
 //! a permission (an MPU region made read-only) and remaps a RAM bank; the
 //! restore brings all of it back, copying only the shards the run wrote,
 //! the devices it touched, and the map's table if it changed.
 //!
 //! Run: `cargo run --release --example fuzz_loop`
-//! Options: `--iters N` (default 200000), `--check` (after every restore,
-//! compare memory, map and devices with the snapshot, and stop on the first
-//! difference), `--memory-only` (restore the RAM alone, as a memory-only
-//! fuzzer would: the baseline; the map and devices then drift).
+//! Options: `--iters N` (default 200000, per handle), `--check` (after
+//! every restore, compare memory, map and devices with the snapshot, and
+//! stop on the first difference), `--memory-only` (restore the RAM alone,
+//! as a memory-only fuzzer would: the baseline, through the cursor only;
+//! the map and devices then drift).
 //!
 //! Prints the iterations (restores) per second, the restore's own time,
 //! and what each restore copied on average. A progress line goes to stderr
@@ -24,8 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use vm_mem::{
-    DeviceState, MachineSnapshot, MemoryMap, MmioDevice, Perms, Restored, ShardedMemory, Snapshot,
-    VmError,
+    DeviceState, Difference, MachineSnapshot, MapError, MemoryAccess, MemoryMap, MmioDevice,
+    OwnerMap, Perms, Restored, ShardedMemory, Snapshot, VmError,
 };
 
 /// 1 MiB of RAM in 256 shards of 4 KiB.
@@ -33,9 +38,35 @@ type Ram = ShardedMemory<256, 4096>;
 /// 64 KiB of flash.
 type Flash = ShardedMemory<16, 4096>;
 type Map<'a> = MemoryMap<'a, 8>;
-/// The map as the fuzzer's one vCPU reaches it: with its page cache.
+/// The shared map as the fuzzer's one vCPU reaches it: with its page cache.
 type Cpu<'m, 'a> = vm_mem::Cursor<'m, 'a, 8>;
+type Owner<'a> = OwnerMap<'a, 8>;
 type Snap<'a, 's> = MachineSnapshot<'a, 's, 8, 1, 4, 64>;
+
+/// What the target needs of a handle beyond loads and stores
+/// (`MemoryAccess`): the MPU and the bank register. The cursor and the
+/// owner map have both under the same names (and `snapshot`, `restore`,
+/// `diff` too).
+trait Machine: MemoryAccess {
+    fn protect(&self, range: std::ops::RangeInclusive<u64>, p: Perms) -> Result<(), MapError>;
+    fn move_region(&self, name: &str, base: u64) -> Result<(), MapError>;
+}
+
+/// Forwards [`Machine`] to the handle's inherent methods of the same names.
+macro_rules! machine {
+    ($ty:ty) => {
+        impl Machine for $ty {
+            fn protect(&self, r: std::ops::RangeInclusive<u64>, p: Perms) -> Result<(), MapError> {
+                (**self).protect(r, p)
+            }
+            fn move_region(&self, name: &str, base: u64) -> Result<(), MapError> {
+                (**self).move_region(name, base)
+            }
+        }
+    };
+}
+machine!(Cpu<'_, '_>);
+machine!(&Owner<'_>);
 
 // The machine's memory map (guest addresses).
 const ROM: u64 = 0x0800_0000;
@@ -214,11 +245,10 @@ impl Rng {
 /// The target: interprets the input as 4-byte instructions (low byte the
 /// opcode, the other three an argument) against the machine. A fault (a
 /// store to a page it made read-only, a wild load) is a `VmError`, never
-/// a panic. It runs on the fuzzer's one vCPU, through that vCPU's
-/// [`Cursor`](vm_mem::Cursor): the fastest path that keeps the shared
-/// `&MemoryMap` the machine snapshot needs (the cursor sees every restore,
-/// protect and move as it returns, so it outlives them all).
-fn run_target(map: &Cpu<'_, '_>, input_len: usize) -> Result<u64, VmError> {
+/// a panic. It runs through the fuzzer's handle: an owner map or a cursor
+/// (which sees every restore, protect and move as it returns, so it
+/// outlives them all).
+fn run_target<M: Machine>(map: &mut M, input_len: usize) -> Result<u64, VmError> {
     let mut acc = map.read_u64(GLOBAL)?;
     let mut sp = STACK_TOP;
     let mut bank = BANK;
@@ -298,6 +328,46 @@ struct Stats {
 }
 
 impl Stats {
+    /// Prints what the loop through handle `name` measured; `same` is the
+    /// final comparison with the snapshot (`None` when not compared: the
+    /// memory-only baseline). Returns the iterations per second.
+    fn report(
+        &self,
+        name: &str,
+        o: &Options,
+        same: Option<Difference>,
+    ) -> Result<f64, Box<dyn std::error::Error>> {
+        let n = self.iters.max(1) as f64;
+        let rate = n / self.total.as_secs_f64();
+        println!("{name}: iterations (restores) per second: {rate:.0}");
+        println!(
+            "{name}: restore alone: {:.2} us mean, {:.0} restores/s, {:.0}% of the loop",
+            self.restore_time.as_secs_f64() * 1e6 / n,
+            n / self.restore_time.as_secs_f64(),
+            100.0 * self.restore_time.as_secs_f64() / self.total.as_secs_f64()
+        );
+        println!(
+            "{name}: each restore copied, on average: {:.2} RAM shards of {} ({:.1} KiB), {:.2} devices, the map table {:.0}% of the time",
+            self.shards as f64 / n,
+            Ram::SHARDS,
+            self.shards as f64 / n * 4.0,
+            self.devices as f64 / n,
+            100.0 * self.tables as f64 / n
+        );
+        println!(
+            "{name}: guest faults (returned as VmError): {}",
+            self.faults
+        );
+        if !o.memory_only {
+            println!(
+                "{name}: machine equals the snapshot after the last restore: {}",
+                if same.is_none() { "yes" } else { "NO" }
+            );
+            differs(same)?;
+        }
+        Ok(rate)
+    }
+
     fn add(&mut self, r: Restored) {
         self.tables += u64::from(r.table);
         self.shards += r.shards as u64;
@@ -392,24 +462,80 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
-    // Boot: load the "image" (deterministic bytes standing in for a
-    // firmware file) into flash, initialise RAM, build the map.
+/// The boot image (deterministic bytes standing in for a firmware file) and
+/// the seed input.
+fn boot() -> (Vec<u8>, Vec<u8>) {
     let mut rng = Rng(0x1234_5678_9abc_def1);
-    let flash_mem = Flash::new_boxed();
     let image: Vec<u8> = (0..Flash::SIZE).map(|_| rng.next() as u8).collect();
+    let mut seed: Vec<u8> = (0..64).map(|_| rng.next() as u8).collect();
+    // The seed input starts by making a heap page read-only and moving the
+    // bank, so (until a mutation hits them) every run changes the map.
+    seed[..8].copy_from_slice(&[0xe3, 1, 0, 0, 0xe9, 2, 0, 0]);
+    (image, seed)
+}
+
+/// Maps the machine's devices and flash (RAM is mapped by the caller, in
+/// the way of its handle).
+macro_rules! map_machine {
+    ($map:expr, $flash:expr, $uart:expr, $timer:expr) => {{
+        $map.add_rom("flash", ROM, Flash::SIZE as u64, Perms::RX, $flash)?;
+        $map.add_mmio("uart", UART, 16, Perms::RW, $uart)?;
+        $map.add_mmio("timer", TIMER, 8, Perms::RW, $timer)?;
+    }};
+}
+
+fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let (image, seed) = boot();
+    let flash_mem = Flash::new_boxed();
     flash_mem.write_bytes(0, &image)?;
     let flash = flash_mem.freeze();
+    println!(
+        "fuzz loop: {} KiB RAM ({} shards of 4 KiB), {} KiB flash, UART, timer; {}{}; {} iterations per handle",
+        Ram::SIZE >> 10,
+        Ram::SHARDS,
+        Flash::SIZE >> 10,
+        if o.memory_only {
+            "memory-only restore (map and devices drift)"
+        } else {
+            "whole-machine restore (map, RAM, UART, timer)"
+        },
+        if o.check { ", checked after every restore" } else { "" },
+        o.iters
+    );
+
+    // The owner map: the RAM lent to it, registered by its region's name.
+    let owner_rate = if o.memory_only {
+        None
+    } else {
+        let mut ram = Ram::new_boxed();
+        ram.write_u64(0x40, 0x5eed)?;
+        let (uart, timer) = (Uart::default(), Timer::default());
+        let mut ram_snap = Snapshot::<256, 4096>::new_boxed();
+        let mut snap = Snap::new_boxed();
+        let map: Owner<'_> = OwnerMap::new();
+        map_machine!(map, &flash, &uart, &timer);
+        map.add_ram("sram", SRAM, 0xE_0000, Perms::RW, &mut ram)?;
+        map.add_ram_window_of("bank", BANK, 0x1_0000, Perms::RW, "sram", BANK_OFFSET)?;
+        snap.add_memory_of("sram", &mut ram_snap)?;
+        map.snapshot(&mut snap)?;
+        let stats = fuzz(o, &mut &map, &uart, &seed, &mut |_| {
+            let done = map.restore(&mut snap)?;
+            if o.check {
+                differs(map.diff(&snap, &mut [0; 64])?)?;
+            }
+            Ok(done)
+        })?;
+        Some(stats.report("owner map", o, map.diff(&snap, &mut [0; 64])?)?)
+    };
+
+    // A cursor of the shared map: the RAM shared, registered as itself.
     let ram = Ram::new_boxed();
     ram.write_u64(0x40, 0x5eed)?;
     let (uart, timer) = (Uart::default(), Timer::default());
     let map: Map<'_> = MemoryMap::new();
-    map.add_rom("flash", ROM, Flash::SIZE as u64, Perms::RX, &flash)?;
+    map_machine!(map, &flash, &uart, &timer);
     map.add_ram("sram", SRAM, 0xE_0000, Perms::RW, &*ram)?;
     map.add_ram_window("bank", BANK, 0x1_0000, Perms::RW, &*ram, BANK_OFFSET)?;
-    map.add_mmio("uart", UART, 16, Perms::RW, &uart)?;
-    map.add_mmio("timer", TIMER, 8, Perms::RW, &timer)?;
-
     let mut ram_snap = Snapshot::new_boxed();
     let mut snap = Snap::new_boxed();
     snap.add_memory(&ram, &mut ram_snap)?;
@@ -421,89 +547,77 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     if o.memory_only {
         ram.snapshot(&mut mem_snap);
     }
-    let mut seed: Vec<u8> = (0..64).map(|_| rng.next() as u8).collect();
-    // The seed input starts by making a heap page read-only and moving the
-    // bank, so (until a mutation hits them) every run changes the map.
-    seed[..8].copy_from_slice(&[0xe3, 1, 0, 0, 0xe9, 2, 0, 0]);
-
-    let mode = if o.memory_only {
-        "memory-only restore (map and devices drift)"
+    let mut cpu = map.cpu();
+    let stats = fuzz(o, &mut cpu, &uart, &seed, &mut |stats| {
+        if o.memory_only {
+            stats.shards += ram.restore(&mem_snap)? as u64;
+            Ok(Restored::default())
+        } else {
+            let done = map.restore(&mut snap)?;
+            if o.check {
+                differs(map.diff(&snap, &mut [0; 64])?)?;
+            }
+            Ok(done)
+        }
+    })?;
+    let same = if o.memory_only {
+        None
     } else {
-        "whole-machine restore (map, RAM, UART, timer)"
+        map.diff(&snap, &mut [0; 64])?
     };
-    println!(
-        "fuzz loop: {} KiB RAM ({} shards of 4 KiB), {} KiB flash, UART, timer; {mode}{}; {} iterations",
-        Ram::SIZE >> 10,
-        Ram::SHARDS,
-        Flash::SIZE >> 10,
-        if o.check { ", checked after every restore" } else { "" },
-        o.iters
-    );
+    let cursor_rate = stats.report("cursor", o, same)?;
+    if let Some(owner) = owner_rate {
+        println!(
+            "owner map / cursor: {:.2}x the iterations per second",
+            owner / cursor_rate
+        );
+    }
+    Ok(())
+}
+
+/// `--check`'s verdict on a restored machine: an error if it differs from
+/// its snapshot.
+fn differs(diff: Option<Difference>) -> Result<(), Box<dyn std::error::Error>> {
+    match diff {
+        Some(d) => Err(format!("the machine differs from the snapshot: {d:?}").into()),
+        None => Ok(()),
+    }
+}
+
+/// A handle's restore as the loop calls it (it may add to the stats).
+type Restore<'r> = dyn FnMut(&mut Stats) -> Result<Restored, Box<dyn std::error::Error>> + 'r;
+
+/// The loop: `o.iters` times mutate the seed, feed it, run the target
+/// through `m`, and `restore` (which may add to the stats itself).
+fn fuzz<M: Machine>(
+    o: &Options,
+    m: &mut M,
+    uart: &Uart,
+    seed: &[u8],
+    restore: &mut Restore<'_>,
+) -> Result<Stats, Box<dyn std::error::Error>> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut input = Vec::with_capacity(MAX_INPUT);
     let mut stats = Stats::default();
     let mut progress = Progress::new();
-    let mut scratch = [0u8; 64];
-    let cpu = map.cpu();
     let start = Instant::now();
     for i in 0..o.iters {
         input.clear();
-        input.extend_from_slice(&seed);
+        input.extend_from_slice(seed);
         mutate(&mut input, &mut rng);
-        map.write_bytes(INPUT, &input)?;
+        m.write_bytes(INPUT, &input)?;
         uart.feed(&input[..input.len().min(4)]);
-        if run_target(&cpu, input.len()).is_err() {
+        if run_target(m, input.len()).is_err() {
             stats.faults += 1; // a fuzzer would save this input
         }
         let t = Instant::now();
-        if o.memory_only {
-            stats.shards += ram.restore(&mem_snap)? as u64;
-        } else {
-            stats.add(map.restore(&mut snap)?);
-        }
+        let done = restore(&mut stats).map_err(|e| format!("iteration {i}: {e}"))?;
+        stats.add(done);
         stats.restore_time += t.elapsed();
         stats.iters += 1;
-        if o.check && !o.memory_only {
-            if let Some(d) = snap.diff(&map, &mut scratch)? {
-                return Err(
-                    format!("iteration {i}: the machine differs from the snapshot: {d:?}").into(),
-                );
-            }
-        }
         progress.tick(i + 1, o.iters);
     }
     stats.total = start.elapsed();
     progress.finish();
-
-    let n = stats.iters.max(1) as f64;
-    println!(
-        "iterations (restores) per second: {:.0}",
-        n / stats.total.as_secs_f64()
-    );
-    println!(
-        "restore alone: {:.2} us mean, {:.0} restores/s, {:.0}% of the loop",
-        stats.restore_time.as_secs_f64() * 1e6 / n,
-        n / stats.restore_time.as_secs_f64(),
-        100.0 * stats.restore_time.as_secs_f64() / stats.total.as_secs_f64()
-    );
-    println!(
-        "each restore copied, on average: {:.2} RAM shards of {} ({:.1} KiB), {:.2} devices, the map table {:.0}% of the time",
-        stats.shards as f64 / n,
-        Ram::SHARDS,
-        stats.shards as f64 / n * 4.0,
-        stats.devices as f64 / n,
-        100.0 * stats.tables as f64 / n
-    );
-    println!("guest faults (returned as VmError): {}", stats.faults);
-    if !o.memory_only {
-        let same = snap.diff(&map, &mut scratch)?;
-        println!(
-            "machine equals the snapshot after the last restore: {}",
-            if same.is_none() { "yes" } else { "NO" }
-        );
-        if same.is_some() {
-            return Err("the machine differs from its snapshot".into());
-        }
-    }
-    Ok(())
+    Ok(stats)
 }

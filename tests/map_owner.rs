@@ -415,3 +415,127 @@ fn a_cursor_over_many_pages_sees_each_change() {
     map.remove("ram").unwrap();
     assert!(cpu.read_u8(0x100_6000).is_err());
 }
+
+/// A UART whose receive FIFO and status live behind a lock (the shared
+/// map's devices are `Sync`), opting in to machine snapshots.
+#[derive(Default)]
+struct Uart {
+    regs: std::sync::Mutex<(std::collections::VecDeque<u8>, u32)>,
+    dirty: std::sync::atomic::AtomicBool,
+}
+impl MmioDevice for Uart {
+    fn read(&self, offset: u64, _: usize) -> Result<u64, VmError> {
+        let mut r = self.regs.lock().unwrap();
+        self.dirty.store(true, Ordering::Relaxed);
+        Ok(match offset {
+            0 => r.0.pop_front().map_or(0x100, u64::from), // data, 0x100: empty
+            _ => u64::from(r.1),
+        })
+    }
+    fn write(&self, offset: u64, _: usize, v: u64) -> Result<(), VmError> {
+        let mut r = self.regs.lock().unwrap();
+        self.dirty.store(true, Ordering::Relaxed);
+        match offset {
+            0 => r.0.push_back(v as u8),
+            _ => r.1 = v as u32,
+        }
+        Ok(())
+    }
+    fn state(&self) -> Option<&dyn vm_mem::DeviceState> {
+        Some(self)
+    }
+}
+impl vm_mem::DeviceState for Uart {
+    fn state_len(&self) -> usize {
+        4 + 1 + 16
+    }
+    fn save(&self, out: &mut [u8]) -> usize {
+        let r = self.regs.lock().unwrap();
+        out[..4].copy_from_slice(&r.1.to_le_bytes());
+        let n = r.0.len().min(16);
+        out[4] = n as u8;
+        for (i, b) in r.0.iter().take(n).enumerate() {
+            out[5 + i] = *b;
+        }
+        5 + n
+    }
+    fn restore(&self, from: &[u8]) {
+        let mut r = self.regs.lock().unwrap();
+        r.1 = u32::from_le_bytes(from[..4].try_into().unwrap());
+        r.0 = from[5..5 + usize::from(from[4])].iter().copied().collect();
+        self.dirty.store(false, Ordering::Relaxed);
+    }
+    fn changed(&self) -> bool {
+        self.dirty.load(Ordering::Relaxed)
+    }
+    fn mark_clean(&self) {
+        self.dirty.store(false, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn an_owner_map_snapshots_runs_and_restores_a_whole_machine() {
+    type Sram = ShardedMemory<4, 4096>;
+    let flash = {
+        let f = ShardedMemory::<1, 4096>::new();
+        f.write_bytes(0, &[0x13, 0, 0, 0, 0x6f, 0, 0, 0]).unwrap();
+        f
+    };
+    let rom = flash.freeze();
+    let mut sram = Sram::new_boxed();
+    let mut sram_snap = vm_mem::Snapshot::<4, 4096>::new_boxed();
+    let uart = Uart::default();
+    let timer = Reg(0.into(), 0.into()); // not opted in: left alone
+    let mut bytes_before = vec![0u8; Sram::SIZE];
+    {
+        let map: OwnerMap<'_, 8, 2> = OwnerMap::new();
+        map.add_rom("flash", 0x0800_0000, 0x1000, Perms::RX, &rom)
+            .unwrap();
+        map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut sram)
+            .unwrap();
+        map.add_mmio("uart", 0x4000_0000, 8, Perms::RW, &uart)
+            .unwrap();
+        map.add_mmio("timer", 0x4000_1000, 8, Perms::RW, &timer)
+            .unwrap();
+        map.write_bytes(0x2000_0000, b"state before the runs")
+            .unwrap();
+        map.write_u8(0x4000_0000, b'>').unwrap();
+        let mut snap = vm_mem::MachineSnapshot::<'_, '_, 8, 1, 4, 64, 2>::new();
+        snap.add_memory_of("sram", &mut sram_snap).unwrap();
+        map.snapshot(&mut snap).unwrap();
+        map.read_bytes(0x2000_0000, &mut bytes_before).unwrap();
+        let saved_uart = snap.device_state("uart").unwrap().to_vec();
+        let mut rng = Lcg(7);
+        let runs = if cfg!(miri) { 20 } else { 10_000 };
+        for run in 0..runs {
+            // A run: stores, a UART exchange, a permission change, a move.
+            for _ in 0..1 + rng.next() % 8 {
+                let addr = 0x2000_0000 + rng.next() % 0x3ff8;
+                map.write_u64(addr, rng.next()).unwrap();
+            }
+            map.write_u8(0x4000_0000, rng.next() as u8).unwrap();
+            let _ = map.read_u8(0x4000_0000).unwrap();
+            map.write_u32(0x4000_0004, run).unwrap();
+            if run % 3 == 0 {
+                map.protect(0x2000_1000..=0x2000_1fff, Perms::READ).unwrap();
+            }
+            if run % 5 == 0 {
+                map.move_region("uart", 0x5000_0000).unwrap();
+            }
+            map.restore(&mut snap).unwrap();
+            assert_eq!(map.diff(&snap, &mut [0; 32]), Ok(None), "run {run}");
+            let mut now = vec![0u8; Sram::SIZE];
+            map.read_bytes(0x2000_0000, &mut now).unwrap();
+            assert!(now == bytes_before, "run {run}: SRAM differs");
+            let mut uart_now = [0u8; 21];
+            let n = vm_mem::DeviceState::save(&uart, &mut uart_now);
+            assert_eq!(uart_now[..n], saved_uart[..], "run {run}: UART differs");
+            assert_eq!(map.region("uart").unwrap().base(), 0x4000_0000);
+            assert_eq!(map.region("sram").unwrap().perms(), Perms::RW);
+            assert_eq!(map.fetch_u32(0x0800_0004), Ok(0x6f));
+        }
+    }
+    let mut after = vec![0u8; Sram::SIZE];
+    sram.read_bytes(0, &mut after).unwrap();
+    assert!(after == bytes_before, "the memory given back differs");
+}

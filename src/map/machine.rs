@@ -43,63 +43,13 @@ use crate::error::VmError;
 use crate::map::device_state::DeviceState;
 use crate::map::error::MapError;
 use crate::map::hooks::Hook;
+use crate::map::image::{Image, Registered, Source};
 use crate::map::region::{Backing, Region};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
 use crate::snapshot::{self, Snapshot, NEVER, UNTRACKED};
 use crate::sync::{AtomicUsize, Ordering};
-use core::any::Any;
-
-/// A registered memory, type-erased: what the machine snapshot asks of it.
-trait Image: Sync {
-    /// The memory's address, to match it with the map's RAM regions.
-    fn addr(&self) -> *const ();
-    /// Takes the memory's snapshot into `snap`.
-    fn capture(&self, snap: &mut dyn Any);
-    /// Restores `snap` (incrementally if it is the baseline); shards copied.
-    fn restore(&self, snap: &dyn Any) -> Result<usize, VmError>;
-    /// The index of the first shard that differs from `snap`, if any.
-    fn differs(&self, snap: &dyn Any) -> Result<Option<usize>, VmError>;
-}
-
-impl<const S: usize, const Z: usize> Image for ShardedMemory<S, Z> {
-    fn addr(&self) -> *const () {
-        (self as *const Self).cast()
-    }
-
-    fn capture(&self, snap: &mut dyn Any) {
-        // Registration checked the type: the downcast always succeeds.
-        if let Some(snap) = snap.downcast_mut::<Snapshot<S, Z>>() {
-            self.snapshot(snap);
-        }
-    }
-
-    fn restore(&self, snap: &dyn Any) -> Result<usize, VmError> {
-        match snap.downcast_ref::<Snapshot<S, Z>>() {
-            Some(snap) => ShardedMemory::restore(self, snap),
-            None => Ok(0), // cannot happen: registration checked the type
-        }
-    }
-
-    fn differs(&self, snap: &dyn Any) -> Result<Option<usize>, VmError> {
-        let Some(snap) = snap.downcast_ref::<Snapshot<S, Z>>() else {
-            return Ok(None);
-        };
-        let mut buf = [0u8; 256];
-        for shard in 0..S {
-            let copy = snap.shard(shard).map_or(&[][..], |c| &c[..]);
-            for (i, part) in copy.chunks(buf.len()).enumerate() {
-                let now = &mut buf[..part.len()];
-                self.read_bytes(shard * Z + i * 256, now)?;
-                if now != part {
-                    return Ok(Some(shard));
-                }
-            }
-        }
-        Ok(None)
-    }
-}
 
 /// Which machine snapshot a map's opted-in devices were last saved to or
 /// restored from, as memories keep their baseline snapshot: its id, or
@@ -130,9 +80,6 @@ impl DeviceBaseline {
         id != NEVER && id != UNTRACKED && u64::try_from(now) == Ok(id)
     }
 }
-
-/// A registered memory and the snapshot holding its bytes.
-type Pair<'s> = (&'s dyn Image, &'s mut (dyn Any + Send));
 
 /// A device's saved state: its region's name, its state, where its bytes
 /// are in the arena and how many.
@@ -172,6 +119,20 @@ pub enum MachineError {
         /// The RAM region.
         region: &'static str,
     },
+    /// Capture: no RAM region of this name (registered with
+    /// [`MachineSnapshot::add_memory_of`]) is mapped, or it is backed by a
+    /// frozen memory.
+    NoSuchMemory {
+        /// The region's name, as registered.
+        region: &'static str,
+    },
+    /// Capture: the memory of this region (registered with
+    /// [`MachineSnapshot::add_memory_of`]) has another geometry than the
+    /// `Snapshot<S, Z>` registered for it.
+    WrongGeometry {
+        /// The region's name, as registered.
+        region: &'static str,
+    },
     /// Restore or compare before any capture succeeded.
     NotTaken,
     /// A memory refused (a frozen memory refuses restore with `ReadOnly`).
@@ -200,6 +161,14 @@ impl core::fmt::Display for MachineError {
             MachineError::Unregistered { region } => write!(
                 f,
                 "machine snapshot: the memory of RAM region `{region}` is not registered"
+            ),
+            MachineError::NoSuchMemory { region } => write!(
+                f,
+                "machine snapshot: no RAM region `{region}` with a live memory is mapped"
+            ),
+            MachineError::WrongGeometry { region } => write!(
+                f,
+                "machine snapshot: the memory of region `{region}` does not have the registered snapshot's geometry"
             ),
             MachineError::NotTaken => f.write_str("machine snapshot: never captured"),
             MachineError::Memory(e) => write!(f, "machine snapshot: {e}"),
@@ -318,7 +287,7 @@ struct Head<'a, 's, const N: usize, const M: usize, const D: usize, const H: usi
     /// memories' snapshots use), to recognise the devices' baseline.
     id: u64,
     taken: bool,
-    memories: heapless::Vec<Pair<'s>, M>,
+    memories: heapless::Vec<Registered<'a, 's>, M>,
     devices: heapless::Vec<Saved<'a>, D>,
 }
 
@@ -399,18 +368,73 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         snap: &'s mut Snapshot<S, Z>,
     ) -> Result<(), MachineError> {
         let image: &'s dyn Image = mem;
-        if self
-            .head
-            .memories
-            .iter()
-            .any(|(m, _)| m.addr() == image.addr())
-        {
+        let known = self.head.memories.iter().any(|r| match r.source {
+            Source::Memory(m) => m.addr() == image.addr(),
+            Source::Region { .. } => false,
+        });
+        if known {
             return Err(MachineError::DuplicateMemory);
         }
+        self.register(Source::Memory(image), snap)
+    }
+
+    /// Registers the memory of RAM region `region` with `snap`, the
+    /// snapshot that will hold its bytes: for a map that holds its
+    /// memories, an [`OwnerMap`](crate::OwnerMap) (its memories are lent
+    /// to it, so they cannot be named here), or wherever naming the region
+    /// is handier. Each capture finds the region's memory (it must be a
+    /// `ShardedMemory<S, Z>`: else the capture fails with
+    /// [`MachineError::NoSuchMemory`] or [`MachineError::WrongGeometry`]);
+    /// restore puts back that memory. Fails with
+    /// [`MachineError::MemoriesFull`] past `M` memories,
+    /// [`MachineError::DuplicateMemory`] for a region already named.
+    ///
+    /// ```
+    /// use vm_mem::{MachineSnapshot, OwnerMap, Perms, ShardedMemory, Snapshot};
+    ///
+    /// let mut sram = ShardedMemory::<4, 4096>::new();
+    /// let mut sram_snap = Snapshot::<4, 4096>::new();
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut sram)?;
+    ///
+    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// snap.add_memory_of("sram", &mut sram_snap)?;
+    /// map.snapshot(&mut snap)?;
+    /// map.write_u32(0x2000_0010, 7)?;
+    /// assert_eq!(map.restore(&mut snap)?.shards, 1);
+    /// assert_eq!(map.read_u32(0x2000_0010)?, 0);
+    /// assert_eq!(map.diff(&snap, &mut [])?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_memory_of<const S: usize, const Z: usize>(
+        &mut self,
+        region: &'static str,
+        snap: &'s mut Snapshot<S, Z>,
+    ) -> Result<(), MachineError> {
+        let known = self.head.memories.iter().any(|r| match r.source {
+            Source::Region { name, .. } => name == region,
+            Source::Memory(_) => false,
+        });
+        if known {
+            return Err(MachineError::DuplicateMemory);
+        }
+        let source = Source::Region {
+            name: region,
+            found: None,
+        };
+        self.register(source, snap)
+    }
+
+    /// Adds a registration; the next capture takes it in.
+    fn register(
+        &mut self,
+        source: Source<'a, 's>,
+        copy: &'s mut (dyn core::any::Any + Send),
+    ) -> Result<(), MachineError> {
         self.head.taken = false;
         self.head
             .memories
-            .push((image, snap))
+            .push(Registered { source, copy })
             .map_err(|_| MachineError::MemoriesFull)
     }
 
@@ -446,8 +470,11 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         if !same {
             return Ok(Some(Difference::Map));
         }
-        for (i, (mem, snap)) in self.head.memories.iter().enumerate() {
-            if let Some(shard) = mem.differs(&**snap).map_err(MachineError::Memory)? {
+        for (i, r) in self.head.memories.iter().enumerate() {
+            let Some(mem) = r.source.image() else {
+                continue;
+            };
+            if let Some(shard) = mem.differs(&*r.copy).map_err(MachineError::Memory)? {
                 return Ok(Some(Difference::Memory { memory: i, shard }));
             }
         }
@@ -517,6 +544,27 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             };
             (copy, v)
         });
+        // Memories registered by region name: find each one's memory now,
+        // all before anything is changed.
+        let mut found: heapless::Vec<Option<&'a dyn Image>, M> = heapless::Vec::new();
+        for reg in snap.head.memories.iter() {
+            let image = match reg.source {
+                Source::Memory(_) => None,
+                Source::Region { name, .. } => {
+                    let ram = layout.regions.iter().find_map(|r| match r.backing {
+                        Backing::Ram(m) if r.name == name => m.image(),
+                        _ => None,
+                    });
+                    let image = ram.ok_or(MachineError::NoSuchMemory { region: name })?;
+                    if !image.fits(&*reg.copy) {
+                        return Err(MachineError::WrongGeometry { region: name });
+                    }
+                    Some(image)
+                }
+            };
+            // Cannot fail: as many as the registrations, at most `M`.
+            let _ = found.push(image);
+        }
         for r in layout.regions.iter() {
             if let Backing::Ram(m) = r.backing {
                 // A frozen memory never changes: like ROM, it needs no
@@ -524,14 +572,22 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 if m.is_immutable() {
                     continue;
                 }
-                let registered = snap
-                    .head
-                    .memories
-                    .iter()
-                    .any(|(img, _)| img.addr() == m.memory_addr());
+                let mut images = snap.head.memories.iter().zip(&found);
+                let registered = images.any(|(reg, found)| {
+                    let image = match reg.source {
+                        Source::Memory(m) => Some(m),
+                        Source::Region { .. } => *found,
+                    };
+                    image.is_some_and(|i| i.addr() == m.memory_addr())
+                });
                 if !registered {
                     return Err(MachineError::Unregistered { region: r.name });
                 }
+            }
+        }
+        for (reg, image) in snap.head.memories.iter_mut().zip(found) {
+            if let Source::Region { found, .. } = &mut reg.source {
+                *found = image;
             }
         }
         snap.head.devices.clear();
@@ -573,8 +629,10 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 .map_err(|_| MachineError::DevicesFull { device: r.name })?;
             at = end;
         }
-        for (mem, copy) in snap.head.memories.iter_mut() {
-            mem.capture(&mut **copy);
+        for reg in snap.head.memories.iter_mut() {
+            if let Some(image) = reg.source.image() {
+                image.capture(&mut *reg.copy);
+            }
         }
         snap.head.layout = layout;
         snap.head.version = version;
@@ -582,6 +640,16 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         self.devices.set(snap.head.id);
         snap.head.taken = true;
         Ok(())
+    }
+
+    /// Compares the machine with `snap`: [`MachineSnapshot::diff`], called
+    /// on the map as on an [`OwnerMap`](crate::OwnerMap).
+    pub fn diff<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &MachineSnapshot<'a, '_, N, M, D, B, H>,
+        scratch: &mut [u8],
+    ) -> Result<Option<Difference>, MachineError> {
+        snap.diff(self, scratch)
     }
 
     /// Brings the whole machine back to `snap`, paying for what changed
@@ -623,8 +691,10 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 .map_err(MachineError::Map)?;
             done.table = true;
         }
-        for (mem, copy) in snap.head.memories.iter() {
-            done.shards += mem.restore(&**copy).map_err(MachineError::Memory)?;
+        for reg in snap.head.memories.iter() {
+            if let Some(image) = reg.source.image() {
+                done.shards += image.restore(&*reg.copy).map_err(MachineError::Memory)?;
+            }
         }
         // A device's `changed` flag is about its last save or restore:
         // trusted only if that was this snapshot's, else every device

@@ -30,6 +30,7 @@ mod demand;
 mod device_state;
 mod error;
 mod hooks;
+mod image;
 mod machine;
 mod mmio;
 mod once;

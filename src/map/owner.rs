@@ -11,16 +11,26 @@
 //! a call, so a device or hook that calls back into the map from its
 //! callback is fine.
 //!
-//! Limits: each memory is lent once (`&'a mut`), so it backs one region
-//! (a window of it, at most); accesses that the fast path does not serve
-//! (hooked, spanning regions, bulk copies) take the map's shared path,
-//! which locks as it does for a shared map (correct, not lock-free).
+//! The owner map is a whole machine: it takes machine snapshots and
+//! restores them ([`snapshot`](OwnerMap::snapshot),
+//! [`restore`](OwnerMap::restore), [`diff`](OwnerMap::diff), the lent
+//! memories registered by region name with
+//! [`MachineSnapshot::add_memory_of`](crate::MachineSnapshot::add_memory_of)),
+//! and maps windows and mirrors of a lent memory
+//! ([`add_ram_window_of`](OwnerMap::add_ram_window_of)).
+//!
+//! Limits: each memory is lent once (`&'a mut`): further regions over it
+//! are made with `add_ram_window_of`. Accesses that the fast path does not
+//! serve (hooked, spanning regions, bulk copies), snapshots and restores
+//! take the map's shared path, which locks as it does for a shared map
+//! (correct, not lock-free). Devices are `Sync`, as for the shared map.
 
 use crate::error::{Access, VmError};
 use crate::frozen::Frozen;
 use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId};
+use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
 use crate::map::mmio::MmioDevice;
 use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
 use crate::map::region::{Backing, Region};
@@ -204,6 +214,52 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         Ok(())
     }
 
+    /// Maps `len` bytes of the memory behind RAM region `region` (a memory
+    /// lent with [`add_ram`](Self::add_ram), or any RAM), from byte
+    /// `offset` of that memory, at guest `base`: a window or a mirror of a
+    /// lent memory, reached with plain loads and stores as its first region
+    /// is. Fails with [`MapErrorKind::NoSuchRegion`] if no RAM region is
+    /// called `region`, else as [`MemoryMap::add_ram_window`].
+    ///
+    /// ```
+    /// use vm_mem::{OwnerMap, Perms, ShardedMemory};
+    ///
+    /// let mut ram = ShardedMemory::<4, 4096>::new();
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut ram)?;
+    /// map.add_ram_window_of("mirror", 0x2200_0000, 0x4000, Perms::RW, "sram", 0)?;
+    /// map.add_ram_window_of("bank", 0x3000_0000, 0x1000, Perms::READ, "sram", 0x3000)?;
+    /// map.write_u32(0x2000_3010, 7)?;
+    /// assert_eq!(map.read_u32(0x2200_3010)?, 7);
+    /// assert_eq!(map.read_u32(0x3000_0010)?, 7);
+    /// # Ok::<(), vm_mem::MapError>(())
+    /// ```
+    pub fn add_ram_window_of(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        region: &str,
+        offset: u64,
+    ) -> Result<(), MapError> {
+        let _sync = self.synced();
+        let ram = self.map.region(region).and_then(|r| match r.backing {
+            Backing::Ram(m) => Some(m),
+            _ => None,
+        });
+        let Some(ram) = ram else {
+            return Err(MapError::new(
+                MapErrorKind::NoSuchRegion,
+                name,
+                "",
+                base,
+                len,
+            ));
+        };
+        self.map.add_ram_window(name, base, len, perms, ram, offset)
+    }
+
     /// Maps a frozen memory as ROM, as [`MemoryMap::add_rom`].
     pub fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(
         &self,
@@ -271,6 +327,66 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     #[inline]
     pub const fn capacity(&self) -> usize {
         N
+    }
+
+    /// Captures the whole machine into `snap`, as [`MemoryMap::snapshot`]:
+    /// the table, the opted-in devices, and the memories registered with
+    /// `snap`. The memories lent to this map cannot be named any more:
+    /// register each by the name of its region,
+    /// [`MachineSnapshot::add_memory_of`]. Costs what the shared map's
+    /// capture costs.
+    ///
+    /// ```
+    /// use vm_mem::{MachineSnapshot, OwnerMap, Perms, ShardedMemory, Snapshot};
+    ///
+    /// let mut flash = ShardedMemory::<1, 4096>::new();
+    /// flash.write_u32(0, 0xe7fe_bf00)?;
+    /// let flash = flash.freeze(); // ROM: no snapshot needed
+    /// let mut sram = ShardedMemory::<4, 4096>::new();
+    /// let mut sram_snap = Snapshot::<4, 4096>::new();
+    ///
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_rom("flash", 0, 0x1000, Perms::RX, &flash)?;
+    /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut sram)?;
+    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// snap.add_memory_of("sram", &mut sram_snap)?;
+    /// map.snapshot(&mut snap)?;
+    /// for run in 0..3 {
+    ///     map.write_u32(0x2000_0100, run)?; // the run
+    ///     map.protect(0x2000_0000..=0x2000_0fff, Perms::READ)?;
+    ///     let cost = map.restore(&mut snap)?; // what the run changed
+    ///     assert_eq!((cost.table, cost.shards), (true, 1));
+    ///     assert_eq!(map.diff(&snap, &mut [])?, None);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snapshot<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+    ) -> Result<(), MachineError> {
+        let _sync = self.synced();
+        self.map.snapshot(snap)
+    }
+
+    /// Brings the whole machine back to `snap`, as [`MemoryMap::restore`]:
+    /// the table if it changed, the shards written since, the devices
+    /// that changed. Returns what was copied.
+    pub fn restore<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+    ) -> Result<Restored, MachineError> {
+        let _sync = self.synced();
+        self.map.restore(snap)
+    }
+
+    /// Compares the machine with `snap`, as [`MemoryMap::diff`].
+    pub fn diff<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &MachineSnapshot<'a, '_, N, M, D, B, H>,
+        scratch: &mut [u8],
+    ) -> Result<Option<Difference>, MachineError> {
+        let _sync = self.synced();
+        snap.diff(&self.map, scratch)
     }
 
     crate::map::access::load_methods!();

@@ -10,6 +10,7 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::frozen::Frozen;
+use crate::map::image::Image;
 use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
 use crate::shard::RawShards;
@@ -60,6 +61,11 @@ pub trait GuestRam: Sync + sealed::Sealed {
     /// another) never share an address.
     #[doc(hidden)]
     fn memory_addr(&self) -> *const ();
+    /// The memory as a machine snapshot captures and restores it (`None`
+    /// for a frozen reader: it never changes).
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn image(&self) -> Option<&dyn Image>;
     /// Loads a little-endian `u8` at `offset`.
     #[doc(hidden)]
     fn load_u8(&self, offset: u64) -> Result<u8, VmError>;
@@ -109,7 +115,7 @@ pub trait GuestRam: Sync + sealed::Sealed {
 /// inherent `read_*`/`write_*`/bulk methods, converting offsets without
 /// truncation.
 macro_rules! guest_ram {
-    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr, memory = $memory:expr) => {
+    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr, memory = $memory:expr, image = $image:expr) => {
         impl<$($gen)*> sealed::Sealed for $ty {}
         impl<$($gen)*> GuestRam for $ty {
             #[inline]
@@ -127,6 +133,10 @@ macro_rules! guest_ram {
             }
             fn memory_addr(&self) -> *const () {
                 core::ptr::from_ref($memory(self)).cast()
+            }
+            #[allow(private_interfaces)]
+            fn image(&self) -> Option<&dyn Image> {
+                $image(self)
             }
             guest_ram!(@load load_u8, read_u8, u8);
             guest_ram!(@load load_u16, read_u16, u16);
@@ -229,8 +239,8 @@ fn frozen_update<const SHARDS: usize, const SHARD_SIZE: usize>(
     ))
 }
 
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw, memory = core::convert::identity);
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw, memory = Frozen::memory);
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw, memory = core::convert::identity, image = |m| Some(m as &dyn Image));
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw, memory = Frozen::memory, image = |_| None);
 
 /// Loads a `T` from `ram` through the per-width method for `T::SIZE`
 /// (a constant: the `match` folds away).
