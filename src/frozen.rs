@@ -13,9 +13,9 @@
 #![allow(unsafe_code)] // one proof of "no writer", argued in `freeze`
 
 use crate::error::{Access, VmError};
-use crate::interrupt::Section;
 use crate::memory::{ShardedMemory, FREEZING, FROZEN, LIVE};
 use crate::scalar::Scalar;
+use crate::section::Section;
 use crate::shard::NoWriters;
 use crate::sync::Ordering;
 

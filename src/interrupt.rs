@@ -1,6 +1,6 @@
-//! Interrupt safety: the critical section every shard lock is held in
-//! (feature `critical-section`), and reads that never wait
-//! ([`ShardedMemory::try_read`] and its named forms).
+//! Interrupt safety: what the critical section every shard lock is held in
+//! (feature `critical-section`, `section.rs`) promises a handler, and reads
+//! that never wait ([`ShardedMemory::try_read`] and its named forms).
 //!
 //! The hazard: an interrupt handler runs on the stack of the code it
 //! interrupted, which cannot go on until the handler returns. If that code
@@ -8,10 +8,10 @@
 //! wants the same lock, or validates a spanning read against a counter the
 //! interrupted writer left odd, the handler spins for ever.
 //!
-//! With the feature, [`Section`] closes that door: `shard.rs` takes every
-//! shard lock inside a `critical-section` critical section and keeps it until
-//! the lock is released (the section is dropped after the lock guard), and
-//! every store runs inside one too. On a single-core target, where a critical
+//! With the feature, `section.rs`'s `Section` closes that door: `shard/`
+//! takes every shard lock inside a `critical-section` critical section and
+//! keeps it until the lock is released (the section is dropped after the
+//! lock guard), and every store runs inside one too. On a single-core target, where a critical
 //! section masks interrupts, a handler therefore never starts while the code
 //! it interrupted holds a lock or has a counter odd: typed reads, writes,
 //! guest atomics, bulk copies, `fill`, snapshot, restore and `freeze` are all
@@ -31,80 +31,16 @@
 //!   implementation (the host's `std` one, a global lock) a thread never
 //!   sits in a section while another needs it to finish.
 //!
-//! Without the feature [`Section`] is an empty type and every path is as
+//! Without the feature `Section` is an empty type and every path is as
 //! before. A handler may then call only what never waits on a lock:
 //! [`try_read`](ShardedMemory::try_read) (which gives
 //! [`ErrorKind::WouldBlock`] where a read would wait) and the reads of a
 //! [`Frozen`](crate::Frozen) memory.
-#![allow(unsafe_code)] // `critical_section::acquire`/`release`, argued below
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
 use crate::shard;
-use core::marker::PhantomData;
-
-/// A critical section held from [`enter`](Section::enter) until drop
-/// (feature `critical-section`); an empty no-op without the feature.
-///
-/// Not `Send` (a section belongs to the thread that entered it) and not
-/// `Clone` (each is released exactly once, by its drop). Sections are
-/// released in the reverse order they were entered because each lives in a
-/// local of a crate function or in a guard that does (`shard.rs`), never in a
-/// value that outlives the call that made it: [`Batch`](crate::Batch) keeps
-/// only lock guards without a section, by type.
-#[must_use = "the critical section ends when this is dropped"]
-pub(crate) struct Section {
-    #[cfg(feature = "critical-section")]
-    state: critical_section::RestoreState,
-    /// Keeps the section on its thread: `!Send`, `!Sync`.
-    _not_send: PhantomData<*mut ()>,
-}
-
-impl Section {
-    /// Enters a critical section (nested ones are cheap: the implementation
-    /// sees interrupts already masked).
-    #[inline(always)]
-    pub(crate) fn enter() -> Self {
-        Section {
-            // SAFETY: the `RestoreState` is released exactly once, by
-            // `Drop`, on this thread (`Section` is neither `Send` nor `Clone`,
-            // and only `Drop` reads `state`). Nesting: every `Section` is a
-            // local of the crate function that entered it, or a field of a
-            // guard returned to one (`shard::Masked`) that keeps it in a local
-            // until the function returns; locals are dropped in reverse order,
-            // also when unwinding, so sections end in reverse order of entry.
-            // The one place that ends a section early, `Masked::into_unmasked`,
-            // ends the innermost one (nothing is entered between the lock
-            // attempt that made it and the call).
-            #[cfg(feature = "critical-section")]
-            state: unsafe { critical_section::acquire() },
-            _not_send: PhantomData,
-        }
-    }
-
-    /// Leaves the section, lets others run for a moment, and enters a new
-    /// one: how a lock is waited for without sitting in a section.
-    #[inline]
-    pub(crate) fn pause(self) -> Self {
-        drop(self);
-        core::hint::spin_loop();
-        Section::enter()
-    }
-}
-
-impl Drop for Section {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: `state` came from this section's own `acquire` (in
-        // `enter`), on this thread, and this is its one release; see `enter`
-        // for why sections end in reverse order of entry.
-        #[cfg(feature = "critical-section")]
-        unsafe {
-            critical_section::release(self.state)
-        };
-    }
-}
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     crate::interrupt::try_read_methods!(

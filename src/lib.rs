@@ -187,6 +187,8 @@ mod map;
 mod memory;
 mod perms;
 mod scalar;
+mod section;
+mod seqlock;
 mod shard;
 mod snapshot;
 mod sync;

@@ -6,7 +6,7 @@
 //! check: an address past the end, `usize::MAX` included, has no shard), and
 //! if the value fits in the shard loads it with no lock: one atomic word
 //! load when it lies inside one machine word, a sequence-validated
-//! (seqlock) read otherwise (see `shard.rs`). A write takes the shard's
+//! (seqlock) read otherwise (see `shard/`). A write takes the shard's
 //! write lock. A value that straddles two shards takes a cold path that
 //! validates both shards' counters (readers) or locks both, in ascending
 //! order (writers), so it is tear-free and two straddling accesses can never
@@ -25,16 +25,14 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
-use crate::shard::{self, Masked, NoWriters, Shard, ShardWrite, Shards};
+use crate::section::Masked;
+use crate::shard::{self, NoWriters, Shard, ShardWrite, Shards};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
 
-/// Memory state: writable.
-pub(crate) const LIVE: u8 = 0;
-/// Memory state: `freeze` is leaking read locks; writes are refused.
-pub(crate) const FREEZING: u8 = 1;
-/// Memory state: every shard's read lock is leaked; reads need no lock.
-pub(crate) const FROZEN: u8 = 2;
+/// A memory's freeze states (`state`): defined beside the shards, whose
+/// page handles test them too.
+pub(crate) use crate::shard::{FREEZING, FROZEN, LIVE};
 
 /// Guest RAM of `SHARDS * SHARD_SIZE` bytes, held inline as `SHARDS`
 /// shards, each behind its own `spin::RwLock`. The shards' bytes are one

@@ -1,6 +1,6 @@
 //! The atomic types vm-mem uses: `core`'s, or `portable-atomic`'s on targets
 //! without compare-and-swap (feature `portable-atomic`). Every module takes
-//! its atomics from here, so the bottom layer (`shard.rs`) imports nothing
+//! its atomics from here, so the bottom layer (`shard/`) imports nothing
 //! from the crate root and one switch picks the implementation.
 //!
 //! `AtomicU64` is exported only where the target has 64-bit atomics

@@ -18,17 +18,20 @@
 //! - **A lookup directory** (256 buckets by the address's granule and page
 //!   bits) names the region to try first; writers compute it with the
 //!   descriptors, readers check what it names and search on a miss.
-//! - **Readers** (every access) follow the sequence-lock discipline of
-//!   `shard.rs`: load the version (`Acquire`, retry while odd), load the
-//!   descriptors they need (`Relaxed`), `fence(Acquire)`, load the version
-//!   again and retry if it moved. No lock, no read-modify-write, no
-//!   store: a lookup is loads and one validation. What they copy out is
-//!   one consistent table, the one before or after any change.
+//! - **The version** is a [`SeqLock`] (`seqlock.rs`, the same type a
+//!   shard's counter is, with its one ordering argument).
+//! - **Readers** (every access) follow its protocol: begin (`Acquire`,
+//!   retry while odd), load the descriptors they need (`Relaxed`),
+//!   validate (`fence(Acquire)`, the version again) and retry if it moved.
+//!   No lock, no read-modify-write, no store: a lookup is loads and one
+//!   validation. What they copy out is one consistent table, the one
+//!   before or after any change.
 //! - **Writers** (changes) hold a spin mutex, read the table as plain data
 //!   (the layout: stable, since no other writer runs), build the next
-//!   layout beside it, fill the slots it needs, then make the version odd,
-//!   `fence(Release)`, store every descriptor, and make the version even
-//!   with `Release`. A refused change publishes nothing.
+//!   layout beside it, fill the slots it needs, then open a write section
+//!   of the version (odd, `fence(Release)`), store every descriptor, and
+//!   end it (even, `Release`; also if a store unwinds). A refused change
+//!   publishes nothing.
 //! - **No drop glue**: every field is atomics, write-once cells of `Copy`
 //!   values and a mutex over a `u64`, so a map may sit beside devices that
 //!   borrow it (see `once.rs`).
@@ -40,15 +43,15 @@
 //! interrupted by code that accesses the same map on the same core, or
 //! that code spins forever.
 
-use crate::interrupt::Section;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, Hook, HookId};
 use crate::map::once::WriteOnce;
 use crate::map::region::{Backing, Region};
 use crate::perms::Perms;
+use crate::section::{lock_in, Section};
+use crate::seqlock::SeqLock;
 use crate::shard::RawShards;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
-use core::sync::atomic::fence;
 use spin::mutex::SpinMutex;
 
 /// Write-once backing slots per table entry: room for a map of `N` regions
@@ -284,7 +287,7 @@ pub(crate) struct View<'a, const N: usize, const H: usize> {
 /// writers' mutex.
 pub(crate) struct Table<'a, const N: usize, const H: usize> {
     /// Even: the descriptors are stable; odd: a change is being stored.
-    version: AtomicUsize,
+    version: SeqLock,
     len: AtomicUsize,
     /// A lookup directory: per [`bucket`] of the address, the index of
     /// the region to try first ([`NONE`]: none). Part of the published table,
@@ -322,7 +325,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             )
         };
         Table {
-            version: AtomicUsize::new(0),
+            version: SeqLock::new(),
             len: AtomicUsize::new(0),
             hints: [const { AtomicU8::new(NONE) }; BUCKETS],
             hint_slots: [const { AtomicU8::new(NONE) }; BUCKETS],
@@ -337,29 +340,24 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         }
     }
 
-    /// The version, once even (no change being stored).
-    /// ORDERING: `Acquire` pairs with the writer's final `Release` store:
-    /// the descriptors and slots it published are visible from here on.
+    /// The version, once even (no change being stored): the descriptors
+    /// and slots the last change published are visible from here on
+    /// ([`SeqLock::begin`]).
     #[inline(always)]
     fn begin(&self) -> usize {
         loop {
-            let v = self.version.load(Ordering::Acquire);
-            if v & 1 == 0 {
+            if let Some(v) = self.version.begin() {
                 return v;
             }
             core::hint::spin_loop();
         }
     }
 
-    /// Whether no change was stored since `begin` returned `v`.
-    /// ORDERING: the `fence(Acquire)` pairs with the writer's
-    /// `fence(Release)` after it made the version odd: if any descriptor
-    /// load saw a store of that change, this load sees the odd (or a
-    /// later) version.
+    /// Whether no change was stored since `begin` returned `v`
+    /// ([`SeqLock::validate`]).
     #[inline(always)]
     fn unchanged(&self, v: usize) -> bool {
-        fence(Ordering::Acquire);
-        self.version.load(Ordering::Relaxed) == v
+        self.version.validate(v)
     }
 
     /// The version of the table: even, and different after every change
@@ -457,8 +455,9 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     /// [`hit`](Self::hit), out of line.
     #[inline(always)]
     pub(crate) fn hinted(&self, addr: u64) -> Option<Hit<'a>> {
-        // ORDERING: `Acquire` as in `begin`.
-        let v = self.version.load(Ordering::Acquire);
+        // Begins without testing the parity: `unchanged(v & !1)` below
+        // rejects an odd `v` (`SeqLock::stamp`).
+        let v = self.version.stamp();
         let b = bucket(addr);
         let hint = self.hints[b].load(Ordering::Relaxed);
         let slot = self.hint_slots[b].load(Ordering::Relaxed);
@@ -541,13 +540,12 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
 
     /// The version now, one load: odd while a change is being stored. A
     /// cursor compares it with the version its entries are of.
-    /// ORDERING: `Acquire` pairs with the writer's final `Release` store, as
-    /// in `begin`; a change that returned before (happens-before) this
-    /// load is seen by it (coherence), so a cursor never uses a region
-    /// that change replaced.
+    /// ORDERING: `Acquire` ([`SeqLock::stamp`]), as in `begin`; a change
+    /// that returned before (happens-before) this load is seen by it
+    /// (coherence), so a cursor never uses a region that change replaced.
     #[inline(always)]
     pub(crate) fn current(&self) -> usize {
-        self.version.load(Ordering::Acquire)
+        self.version.stamp()
     }
 
     /// The regions overlapping `first..=last` and every hook, as of one
@@ -610,23 +608,17 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     ) -> Result<R, MapError> {
         // With feature `critical-section` the whole change (mutex held,
         // version odd) runs in a critical section, and the mutex is waited
-        // for outside one, as `shard.rs` does for shard locks: an interrupt
+        // for outside one, as shard locks are (`section.rs`): an interrupt
         // handler then never meets an odd version or a mutex held by the
-        // code it interrupted (single core). The guard is declared after
-        // the section, so it is released first.
-        let mut section = Section::enter();
-        let mut next_hook = loop {
-            if let Some(guard) = self.next_hook.try_lock() {
-                break guard;
-            }
-            section = section.pause();
-        };
+        // code it interrupted (single core). The guard is released before
+        // its section ends.
+        let mut next_hook = lock_in(Section::enter(), || self.next_hook.try_lock());
         // Stable while the mutex is held: only writers store descriptors.
         let now = self.view(0, u64::MAX);
         let mut next = Layout {
             regions: now.regions,
             hooks: now.hooks,
-            next_hook: *next_hook,
+            next_hook: **next_hook,
         };
         let out = f(&mut next)?;
         next.refresh_fast();
@@ -639,7 +631,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             let _fits = hook_slots.push(self.hook_slot_for(h)?); // one per hook
         }
         self.publish(&next, &slots, &hook_slots);
-        *next_hook = next.next_hook;
+        **next_hook = next.next_hook;
         Ok(out)
     }
 
@@ -647,19 +639,13 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     /// publishing nothing: one consistent version with its `next_hook`
     /// (what a machine snapshot saves).
     pub(crate) fn inspect<R>(&self, f: impl FnOnce(&Layout<'a, N, H>, usize) -> R) -> R {
-        let mut section = Section::enter();
-        let next_hook = loop {
-            if let Some(guard) = self.next_hook.try_lock() {
-                break guard;
-            }
-            section = section.pause();
-        };
+        let next_hook = lock_in(Section::enter(), || self.next_hook.try_lock());
         // Stable while the mutex is held: only writers store descriptors.
         let now = self.view(0, u64::MAX);
         let layout = Layout {
             regions: now.regions,
             hooks: now.hooks,
-            next_hook: *next_hook,
+            next_hook: **next_hook,
         };
         f(&layout, self.version())
     }
@@ -722,14 +708,11 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         ))
     }
 
-    /// Stores `next` into the descriptors under an odd version. Called with
-    /// the mutex held, so no other writer runs.
+    /// Stores `next` into the descriptors in one write section of the
+    /// version (odd until it ends, also if a store unwinds). Called with
+    /// the mutex held, so this is the version's one writer.
     fn publish(&self, next: &Layout<'a, N, H>, slots: &[usize], hook_slots: &[usize]) {
-        let v = self.version.load(Ordering::Relaxed);
-        self.version.store(v.wrapping_add(1), Ordering::Relaxed);
-        // ORDERING: pairs with the readers' `fence(Acquire)` in `unchanged`:
-        // a reader that sees any store below sees the odd version after it.
-        fence(Ordering::Release);
+        let _write = self.version.write();
         let dir = directory(&next.regions);
         for ((h, hs), d) in self.hints.iter().zip(&self.hint_slots).zip(dir) {
             h.store(d, Ordering::Relaxed);
@@ -757,8 +740,6 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
                 .store(meta(slot, h.kinds, Perms::NONE), Ordering::Relaxed);
         }
         self.hook_len.store(next.hooks.len(), Ordering::Relaxed);
-        // ORDERING: `Release` pairs with the readers' `Acquire` in `begin`.
-        self.version.store(v.wrapping_add(2), Ordering::Release);
     }
 }
 

@@ -1,0 +1,172 @@
+//! The bytes of all shards, contiguous and 8-aligned, beside their control
+//! blocks (lock, sequence counter, marks): what a memory holds inline. Also
+//! the mark bits, a memory's freeze states, the word the bytes are accessed
+//! in, and [`NoWriters`], the proof that allows plain reads. How the bytes
+//! may be reached is the module's discipline (`shard/mod.rs`).
+#![allow(unsafe_code)]
+
+use crate::seqlock::SeqLock;
+use crate::sync::AtomicU8;
+use core::cell::UnsafeCell;
+use spin::RwLock;
+
+#[cfg(target_has_atomic = "64")]
+pub(super) use core::sync::atomic::AtomicU64 as AtomicWord;
+/// The machine word shard bytes are loaded and stored in.
+#[cfg(target_has_atomic = "64")]
+pub(crate) type Word = u64;
+#[cfg(not(target_has_atomic = "64"))]
+pub(super) use core::sync::atomic::AtomicU32 as AtomicWord;
+/// The machine word shard bytes are loaded and stored in.
+#[cfg(not(target_has_atomic = "64"))]
+pub(crate) type Word = u32;
+
+/// Bytes in a word.
+pub(super) const W: usize = core::mem::size_of::<Word>();
+/// Mark bit: written since the user last cleared the dirty log.
+pub(crate) const DIRTY: u8 = 1;
+/// Mark bit: written since the snapshot baseline.
+pub(crate) const CHANGED: u8 = 2;
+/// Both marks: what every write sets.
+pub(crate) const ALL_MARKS: u8 = DIRTY | CHANGED;
+
+/// Memory state: writable.
+pub(crate) const LIVE: u8 = 0;
+/// Memory state: `freeze` is leaking read locks; writes are refused.
+pub(crate) const FREEZING: u8 = 1;
+/// Memory state: every shard's read lock is leaked; reads need no lock.
+pub(crate) const FROZEN: u8 = 2;
+
+/// The bytes of every shard, contiguous and 8-aligned, so they can be viewed
+/// as atomic words and, by an owner, as one slice.
+#[repr(C, align(8))]
+pub(super) struct Storage<const S: usize, const N: usize>(pub(super) UnsafeCell<[[u8; N]; S]>);
+
+// SAFETY: shared access to the bytes follows this module's discipline
+// (`shard/mod.rs`): through `&self` only atomic word accesses (`GShard::words`),
+// or plain reads where the types prove no writer can run (a `ShardRead`
+// guard holds the read lock; a `NoWriters` was made under its contract).
+// Stores happen only through atomic words under the write lock, or through
+// `&mut` (which excludes every other access). That is what makes sharing
+// the cell between threads sound.
+unsafe impl<const S: usize, const N: usize> Sync for Storage<S, N> {}
+
+/// A shard's control block: the lock over its bytes, the sequence counter
+/// optimistic readers validate against, and its marks.
+///
+/// Not padded to a cache line: about three blocks (24 bytes on 64-bit
+/// targets) share one. Measured (`benches/threads.rs`,
+/// `threads_write_neighbours`, see CHANGELOG): padding to 64 bytes did not
+/// make two writers on neighbouring shards measurably faster relative to
+/// distant shards, and it doubled the time an incremental restore spends
+/// scanning the marks of 4096 shards.
+pub(super) struct Ctl {
+    pub(super) lock: RwLock<()>,
+    /// The sequence counter: odd while a writer is storing.
+    pub(super) seq: SeqLock,
+    pub(super) marks: AtomicU8,
+}
+
+impl Ctl {
+    const fn new() -> Self {
+        Ctl {
+            lock: RwLock::new(()),
+            seq: SeqLock::new(),
+            marks: AtomicU8::new(0),
+        }
+    }
+}
+
+/// `S` shards of `N` bytes: control blocks and contiguous bytes.
+pub(crate) struct Shards<const S: usize, const N: usize> {
+    pub(super) ctl: [Ctl; S],
+    pub(super) data: Storage<S, N>,
+}
+
+impl<const S: usize, const N: usize> Shards<S, N> {
+    /// The geometry the atomic-word view needs: every shard a whole number
+    /// of 8-byte words (so of [`Word`]s too), hence every shard 8-aligned in
+    /// the `align(8)` storage. Evaluated at compile time wherever the shards
+    /// are built or viewed as words.
+    const GEOMETRY: () = assert!(
+        N.is_multiple_of(8) && N >= 8 && S >= 1,
+        "vm-mem shards: SHARD_SIZE must be a multiple of 8 (and SHARDS at least 1)"
+    );
+
+    /// Zeroed, unmarked, unlocked shards: all-zero bits, so a `static`
+    /// memory lands in `.bss`.
+    pub(crate) const fn new() -> Self {
+        const { Self::GEOMETRY };
+        Shards {
+            ctl: [const { Ctl::new() }; S],
+            data: Storage(UnsafeCell::new([[0; N]; S])),
+        }
+    }
+
+    /// All bytes as one slice, for an owner holding `&mut`.
+    #[inline(always)]
+    pub(crate) fn flat_mut(&mut self) -> &mut [u8] {
+        self.data.0.get_mut().as_flattened_mut()
+    }
+
+    /// Shard `i`'s bytes and marks, for an owner holding `&mut`.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, i: usize) -> Option<(&mut [u8; N], &mut u8)> {
+        let bytes = self.data.0.get_mut().get_mut(i)?;
+        let marks = self.ctl.get_mut(i)?.marks.get_mut();
+        Some((bytes, marks))
+    }
+
+    /// Marks shard `i` written, for an owner holding `&mut`.
+    #[inline(always)]
+    pub(crate) fn mark_one_mut(&mut self, i: usize) {
+        if let Some(ctl) = self.ctl.get_mut(i) {
+            *ctl.marks.get_mut() = ALL_MARKS;
+        }
+    }
+
+    /// Marks shards `first..=last` written, for an owner holding `&mut`.
+    #[inline]
+    pub(crate) fn mark_mut(&mut self, first: usize, last: usize) {
+        if let Some(ctls) = self.ctl.get_mut(first..=last) {
+            for ctl in ctls {
+                *ctl.marks.get_mut() = ALL_MARKS;
+            }
+        }
+    }
+}
+
+/// Proof that no writer can store to a memory's shard bytes while `'a`
+/// lasts, so they may be read with plain loads as one slice
+/// ([`bytes`](NoWriters::bytes)). Only [`NoWriters::new`] makes one, and it
+/// is `unsafe`: its two callers prove the claim from their own types (the
+/// exclusive view holds the memory's only borrow and lends no shared handle
+/// through `&self`; a frozen memory has every read lock leaked).
+#[derive(Clone, Copy)]
+pub(crate) struct NoWriters<'a, const S: usize, const N: usize> {
+    shards: &'a Shards<S, N>,
+}
+
+impl<'a, const S: usize, const N: usize> NoWriters<'a, S, N> {
+    /// The proof for `shards`.
+    ///
+    /// # Safety
+    /// For all of `'a`, no write guard of any of the shards may exist or be
+    /// taken, and no `&mut` to them may be used.
+    #[inline(always)]
+    pub(crate) unsafe fn new(shards: &'a Shards<S, N>) -> Self {
+        NoWriters { shards }
+    }
+
+    /// All bytes as one slice, read with plain loads.
+    #[inline(always)]
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        let all = self.shards.data.0.get();
+        // SAFETY: `NoWriters::new`'s contract, which every value of this
+        // type was made under, says nothing stores to the bytes (no write
+        // guard, no `&mut`) for 'a; lock-free readers only load, and plain
+        // reads do not race loads. The pointer is to the storage, which
+        // lives for 'a because `self.shards` borrows it for 'a.
+        unsafe { &*all }.as_flattened()
+    }
+}
