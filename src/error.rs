@@ -11,7 +11,7 @@
 //! protections, hooks) return their own, richer
 //! [`MapError`](crate::MapError), which names regions and reasons.
 
-use crate::map::MapErrorKind;
+use crate::map::error::MapErrorKind;
 use crate::perms::Perms;
 use core::fmt;
 

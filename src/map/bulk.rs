@@ -11,7 +11,7 @@ use crate::error::{Access, ErrorKind, VmError};
 use crate::map::access::{err_size, relocate};
 use crate::map::hooks::WriteData;
 use crate::map::region::Backing;
-use crate::map::table::View;
+use crate::map::view::View;
 use crate::map::MemoryMap;
 
 /// The naturally aligned accesses a bulk copy makes of a device's part

@@ -34,7 +34,7 @@ use crate::map::mmio::MmioDevice;
 use crate::map::once::WriteOnce;
 use crate::map::ram::GuestRam;
 use crate::map::region::Backing;
-use crate::map::table::View;
+use crate::map::view::View;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
 use crate::sync::{AtomicU8, Ordering};

@@ -23,8 +23,6 @@
 //! still call it (it finishes against the map it started with), which is
 //! why hooks are borrowed for the map's `'a`.
 
-use crate::error::{Access, ErrorKind, VmError};
-use crate::map::table::View;
 use crate::perms::Perms;
 
 /// The bytes a write stores, the map's one byte-source type: what a write
@@ -192,61 +190,5 @@ impl Hook<'_> {
     #[inline]
     pub(crate) fn watches(&self, kind: Perms, first: u64, last: u64) -> bool {
         self.kinds.contains(kind) && self.first <= last && first <= self.last
-    }
-}
-
-impl<const N: usize, const H: usize> View<'_, N, H> {
-    /// Runs the read hooks (fetch hooks for a fetch) watching
-    /// `addr..addr + data.len()`, in installation order, on the bytes read.
-    /// An atomic's read half runs the read hooks.
-    #[inline]
-    pub(crate) fn run_load_hooks(&self, access: Access, addr: u64, data: &mut [u8]) {
-        if self.hooks.is_empty() || data.is_empty() {
-            return;
-        }
-        let kind = if access == Access::Fetch {
-            Perms::EXEC
-        } else {
-            Perms::READ
-        };
-        let last = addr.saturating_add(data.len() as u64 - 1);
-        for h in self.hooks.iter().filter(|h| h.watches(kind, addr, last)) {
-            if access == Access::Fetch {
-                h.hook.fetch(addr, data);
-            } else {
-                h.hook.read(addr, data);
-            }
-        }
-    }
-
-    /// Runs the write hooks watching the write, in installation order,
-    /// until one refuses (then `DeniedByHook` for `access`: a write or an
-    /// atomic's write half).
-    #[inline]
-    pub(crate) fn run_write_hooks(
-        &self,
-        access: Access,
-        addr: u64,
-        data: WriteData<'_>,
-    ) -> Result<(), VmError> {
-        if self.hooks.is_empty() || data.len() == 0 {
-            return Ok(());
-        }
-        let last = addr.saturating_add(data.len() as u64 - 1);
-        for h in self
-            .hooks
-            .iter()
-            .filter(|h| h.watches(Perms::WRITE, addr, last))
-        {
-            if !h.hook.write(addr, data) {
-                return Err(VmError::new(
-                    ErrorKind::DeniedByHook,
-                    access,
-                    addr,
-                    data.len(),
-                ));
-            }
-        }
-        Ok(())
     }
 }

@@ -28,7 +28,7 @@ mod config;
 mod cursor;
 mod demand;
 mod device_state;
-mod error;
+pub(crate) mod error;
 mod hooks;
 mod image;
 mod machine;
@@ -39,6 +39,7 @@ mod page_cache;
 mod ram;
 mod region;
 mod table;
+mod view;
 
 pub use cursor::Cursor;
 pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
@@ -51,7 +52,8 @@ pub use owner::OwnerMap;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};
 
-use table::{Table, View};
+use table::Table;
+use view::View;
 
 /// A live map of up to `N` regions (RAM, ROM, MMIO) and `H` access hooks
 /// (default 4) at `u64` guest addresses, borrowing its memories, devices

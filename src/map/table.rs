@@ -47,6 +47,7 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, Hook, HookId};
 use crate::map::once::WriteOnce;
 use crate::map::region::{Backing, Region};
+use crate::map::view::View;
 use crate::perms::Perms;
 use crate::section::{lock_in, Section};
 use crate::seqlock::SeqLock;
@@ -274,13 +275,6 @@ pub(crate) struct Layout<'a, const N: usize, const H: usize> {
     pub(crate) hooks: heapless::Vec<Hook<'a>, H>,
     /// Id of the next hook; ids are never reused.
     pub(crate) next_hook: u64,
-}
-
-/// A consistent copy of the part of the table an access needs: the
-/// regions overlapping its bytes (sorted) and every hook.
-pub(crate) struct View<'a, const N: usize, const H: usize> {
-    pub(crate) regions: heapless::Vec<Region<'a>, N>,
-    pub(crate) hooks: heapless::Vec<Hook<'a>, H>,
 }
 
 /// The live table: descriptors under a version, write-once slots, and the
@@ -740,83 +734,5 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
                 .store(meta(slot, h.kinds, Perms::NONE), Ordering::Relaxed);
         }
         self.hook_len.store(next.hooks.len(), Ordering::Relaxed);
-    }
-}
-
-/// The bytes of an access that lie in one region, or in a hole.
-#[derive(Clone, Copy)]
-pub(crate) struct Piece<'r, 'a> {
-    pub(crate) region: Option<&'r Region<'a>>,
-    pub(crate) addr: u64,
-    pub(crate) len: u64,
-}
-
-impl<'a, const N: usize, const H: usize> View<'a, N, H> {
-    /// The region of the view holding `addr`.
-    pub(crate) fn region_at(&self, addr: u64) -> Option<&Region<'a>> {
-        let i = self.regions.partition_point(|r| r.base <= addr);
-        self.regions
-            .get(i.checked_sub(1)?)
-            .filter(|r| addr <= r.last)
-    }
-
-    /// The pieces of `addr..addr + len` region by region (or hole by
-    /// hole), ascending. The caller ensures `len >= 1`, that the range
-    /// does not run past `u64::MAX`, and that the view covers it.
-    pub(crate) fn pieces(&self, addr: u64, len: u64) -> impl Iterator<Item = Piece<'_, 'a>> + '_ {
-        let rs = self.regions.as_slice();
-        // Invariant: `i` is the index of the first region based past `cur`.
-        let mut i = rs.partition_point(|r| r.base <= addr);
-        let (mut cur, mut rest) = (addr, len);
-        core::iter::from_fn(move || {
-            if rest == 0 {
-                return None;
-            }
-            let inside = i
-                .checked_sub(1)
-                .and_then(|j| rs.get(j))
-                .filter(|r| cur <= r.last);
-            let (region, n) = match inside {
-                // `r.last - cur < len(r) <= u64::MAX`, so `+ 1` cannot overflow.
-                Some(r) => (Some(r), rest.min(r.last - cur + 1)),
-                None => (
-                    None,
-                    rs.get(i).map_or(rest, |next| rest.min(next.base - cur)),
-                ),
-            };
-            let piece = Piece {
-                region,
-                addr: cur,
-                len: n,
-            };
-            rest -= n;
-            if rest > 0 {
-                cur += n; // in range: the caller checked the end
-                while rs.get(i).is_some_and(|r| r.base <= cur) {
-                    i += 1;
-                }
-            }
-            Some(piece)
-        })
-    }
-
-    /// The pieces of `addr..addr + len` as runs: consecutive pieces of one
-    /// region that `protect` split are joined (same backing, contiguous),
-    /// so a run is one region's contiguous bytes. Same contract as `pieces`.
-    pub(crate) fn runs(&self, addr: u64, len: u64) -> impl Iterator<Item = Piece<'_, 'a>> + '_ {
-        let mut it = self.pieces(addr, len).peekable();
-        core::iter::from_fn(move || {
-            let mut run = it.next()?;
-            let mut tail = run.region?;
-            while let Some(next) = it.peek().and_then(|p| p.region) {
-                if !next.continues(tail) {
-                    break;
-                }
-                run.len += it.peek().map_or(0, |p| p.len);
-                tail = next;
-                it.next();
-            }
-            Some(run)
-        })
     }
 }
