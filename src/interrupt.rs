@@ -40,7 +40,6 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
-use crate::shard;
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     crate::interrupt::try_read_methods!(
@@ -89,8 +88,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             let shard = self.shards.get(idx).ok_or_else(oob)?;
             shard.try_read(off, size)
         } else {
-            let [first, second] = self.shards.pair(idx).ok_or_else(oob)?;
-            shard::try_read_straddling(&first, off, &second, size)
+            let pair = self.shards.pair(idx).ok_or_else(oob)?;
+            pair.try_read(off, size)
         };
         // The range was checked above, so `None` means a writer kept storing.
         got.map(T::from_u64_truncating).ok_or_else(busy)

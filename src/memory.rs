@@ -26,7 +26,7 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
 use crate::section::Masked;
-use crate::shard::{self, NoWriters, Shard, ShardWrite, Shards};
+use crate::shard::{NoWriters, Shard, ShardWrite, Shards};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
 
@@ -276,8 +276,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     fn read_slow(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         let oob = || VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE);
-        let [first, second] = self.pair(idx).ok_or_else(oob)?;
-        shard::read_straddling(&first, off, &second, size).ok_or_else(oob)
+        let pair = self.shards.pair(idx).ok_or_else(oob)?;
+        pair.read(off, size).ok_or_else(oob)
     }
 
     /// The one typed write behind every `write_*` method.
@@ -358,21 +358,14 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     ) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         let oob = || VmError::out_of_bounds(access, addr, size, Self::SIZE);
-        let [first, second] = self.pair(idx).ok_or_else(oob)?;
+        let pair = self.shards.pair(idx).ok_or_else(oob)?;
         let ro = || Self::read_only(access, addr, size);
-        let mut both = shard::write_pair(&first, &second, || self.is_read_only()).ok_or_else(ro)?;
-        let (a, b) = &mut *both;
-        let old = shard::read_straddling_locked(a, off, b, size).ok_or_else(oob)?;
+        let mut both = pair.write_guard(|| self.is_read_only()).ok_or_else(ro)?;
+        let old = both.read(off, size).ok_or_else(oob)?;
         if let Some(new) = f(old) {
-            shard::write_straddling(new, size, a, off, b).ok_or_else(oob)?;
+            both.write(off, size, new).ok_or_else(oob)?;
         }
         Ok(old)
-    }
-
-    /// Shards `idx` and `idx + 1`, if both exist.
-    #[inline]
-    fn pair(&self, idx: usize) -> Option<[shard::Shard<'_, SHARD_SIZE>; 2]> {
-        self.shards.pair(idx)
     }
 
     /// A typed read with no lock: the exclusive and frozen paths. The shard

@@ -89,6 +89,16 @@ impl<G> Masked<G> {
         self.guard
     }
 
+    /// The guard turned into another (two guards joined into one value),
+    /// its section kept.
+    #[inline(always)]
+    pub(crate) fn map<H>(self, f: impl FnOnce(G) -> H) -> Masked<H> {
+        Masked {
+            guard: f(self.guard),
+            section: self.section,
+        }
+    }
+
     /// The guard and its section apart, for a caller that disposes of the
     /// guard (leaks it) and goes on in the section. The section is the
     /// caller's innermost one, so it must stay in a local of the caller.

@@ -332,12 +332,6 @@ impl<const S: usize, const N: usize> Shards<S, N> {
         Some(unsafe { GShard::new(ctl, bytes.cast(), Fixed) })
     }
 
-    /// Shards `i` and `i + 1`, if both exist.
-    #[inline]
-    pub(crate) fn pair(&self, i: usize) -> Option<[Shard<'_, N>; 2]> {
-        Some([self.get(i)?, self.get(i.checked_add(1)?)?])
-    }
-
     /// Every shard, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Shard<'_, N>> + '_ {
         let base = self.data.0.get().cast::<[u8; N]>();

@@ -14,7 +14,8 @@
 //! - `handle.rs`: one shard ([`Shard`], made by one `unsafe fn` that states
 //!   the in-bounds invariant the word view relies on), its lock-free reads,
 //!   its lock guards ([`ShardRead`], [`ShardWrite`]);
-//! - `straddle.rs`: accesses that run from one shard into the next;
+//! - `straddle.rs`: accesses that run from one shard into the next
+//!   (`ShardPair`, from [`Shards::pair`]);
 //! - `store.rs`: the storing side of a write (the words of one shard, only
 //!   handed out with the write lock held and the counter odd);
 //! - `page.rs`: the map's page handles ([`RawShards`], [`SharedPage`],
@@ -80,6 +81,3 @@ mod straddle;
 pub(crate) use handle::{Shard, ShardRead, ShardWrite};
 pub(crate) use page::{OwnedPage, OwnedRam, RawShards, SharedPage, PAGE};
 pub(crate) use storage::{NoWriters, Shards, ALL_MARKS, CHANGED, DIRTY, FREEZING, FROZEN, LIVE};
-pub(crate) use straddle::{
-    read_straddling, read_straddling_locked, try_read_straddling, write_pair, write_straddling,
-};
