@@ -12,8 +12,10 @@
 //! - `storage.rs`: the bytes of all shards and their control blocks
 //!   ([`Shards`]), the mark bits, the freeze states, [`NoWriters`];
 //! - `handle.rs`: one shard ([`Shard`], made by one `unsafe fn` that states
-//!   the in-bounds invariant the word view relies on), its lock-free reads,
-//!   its lock guards ([`ShardRead`], [`ShardWrite`]);
+//!   the in-bounds invariant the word view relies on) and its atomic word
+//!   view;
+//! - `guard.rs`: its typed reads (lock-free, with the read lock as the
+//!   fallback), its lock guards ([`ShardRead`], [`ShardWrite`]);
 //! - `straddle.rs`: accesses that run from one shard into the next
 //!   (`ShardPair`, from [`Shards::pair`]);
 //! - `store.rs`: the storing side of a write (the words of one shard, only
@@ -72,12 +74,14 @@
 //! Restore clears only [`CHANGED`]: the shards it copies stay [`DIRTY`],
 //! because their bytes changed.
 
+mod guard;
 mod handle;
 mod page;
 mod storage;
 mod store;
 mod straddle;
 
-pub(crate) use handle::{Shard, ShardRead, ShardWrite};
+pub(crate) use guard::{ShardRead, ShardWrite};
+pub(crate) use handle::Shard;
 pub(crate) use page::{OwnedPage, OwnedRam, RawShards, SharedPage, PAGE};
 pub(crate) use storage::{NoWriters, Shards, ALL_MARKS, CHANGED, DIRTY, FREEZING, FROZEN, LIVE};

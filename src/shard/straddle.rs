@@ -7,7 +7,8 @@
 //! generic over the width: they sit on cold paths, and one copy per width
 //! (and per guest atomic) would cost firmware flash.
 
-use super::handle::{low_bytes, Contended, Fixed, GShard, GShardWrite, Geometry, OPTIMISTIC_TRIES};
+use super::guard::{Contended, GShardWrite, OPTIMISTIC_TRIES};
+use super::handle::{low_bytes, Fixed, GShard, Geometry};
 use super::storage::{Shards, Word, W};
 use crate::section::{lock_pair, Masked};
 use crate::sync::Ordering;
