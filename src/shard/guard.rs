@@ -110,7 +110,7 @@ impl<'a, G: Geometry> GShard<'a, G> {
     #[inline(always)]
     pub(super) fn try_read_lock(&self) -> Option<GShardRead<'a, G>> {
         Some(GShardRead {
-            _guard: self.parts().0.lock.try_read()?,
+            _guard: self.ctl().lock.try_read()?,
             shard: *self,
         })
     }
@@ -119,7 +119,7 @@ impl<'a, G: Geometry> GShard<'a, G> {
     #[inline(always)]
     pub(super) fn try_write_lock(&self) -> Option<GShardWrite<'a, G>> {
         Some(GShardWrite {
-            _guard: self.parts().0.lock.try_write_weak()?,
+            _guard: self.ctl().lock.try_write_weak()?,
             shard: *self,
         })
     }
@@ -150,7 +150,7 @@ impl<'a, G: Geometry> GShard<'a, G> {
     /// ever lock this shard (the basis of frozen memory). `section` is the
     /// caller's innermost one: it is left while the lock is waited for.
     pub(crate) fn leak_read(&self, section: Section) -> Section {
-        let lock = &self.parts().0.lock;
+        let lock = &self.ctl().lock;
         let (guard, section) = lock_in(section, || lock.try_read()).into_parts();
         RwLockReadGuard::leak(guard);
         section
@@ -215,11 +215,11 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
     }
 
     /// Runs `f` as one write: marks the shard, opens a write section of
-    /// its counter ([`SeqLock::write`]: counter odd), lets `f` store
-    /// through a [`WordStore`], and closes the section (counter even) when
-    /// `f` returns or unwinds. All inside a [`Section`] (nested, so free,
-    /// under a [`Masked`] guard; the one a batch's bare guard needs), so no
-    /// interrupt sees the counter odd.
+    /// its counter ([`SeqLock::write`](crate::seqlock::SeqLock::write):
+    /// counter odd), lets `f` store through a [`WordStore`], and closes the
+    /// section (counter even) when `f` returns or unwinds. All inside a
+    /// [`Section`] (nested, so free, under a [`Masked`] guard; the one a
+    /// batch's bare guard needs), so no interrupt sees the counter odd.
     #[inline(always)]
     pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, G>) -> R) -> R {
         let _section = Section::enter();
@@ -263,11 +263,7 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
     /// Clears the bits of `mask` while the lock is held (after a restore).
     #[inline]
     pub(crate) fn clear_marks(&mut self, mask: u8) {
-        self.shard
-            .parts()
-            .0
-            .marks
-            .fetch_and(!mask, Ordering::Relaxed);
+        self.shard.ctl().marks.fetch_and(!mask, Ordering::Relaxed);
     }
 }
 

@@ -91,9 +91,15 @@ impl<'a, G: Geometry> GShard<'a, G> {
         self.geom.size()
     }
 
+    /// The control block of the shard (its lock, counter and marks).
+    #[inline(always)]
+    pub(super) fn ctl(&self) -> &'a Ctl {
+        self.ctl
+    }
+
     /// The handle's parts, as `new` took them: for an out-of-line path
-    /// that gets them in registers and remakes the handle, and for the
-    /// guards (`guard.rs`), which take `ctl`'s lock over the bytes.
+    /// that gets them in registers and remakes the handle, and for a read
+    /// guard (`guard.rs`), which reads the bytes under `ctl`'s lock.
     #[inline(always)]
     pub(super) fn parts(&self) -> (&'a Ctl, NonNull<u8>, G) {
         (self.ctl, self.bytes, self.geom)
