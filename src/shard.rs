@@ -1189,6 +1189,65 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     }
 }
 
+impl OwnedRam<'_> {
+    /// The bytes of shard `i` and its control block, if the memory has it.
+    #[inline]
+    fn shard(&self, i: usize) -> Option<(*mut u8, usize, &Ctl)> {
+        let size = 1usize << self.shift;
+        if i >= self.len >> self.shift {
+            return None;
+        }
+        // Element `i` of the memory's control blocks: `i` is below the
+        // shard count (`len >> shift`).
+        let ctl = NonNull::new(self.ctl.as_ptr().wrapping_add(i))?;
+        // SAFETY: that control block lives for 'a (the memory's array);
+        // it is read and stored only through its atomics.
+        let ctl = unsafe { ctl.as_ref() };
+        // In the storage: `(i + 1) * size <= len`.
+        Some((self.data.as_ptr().wrapping_add(i * size), size, ctl))
+    }
+
+    /// Copies shard `i` into `dst` (exactly one shard long) and clears
+    /// `clear` from its marks: a snapshot's plain copy. `false` (nothing
+    /// done) if the memory has no shard `i` or `dst` is not its size.
+    pub(crate) fn copy_out(&self, i: usize, dst: &mut [u8], clear: u8) -> bool {
+        let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == dst.len()) else {
+            return false;
+        };
+        // SAFETY: `size` bytes from `bytes` lie inside the storage (see
+        // `shard`), which lives for 'a; no other access to them runs during
+        // this call (`OwnedRam`'s rules), and `dst` is a distinct buffer
+        // the caller borrows mutably, so the regions do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(bytes, dst.as_mut_ptr(), size) };
+        // Only this owner touches the marks: no read-modify-write needed.
+        let marks = ctl.marks.load(Ordering::Relaxed);
+        ctl.marks.store(marks & !clear, Ordering::Relaxed);
+        true
+    }
+
+    /// Copies `src` (exactly one shard long) into shard `i` and sets its
+    /// marks to `marks`: a restore's plain copy. `false` (nothing done) as
+    /// for [`copy_out`](Self::copy_out).
+    pub(crate) fn copy_in(&self, i: usize, src: &[u8], marks: u8) -> bool {
+        let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == src.len()) else {
+            return false;
+        };
+        // SAFETY: as in `copy_out`; the bytes sit in an `UnsafeCell` (the
+        // storage), so writing through a pointer derived from a shared
+        // borrow is allowed, and no reference to them exists meanwhile.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), bytes, size) };
+        ctl.marks.store(marks, Ordering::Relaxed);
+        true
+    }
+
+    /// Shard `i`'s marks (0 if the memory has no shard `i`).
+    #[inline]
+    pub(crate) fn marks(&self, i: usize) -> u8 {
+        self.shard(i)
+            .map_or(0, |(_, _, ctl)| ctl.marks.load(Ordering::Relaxed))
+    }
+}
+
 /// The guest page a map's page cache maps one entry to: 4 KiB.
 pub(crate) const PAGE: usize = 4096;
 

@@ -35,7 +35,7 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::exclusive::Exclusive;
 use crate::memory::{ShardedMemory, LIVE};
-use crate::shard::{Shards, ALL_MARKS, CHANGED};
+use crate::shard::{OwnedRam, Shards, ALL_MARKS, CHANGED};
 #[cfg(target_has_atomic = "64")]
 use crate::sync::AtomicU64 as IdCounter;
 #[cfg(not(target_has_atomic = "64"))]
@@ -213,6 +213,24 @@ impl<const S: usize, const N: usize> ShardCopies<N> for Owned<'_, S, N> {
     }
 }
 
+/// An owner map's copies of a memory lent to it: plain `memcpy` through
+/// the owner's handle (see [`OwnedRam`]'s rules), no locks.
+struct Lent<'m>(OwnedRam<'m>);
+
+impl<const N: usize> ShardCopies<N> for Lent<'_> {
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
+        self.0.copy_out(i, dst, CHANGED);
+    }
+
+    fn is_changed(&mut self, i: usize) -> bool {
+        self.0.marks(i) & CHANGED != 0
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
+        self.0.copy_in(i, src, ALL_MARKS & !CHANGED);
+    }
+}
+
 /// The one snapshot: copies every shard into `snap`, gives it a fresh id
 /// and makes it the baseline. The caller holds the snapshot lock
 /// (`baseline` is what it guards) or the memory by `&mut`.
@@ -311,6 +329,32 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         // With the lock held no freeze can begin: this check is final.
         let frozen = self.is_read_only();
         put(&mut Locked(&self.shards), &mut baseline, frozen, snap)
+    }
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// [`snapshot`](Self::snapshot) with plain copies through `lent`, the
+    /// owner map's handle on this memory (the caller passes the handle
+    /// `split_owned` made from this very memory).
+    pub(crate) fn snapshot_lent(
+        &self,
+        lent: OwnedRam<'_>,
+        snap: &mut Snapshot<SHARDS, SHARD_SIZE>,
+    ) {
+        let mut baseline = self.baseline.write();
+        take(&mut Lent(lent), &mut baseline, snap);
+    }
+
+    /// [`restore`](Self::restore) with plain copies through `lent`, as
+    /// [`snapshot_lent`](Self::snapshot_lent).
+    pub(crate) fn restore_lent(
+        &self,
+        lent: OwnedRam<'_>,
+        snap: &Snapshot<SHARDS, SHARD_SIZE>,
+    ) -> Result<usize, VmError> {
+        let mut baseline = self.baseline.write();
+        let frozen = self.is_read_only();
+        put(&mut Lent(lent), &mut baseline, frozen, snap)
     }
 }
 

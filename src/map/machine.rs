@@ -48,8 +48,13 @@ use crate::map::region::{Backing, Region};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
+use crate::shard::OwnedRam;
 use crate::snapshot::{self, Snapshot, NEVER, UNTRACKED};
 use crate::sync::{AtomicUsize, Ordering};
+
+/// An owner map's handle on the memory at an address, if it holds that
+/// memory lent (`&'a mut`): the shared map has none.
+pub(crate) type Lent<'l, 'a> = dyn Fn(*const ()) -> Option<OwnedRam<'a>> + 'l;
 
 /// Which machine snapshot a map's opted-in devices were last saved to or
 /// restored from, as memories keep their baseline snapshot: its id, or
@@ -535,6 +540,16 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
+        self.snapshot_with(snap, &|_| None)
+    }
+
+    /// [`snapshot`](Self::snapshot), copying each memory that `lent` gives
+    /// an owner's handle for (by the memory's address) with plain copies.
+    pub(crate) fn snapshot_with<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        lent: &Lent<'_, 'a>,
+    ) -> Result<(), MachineError> {
         snap.head.taken = false;
         let (layout, version) = self.table.inspect(|l, v| {
             let copy = Layout {
@@ -631,7 +646,10 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         }
         for reg in snap.head.memories.iter_mut() {
             if let Some(image) = reg.source.image() {
-                image.capture(&mut *reg.copy);
+                match lent(image.addr()) {
+                    Some(owned) => image.capture_lent(owned, &mut *reg.copy),
+                    None => image.capture(&mut *reg.copy),
+                }
             }
         }
         snap.head.layout = layout;
@@ -671,6 +689,16 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
+        self.restore_with(snap, &|_| None)
+    }
+
+    /// [`restore`](Self::restore), copying each memory that `lent` gives
+    /// an owner's handle for with plain copies.
+    pub(crate) fn restore_with<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        lent: &Lent<'_, 'a>,
+    ) -> Result<Restored, MachineError> {
         if !snap.head.taken {
             return Err(MachineError::NotTaken);
         }
@@ -693,7 +721,11 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         }
         for reg in snap.head.memories.iter() {
             if let Some(image) = reg.source.image() {
-                done.shards += image.restore(&*reg.copy).map_err(MachineError::Memory)?;
+                let copied = match lent(image.addr()) {
+                    Some(owned) => image.restore_lent(owned, &*reg.copy),
+                    None => image.restore(&*reg.copy),
+                };
+                done.shards += copied.map_err(MachineError::Memory)?;
             }
         }
         // A device's `changed` flag is about its last save or restore:

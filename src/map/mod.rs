@@ -275,8 +275,14 @@ pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// An empty map (`const`, so it may be a `static`).
     pub const fn new() -> Self {
+        Self::with_directory(true)
+    }
+
+    /// An empty map whose changes keep the lookup directory or not (an
+    /// owner map's does not: its page cache serves the hot path).
+    pub(crate) const fn with_directory(directed: bool) -> Self {
         MemoryMap {
-            table: Table::new(),
+            table: Table::with_directory(directed),
             demand: demand::Handlers::new(),
             devices: machine::DeviceBaseline::new(),
         }

@@ -136,7 +136,10 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// An empty owner-mode map.
     pub const fn new() -> Self {
         OwnerMap {
-            map: MemoryMap::new(),
+            // No lookup directory: the page cache serves the hot path, a
+            // miss searches, and every change (a fuzzer's protect, remap,
+            // restore) skips the directory's cost.
+            map: MemoryMap::with_directory(false),
             lent: [const { Cell::new(None) }; N],
             cache: PageCache::new(),
             seen: Cell::new(0),
@@ -232,7 +235,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// map.write_u32(0x2000_3010, 7)?;
     /// assert_eq!(map.read_u32(0x2200_3010)?, 7);
     /// assert_eq!(map.read_u32(0x3000_0010)?, 7);
-    /// # Ok::<(), vm_mem::MapError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_ram_window_of(
         &self,
@@ -365,7 +368,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
         let _sync = self.synced();
-        self.map.snapshot(snap)
+        self.map.snapshot_with(snap, &|at| self.lent_ram(at))
     }
 
     /// Brings the whole machine back to `snap`, as [`MemoryMap::restore`]:
@@ -376,7 +379,16 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
         let _sync = self.synced();
-        self.map.restore(snap)
+        self.map.restore_with(snap, &|at| self.lent_ram(at))
+    }
+
+    /// The owner's handle on the lent memory at address `at`, if any.
+    fn lent_ram(&self, at: *const ()) -> Option<OwnedRam<'a>> {
+        let at: *const u8 = at.cast();
+        self.lent
+            .iter()
+            .find_map(|l| l.get().filter(|(p, _)| *p == at))
+            .map(|(_, owned)| owned)
     }
 
     /// Compares the machine with `snap`, as [`MemoryMap::diff`].
