@@ -539,3 +539,38 @@ fn an_owner_map_snapshots_runs_and_restores_a_whole_machine() {
     sram.read_bytes(0, &mut after).unwrap();
     assert!(after == bytes_before, "the memory given back differs");
 }
+
+#[test]
+fn an_owner_maps_snapshot_is_restored_and_compared_by_that_map_only() {
+    use vm_mem::{MachineError, MachineSnapshot, Snapshot};
+    let mut lent = Mem::new();
+    let shared_ram = Mem::new();
+    let mut lent_snap = Snapshot::<4, 64>::new();
+    let mut shared_snap = Snapshot::<4, 64>::new();
+    let other: MemoryMap<'_, 8, 2> = MemoryMap::new();
+    let owner: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    let second: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    owner
+        .add_ram("ram", 0x1000, 256, Perms::RW, &mut lent)
+        .unwrap();
+    other
+        .add_ram("ram", 0x1000, 256, Perms::RW, &shared_ram)
+        .unwrap();
+    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new();
+    snap.add_memory_of("ram", &mut lent_snap).unwrap();
+    owner.snapshot(&mut snap).unwrap();
+    // Another map (shared, or a second owner map, maybe on another thread)
+    // must not reach the memory lent to `owner` through the snapshot.
+    assert_eq!(other.restore(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(second.restore(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(snap.diff(&other, &mut []), Err(MachineError::OtherMap));
+    assert_eq!(second.diff(&snap, &mut []), Err(MachineError::OtherMap));
+    owner.write_u8(0x1000, 1).unwrap();
+    assert_eq!(owner.restore(&mut snap).map(|r| r.shards), Ok(1));
+    // A shared map's snapshot is not an owner map's either.
+    let mut shared = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new();
+    shared.add_memory(&shared_ram, &mut shared_snap).unwrap();
+    other.snapshot(&mut shared).unwrap();
+    assert_eq!(owner.restore(&mut shared), Err(MachineError::OtherMap));
+    assert_eq!(other.restore(&mut shared).map(|r| r.shards), Ok(0));
+}

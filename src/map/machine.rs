@@ -140,6 +140,15 @@ pub enum MachineError {
     },
     /// Restore or compare before any capture succeeded.
     NotTaken,
+    /// Restore or compare through another map than the one that captured
+    /// the snapshot, where that one is an [`OwnerMap`](crate::OwnerMap) (or
+    /// the snapshot is a shared map's and this is an owner map): an owner
+    /// map's snapshot holds the memories lent to it, which only that map
+    /// may reach.
+    OtherMap,
+    /// An owner map's first capture found the snapshot id counter run out
+    /// (after 2^64 ids, or 2^32 on targets without 64-bit atomics).
+    IdsExhausted,
     /// A memory refused (a frozen memory refuses restore with `ReadOnly`).
     Memory(VmError),
     /// The map refused to take its table back (cannot happen with the
@@ -176,6 +185,12 @@ impl core::fmt::Display for MachineError {
                 "machine snapshot: the memory of region `{region}` does not have the registered snapshot's geometry"
             ),
             MachineError::NotTaken => f.write_str("machine snapshot: never captured"),
+            MachineError::IdsExhausted => {
+                f.write_str("machine snapshot: snapshot ids ran out")
+            }
+            MachineError::OtherMap => f.write_str(
+                "machine snapshot: captured by an owner map, which alone may restore or compare it (or captured by a shared map, which an owner map may not restore)",
+            ),
             MachineError::Memory(e) => write!(f, "machine snapshot: {e}"),
             MachineError::Map(e) => write!(f, "machine snapshot: {e}"),
         }
@@ -291,6 +306,10 @@ struct Head<'a, 's, const N: usize, const M: usize, const D: usize, const H: usi
     /// This capture's id (fresh at each capture, from the counter the
     /// memories' snapshots use), to recognise the devices' baseline.
     id: u64,
+    /// The owner map that captured it (its id), or [`NEVER`] for a shared
+    /// map: a snapshot of an owner map's machine reaches the memories lent
+    /// to it, so only that owner map may restore or compare it.
+    owner: u64,
     taken: bool,
     memories: heapless::Vec<Registered<'a, 's>, M>,
     devices: heapless::Vec<Saved<'a>, D>,
@@ -306,6 +325,7 @@ impl<const N: usize, const M: usize, const D: usize, const H: usize> Head<'_, '_
             },
             version: 0,
             id: NEVER,
+            owner: NEVER,
             taken: false,
             memories: heapless::Vec::new(),
             devices: heapless::Vec::new(),
@@ -466,8 +486,22 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         map: &MemoryMap<'a, N, H>,
         scratch: &mut [u8],
     ) -> Result<Option<Difference>, MachineError> {
+        self.diff_as(map, NEVER, scratch)
+    }
+
+    /// [`diff`](Self::diff) by the map with owner id `owner` ([`NEVER`]:
+    /// a shared map), which must be the one that captured the snapshot.
+    pub(crate) fn diff_as(
+        &self,
+        map: &MemoryMap<'a, N, H>,
+        owner: u64,
+        scratch: &mut [u8],
+    ) -> Result<Option<Difference>, MachineError> {
         if !self.head.taken {
             return Err(MachineError::NotTaken);
+        }
+        if self.head.owner != owner {
+            return Err(MachineError::OtherMap);
         }
         let same = map
             .table
@@ -540,14 +574,16 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
-        self.snapshot_with(snap, &|_| None)
+        self.snapshot_with(snap, NEVER, &|_| None)
     }
 
-    /// [`snapshot`](Self::snapshot), copying each memory that `lent` gives
-    /// an owner's handle for (by the memory's address) with plain copies.
+    /// [`snapshot`](Self::snapshot) by the owner map with id `owner`
+    /// ([`NEVER`]: a shared map), copying each memory that `lent` gives an
+    /// owner's handle for (by the memory's address) with plain copies.
     pub(crate) fn snapshot_with<const M: usize, const D: usize, const B: usize>(
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        owner: u64,
         lent: &Lent<'_, 'a>,
     ) -> Result<(), MachineError> {
         snap.head.taken = false;
@@ -655,6 +691,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         snap.head.layout = layout;
         snap.head.version = version;
         snap.head.id = snapshot::next_id();
+        snap.head.owner = owner;
         self.devices.set(snap.head.id);
         snap.head.taken = true;
         Ok(())
@@ -689,7 +726,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
-        self.restore_with(snap, &|_| None)
+        self.restore_with(snap, NEVER, &|_| None)
     }
 
     /// [`restore`](Self::restore), copying each memory that `lent` gives
@@ -697,10 +734,17 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     pub(crate) fn restore_with<const M: usize, const D: usize, const B: usize>(
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        owner: u64,
         lent: &Lent<'_, 'a>,
     ) -> Result<Restored, MachineError> {
         if !snap.head.taken {
             return Err(MachineError::NotTaken);
+        }
+        // A snapshot of an owner map's machine holds that map's lent
+        // memories: restoring it into any other map would let it reach
+        // them past the owner (from another thread, say).
+        if snap.head.owner != owner {
+            return Err(MachineError::OtherMap);
         }
         let mut done = Restored::default();
         if self.table.version() != snap.head.version {

@@ -39,6 +39,7 @@ use crate::memory::ShardedMemory;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
 use crate::shard::{OwnedPage, OwnedRam};
+use crate::snapshot::{NEVER, UNTRACKED};
 use core::cell::Cell;
 use core::ops::RangeInclusive;
 
@@ -97,6 +98,8 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
     cache: PageCache<'a, OwnedPage<'a>>,
     /// The table version the cache is of.
     seen: Cell<usize>,
+    /// Its id for machine snapshots ([`NEVER`] until the first capture).
+    id: Cell<u64>,
 }
 
 /// Syncs its map's cache with its table when dropped, also on unwind.
@@ -143,6 +146,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             lent: [const { Cell::new(None) }; N],
             cache: PageCache::new(),
             seen: Cell::new(0),
+            id: Cell::new(NEVER),
         }
     }
 
@@ -336,8 +340,10 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// the table, the opted-in devices, and the memories registered with
     /// `snap`. The memories lent to this map cannot be named any more:
     /// register each by the name of its region,
-    /// [`MachineSnapshot::add_memory_of`]. Costs what the shared map's
-    /// capture costs.
+    /// [`MachineSnapshot::add_memory_of`]. The lent memories are copied
+    /// with plain copies (no locks). The snapshot then belongs to this
+    /// map: it holds the memories lent to it, so restoring or comparing it
+    /// through any other map fails with [`MachineError::OtherMap`].
     ///
     /// ```
     /// use vm_mem::{MachineSnapshot, OwnerMap, Perms, ShardedMemory, Snapshot};
@@ -368,7 +374,8 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
         let _sync = self.synced();
-        self.map.snapshot_with(snap, &|at| self.lent_ram(at))
+        self.map
+            .snapshot_with(snap, self.id()?, &|at| self.lent_ram(at))
     }
 
     /// Brings the whole machine back to `snap`, as [`MemoryMap::restore`]:
@@ -379,7 +386,24 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
         let _sync = self.synced();
-        self.map.restore_with(snap, &|at| self.lent_ram(at))
+        self.map
+            .restore_with(snap, self.id()?, &|at| self.lent_ram(at))
+    }
+
+    /// This map's id for its machine snapshots: drawn once, at the first
+    /// capture, from the counter snapshot ids come from (never `NEVER`,
+    /// which names shared maps, and never one handed out before), or an
+    /// error once that counter ran out (after 2^64 ids, or 2^32 on targets
+    /// without 64-bit atomics).
+    fn id(&self) -> Result<u64, MachineError> {
+        if self.id.get() == NEVER {
+            let id = crate::snapshot::next_id();
+            if id == UNTRACKED {
+                return Err(MachineError::IdsExhausted);
+            }
+            self.id.set(id);
+        }
+        Ok(self.id.get())
     }
 
     /// The owner's handle on the lent memory at address `at`, if any.
@@ -398,7 +422,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         scratch: &mut [u8],
     ) -> Result<Option<Difference>, MachineError> {
         let _sync = self.synced();
-        snap.diff(&self.map, scratch)
+        snap.diff_as(&self.map, self.id()?, scratch)
     }
 
     crate::map::access::load_methods!();
