@@ -114,6 +114,11 @@ pub enum ErrorKind {
         /// Why the map refused the handler's mapping.
         reason: MapErrorKind,
     },
+    /// An [`OwnerMap`](crate::OwnerMap)'s host slice
+    /// ([`slice`](crate::OwnerMap::slice), [`slice_mut`](crate::OwnerMap::slice_mut))
+    /// asked for bytes that are not in a memory lent to it (a device, ROM,
+    /// a memory it does not hold), or that leave their region.
+    NotLent,
 }
 
 /// Packed kind codes: the low 6 bits of [`VmError`]'s third word.
@@ -129,6 +134,7 @@ mod code {
     pub(super) const ATOMIC_UNSUPPORTED: u64 = 8;
     pub(super) const WOULD_BLOCK: u64 = 9;
     pub(super) const DEMAND_FAILED: u64 = 10;
+    pub(super) const NOT_LENT: u64 = 11;
 }
 
 /// Bits of the packed word: kind code (6), access (2), detail (56).
@@ -191,6 +197,7 @@ impl VmError {
             ErrorKind::AtomicUnsupported => (code::ATOMIC_UNSUPPORTED, 0),
             ErrorKind::WouldBlock => (code::WOULD_BLOCK, 0),
             ErrorKind::DemandFailed { reason } => (code::DEMAND_FAILED, reason.code() as u64),
+            ErrorKind::NotLent => (code::NOT_LENT, 0),
         };
         VmError {
             addr,
@@ -242,6 +249,7 @@ impl VmError {
             code::DEMAND_FAILED => ErrorKind::DemandFailed {
                 reason: MapErrorKind::from_code(detail as u8),
             },
+            code::NOT_LENT => ErrorKind::NotLent,
             _ => ErrorKind::AtomicUnsupported,
         }
     }
@@ -351,6 +359,10 @@ impl fmt::Display for VmError {
                 "unmapped: {size}-byte {access} at {addr:#x}; the unmapped handler's region {}",
                 reason.as_str()
             ),
+            ErrorKind::NotLent => write!(
+                f,
+                "not lent: {size}-byte {access} at {addr:#x} is not in one region of a memory lent to the owner map"
+            ),
         }
     }
 }
@@ -414,6 +426,7 @@ mod tests {
             ErrorKind::DemandFailed {
                 reason: MapErrorKind::ZeroLength,
             },
+            ErrorKind::NotLent,
         ];
         let accesses = [Access::Read, Access::Write, Access::Fetch, Access::Atomic];
         for kind in kinds {

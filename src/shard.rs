@@ -1240,6 +1240,100 @@ impl OwnedRam<'_> {
         true
     }
 
+    /// The bytes `off..off + len`, if they lie in the memory.
+    #[inline]
+    fn range(&self, off: u64, len: usize) -> Option<*mut u8> {
+        let off = usize::try_from(off).ok()?;
+        let end = off.checked_add(len)?;
+        // In the storage: `off + len <= len of the memory`.
+        (end <= self.len).then(|| self.data.as_ptr().wrapping_add(off))
+    }
+
+    /// Marks every shard of `off..off + len` (`len >= 1`, inside the
+    /// memory) written.
+    fn mark(&self, off: usize, len: usize) {
+        for i in off >> self.shift..=(off + len - 1) >> self.shift {
+            if let Some((_, _, ctl)) = self.shard(i) {
+                // Only this owner touches the marks: a load and a store.
+                if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
+                    ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Copies the bytes at `off` into `dst` with a plain copy (a bulk read
+    /// of the owner map); `false` (nothing read) if they leave the memory.
+    pub(crate) fn load_bytes(&self, off: u64, dst: &mut [u8]) -> bool {
+        let Some(src) = self.range(off, dst.len()) else {
+            return false;
+        };
+        // SAFETY: `dst.len()` bytes from `src` lie in the storage (`range`),
+        // alive for 'a; no other access to them runs during this call
+        // (`OwnedRam`'s rules) and `dst` is a distinct, mutably borrowed
+        // buffer, so the two do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+        true
+    }
+
+    /// Copies `src` to `off` with a plain copy and marks the shards
+    /// written; `false` (nothing written) if it leaves the memory.
+    pub(crate) fn store_bytes(&self, off: u64, src: &[u8]) -> bool {
+        let Some(dst) = self.range(off, src.len()) else {
+            return false;
+        };
+        if src.is_empty() {
+            return true;
+        }
+        // SAFETY: as in `load_bytes`; the bytes sit in an `UnsafeCell`
+        // (the storage), so writing through a pointer derived from a shared
+        // borrow is allowed, and no reference to them exists meanwhile.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+        // `range` checked `off` fits a usize.
+        self.mark(off as usize, src.len());
+        true
+    }
+
+    /// Sets `len` bytes at `off` to `byte` and marks the shards written;
+    /// `false` (nothing written) if they leave the memory.
+    pub(crate) fn fill_bytes(&self, off: u64, len: usize, byte: u8) -> bool {
+        let Some(dst) = self.range(off, len) else {
+            return false;
+        };
+        if len == 0 {
+            return true;
+        }
+        // SAFETY: as in `store_bytes`.
+        unsafe { core::ptr::write_bytes(dst, byte, len) };
+        self.mark(off as usize, len);
+        true
+    }
+
+    /// The bytes `off..off + len` as a host slice, marked written first if
+    /// `write` (`None` if they leave the memory).
+    ///
+    /// # Safety
+    /// For `'s` no other access to these bytes may run, through this
+    /// handle, its pages or the memory: the caller holds the owner map by
+    /// `&mut` for `'s`.
+    pub(crate) unsafe fn bytes<'s>(
+        &self,
+        off: u64,
+        len: usize,
+        write: bool,
+    ) -> Option<&'s mut [u8]> {
+        let at = self.range(off, len)?;
+        if write && len > 0 {
+            // `range` checked `off` fits a usize.
+            self.mark(off as usize, len);
+        }
+        // SAFETY: `len` bytes from `at` lie in the storage (`range`), alive
+        // for 'a, which outlives 's (the owner map borrows the memory for
+        // 'a); the bytes sit in an `UnsafeCell`, and by the caller's promise
+        // nothing else reads or writes them for 's, so the `&mut` is unique.
+        Some(unsafe { core::slice::from_raw_parts_mut(at, len) })
+    }
+
     /// Shard `i`'s marks (0 if the memory has no shard `i`).
     #[inline]
     pub(crate) fn marks(&self, i: usize) -> u8 {

@@ -574,3 +574,52 @@ fn an_owner_maps_snapshot_is_restored_and_compared_by_that_map_only() {
     assert_eq!(owner.restore(&mut shared), Err(MachineError::OtherMap));
     assert_eq!(other.restore(&mut shared).map(|r| r.shards), Ok(0));
 }
+
+#[test]
+fn host_slices_of_lent_memory_cover_protected_parts_and_mark_writes() {
+    use vm_mem::ErrorKind;
+    type Pages = ShardedMemory<4, 4096>;
+    let mut ram = Pages::new();
+    let rom_mem = Mem::new();
+    let rom = rom_mem.freeze();
+    let dev = Reg(0.into(), 0.into());
+    {
+        let mut map: OwnerMap<'_, 8, 2> = OwnerMap::new();
+        map.add_ram("ram", 0x1_0000, 0x4000, Perms::RW, &mut ram)
+            .unwrap();
+        map.add_rom("rom", 0x8000, 256, Perms::RX, &rom).unwrap();
+        map.add_mmio("dev", 0x9000, 64, Perms::RW, &dev).unwrap();
+        // Split the region: a slice still spans its parts.
+        map.protect(0x1_1000..=0x1_1fff, Perms::READ).unwrap();
+        let s = map.slice_mut(0x1_0ffe, 4).unwrap();
+        s.copy_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(map.read_u32(0x1_0ffe), Ok(0x0403_0201));
+        assert_eq!(map.slice(0x1_0ffe, 4).unwrap(), &[1, 2, 3, 4]);
+        assert!(map.slice(0x1_3ffe, 2).is_ok());
+        assert!(map.slice(0x1_3fff, 0).is_ok());
+        let kind = |r: Result<&[u8], vm_mem::VmError>| r.map(|_| ()).map_err(|e| e.kind());
+        assert_eq!(kind(map.slice(0x1_3ffe, 4)), Err(ErrorKind::NotLent));
+        assert_eq!(kind(map.slice(0x8000, 4)), Err(ErrorKind::NotLent));
+        assert_eq!(kind(map.slice(0x9000, 4)), Err(ErrorKind::NotLent));
+        assert_eq!(kind(map.slice(0x5000, 4)), Err(ErrorKind::Unmapped));
+        // Bulk copies through the owner map: plain copies, marked written.
+        map.write_bytes(0x1_2ff0, &[7; 32]).unwrap();
+        map.fill(0x1_3ff0, 16, 9).unwrap();
+        let mut back = [0u8; 40];
+        map.read_bytes(0x1_2fe8, &mut back).unwrap();
+        assert_eq!(&back[..8], &[0; 8]);
+        assert_eq!(&back[8..], &[7; 32]);
+        // The read-only part refuses bulk writes, as the shared map does.
+        let err = map.write_bytes(0x1_1000, &[1]).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Permission {
+                needed: Perms::WRITE
+            }
+        );
+    }
+    assert_eq!(ram.read_u32(0xffe), Ok(0x0403_0201));
+    assert_eq!(ram.read_u8(0x2fff), Ok(7));
+    assert_eq!(ram.read_u8(0x3fff), Ok(9));
+    assert_eq!(ram.dirty_shards().collect::<Vec<_>>(), [0, 1, 2, 3]);
+}

@@ -281,7 +281,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                     .map_err(moved)?
                     .to_le_bytes();
             }
-            _ => view.copy_out(addr, &mut buf[..size], access)?,
+            _ => view.copy_out(addr, &mut buf[..size], access, &|_| None)?,
         }
         view.run_load_hooks(access, addr, &mut buf[..size]);
         Ok(u64::from_le_bytes(buf))
@@ -333,7 +333,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             }
             _ => {}
         }
-        view.copy_in(addr, size as u64, data, Access::Write)
+        view.copy_in(addr, size as u64, data, Access::Write, &|_| None)
     }
 }
 

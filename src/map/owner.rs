@@ -25,11 +25,11 @@
 //! take the map's shared path, which locks as it does for a shared map
 //! (correct, not lock-free). Devices are `Sync`, as for the shared map.
 
-use crate::error::{Access, VmError};
+use crate::error::{Access, ErrorKind, VmError};
 use crate::frozen::Frozen;
 use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
-use crate::map::hooks::{AccessHook, HookId};
+use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
 use crate::map::mmio::MmioDevice;
 use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
@@ -322,12 +322,30 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         fn region(&self, name: &str) -> Option<Region<'a>>;
         /// The table's version, as [`MemoryMap::version`].
         fn version(&self) -> usize;
-        /// Copies guest bytes out, as [`MemoryMap::read_bytes`].
-        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError>;
-        /// Copies bytes in, as [`MemoryMap::write_bytes`].
-        fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError>;
-        /// Fills guest bytes, as [`MemoryMap::fill`].
-        fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError>;
+    }
+
+    /// Copies guest bytes out, as [`MemoryMap::read_bytes`] (the same
+    /// checks and hooks); the memories lent to the map are read with plain
+    /// copies.
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
+        let _sync = self.synced();
+        self.map.read_bytes_with(addr, buf, &|at| self.lent_ram(at))
+    }
+
+    /// Copies bytes in, as [`MemoryMap::write_bytes`]; the memories lent to
+    /// the map are written with plain copies (and marked written).
+    pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
+        let _sync = self.synced();
+        let data = WriteData::Bytes(buf);
+        self.map.write_data(addr, data, &|at| self.lent_ram(at))
+    }
+
+    /// Fills guest bytes, as [`MemoryMap::fill`], with plain stores into
+    /// the memories lent to the map.
+    pub fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
+        let _sync = self.synced();
+        let data = WriteData::Fill { byte, len };
+        self.map.write_data(addr, data, &|at| self.lent_ram(at))
     }
 
     /// How many regions the map can hold: `N`.
@@ -388,6 +406,75 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         let _sync = self.synced();
         self.map
             .restore_with(snap, self.id()?, &|at| self.lent_ram(at))
+    }
+
+    /// The guest bytes `addr..addr + len` as a host slice, for a loader, a
+    /// debugger or a DMA engine's source: they must lie in one region of a
+    /// memory lent to this map. Host access, not the guest's: no
+    /// permission check, no hook. `&mut self` keeps every access through
+    /// the map away while the slice lives. Fails with `Unmapped` for a
+    /// hole, [`ErrorKind::NotLent`](crate::ErrorKind::NotLent) for a
+    /// device, ROM, a memory the map does not hold, or a range that leaves
+    /// its region.
+    ///
+    /// ```
+    /// use vm_mem::{OwnerMap, Perms, ShardedMemory};
+    ///
+    /// let mut ram = ShardedMemory::<4, 4096>::new();
+    /// let mut map: OwnerMap<'_, 2> = OwnerMap::new();
+    /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RX, &mut ram)?;
+    /// // A loader copies an image in, whatever the guest may do there.
+    /// map.slice_mut(0x2000_0100, 4)?.copy_from_slice(&[0x13, 0, 0, 0]);
+    /// assert_eq!(map.fetch_u32(0x2000_0100)?, 0x13);
+    /// assert_eq!(map.slice(0x2000_0100, 2)?, &[0x13, 0]);
+    /// assert!(map.slice(0x2000_3ffe, 4).is_err()); // leaves the region
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn slice(&mut self, addr: u64, len: usize) -> Result<&[u8], VmError> {
+        self.host_bytes(addr, len, false).map(|b| &*b)
+    }
+
+    /// [`slice`](Self::slice), writable: for a loader or a DMA engine's
+    /// destination. The shards it spans are marked written (dirty log,
+    /// snapshot restore) when it is taken.
+    pub fn slice_mut(&mut self, addr: u64, len: usize) -> Result<&mut [u8], VmError> {
+        self.host_bytes(addr, len, true)
+    }
+
+    /// The one body of `slice` and `slice_mut`.
+    #[allow(unsafe_code)] // the slice's exclusivity, argued at the call
+    fn host_bytes(&mut self, addr: u64, len: usize, write: bool) -> Result<&mut [u8], VmError> {
+        let access = if write { Access::Write } else { Access::Read };
+        let fail = |kind| VmError::new(kind, access, addr, len);
+        let region = self.map.region_at(addr).ok_or(fail(ErrorKind::Unmapped))?;
+        // The range stays in the region: in this part, or in the parts
+        // `protect` split it into after this one.
+        let mut part = region;
+        let inside = len == 0
+            || loop {
+                if part.fits(
+                    addr.max(part.base),
+                    len - (addr.max(part.base) - addr) as usize,
+                ) {
+                    break true;
+                }
+                match part.last.checked_add(1).and_then(|n| self.map.region_at(n)) {
+                    Some(next) if next.continues(&part) => part = next,
+                    _ => break false,
+                }
+            };
+        let owned = match region.backing {
+            Backing::Ram(m) if inside => self.lent_ram(m.memory_addr()),
+            _ => None,
+        };
+        let owned = owned.ok_or(fail(ErrorKind::NotLent))?;
+        let off = region.backing_offset(addr);
+        // SAFETY: `self` is borrowed `&mut` for the slice's life, so no
+        // access through this map (nor through its devices, hooks or
+        // handler, which run only inside its calls) can reach these bytes
+        // meanwhile; the memory is lent to this map alone (`&'a mut`).
+        let bytes = unsafe { owned.bytes(off, len, write) };
+        bytes.ok_or(fail(ErrorKind::NotLent))
     }
 
     /// This map's id for its machine snapshots: drawn once, at the first
