@@ -1334,6 +1334,22 @@ impl OwnedRam<'_> {
         Some(unsafe { core::slice::from_raw_parts_mut(at, len) })
     }
 
+    /// log2 of the memory's shard size.
+    #[inline]
+    pub(crate) fn shard_shift(&self) -> u32 {
+        self.shift
+    }
+
+    /// Clears `mark` in every shard's marks.
+    pub(crate) fn clear_marks(&self, mark: u8) {
+        for i in 0..self.len >> self.shift {
+            if let Some((_, _, ctl)) = self.shard(i) {
+                let marks = ctl.marks.load(Ordering::Relaxed);
+                ctl.marks.store(marks & !mark, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Shard `i`'s marks (0 if the memory has no shard `i`).
     #[inline]
     pub(crate) fn marks(&self, i: usize) -> u8 {

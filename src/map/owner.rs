@@ -38,7 +38,7 @@ use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
-use crate::shard::{OwnedPage, OwnedRam};
+use crate::shard::{OwnedPage, OwnedRam, DIRTY};
 use crate::snapshot::{NEVER, UNTRACKED};
 use core::cell::Cell;
 use core::ops::RangeInclusive;
@@ -475,6 +475,57 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         // meanwhile; the memory is lent to this map alone (`&'a mut`).
         let bytes = unsafe { owned.bytes(off, len, write) };
         bytes.ok_or(fail(ErrorKind::NotLent))
+    }
+
+    /// The dirty log of the memories lent to this map, in guest addresses:
+    /// for each region over a lent memory (in address order), the guest
+    /// bytes of each shard of that memory written since the log was last
+    /// cleared ([`clear_dirty`](Self::clear_dirty)), as far as the region
+    /// maps them. A shard mapped twice (a mirror) shows in both regions.
+    /// The granularity is the memory's shard; a restore marks what it
+    /// copies back (its bytes changed).
+    ///
+    /// ```
+    /// use vm_mem::{OwnerMap, Perms, ShardedMemory};
+    ///
+    /// let mut ram = ShardedMemory::<4, 4096>::new();
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut ram)?;
+    /// map.add_ram_window_of("mirror", 0x3000_0000, 0x2000, Perms::RW, "sram", 0x2000)?;
+    /// map.write_u32(0x2000_2010, 1)?;
+    /// let dirty: Vec<_> = map.dirty().collect();
+    /// assert_eq!(dirty, [0x2000_2000..=0x2000_2fff, 0x3000_0000..=0x3000_0fff]);
+    /// map.clear_dirty();
+    /// assert_eq!(map.dirty().count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dirty(&self) -> impl Iterator<Item = RangeInclusive<u64>> + use<'_, 'a, N, H> {
+        let regions = self.map.regions().into_iter();
+        let lent = regions.filter_map(move |r| match r.backing {
+            Backing::Ram(m) => Some((r, self.lent_ram(m.memory_addr())?)),
+            _ => None,
+        });
+        lent.flat_map(|(r, owned)| {
+            let shift = owned.shard_shift();
+            let last = r.offset + (r.last - r.base); // the window's last byte
+                                                     // The shards the region's window of its memory touches.
+            (r.offset >> shift..=last >> shift).filter_map(move |i| {
+                let dirty = owned.marks(usize::try_from(i).ok()?) & DIRTY != 0;
+                // The shard's bytes as guest addresses, clipped to the region.
+                let first = (i << shift).max(r.offset);
+                let end = ((i + 1) << shift).saturating_sub(1).min(last);
+                dirty.then(|| r.base + (first - r.offset)..=r.base + (end - r.offset))
+            })
+        })
+    }
+
+    /// Clears the dirty log of every memory lent to this map.
+    pub fn clear_dirty(&self) {
+        for lent in self.lent.iter() {
+            if let Some((_, owned)) = lent.get() {
+                owned.clear_marks(DIRTY);
+            }
+        }
     }
 
     /// This map's id for its machine snapshots: drawn once, at the first
