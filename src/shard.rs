@@ -1462,11 +1462,16 @@ impl SharedPage<'_> {
 /// [`OwnerMap`](crate::OwnerMap) caches per page, reached with plain
 /// loads and stores. Made only from an [`OwnedRam`], under its rules
 /// (neither `Send` nor `Sync`; no reference to the bytes outlives a call).
+///
+/// Or a page of a frozen memory ([`OwnedPage::rom`]), read with the same
+/// plain loads: no writer can ever run there, and such a page has no
+/// control block, so its [`store`](OwnedPage::store) refuses.
 #[derive(Clone, Copy)]
 pub(crate) struct OwnedPage<'a> {
     data: NonNull<u8>,
-    /// The control block of the shard the page lies in (its marks).
-    ctl: NonNull<Ctl>,
+    /// The control block of the shard the page lies in (its marks); `None`
+    /// for a frozen memory's page, which is never written.
+    ctl: Option<NonNull<Ctl>>,
     _owner: PhantomData<(&'a Ctl, *const ())>,
 }
 
@@ -1485,7 +1490,21 @@ impl<'a> OwnedRam<'a> {
             // Inside the storage: `off + PAGE <= len`.
             data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
             // Control block `i < count` of the memory's array.
-            ctl: NonNull::new(self.ctl.as_ptr().wrapping_add(i))?,
+            ctl: Some(NonNull::new(self.ctl.as_ptr().wrapping_add(i))?),
+            _owner: PhantomData,
+        })
+    }
+}
+
+impl<'a> OwnedPage<'a> {
+    /// A page of a frozen memory (`page`: its `PAGE` bytes, from
+    /// [`Frozen::as_slice`](crate::Frozen::as_slice)), read with plain loads
+    /// and never written: `None` if `page` is not one page long.
+    #[inline]
+    pub(crate) fn rom(page: &'a [u8]) -> Option<Self> {
+        (page.len() == PAGE).then(|| OwnedPage {
+            data: NonNull::from(page).cast(),
+            ctl: None,
             _owner: PhantomData,
         })
     }
@@ -1504,7 +1523,9 @@ impl OwnedPage<'_> {
         // access to the bytes can run during this call (`OwnedRam`'s rules:
         // the memory was borrowed `&'a mut`, every handle on it stays on
         // this thread, and no reference to the bytes outlives a call), so a
-        // plain read races nothing. Unaligned: `load_le` reads a `[u8]`.
+        // plain read races nothing. A frozen page (`rom`) is a `&'a [u8]`
+        // that no writer can ever change: reads race nothing either.
+        // Unaligned: `load_le` reads a `[u8]`.
         let bytes =
             unsafe { core::slice::from_raw_parts(self.data.as_ptr().wrapping_add(o), T::SIZE) };
         T::load_le(bytes)
@@ -1517,9 +1538,11 @@ impl OwnedPage<'_> {
         if o > PAGE - T::SIZE {
             return None;
         }
+        // A frozen page has no control block: it is never written.
+        let ctl = self.ctl?;
         // SAFETY: the control block of the page's shard (`OwnedRam::page`),
         // alive for 'a; read and stored only through its atomics.
-        let ctl = unsafe { self.ctl.as_ref() };
+        let ctl = unsafe { ctl.as_ref() };
         // A load and, the first time, a plain store: only this owner
         // touches the marks, so no read-modify-write is needed.
         if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {

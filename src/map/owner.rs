@@ -38,7 +38,7 @@ use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
-use crate::shard::{OwnedPage, OwnedRam, DIRTY};
+use crate::shard::{OwnedPage, OwnedRam, DIRTY, PAGE};
 use crate::snapshot::{NEVER, UNTRACKED};
 use core::cell::Cell;
 use core::ops::RangeInclusive;
@@ -571,8 +571,15 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     fn refill(&self, addr: u64) -> Option<Region<'a>> {
         let (version, region) = self.map.table.hit_versioned(addr);
         self.cache.fill(addr, version, region, |r, off| {
-            let Backing::Ram(m) = r.backing else {
-                return None; // ROM: shared reads through the region
+            let m = match r.backing {
+                Backing::Ram(m) => m,
+                // ROM: the frozen bytes, read with plain loads.
+                Backing::Rom(m) => {
+                    let off = usize::try_from(off).ok()?;
+                    let page = m.frozen_bytes()?.get(off..off.checked_add(PAGE)?)?;
+                    return OwnedPage::rom(page);
+                }
+                Backing::Mmio(_) => return None,
             };
             // An address is a sound identity here, unlike for devices:
             // `GuestRam` is sealed, and its kinds are never zero-sized nor
