@@ -416,28 +416,27 @@ fn a_cursor_over_many_pages_sees_each_change() {
     assert!(cpu.read_u8(0x100_6000).is_err());
 }
 
-/// A UART whose receive FIFO and status live behind a lock (the shared
-/// map's devices are `Sync`), opting in to machine snapshots.
+/// A UART whose receive FIFO and status live in `Cell`s (an owner map's
+/// devices need not be `Sync`), opting in to machine snapshots.
 #[derive(Default)]
 struct Uart {
-    regs: std::sync::Mutex<(std::collections::VecDeque<u8>, u32)>,
-    dirty: std::sync::atomic::AtomicBool,
+    fifo: std::cell::RefCell<std::collections::VecDeque<u8>>,
+    status: std::cell::Cell<u32>,
+    dirty: std::cell::Cell<bool>,
 }
 impl MmioDevice for Uart {
     fn read(&self, offset: u64, _: usize) -> Result<u64, VmError> {
-        let mut r = self.regs.lock().unwrap();
-        self.dirty.store(true, Ordering::Relaxed);
+        self.dirty.set(true);
         Ok(match offset {
-            0 => r.0.pop_front().map_or(0x100, u64::from), // data, 0x100: empty
-            _ => u64::from(r.1),
+            0 => self.fifo.borrow_mut().pop_front().map_or(0x100, u64::from), // 0x100: empty
+            _ => u64::from(self.status.get()),
         })
     }
     fn write(&self, offset: u64, _: usize, v: u64) -> Result<(), VmError> {
-        let mut r = self.regs.lock().unwrap();
-        self.dirty.store(true, Ordering::Relaxed);
+        self.dirty.set(true);
         match offset {
-            0 => r.0.push_back(v as u8),
-            _ => r.1 = v as u32,
+            0 => self.fifo.borrow_mut().push_back(v as u8),
+            _ => self.status.set(v as u32),
         }
         Ok(())
     }
@@ -450,26 +449,26 @@ impl vm_mem::DeviceState for Uart {
         4 + 1 + 16
     }
     fn save(&self, out: &mut [u8]) -> usize {
-        let r = self.regs.lock().unwrap();
-        out[..4].copy_from_slice(&r.1.to_le_bytes());
-        let n = r.0.len().min(16);
+        out[..4].copy_from_slice(&self.status.get().to_le_bytes());
+        let fifo = self.fifo.borrow();
+        let n = fifo.len().min(16);
         out[4] = n as u8;
-        for (i, b) in r.0.iter().take(n).enumerate() {
+        for (i, b) in fifo.iter().take(n).enumerate() {
             out[5 + i] = *b;
         }
         5 + n
     }
     fn restore(&self, from: &[u8]) {
-        let mut r = self.regs.lock().unwrap();
-        r.1 = u32::from_le_bytes(from[..4].try_into().unwrap());
-        r.0 = from[5..5 + usize::from(from[4])].iter().copied().collect();
-        self.dirty.store(false, Ordering::Relaxed);
+        self.status
+            .set(u32::from_le_bytes(from[..4].try_into().unwrap()));
+        *self.fifo.borrow_mut() = from[5..5 + usize::from(from[4])].iter().copied().collect();
+        self.dirty.set(false);
     }
     fn changed(&self) -> bool {
-        self.dirty.load(Ordering::Relaxed)
+        self.dirty.get()
     }
     fn mark_clean(&self) {
-        self.dirty.store(false, Ordering::Relaxed);
+        self.dirty.set(false);
     }
 }
 
@@ -638,4 +637,16 @@ fn host_slices_of_lent_memory_cover_protected_parts_and_mark_writes() {
     assert_eq!(ram.read_u8(0x2ffd), Ok(7));
     assert_eq!(ram.read_u8(0x3fff), Ok(9));
     assert_eq!(ram.dirty_shards().collect::<Vec<_>>(), [2]);
+}
+
+/// The handles that threads share stay `Send` and `Sync` now that devices
+/// need not be `Sync` (only an owner map takes such devices).
+#[test]
+fn shared_handles_stay_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    fn sendable<T: Send>() {}
+    shared::<MemoryMap<'static, 8, 2>>();
+    shared::<vm_mem::Region<'static>>();
+    sendable::<vm_mem::MachineSnapshot<'static, 'static, 8, 1, 1, 16, 2>>();
+    sendable::<Cursor<'static, 'static, 8, 2>>();
 }

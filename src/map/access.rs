@@ -119,7 +119,7 @@ fn memory_store<T: Scalar>(
 ) -> Option<Result<(), VmError>> {
     match backing {
         Backing::Ram(m) => Some(ram_store_cold(m, off, addr, v)),
-        Backing::Mmio(d) => Some(device_store(d, off, addr, v)),
+        Backing::Mmio(d) => Some(device_store(d.get(), off, addr, v)),
         Backing::Rom(_) => None,
     }
 }
@@ -296,7 +296,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             if let Some(off) = r.serves(addr, T::SIZE, Perms::WRITE) {
                 match r.backing {
                     Backing::Ram(m) => return ram_store_cold(m, off, addr, v),
-                    Backing::Mmio(d) => return device_store(d, off, addr, v),
+                    Backing::Mmio(d) => return device_store(d.get(), off, addr, v),
                     Backing::Rom(_) => {} // the general path refuses it
                 }
             }

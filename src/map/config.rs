@@ -13,7 +13,7 @@
 use crate::frozen::Frozen;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, Hook, HookId};
-use crate::map::mmio::MmioDevice;
+use crate::map::mmio::{DeviceRef, MmioDevice};
 use crate::map::ram::GuestRam;
 use crate::map::region::{Backing, Region};
 use crate::map::table::Layout;
@@ -347,8 +347,9 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         base: u64,
         len: u64,
         perms: Perms,
-        dev: &'a dyn MmioDevice,
+        dev: &'a (dyn MmioDevice + Sync),
     ) -> Result<(), MapError> {
+        let dev = DeviceRef::shared(dev);
         self.add_window(name, base, len, perms, Backing::Mmio(dev), 0, false)
     }
 

@@ -30,7 +30,7 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::error::{MapError, MapErrorKind};
-use crate::map::mmio::MmioDevice;
+use crate::map::mmio::{DeviceRef, MmioDevice};
 use crate::map::once::WriteOnce;
 use crate::map::ram::GuestRam;
 use crate::map::region::Backing;
@@ -80,7 +80,7 @@ pub struct Mapping<'a> {
 #[derive(Clone, Copy)]
 enum Target<'a> {
     Ram(&'a dyn GuestRam, u64),
-    Mmio(&'a dyn MmioDevice),
+    Mmio(&'a (dyn MmioDevice + Sync)),
 }
 
 /// An [`UnmappedHandler`]'s answer.
@@ -128,7 +128,7 @@ impl<'a> Demand<'a> {
         base: u64,
         len: u64,
         perms: Perms,
-        dev: &'a dyn MmioDevice,
+        dev: &'a (dyn MmioDevice + Sync),
     ) -> Self {
         Demand::Map(Mapping {
             name,
@@ -329,7 +329,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             Demand::Map(m) => {
                 let (backing, offset) = match m.target {
                     Target::Ram(ram, off) => (Backing::Ram(ram), off),
-                    Target::Mmio(dev) => (Backing::Mmio(dev), 0),
+                    Target::Mmio(dev) => (Backing::Mmio(DeviceRef::shared(dev)), 0),
                 };
                 // A name in use is joined, not refused: one handler maps
                 // the same stub (same name) over every page it is asked for.

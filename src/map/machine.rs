@@ -1,7 +1,7 @@
 //! [`MachineSnapshot`]: a whole machine's snapshot — the map's table
 //! (regions, their bases and permissions, installed hooks), the bytes of
 //! its RAM memories and the state of every device that opts in
-//! ([`DeviceState`]) — captured with [`MemoryMap::snapshot`] and brought
+//! ([`DeviceState`](crate::DeviceState)) — captured with [`MemoryMap::snapshot`] and brought
 //! back with [`MemoryMap::restore`] at the cost of what the run changed.
 //!
 //! - **Memories** of any geometry are registered by the caller as pairs
@@ -18,7 +18,7 @@
 //!   snapshot is captured (each device once, however often it is mapped);
 //!   their state goes into an arena of `B` bytes inside the snapshot, up to
 //!   `D` devices. Restore calls back only those that report themselves
-//!   [`changed`](DeviceState::changed) if the devices were last saved or
+//!   [`changed`](crate::DeviceState::changed) if the devices were last saved or
 //!   restored by this very snapshot, else all of them (several snapshots
 //!   of one machine may be alive: the map keeps the devices' baseline as
 //!   each memory keeps its own). Devices that do not opt in are left
@@ -40,10 +40,10 @@
 //! an id again.
 
 use crate::error::VmError;
-use crate::map::device_state::DeviceState;
 use crate::map::error::MapError;
 use crate::map::hooks::Hook;
 use crate::map::image::{Image, Registered, Source};
+use crate::map::mmio::StateRef;
 use crate::map::region::{Backing, Region};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
@@ -59,7 +59,7 @@ pub(crate) type Lent<'l, 'a> = dyn Fn(*const ()) -> Option<OwnedRam<'a>> + 'l;
 /// Which machine snapshot a map's opted-in devices were last saved to or
 /// restored from, as memories keep their baseline snapshot: its id, or
 /// [`NEVER`] when unknown (no capture yet, a capture that failed part-way,
-/// an id too large for a `usize`). A device's [`changed`](DeviceState::changed)
+/// an id too large for a `usize`). A device's [`changed`](crate::DeviceState::changed)
 /// flag means "since the last save or restore", so a restore may trust it
 /// only when that save or restore was this snapshot's; any other snapshot
 /// puts every device back.
@@ -91,7 +91,7 @@ impl DeviceBaseline {
 #[derive(Clone, Copy)]
 struct Saved<'a> {
     name: &'static str,
-    state: &'a dyn DeviceState,
+    state: StateRef<'a>,
     at: usize,
     len: usize,
 }
@@ -241,7 +241,7 @@ pub enum Difference {
 ///   Each is restored by the memory's own incremental restore.
 /// - **The table** (regions and hooks) is copied into the snapshot with
 ///   its version; restore republishes it only if the version moved.
-/// - **Devices** that opt in ([`DeviceState`]) are found in the map's MMIO
+/// - **Devices** that opt in ([`DeviceState`](crate::DeviceState)) are found in the map's MMIO
 ///   regions at capture (each once, however often mapped); restore puts
 ///   back only those that report themselves changed. Devices that do not
 ///   opt in are left alone; devices added by the run are unmapped by the
@@ -478,7 +478,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// Compares the machine with the snapshot: the map's table (regions
     /// and hooks; not the next hook id), every registered memory byte for
     /// byte, and every saved device's state, saved anew into `scratch`
-    /// (which must hold the largest device's [`state_len`](DeviceState::state_len)).
+    /// (which must hold the largest device's [`state_len`](crate::DeviceState::state_len)).
     /// Returns the first difference, or `None` if the machine equals the
     /// snapshot. Meant for tests and debug modes: it reads everything.
     pub fn diff(
@@ -656,7 +656,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 .head
                 .devices
                 .iter()
-                .any(|d| core::ptr::eq(d.state, state));
+                .any(|d| core::ptr::eq(d.state.get(), state.get()));
             if known {
                 continue;
             }
@@ -713,7 +713,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// back; hook ids are never handed out again); each registered memory
     /// copies back the shards written since (its incremental restore); each
     /// saved device that reports itself
-    /// [`changed`](DeviceState::changed) gets its state back. Several
+    /// [`changed`](crate::DeviceState::changed) gets its state back. Several
     /// snapshots of one machine may be alive (a root and a later one, save
     /// slots): as memories do, the devices keep one baseline, the snapshot
     /// last captured or restored, and restoring any other snapshot puts

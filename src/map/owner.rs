@@ -31,7 +31,7 @@ use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
-use crate::map::mmio::MmioDevice;
+use crate::map::mmio::{DeviceRef, MmioDevice};
 use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
@@ -221,6 +221,56 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         Ok(())
     }
 
+    /// Maps a device, as [`MemoryMap::add_mmio`]. The owner map is one
+    /// thread's machine, so the device need not be `Sync`: it may keep its
+    /// registers in `Cell`s.
+    ///
+    /// ```
+    /// use core::cell::Cell;
+    /// use vm_mem::{MmioDevice, OwnerMap, Perms, VmError};
+    ///
+    /// /// A counter in a `Cell`: not `Sync`.
+    /// #[derive(Default)]
+    /// struct Ticks(Cell<u32>);
+    /// impl MmioDevice for Ticks {
+    ///     fn read(&self, _: u64, _: usize) -> Result<u64, VmError> {
+    ///         self.0.set(self.0.get() + 1);
+    ///         Ok(self.0.get().into())
+    ///     }
+    ///     fn write(&self, _: u64, _: usize, v: u64) -> Result<(), VmError> {
+    ///         self.0.set(v as u32);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let ticks = Ticks::default();
+    /// let map: OwnerMap<'_, 2> = OwnerMap::new();
+    /// map.add_mmio("ticks", 0x4000_0000, 4, Perms::RW, &ticks)?;
+    /// map.write_u32(0x4000_0000, 41)?;
+    /// assert_eq!(map.read_u32(0x4000_0000)?, 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[allow(unsafe_code)] // the device's thread, argued at the call
+    pub fn add_mmio(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        dev: &'a dyn MmioDevice,
+    ) -> Result<(), MapError> {
+        let _sync = self.synced();
+        // SAFETY: the device goes into this map's own table, which no other
+        // map or thread reaches: the owner map is neither `Send` nor `Sync`
+        // and never hands its table out (`map` is private), the machine
+        // snapshots it captures are restored and compared by it alone
+        // (`MachineError::OtherMap`), and a `Region` copy gives no way to
+        // the device. So the device is only ever called on this thread.
+        let dev = unsafe { DeviceRef::local(dev) };
+        self.map
+            .add_window(name, base, len, perms, Backing::Mmio(dev), 0, false)
+    }
+
     /// Maps `len` bytes of the memory behind RAM region `region` (a memory
     /// lent with [`add_ram`](Self::add_ram), or any RAM), from byte
     /// `offset` of that memory, at guest `base`: a window or a mirror of a
@@ -295,8 +345,6 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     }
 
     forward_map! {
-        /// Maps a device, as [`MemoryMap::add_mmio`].
-        fn add_mmio(&self, name: &'static str, base: u64, len: u64, perms: Perms, dev: &'a dyn MmioDevice) -> Result<(), MapError>;
         /// Removes a region, as [`MemoryMap::remove`] (its memory stays
         /// lent until the map is dropped).
         fn remove(&self, name: &str) -> Result<(), MapError>;

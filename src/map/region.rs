@@ -7,7 +7,7 @@
 //! (`0xffff_ffff_ffff_ffff`) without the end overflowing. A `Region` is a
 //! copy: reading one from a live map never holds the map.
 
-use crate::map::mmio::MmioDevice;
+use crate::map::mmio::DeviceRef;
 use crate::map::ram::GuestRam;
 use crate::perms::Perms;
 
@@ -19,7 +19,7 @@ pub enum RegionKind {
     /// Read-only memory (a [`Frozen`](crate::Frozen) memory): writes fail
     /// with `ReadOnly` whatever the region's permissions.
     Rom,
-    /// A memory-mapped device ([`MmioDevice`]).
+    /// A memory-mapped device ([`MmioDevice`](crate::MmioDevice)).
     Mmio,
 }
 
@@ -28,7 +28,7 @@ pub enum RegionKind {
 pub(crate) enum Backing<'a> {
     Ram(&'a dyn GuestRam),
     Rom(&'a dyn GuestRam),
-    Mmio(&'a dyn MmioDevice),
+    Mmio(DeviceRef<'a>),
 }
 
 impl<'a> Backing<'a> {
@@ -41,7 +41,7 @@ impl<'a> Backing<'a> {
             (Backing::Ram(a), Backing::Ram(b)) | (Backing::Rom(a), Backing::Rom(b)) => {
                 core::ptr::eq(a, b)
             }
-            (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::eq(a, b),
+            (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::eq(a.get(), b.get()),
             _ => false,
         }
     }

@@ -867,7 +867,7 @@ impl<'a, const N: usize, const H: usize> View<'a, N, H> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::mmio::MmioDevice;
+    use crate::map::mmio::{DeviceRef, MmioDevice};
     use crate::VmError;
 
     struct Dev;
@@ -943,7 +943,7 @@ mod tests {
                     perms: Perms::RW,
                     fast: Perms::RW,
                     offset: 0,
-                    backing: Backing::Mmio(&dev),
+                    backing: Backing::Mmio(DeviceRef::shared(&dev)),
                 };
                 let _ = regions.push(r);
                 let Some(b) = last.checked_add(1 + next() % 0x10_0000) else {
@@ -961,7 +961,7 @@ mod tests {
             perms: Perms::RW,
             fast: Perms::RW,
             offset: 0,
-            backing: Backing::Mmio(&dev),
+            backing: Backing::Mmio(DeviceRef::shared(&dev)),
         };
         assert_eq!(directory(&[top]), page_by_page(&[top]));
     }
