@@ -11,19 +11,22 @@
 //! a call, so a device or hook that calls back into the map from its
 //! callback is fine.
 //!
-//! The owner map is a whole machine: it takes machine snapshots and
-//! restores them ([`snapshot`](OwnerMap::snapshot),
-//! [`restore`](OwnerMap::restore), [`diff`](OwnerMap::diff), the lent
-//! memories registered by region name with
-//! [`MachineSnapshot::add_memory_of`](crate::MachineSnapshot::add_memory_of)),
-//! and maps windows and mirrors of a lent memory
-//! ([`add_ram_window_of`](OwnerMap::add_ram_window_of)).
+//! The owner map is a whole machine: its devices need not be `Sync`
+//! (registers in `Cell`s are fine: one thread calls them); it reads lent
+//! RAM and ROM with plain loads; it takes machine snapshots and restores
+//! them ([`snapshot`](OwnerMap::snapshot), [`restore`](OwnerMap::restore),
+//! [`diff`](OwnerMap::diff); the lent memories registered by region name
+//! with [`MachineSnapshot::add_memory_of`](crate::MachineSnapshot::add_memory_of)),
+//! copying the lent memories with plain copies, as its bulk copies do; it
+//! lends host slices of them ([`slice_mut`](OwnerMap::slice_mut)), keeps
+//! their dirty log in guest addresses ([`dirty`](OwnerMap::dirty)) and maps
+//! windows and mirrors of them ([`add_ram_window_of`](OwnerMap::add_ram_window_of)).
 //!
 //! Limits: each memory is lent once (`&'a mut`): further regions over it
 //! are made with `add_ram_window_of`. Accesses that the fast path does not
-//! serve (hooked, spanning regions, bulk copies), snapshots and restores
-//! take the map's shared path, which locks as it does for a shared map
-//! (correct, not lock-free). Devices are `Sync`, as for the shared map.
+//! serve (hooked, spanning regions) take the map's general path, which
+//! locks a shared memory as a shared map does. A machine snapshot an owner
+//! map captured is restored and compared by that map alone.
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::frozen::Frozen;
