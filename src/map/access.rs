@@ -45,7 +45,7 @@ pub(crate) fn err_size(len: u64) -> usize {
 #[cold]
 #[inline(never)]
 pub(crate) fn relocate(e: VmError, access: Access, addr: u64, size: usize) -> VmError {
-    VmError::new(e.kind(), access, addr, size)
+    e.relocated(access, addr, size)
 }
 
 /// The fast path of a typed load from region `r` (as of one version):

@@ -29,9 +29,9 @@ use crate::map::device_state::DeviceState;
 /// Values are passed as `u64` holding the access's little-endian value in
 /// its low `size` bytes; the map keeps only the low `size` bytes of what
 /// `read` returns. An error a device returns reaches the caller with its
-/// kind kept and its address, size and access replaced by the guest
-/// access's (report failures with [`ErrorKind::Device`](crate::ErrorKind::Device);
-/// any address will do).
+/// kind (and a device's reason code) kept and its address, size and access
+/// replaced by the guest access's: report failures with
+/// [`VmError::device`]`(reason)`, which needs no address.
 ///
 /// ```
 /// use core::sync::atomic::{AtomicU32, Ordering};
