@@ -634,3 +634,56 @@ fn debug_output_lists_regions() {
         "{s}"
     );
 }
+
+/// Fetches of every width (`fetch_u8` for byte-wise decoders up to
+/// `fetch_u64`) check execute permission through every handle, report
+/// `Access::Fetch`, and agree with the reads.
+#[test]
+fn fetches_of_every_width_check_execute_permission_on_every_handle() {
+    use vm_mem::{Access, ErrorKind, MemoryAccess, OwnerMap};
+    let code = ShardedMemory::<1, 4096>::new();
+    code.write_bytes(0, &[0x48, 0x89, 0xe5, 0xc3, 1, 2, 3, 4])
+        .unwrap();
+    let mut data = ShardedMemory::<1, 4096>::new();
+    let shared_data = ShardedMemory::<1, 4096>::new();
+    let map: MemoryMap<'_, 4> = MemoryMap::new();
+    map.add_ram("code", 0x1000, 0x1000, Perms::RX, &code)
+        .unwrap();
+    map.add_ram("data", 0x2000, 0x1000, Perms::RW, &shared_data)
+        .unwrap();
+    fn check<M: MemoryAccess>(m: &M) {
+        assert_eq!(m.fetch_u8(0x1001), Ok(0x89));
+        assert_eq!(m.fetch_u64(0x1000), Ok(0x0403_0201_c3e5_8948));
+        assert_eq!(m.fetch_u8(0x1003), m.read_u8(0x1003));
+        let e = m.fetch_u8(0x2000).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::Permission {
+                needed: Perms::EXEC
+            }
+        );
+        assert_eq!((e.access(), e.size()), (Access::Fetch, 1));
+        let e = m.fetch_u64(0x2008).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.access()),
+            (
+                ErrorKind::Permission {
+                    needed: Perms::EXEC
+                },
+                Access::Fetch
+            )
+        );
+    }
+    check(&map);
+    check(&map.cpu());
+    assert_eq!(map.fetch::<u16>(0x1002), Ok(0xc3e5));
+    let frozen = code.freeze();
+    let owner: OwnerMap<'_, 4> = OwnerMap::new();
+    owner
+        .add_rom("code", 0x1000, 0x1000, Perms::RX, &frozen)
+        .unwrap();
+    owner
+        .add_ram("data", 0x2000, 0x1000, Perms::RW, &mut data)
+        .unwrap();
+    check(&owner);
+}

@@ -171,7 +171,7 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
 }
 
 /// The typed reads of a map kind (the map, a cursor, an owner map) over
-/// its `load(addr, access)`: `read`, `fetch_u16`, `fetch_u32`, with the
+/// its `load(addr, access)`: `read`, `fetch` and `fetch_u8..u64`, with the
 /// `read_*` family, and `write` through `typed_methods!`.
 macro_rules! load_methods {
     () => {
@@ -184,19 +184,40 @@ macro_rules! load_methods {
             self.load(addr, crate::Access::Read)
         }
 
+        /// The one instruction fetch behind every `fetch_*` method, of any
+        /// width (a byte-wise decoder fetches `u8`s): needs
+        /// [`Perms::EXEC`](crate::Perms::EXEC), errors report
+        /// [`Access::Fetch`](crate::Access::Fetch), fetch hooks see it.
+        #[inline(always)]
+        pub fn fetch<T: crate::Scalar>(&self, addr: u64) -> Result<T, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+
+        /// Fetches an instruction byte at `addr` (x86-style variable-length
+        /// decoders), as [`fetch`](Self::fetch).
+        #[inline]
+        pub fn fetch_u8(&self, addr: u64) -> Result<u8, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+
         /// Fetches a little-endian 16-bit instruction unit at `addr` (Thumb,
-        /// RISC-V C): needs [`Perms::EXEC`](crate::Perms::EXEC), errors
-        /// report [`Access::Fetch`](crate::Access::Fetch).
+        /// RISC-V C), as [`fetch`](Self::fetch).
         #[inline]
         pub fn fetch_u16(&self, addr: u64) -> Result<u16, crate::VmError> {
             self.load(addr, crate::Access::Fetch)
         }
 
-        /// Fetches a little-endian 32-bit instruction word at `addr`: needs
-        /// [`Perms::EXEC`](crate::Perms::EXEC), errors report
-        /// [`Access::Fetch`](crate::Access::Fetch).
+        /// Fetches a little-endian 32-bit instruction word at `addr`, as
+        /// [`fetch`](Self::fetch).
         #[inline]
         pub fn fetch_u32(&self, addr: u64) -> Result<u32, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+
+        /// Fetches a little-endian 64-bit instruction bundle at `addr`, as
+        /// [`fetch`](Self::fetch).
+        #[inline]
+        pub fn fetch_u64(&self, addr: u64) -> Result<u64, crate::VmError> {
             self.load(addr, crate::Access::Fetch)
         }
     };

@@ -119,7 +119,7 @@ where
         }
     }
 
-    crate::typed::typed_methods!(u64, read = ref, write = ref);
+    crate::map::access::load_methods!();
 
     /// The map this cursor caches.
     #[inline]
@@ -144,27 +144,6 @@ where
                 Backing::Mmio(_) => None,
             });
         region
-    }
-
-    /// The one typed read behind every `read_*` method: the map's
-    /// [`MemoryMap::read`], with the lookup cached.
-    #[inline(always)]
-    pub fn read<T: Scalar>(&self, addr: u64) -> Result<T, VmError> {
-        self.load(addr, Access::Read)
-    }
-
-    /// Fetches a little-endian 16-bit instruction unit at `addr`, as
-    /// [`MemoryMap::fetch_u16`].
-    #[inline]
-    pub fn fetch_u16(&self, addr: u64) -> Result<u16, VmError> {
-        self.load(addr, Access::Fetch)
-    }
-
-    /// Fetches a little-endian 32-bit instruction word at `addr`, as
-    /// [`MemoryMap::fetch_u32`].
-    #[inline]
-    pub fn fetch_u32(&self, addr: u64) -> Result<u32, VmError> {
-        self.load(addr, Access::Fetch)
     }
 
     #[inline(always)]

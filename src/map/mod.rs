@@ -157,7 +157,7 @@ use table::{Table, View};
 ///   (a 3-byte device block is fine) and may end at `u64::MAX`. A memory
 ///   may be mapped any number of times, whole or in windows.
 /// - **Permissions**: reads need [`Perms::READ`](crate::Perms::READ), writes [`Perms::WRITE`](crate::Perms::WRITE),
-///   fetches (`fetch_u16`, `fetch_u32`) [`Perms::EXEC`](crate::Perms::EXEC), atomics both
+///   fetches (`fetch_u8` to `fetch_u64`) [`Perms::EXEC`](crate::Perms::EXEC), atomics both
 ///   `READ` and `WRITE`; a region lacking one fails with
 ///   [`ErrorKind::Permission`](crate::ErrorKind::Permission). ROM refuses
 ///   every write and atomic with [`ErrorKind::ReadOnly`](crate::ErrorKind::ReadOnly),
@@ -377,7 +377,7 @@ macro_rules! forward {
         $crate::map::forward!(@ $ty, $bulk;
             read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
             read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
-            read fetch_u16 u16, read fetch_u32 u32;
+            read fetch_u8 u8, read fetch_u16 u16, read fetch_u32 u32, read fetch_u64 u64;
             write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
             write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
         );
