@@ -341,9 +341,11 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[inline(never)]
     pub(crate) fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
         let view = self.checked_view(addr, size as u64, Access::Write, true)?;
-        let bytes = v.to_le_bytes();
+        let mut bytes = v.to_le_bytes();
+        // Write hooks may change the value stored.
+        view.run_store_hooks(Access::Write, addr, &mut bytes[..size])?;
+        let v = u64::from_le_bytes(bytes);
         let data = WriteData::Bytes(&bytes[..size]);
-        view.run_write_hooks(Access::Write, addr, data)?;
         let moved = |e| relocate(e, Access::Write, addr, size);
         match view.region_at(addr).map(|r| (r, r.backing)) {
             Some((r, Backing::Mmio(d))) => {

@@ -1,6 +1,7 @@
 //! Access hooks: code that watches a guest address range and sees every
 //! read, write or fetch that touches it, may replace what a read or fetch
-//! returns, and may refuse a write. Installed with
+//! returns, may change the value a typed write or guest atomic stores
+//! ([`AccessHook::write_value`]), and may refuse a write. Installed with
 //! [`MemoryMap::watch`](crate::MemoryMap::watch), held in a fixed-capacity
 //! table: no heap.
 //!
@@ -161,6 +162,43 @@ pub trait AccessHook: Sync {
         let _ = (addr, data);
         true
     }
+
+    /// Sees a typed write, or a guest atomic's store, before anything is
+    /// stored, its bytes in `data` (guest memory order), and may change
+    /// them: what is stored is what `data` holds after every write hook
+    /// ran (a device register that ignores some bits, a watchpoint that
+    /// patches a value). Returns whether to let it through, as
+    /// [`write`](Self::write). The default shows the bytes to `write`.
+    /// Bulk copies (`write_bytes`, `fill`) call `write` only: their bytes
+    /// are the caller's.
+    ///
+    /// ```
+    /// use vm_mem::{AccessHook, MemoryMap, Perms, ShardedMemory};
+    ///
+    /// /// A register whose top bit reads as written but is stored as 0.
+    /// struct ClearTop;
+    /// impl AccessHook for ClearTop {
+    ///     fn write_value(&self, _addr: u64, data: &mut [u8]) -> bool {
+    ///         if let Some(top) = data.last_mut() {
+    ///             *top &= 0x7f;
+    ///         }
+    ///         true
+    ///     }
+    /// }
+    ///
+    /// let ram = ShardedMemory::<1, 64>::new();
+    /// let map: MemoryMap<'_, 1> = MemoryMap::new();
+    /// map.add_ram("ram", 0, 64, Perms::RW, &ram)?;
+    /// map.watch(0..=3, Perms::WRITE, &ClearTop)?;
+    /// map.write_u32(0, 0xffff_ffff)?;
+    /// assert_eq!(ram.read_u32(0)?, 0x7fff_ffff);
+    /// map.fetch_add_u32(0, 0x8000_0002)?; // an atomic's store too: 0x8000_0001
+    /// assert_eq!(ram.read_u32(0)?, 0x0000_0001);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn write_value(&self, addr: u64, data: &mut [u8]) -> bool {
+        self.write(addr, WriteData::Bytes(data))
+    }
 }
 
 /// Names an installed hook, for [`MemoryMap::unwatch`](crate::MemoryMap::unwatch).
@@ -217,6 +255,38 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
                 h.hook.read(addr, data);
             }
         }
+    }
+
+    /// Runs the write hooks watching a typed write (or an atomic's store)
+    /// of `data`, in installation order, each seeing what the earlier left
+    /// and free to change it ([`AccessHook::write_value`]), until one
+    /// refuses (then `DeniedByHook` for `access`).
+    #[inline]
+    pub(crate) fn run_store_hooks(
+        &self,
+        access: Access,
+        addr: u64,
+        data: &mut [u8],
+    ) -> Result<(), VmError> {
+        if self.hooks.is_empty() || data.is_empty() {
+            return Ok(());
+        }
+        let last = addr.saturating_add(data.len() as u64 - 1);
+        for h in self
+            .hooks
+            .iter()
+            .filter(|h| h.watches(Perms::WRITE, addr, last))
+        {
+            if !h.hook.write_value(addr, data) {
+                return Err(VmError::new(
+                    ErrorKind::DeniedByHook,
+                    access,
+                    addr,
+                    data.len(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Runs the write hooks watching the write, in installation order,
