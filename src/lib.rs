@@ -211,8 +211,8 @@ pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
     AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
-    MachineSnapshot, MapError, MapErrorKind, Mapping, MemoryMap, Miss, MmioDevice, OwnerMap,
-    Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
+    MachineSnapshot, MapError, MapErrorKind, MapUpdate, Mapping, MemoryMap, Miss, MmioDevice,
+    OwnerMap, Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

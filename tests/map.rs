@@ -687,3 +687,67 @@ fn fetches_of_every_width_check_execute_permission_on_every_handle() {
         .unwrap();
     check(&owner);
 }
+
+/// Several changes published as one (`update`), and a bank switch
+/// (`replace_ram`) keeping the region's permissions and hooks.
+#[test]
+fn updates_publish_all_their_changes_or_none() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use vm_mem::{AccessHook, MapErrorKind, WriteData};
+    struct Count(AtomicUsize);
+    impl AccessHook for Count {
+        fn write(&self, _: u64, _: WriteData<'_>) -> bool {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+    }
+    let (a, b) = (
+        ShardedMemory::<1, 4096>::new(),
+        ShardedMemory::<1, 8192>::new(),
+    );
+    b.write_u32(0x1000, 0xb).unwrap();
+    let count = Count(AtomicUsize::new(0));
+    let map: MemoryMap<'_, 4> = MemoryMap::new();
+    map.add_ram("a", 0x1000, 0x1000, Perms::RW, &a).unwrap();
+    let v = map.version();
+    let id = map
+        .update(|u| {
+            u.protect(0x1800..=0x1fff, Perms::READ)?;
+            u.add_ram_window("b", 0x4000, 0x1000, Perms::RW, &b, 0x1000)?;
+            u.watch(0x1000..=0x1003, Perms::WRITE, &count)
+        })
+        .unwrap();
+    assert_eq!(map.version(), v + 2, "one version for three changes");
+    assert_eq!(map.read_u32(0x4000), Ok(0xb));
+    map.write_u32(0x1000, 1).unwrap();
+    assert_eq!(count.0.load(Ordering::Relaxed), 1);
+    // A refused change: nothing of the update is published.
+    let err = map
+        .update(|u| {
+            u.unwatch(id)?;
+            u.remove("b")?;
+            u.move_region("a", 0x3800)?; // into the place "b" left
+            u.remove("nope") // refused: the whole update is dropped
+        })
+        .unwrap_err();
+    assert_eq!(err.kind(), MapErrorKind::NoSuchRegion);
+    assert_eq!(map.version(), v + 2);
+    assert_eq!(map.read_u32(0x4000), Ok(0xb));
+    // A bank switch: the parts, permissions and hook stay.
+    map.replace_ram("a", &b, 0).unwrap();
+    assert_eq!(map.read_u32(0x1000), Ok(0));
+    assert_eq!(map.read_u32(0x4000), Ok(0xb));
+    map.write_u32(0x1000, 5).unwrap();
+    assert_eq!((b.read_u32(0), a.read_u32(0)), (Ok(5), Ok(1)));
+    assert_eq!(count.0.load(Ordering::Relaxed), 2);
+    assert!(
+        map.write_u8(0x1800, 1).is_err(),
+        "the protected part stays read-only"
+    );
+    let err = map.replace_ram("a", &a, 1).unwrap_err();
+    assert_eq!(err.kind(), MapErrorKind::PastBacking);
+    assert_eq!(
+        map.replace_ram("nope", &a, 0).unwrap_err().kind(),
+        MapErrorKind::NoSuchRegion
+    );
+}

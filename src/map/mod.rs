@@ -39,6 +39,7 @@ mod page_cache;
 mod ram;
 mod region;
 mod table;
+mod update;
 
 pub use cursor::Cursor;
 pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
@@ -50,6 +51,7 @@ pub use mmio::MmioDevice;
 pub use owner::OwnerMap;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};
+pub use update::MapUpdate;
 
 use table::{Table, View};
 

@@ -37,6 +37,7 @@ use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
 use crate::map::mmio::{DeviceRef, MmioDevice};
 use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
 use crate::map::region::{Backing, Region};
+use crate::map::update::MapUpdate;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
 use crate::perms::Perms;
@@ -272,6 +273,45 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         let dev = unsafe { DeviceRef::local(dev) };
         self.map
             .add_window(name, base, len, perms, Backing::Mmio(dev), 0, false)
+    }
+
+    /// Publishes several changes as one, as [`MemoryMap::update`] (RAM
+    /// added inside it is reached through its shared path: memories are
+    /// lent with [`add_ram`](Self::add_ram)).
+    pub fn update<R>(
+        &self,
+        f: impl FnOnce(&mut MapUpdate<'_, 'a, N, H>) -> Result<R, MapError>,
+    ) -> Result<R, MapError> {
+        let _sync = self.synced();
+        self.map.update(f)
+    }
+
+    /// Puts the memory behind RAM region `from` (a lent memory, say), from
+    /// byte `offset` on, behind region `name` in one change: a bank switch
+    /// between memories lent to this map, as [`MemoryMap::replace_ram`].
+    /// Fails with [`MapErrorKind::NoSuchRegion`] if either region is
+    /// missing (or `from` is not RAM).
+    ///
+    /// ```
+    /// use vm_mem::{OwnerMap, Perms, ShardedMemory};
+    ///
+    /// let (mut bank0, mut bank1) = (ShardedMemory::<1, 4096>::new(), ShardedMemory::<1, 4096>::new());
+    /// bank1.write_u8(0, 1)?;
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("bank", 0x1000, 0x1000, Perms::RW, &mut bank0)?;
+    /// map.add_ram("spare", 0x9000, 0x1000, Perms::NONE, &mut bank1)?;
+    /// map.replace_ram_of("bank", "spare", 0)?;
+    /// assert_eq!(map.read_u8(0x1000)?, 1); // bank1, with plain loads
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replace_ram_of(&self, name: &str, from: &str, offset: u64) -> Result<(), MapError> {
+        let _sync = self.synced();
+        let ram = self.map.region(from).and_then(|r| match r.backing {
+            Backing::Ram(m) => Some(m),
+            _ => None,
+        });
+        let ram = ram.ok_or(MapError::new(MapErrorKind::NoSuchRegion, "", "", 0, 0))?;
+        self.map.replace_ram(name, ram, offset)
     }
 
     /// Maps `len` bytes of the memory behind RAM region `region` (a memory
