@@ -55,7 +55,7 @@ fn demand_failed(e: VmError, reason: MapErrorKind) -> VmError {
 }
 
 /// An access that found unmapped bytes, as an [`UnmappedHandler`] sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Miss {
     /// Guest address of the access's first byte.
     pub addr: u64,
@@ -65,6 +65,18 @@ pub struct Miss {
     pub hole: u64,
     /// What it was.
     pub access: Access,
+}
+
+/// Addresses in hex, as `VmError`'s.
+impl core::fmt::Debug for Miss {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Miss")
+            .field("addr", &format_args!("{:#x}", self.addr))
+            .field("len", &self.len)
+            .field("hole", &format_args!("{:#x}", self.hole))
+            .field("access", &self.access)
+            .finish()
+    }
 }
 
 /// What to map for a [`Miss`] (see [`Demand::ram`], [`Demand::mmio`]).
