@@ -650,3 +650,78 @@ fn shared_handles_stay_send_and_sync() {
     sendable::<vm_mem::MachineSnapshot<'static, 'static, 8, 1, 1, 16, 2>>();
     sendable::<Cursor<'static, 'static, 8, 2>>();
 }
+
+/// CPU registers in `Cell`s, opted in to machine snapshots.
+#[derive(Default)]
+struct Cpu {
+    pc: std::cell::Cell<u32>,
+    sp: std::cell::Cell<u32>,
+}
+impl vm_mem::DeviceState for Cpu {
+    fn state_len(&self) -> usize {
+        8
+    }
+    fn save(&self, out: &mut [u8]) -> usize {
+        out[..4].copy_from_slice(&self.pc.get().to_le_bytes());
+        out[4..8].copy_from_slice(&self.sp.get().to_le_bytes());
+        8
+    }
+    fn restore(&self, from: &[u8]) {
+        self.pc
+            .set(u32::from_le_bytes(from[..4].try_into().unwrap()));
+        self.sp
+            .set(u32::from_le_bytes(from[4..8].try_into().unwrap()));
+    }
+    fn changed(&self) -> bool {
+        true
+    }
+    fn mark_clean(&self) {}
+}
+
+#[test]
+fn cpu_state_in_cells_rides_along_with_an_owner_maps_snapshots() {
+    use vm_mem::{Difference, MachineError, MachineSnapshot, Snapshot};
+    let cpu = Cpu::default();
+    let mut ram = Mem::new();
+    let shared_ram = Mem::new();
+    let mut ram_snap = Snapshot::<4, 64>::new();
+    let owner: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    let other: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    let shared: MemoryMap<'_, 8, 2> = MemoryMap::new();
+    owner.add_ram("ram", 0, 256, Perms::RW, &mut ram).unwrap();
+    shared
+        .add_ram("ram", 0, 256, Perms::RW, &shared_ram)
+        .unwrap();
+    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 2, 32, 2>::new();
+    snap.add_memory_of("ram", &mut ram_snap).unwrap();
+    owner.add_state(&mut snap, "cpu", &cpu).unwrap();
+    // Bound to `owner`: no other map captures it.
+    assert_eq!(shared.snapshot(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(other.snapshot(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(
+        other.add_state(&mut snap, "x", &cpu),
+        Err(MachineError::OtherMap)
+    );
+    cpu.pc.set(0x100);
+    owner.snapshot(&mut snap).unwrap();
+    for step in 0..50u32 {
+        cpu.pc.set(0x100 + 4 * step);
+        cpu.sp.set(step);
+        owner.write_u32(u64::from(step % 64) * 4, step).unwrap();
+        if step % 3 == 1 {
+            let d = owner.diff(&snap, &mut [0; 8]).unwrap();
+            assert!(matches!(
+                d,
+                Some(Difference::Memory { .. } | Difference::Device("cpu"))
+            ));
+        }
+        owner.restore(&mut snap).unwrap();
+        assert_eq!((cpu.pc.get(), cpu.sp.get()), (0x100, 0), "step {step}");
+        assert_eq!(owner.diff(&snap, &mut [0; 8]), Ok(None));
+    }
+    assert_eq!(
+        snap.device_state("cpu"),
+        Some(&[0, 1, 0, 0, 0, 0, 0, 0][..])
+    );
+    assert_eq!(shared.restore(&mut snap), Err(MachineError::OtherMap));
+}

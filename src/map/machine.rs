@@ -51,6 +51,7 @@ use crate::memory::ShardedMemory;
 use crate::shard::OwnedRam;
 use crate::snapshot::{self, Snapshot, NEVER, UNTRACKED};
 use crate::sync::{AtomicUsize, Ordering};
+use crate::DeviceState;
 
 /// An owner map's handle on the memory at an address, if it holds that
 /// memory lent (`&'a mut`): the shared map has none.
@@ -224,7 +225,8 @@ pub enum Difference {
         /// Its first shard that differs.
         shard: usize,
     },
-    /// The state of the device mapped as this region.
+    /// The state of the device mapped as this region, or of the user
+    /// state added under this name ([`MachineSnapshot::add_state`]).
     Device(&'static str),
 }
 
@@ -313,6 +315,11 @@ struct Head<'a, 's, const N: usize, const M: usize, const D: usize, const H: usi
     taken: bool,
     memories: heapless::Vec<Registered<'a, 's>, M>,
     devices: heapless::Vec<Saved<'a>, D>,
+    /// User state (CPU registers...) saved and restored with the devices.
+    states: heapless::Vec<(&'static str, StateRef<'a>), D>,
+    /// The owner map this snapshot's user state binds it to (state that
+    /// need not be `Sync`), or [`NEVER`].
+    bound: u64,
 }
 
 impl<const N: usize, const M: usize, const D: usize, const H: usize> Head<'_, '_, N, M, D, H> {
@@ -329,6 +336,8 @@ impl<const N: usize, const M: usize, const D: usize, const H: usize> Head<'_, '_
             taken: false,
             memories: heapless::Vec::new(),
             devices: heapless::Vec::new(),
+            states: heapless::Vec::new(),
+            bound: NEVER,
         }
     }
 }
@@ -463,6 +472,82 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
             .map_err(|_| MachineError::MemoriesFull)
     }
 
+    /// Adds user state to the machine: anything that is not a memory or a
+    /// device (CPU registers, a PRNG, a device model's host-side state),
+    /// saved at each capture and brought back by restore as an opted-in
+    /// device's state is (with the same baseline rules), under `name`,
+    /// which [`diff`](Self::diff) reports as [`Difference::Device`] and
+    /// [`device_state`](Self::device_state) reads. `Sync`: a shared map
+    /// may restore it from any thread; an owner map takes state in `Cell`s
+    /// with [`OwnerMap::add_state`](crate::OwnerMap::add_state). Devices
+    /// and states together take at most `D` entries. Fails with
+    /// [`MachineError::DevicesFull`] past `D`.
+    ///
+    /// ```
+    /// use core::sync::atomic::{AtomicU32, Ordering};
+    /// use vm_mem::{DeviceState, MachineSnapshot, MemoryMap, Perms, ShardedMemory, Snapshot};
+    ///
+    /// /// A CPU's program counter, opted in to machine snapshots.
+    /// struct Pc(AtomicU32);
+    /// impl DeviceState for Pc {
+    ///     fn state_len(&self) -> usize { 4 }
+    ///     fn save(&self, out: &mut [u8]) -> usize {
+    ///         out[..4].copy_from_slice(&self.0.load(Ordering::Relaxed).to_le_bytes());
+    ///         4
+    ///     }
+    ///     fn restore(&self, from: &[u8]) {
+    ///         self.0.store(u32::from_le_bytes(from[..4].try_into().unwrap()), Ordering::Relaxed);
+    ///     }
+    ///     fn changed(&self) -> bool { true }
+    ///     fn mark_clean(&self) {}
+    /// }
+    ///
+    /// let ram = ShardedMemory::<1, 4096>::new();
+    /// let mut ram_snap = Snapshot::<1, 4096>::new();
+    /// let pc = Pc(AtomicU32::new(0x0800_0000));
+    /// let map: MemoryMap<'_, 4> = MemoryMap::new();
+    /// map.add_ram("ram", 0x2000_0000, 0x1000, Perms::RW, &ram)?;
+    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// snap.add_memory(&ram, &mut ram_snap)?;
+    /// snap.add_state("pc", &pc)?;
+    /// map.snapshot(&mut snap)?; // memory, table and CPU together
+    /// pc.0.store(0x0800_0124, Ordering::Relaxed);
+    /// map.write_u32(0x2000_0000, 1)?;
+    /// map.restore(&mut snap)?;
+    /// assert_eq!((pc.0.load(Ordering::Relaxed), map.read_u32(0x2000_0000)?), (0x0800_0000, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_state(
+        &mut self,
+        name: &'static str,
+        state: &'a (dyn DeviceState + Sync),
+    ) -> Result<(), MachineError> {
+        self.push_state(name, StateRef::shared(state))
+    }
+
+    /// Adds a user state entry (the next capture takes it in).
+    pub(crate) fn push_state(
+        &mut self,
+        name: &'static str,
+        state: StateRef<'a>,
+    ) -> Result<(), MachineError> {
+        self.head.taken = false;
+        self.head
+            .states
+            .push((name, state))
+            .map_err(|_| MachineError::DevicesFull { device: name })
+    }
+
+    /// Binds the snapshot to the owner map with id `owner` (it holds state
+    /// only that map's thread may call).
+    pub(crate) fn bind(&mut self, owner: u64) -> Result<(), MachineError> {
+        if self.head.bound != NEVER && self.head.bound != owner {
+            return Err(MachineError::OtherMap);
+        }
+        self.head.bound = owner;
+        Ok(())
+    }
+
     /// Whether a capture succeeded (and no memory was registered since).
     pub fn is_taken(&self) -> bool {
         self.head.taken
@@ -586,6 +671,10 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         owner: u64,
         lent: &Lent<'_, 'a>,
     ) -> Result<(), MachineError> {
+        // State that need not be `Sync` is called by its owner map alone.
+        if snap.head.bound != NEVER && snap.head.bound != owner {
+            return Err(MachineError::OtherMap);
+        }
         snap.head.taken = false;
         let (layout, version) = self.table.inspect(|l, v| {
             let copy = Layout {
@@ -678,6 +767,29 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                     len,
                 })
                 .map_err(|_| MachineError::DevicesFull { device: r.name })?;
+            at = end;
+        }
+        // User state, after the devices, in the same arena and entries.
+        for &(name, state) in snap.head.states.iter() {
+            let needed = state.state_len();
+            let full = MachineError::StateFull {
+                device: name,
+                needed,
+            };
+            let end = at.checked_add(needed).ok_or(full)?;
+            let out = snap.state.get_mut(at..end).ok_or(full)?;
+            let len = state.save(out).min(needed);
+            state.mark_clean();
+            let saved = Saved {
+                name,
+                state,
+                at,
+                len,
+            };
+            snap.head
+                .devices
+                .push(saved)
+                .map_err(|_| MachineError::DevicesFull { device: name })?;
             at = end;
         }
         for reg in snap.head.memories.iter_mut() {

@@ -159,15 +159,37 @@ impl<'a> core::ops::Deref for DeviceRef<'a> {
 #[derive(Clone, Copy)]
 pub(crate) struct StateRef<'a>(&'a dyn DeviceState);
 
-// SAFETY: made only by `DeviceRef::state`, from a device that any thread may
+// SAFETY: made by `DeviceRef::state`, from a device that any thread may
 // call (a `Sync` device, whose state safe code reaches only through it) or
 // from an owner map's device, whose snapshots only that map, on its thread,
-// restores or compares (see `DeviceRef`).
+// restores or compares (see `DeviceRef`); by `shared`, from a `Sync` state;
+// or by `local`, whose contract keeps the state with one owner map's
+// snapshots and thread.
 unsafe impl Send for StateRef<'_> {}
 // SAFETY: as for `Send` above.
 unsafe impl Sync for StateRef<'_> {}
 
 impl<'a> StateRef<'a> {
+    /// A `Sync` state (a machine snapshot's user state), which any thread
+    /// may call.
+    #[inline]
+    pub(crate) fn shared(state: &'a (dyn DeviceState + Sync)) -> Self {
+        StateRef(state)
+    }
+
+    /// Any state, for the snapshots of one owner map.
+    ///
+    /// # Safety
+    /// The value may only reach machine snapshots bound to one
+    /// [`OwnerMap`](crate::OwnerMap) (which capture, restore and compare it
+    /// alone, on its thread), and `state` must be reachable from that
+    /// thread (it was borrowed there: a `&` to a non-`Sync` value cannot
+    /// cross threads).
+    #[inline]
+    pub(crate) unsafe fn local(state: &'a dyn DeviceState) -> Self {
+        StateRef(state)
+    }
+
     /// The state.
     #[inline]
     pub(crate) fn get(self) -> &'a dyn DeviceState {

@@ -34,7 +34,7 @@ use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
-use crate::map::mmio::{DeviceRef, MmioDevice};
+use crate::map::mmio::{DeviceRef, MmioDevice, StateRef};
 use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
 use crate::map::region::{Backing, Region};
 use crate::map::update::MapUpdate;
@@ -44,6 +44,7 @@ use crate::perms::Perms;
 use crate::scalar::Scalar;
 use crate::shard::{OwnedPage, OwnedRam, DIRTY, PAGE};
 use crate::snapshot::{NEVER, UNTRACKED};
+use crate::DeviceState;
 use core::cell::Cell;
 use core::ops::RangeInclusive;
 
@@ -485,6 +486,61 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         let _sync = self.synced();
         self.map
             .snapshot_with(snap, self.id()?, &|at| self.lent_ram(at))
+    }
+
+    /// Adds user state to `snap`, as [`MachineSnapshot::add_state`], for
+    /// this map's machine: the state need not be `Sync` (CPU registers in
+    /// `Cell`s), and the snapshot is then captured, restored and compared
+    /// by this map alone ([`MachineError::OtherMap`] elsewhere).
+    ///
+    /// ```
+    /// use core::cell::Cell;
+    /// use vm_mem::{DeviceState, MachineSnapshot, OwnerMap, Perms, ShardedMemory, Snapshot};
+    ///
+    /// /// A CPU's registers in `Cell`s: not `Sync`.
+    /// #[derive(Default)]
+    /// struct Cpu { pc: Cell<u32> }
+    /// impl DeviceState for Cpu {
+    ///     fn state_len(&self) -> usize { 4 }
+    ///     fn save(&self, out: &mut [u8]) -> usize {
+    ///         out[..4].copy_from_slice(&self.pc.get().to_le_bytes());
+    ///         4
+    ///     }
+    ///     fn restore(&self, from: &[u8]) {
+    ///         self.pc.set(u32::from_le_bytes(from[..4].try_into().unwrap()));
+    ///     }
+    ///     fn changed(&self) -> bool { true }
+    ///     fn mark_clean(&self) {}
+    /// }
+    ///
+    /// let cpu = Cpu::default();
+    /// let mut ram = ShardedMemory::<1, 4096>::new();
+    /// let mut ram_snap = Snapshot::<1, 4096>::new();
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("ram", 0, 0x1000, Perms::RW, &mut ram)?;
+    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// snap.add_memory_of("ram", &mut ram_snap)?;
+    /// map.add_state(&mut snap, "cpu", &cpu)?;
+    /// map.snapshot(&mut snap)?;
+    /// cpu.pc.set(0x40);
+    /// map.restore(&mut snap)?;
+    /// assert_eq!(cpu.pc.get(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[allow(unsafe_code)] // the state's thread, argued at the call
+    pub fn add_state<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        name: &'static str,
+        state: &'a dyn DeviceState,
+    ) -> Result<(), MachineError> {
+        snap.bind(self.id()?)?;
+        // SAFETY: `bind` ties the snapshot to this map: only this map
+        // captures, restores or compares it from now on (every other map
+        // gets `OtherMap`), and it does so on its own thread, where
+        // `state` was borrowed (a `&` to a non-`Sync` value cannot come
+        // from another thread).
+        snap.push_state(name, unsafe { StateRef::local(state) })
     }
 
     /// Brings the whole machine back to `snap`, as [`MemoryMap::restore`]:
