@@ -5,7 +5,9 @@
 //! write marks its shard "changed since the baseline" (a mark kept apart
 //! from the user's dirty log, so `take_dirty` cannot break restore).
 //! Restoring the baseline copies back only the changed shards: O(k) for k
-//! written shards. Restoring any other snapshot copies every shard.
+//! written shards. Restoring any other snapshot copies every shard. Taking
+//! the baseline again (a fuzzer's periodic snapshot) likewise copies only
+//! the shards written since; taking any other snapshot copies them all.
 //!
 //! Serialised: snapshot, restore and `freeze` on one memory take the
 //! memory's snapshot lock, so two of them never interleave (two threads
@@ -231,19 +233,27 @@ impl<const N: usize> ShardCopies<N> for Lent<'_> {
     }
 }
 
-/// The one snapshot: copies every shard into `snap`, gives it a fresh id
-/// and makes it the baseline. The caller holds the snapshot lock
+/// The one snapshot: copies the shards into `snap` (only those written
+/// since, if `snap` is already the baseline: it holds the rest), gives it
+/// a fresh id and makes it the baseline. The caller holds the snapshot lock
 /// (`baseline` is what it guards) or the memory by `&mut`.
 fn take<const S: usize, const N: usize>(
     shards: &mut impl ShardCopies<N>,
     baseline: &mut u64,
     snap: &mut Snapshot<S, N>,
-) {
+) -> usize {
+    let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
+    let mut copied = 0;
     for (i, copy) in snap.shards.iter_mut().enumerate() {
+        if incremental && !shards.is_changed(i) {
+            continue;
+        }
         shards.copy_out(i, copy);
+        copied += 1;
     }
     snap.id = next_id();
     *baseline = snap.as_baseline();
+    copied
 }
 
 /// The one restore: refuses a frozen memory before copying anything, copies
@@ -278,19 +288,35 @@ fn put<const S: usize, const N: usize>(
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
-    /// Copies the whole memory into `snap`, shard by shard under each
-    /// shard's read lock, and makes `snap` the baseline for
-    /// [`restore`](Self::restore). Waits for a snapshot, restore or freeze
-    /// of this memory in progress on another thread (they are serialised).
+    /// Copies the memory into `snap`, shard by shard under each shard's
+    /// read lock, and makes `snap` the baseline for
+    /// [`restore`](Self::restore); returns how many shards it copied. If
+    /// `snap` is already the baseline (taken or restored last), only the
+    /// shards written since are copied: re-taking a snapshot costs what
+    /// changed, not the memory's size. Waits for a snapshot, restore or
+    /// freeze of this memory in progress on another thread (they are
+    /// serialised).
+    ///
+    /// ```
+    /// let mem = vm_mem::ShardedMemory::<256, 4096>::new_boxed(); // 1 MiB
+    /// let mut snap = vm_mem::Snapshot::<256, 4096>::new_boxed();
+    /// assert_eq!(mem.snapshot(&mut snap), 256); // the first: every shard
+    /// mem.write_u32(0x1_0000, 7)?;
+    /// assert_eq!(mem.snapshot(&mut snap), 1); // again: what changed
+    /// mem.write_u32(0x1_0000, 8)?;
+    /// mem.restore(&snap)?;
+    /// assert_eq!(mem.read_u32(0x1_0000)?, 7);
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
     ///
     /// Waits for ever on a shard that a [`Batch`](crate::Batch) of the same
     /// thread holds write-locked. With feature `critical-section` each
     /// shard's copy runs in a critical section (the snapshot lock is held
     /// outside any: see [`restore`](Self::restore) for what a handler must
     /// not do).
-    pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
+    pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) -> usize {
         let mut baseline = self.baseline.write();
-        take(&mut Locked(&self.shards), &mut baseline, snap);
+        take(&mut Locked(&self.shards), &mut baseline, snap)
     }
 
     /// Copies `snap` back and makes it the baseline. If `snap` is already
@@ -360,9 +386,9 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_SIZE> {
     /// [`ShardedMemory::snapshot`] with plain copies (the same code, no locks).
-    pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
+    pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) -> usize {
         let mem = self.memory_mut();
-        take(&mut Owned(&mut mem.shards), mem.baseline.get_mut(), snap);
+        take(&mut Owned(&mut mem.shards), mem.baseline.get_mut(), snap)
     }
 
     /// [`ShardedMemory::restore`] with plain copies (the same code and
