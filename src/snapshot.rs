@@ -290,8 +290,7 @@ fn put<const S: usize, const N: usize>(
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// Copies the memory into `snap`, shard by shard under each shard's
     /// read lock, and makes `snap` the baseline for
-    /// [`restore`](Self::restore); returns how many shards it copied. If
-    /// `snap` is already the baseline (taken or restored last), only the
+    /// [`restore`](Self::restore). If `snap` is already the baseline (taken or restored last), only the
     /// shards written since are copied: re-taking a snapshot costs what
     /// changed, not the memory's size. Waits for a snapshot, restore or
     /// freeze of this memory in progress on another thread (they are
@@ -300,9 +299,9 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// ```
     /// let mem = vm_mem::ShardedMemory::<256, 4096>::new_boxed(); // 1 MiB
     /// let mut snap = vm_mem::Snapshot::<256, 4096>::new_boxed();
-    /// assert_eq!(mem.snapshot(&mut snap), 256); // the first: every shard
+    /// mem.snapshot(&mut snap); // the first: every shard
     /// mem.write_u32(0x1_0000, 7)?;
-    /// assert_eq!(mem.snapshot(&mut snap), 1); // again: what changed
+    /// mem.snapshot(&mut snap); // again: the one shard written
     /// mem.write_u32(0x1_0000, 8)?;
     /// mem.restore(&snap)?;
     /// assert_eq!(mem.read_u32(0x1_0000)?, 7);
@@ -314,9 +313,9 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// shard's copy runs in a critical section (the snapshot lock is held
     /// outside any: see [`restore`](Self::restore) for what a handler must
     /// not do).
-    pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) -> usize {
+    pub fn snapshot(&self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
         let mut baseline = self.baseline.write();
-        take(&mut Locked(&self.shards), &mut baseline, snap)
+        take(&mut Locked(&self.shards), &mut baseline, snap);
     }
 
     /// Copies `snap` back and makes it the baseline. If `snap` is already
@@ -386,9 +385,9 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_SIZE> {
     /// [`ShardedMemory::snapshot`] with plain copies (the same code, no locks).
-    pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) -> usize {
+    pub fn snapshot(&mut self, snap: &mut Snapshot<SHARDS, SHARD_SIZE>) {
         let mem = self.memory_mut();
-        take(&mut Owned(&mut mem.shards), mem.baseline.get_mut(), snap)
+        take(&mut Owned(&mut mem.shards), mem.baseline.get_mut(), snap);
     }
 
     /// [`ShardedMemory::restore`] with plain copies (the same code and
