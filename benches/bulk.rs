@@ -66,7 +66,7 @@ fn bulk(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = bulk
 }
 criterion_main!(benches);

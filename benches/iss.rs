@@ -35,7 +35,7 @@ fn simulator(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = simulator
 }
 criterion_main!(benches);

@@ -41,7 +41,7 @@ fn straddle(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = straddle
 }
 criterion_main!(benches);

@@ -107,7 +107,7 @@ fn neighbours(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = threads, neighbours
 }
 criterion_main!(benches);

@@ -78,7 +78,7 @@ fn typed(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = typed
 }
 criterion_main!(benches);
