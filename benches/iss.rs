@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-/// The harness shared with the perf example.
+/// The harness shared with the perf test.
 #[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;

@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-/// The harness shared with the perf example.
+/// The harness shared with the perf test.
 #[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
