@@ -6,7 +6,10 @@
 //! A new test file goes here: `tests/suite/NAME.rs` and a `mod NAME;` line
 //! below (in order). It reaches the shared helpers as `crate::support::...`
 //! (`tests/support/`). Tests that race threads and want many Miri
-//! scheduling seeds go in `tests/racing/` instead.
+//! scheduling seeds go in `tests/racing/` instead; a file that needs the
+//! whole process to itself (a `#[global_allocator]`, signal handlers,
+//! leaks on purpose) stays a binary of its own, `tests/NAME.rs`, as
+//! `map_no_alloc.rs`, `interrupts.rs` and `map_owner_reentry.rs` do.
 
 #[allow(dead_code)] // each binary uses part of it
 #[path = "../support/mod.rs"]
@@ -22,7 +25,6 @@ mod map;
 mod map_hooks;
 mod map_hooks_model;
 mod map_model;
-mod map_no_alloc;
 mod map_owner;
 mod model;
 mod slices;
