@@ -53,7 +53,16 @@ racing=(
     "lockfree::|0..8|--skip lockfree::optimistic_reads"
 )
 # tests/suite's modules that take longest under Miri, run first.
-suite_first=(model map_owner machine map_hooks_model map_model)
+suite_first=(model map_owner map_differential machine map_hooks_model map_model)
+# Modules run with Miri's weak-memory emulation off: current nightly Miri
+# itself panics ("cannot have empty store buffer when previous write was
+# atomic") on memory written by atomic word stores, then a plain 2-byte
+# store, then atomic stores again, which an owner map does when it mixes a
+# page-crossing write_u64 (the shared path), an in-page write_u16 (a plain
+# store) and a restore or bulk copy on the same words (map_owner's
+# whole-machine test). Miri's bug, not UB: with the flag the same tests
+# pass, and every other check (data races, Stacked Borrows, UB) still runs.
+weak_memory_off=(map_owner)
 for f in tests/racing/*.rs; do
     module=$(basename "$f" .rs)
     [[ $module != main ]] || continue
@@ -84,7 +93,12 @@ trap 'rm -rf "$jobs"' EXIT
             { names[$1] = names[$1] " " $0 }
             END { for (m in names) printf "%03d %s|%s\n", (m in rank) ? rank[m] : 999, m, names[m] }' |
         sort | while read -r _ job; do
-            echo "suite ${job%%|*}::||--test suite -- --exact${job#*|}"
+            module=${job%%|*}
+            env=
+            if [[ " ${weak_memory_off[*]} " == *" $module "* ]]; then
+                env="MIRIFLAGS=$MIRIFLAGS -Zmiri-disable-weak-memory-emulation"
+            fi
+            echo "suite $module::${env:+ (weak memory emulation off)}|$env|--test suite -- --exact${job#*|}"
         done
     echo "doctests||--doc"
     echo "lib||--lib"
