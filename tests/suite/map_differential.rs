@@ -45,7 +45,7 @@ const H: usize = 4;
 
 /// Programs and their lengths: natively many, under Miri a few short ones
 /// (same logic).
-const SEEDS: u64 = if cfg!(miri) { 2 } else { 32 };
+const SEEDS: u64 = if cfg!(miri) { 2 } else { 16 };
 const STEPS: usize = if cfg!(miri) { 30 } else { 4000 };
 
 // The memories: small shards everywhere but `big`, whose 4 KiB shards let

@@ -505,7 +505,15 @@ fn an_owner_map_snapshots_runs_and_restores_a_whole_machine() {
         map.read_bytes(0x2000_0000, &mut bytes_before).unwrap();
         let saved_uart = snap.device_state("uart").unwrap().to_vec();
         let mut rng = Lcg(7);
-        let runs = if cfg!(miri) { 20 } else { 10_000 };
+        // 10,000 in a release build (`cargo test --release`); the debug
+        // build of `cargo test` runs 2,000 to keep the suite quick.
+        let runs = if cfg!(miri) {
+            20
+        } else if cfg!(debug_assertions) {
+            2_000
+        } else {
+            10_000
+        };
         for run in 0..runs {
             // A run: stores, a UART exchange, a permission change, a move.
             for _ in 0..1 + rng.next() % 8 {
