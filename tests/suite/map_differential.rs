@@ -27,7 +27,7 @@
 //! (the first test) a run drifts far from its layout; with them (the
 //! second) it keeps coming back.
 //!
-//! Natively 32 programs of 4000 steps per test, and each test checks that
+//! Natively 16 programs of 4000 steps per test, and each test checks that
 //! the programs reached every outcome they are meant to (hook refusals,
 //! device errors, region crossings, restores...); under Miri 2 programs of
 //! 30 steps and a smaller region table, the same logic.
