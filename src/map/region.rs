@@ -32,14 +32,20 @@ pub(crate) enum Backing<'a> {
 }
 
 impl<'a> Backing<'a> {
-    /// Whether both are the same memory or device, in the same role: the
-    /// whole reference (data address and vtable, as DESIGN.md's identity
-    /// rule asks), never the data address alone, which two zero-sized
-    /// devices (or a `repr(C)` struct and its first field) share.
+    /// Whether both are the same memory or device, in the same role. A
+    /// device is known by its whole reference (data address and vtable, as
+    /// DESIGN.md's identity rule asks), never by its data address alone,
+    /// which two zero-sized devices (or a `repr(C)` struct and its first
+    /// field) share. A memory is known by its address: `GuestRam` is
+    /// sealed, its kinds are never zero-sized nor one inside another, so
+    /// two at one address are one; and its vtable may differ from one
+    /// `&dyn` to the next (Rust does not promise one vtable per type: Miri
+    /// makes one per coercion), which must not make a memory seen again
+    /// take a new slot.
     pub(crate) fn same(self, other: Backing<'_>) -> bool {
         match (self, other) {
             (Backing::Ram(a), Backing::Ram(b)) | (Backing::Rom(a), Backing::Rom(b)) => {
-                core::ptr::eq(a, b)
+                core::ptr::addr_eq(a, b)
             }
             (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::eq(a.get(), b.get()),
             _ => false,
