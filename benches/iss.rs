@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-/// The harness shared with the perf example.
+/// The harness shared with the perf test.
 #[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
@@ -35,7 +35,7 @@ fn simulator(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = simulator
 }
 criterion_main!(benches);

@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-/// The harness shared with the perf example.
+/// The harness shared with the perf test.
 #[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
@@ -107,7 +107,7 @@ fn neighbours(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = threads, neighbours
 }
 criterion_main!(benches);

@@ -1,12 +1,12 @@
 //! Typed reads and writes: for every width, every vm-mem access mode side by
 //! side with the baselines (raw slice, the seed design, vm-memory) in one
-//! criterion group. One iteration is one pass over the perf example's 16,384
+//! criterion group. One iteration is one pass over the perf test's 16,384
 //! addresses (256 in each of 64 shards, shard after shard).
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 
-/// The harness shared with the perf example.
+/// The harness shared with the perf test.
 #[allow(dead_code)] // each bench uses part of it
 mod common;
 use common::*;
@@ -78,7 +78,7 @@ fn typed(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = criterion_config();
+    config = criterion_config!();
     targets = typed
 }
 criterion_main!(benches);

@@ -504,29 +504,17 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // The owner map: the RAM lent to it, registered by its region's name.
-    let owner_rate = if o.memory_only {
-        None
-    } else {
-        let mut ram = Ram::new_boxed();
-        ram.write_u64(0x40, 0x5eed)?;
-        let (uart, timer) = (Uart::default(), Timer::default());
-        let mut ram_snap = Snapshot::<256, 4096>::new_boxed();
-        let mut snap = Snap::new_boxed();
-        let map: Owner<'_> = OwnerMap::new();
-        map_machine!(map, &flash, &uart, &timer);
-        map.add_ram("sram", SRAM, 0xE_0000, Perms::RW, &mut ram)?;
-        map.add_ram_window_of("bank", BANK, 0x1_0000, Perms::RW, "sram", BANK_OFFSET)?;
-        snap.add_memory_of("sram", &mut ram_snap)?;
-        map.snapshot(&mut snap)?;
-        let stats = fuzz(o, &mut &map, &uart, &seed, &mut |_| {
-            let done = map.restore(&mut snap)?;
-            if o.check {
-                differs(map.diff(&snap, &mut [0; 64])?)?;
-            }
-            Ok(done)
-        })?;
-        Some(stats.report("owner map", o, map.diff(&snap, &mut [0; 64])?)?)
-    };
+    let mut owner_ram = Ram::new_boxed();
+    owner_ram.write_u64(0x40, 0x5eed)?;
+    let (owner_uart, owner_timer) = (Uart::default(), Timer::default());
+    let mut owner_ram_snap = Snapshot::<256, 4096>::new_boxed();
+    let mut owner_snap = Snap::new_boxed();
+    let owner: Owner<'_> = OwnerMap::new();
+    map_machine!(owner, &flash, &owner_uart, &owner_timer);
+    owner.add_ram("sram", SRAM, 0xE_0000, Perms::RW, &mut owner_ram)?;
+    owner.add_ram_window_of("bank", BANK, 0x1_0000, Perms::RW, "sram", BANK_OFFSET)?;
+    owner_snap.add_memory_of("sram", &mut owner_ram_snap)?;
+    owner.snapshot(&mut owner_snap)?;
 
     // A cursor of the shared map: the RAM shared, registered as itself.
     let ram = Ram::new_boxed();
@@ -548,24 +536,47 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         ram.snapshot(&mut mem_snap);
     }
     let mut cpu = map.cpu();
-    let stats = fuzz(o, &mut cpu, &uart, &seed, &mut |stats| {
-        if o.memory_only {
-            stats.shards += ram.restore(&mem_snap)? as u64;
-            Ok(Restored::default())
-        } else {
-            let done = map.restore(&mut snap)?;
-            if o.check {
-                differs(map.diff(&snap, &mut [0; 64])?)?;
-            }
-            Ok(done)
+
+    // Side by side: the two handles take turns, a tenth of the iterations
+    // each time, so both see the same machine load.
+    let (mut owner_loop, mut cursor_loop) = (Loop::new(), Loop::new());
+    let rounds = 10;
+    for round in 0..rounds {
+        let n = o.iters / rounds + u64::from(round < o.iters % rounds);
+        if !o.memory_only {
+            owner_loop.run(n, &mut &owner, &owner_uart, &seed, &mut |_| {
+                let done = owner.restore(&mut owner_snap)?;
+                if o.check {
+                    differs(owner.diff(&owner_snap, &mut [0; 64])?)?;
+                }
+                Ok(done)
+            })?;
         }
-    })?;
+        cursor_loop.run(n, &mut cpu, &uart, &seed, &mut |stats| {
+            if o.memory_only {
+                stats.shards += ram.restore(&mem_snap)? as u64;
+                Ok(Restored::default())
+            } else {
+                let done = map.restore(&mut snap)?;
+                if o.check {
+                    differs(map.diff(&snap, &mut [0; 64])?)?;
+                }
+                Ok(done)
+            }
+        })?;
+    }
+    let owner_rate = if o.memory_only {
+        None
+    } else {
+        let same = owner.diff(&owner_snap, &mut [0; 64])?;
+        Some(owner_loop.stats.report("owner map", o, same)?)
+    };
     let same = if o.memory_only {
         None
     } else {
         map.diff(&snap, &mut [0; 64])?
     };
-    let cursor_rate = stats.report("cursor", o, same)?;
+    let cursor_rate = cursor_loop.stats.report("cursor", o, same)?;
     if let Some(owner) = owner_rate {
         println!(
             "owner map / cursor: {:.2}x the iterations per second",
@@ -587,37 +598,54 @@ fn differs(diff: Option<Difference>) -> Result<(), Box<dyn std::error::Error>> {
 /// A handle's restore as the loop calls it (it may add to the stats).
 type Restore<'r> = dyn FnMut(&mut Stats) -> Result<Restored, Box<dyn std::error::Error>> + 'r;
 
-/// The loop: `o.iters` times mutate the seed, feed it, run the target
-/// through `m`, and `restore` (which may add to the stats itself).
-fn fuzz<M: Machine>(
-    o: &Options,
-    m: &mut M,
-    uart: &Uart,
-    seed: &[u8],
-    restore: &mut Restore<'_>,
-) -> Result<Stats, Box<dyn std::error::Error>> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut input = Vec::with_capacity(MAX_INPUT);
-    let mut stats = Stats::default();
-    let mut progress = Progress::new();
-    let start = Instant::now();
-    for i in 0..o.iters {
-        input.clear();
-        input.extend_from_slice(seed);
-        mutate(&mut input, &mut rng);
-        m.write_bytes(INPUT, &input)?;
-        uart.feed(&input[..input.len().min(4)]);
-        if run_target(m, input.len()).is_err() {
-            stats.faults += 1; // a fuzzer would save this input
+/// One handle's loop, run in rounds: its inputs' generator and what it
+/// measured so far.
+struct Loop {
+    rng: Rng,
+    input: Vec<u8>,
+    stats: Stats,
+}
+
+impl Loop {
+    fn new() -> Self {
+        Loop {
+            rng: Rng(0x9e37_79b9_7f4a_7c15),
+            input: Vec::with_capacity(MAX_INPUT),
+            stats: Stats::default(),
         }
-        let t = Instant::now();
-        let done = restore(&mut stats).map_err(|e| format!("iteration {i}: {e}"))?;
-        stats.add(done);
-        stats.restore_time += t.elapsed();
-        stats.iters += 1;
-        progress.tick(i + 1, o.iters);
     }
-    stats.total = start.elapsed();
-    progress.finish();
-    Ok(stats)
+
+    /// `n` times: mutate the seed, feed it, run the target through `m`,
+    /// and `restore` (which may add to the stats itself).
+    fn run<M: Machine>(
+        &mut self,
+        n: u64,
+        m: &mut M,
+        uart: &Uart,
+        seed: &[u8],
+        restore: &mut Restore<'_>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let mut progress = Progress::new();
+        let start = Instant::now();
+        for i in 0..n {
+            self.input.clear();
+            self.input.extend_from_slice(seed);
+            mutate(&mut self.input, &mut self.rng);
+            m.write_bytes(INPUT, &self.input)?;
+            uart.feed(&self.input[..self.input.len().min(4)]);
+            if run_target(m, self.input.len()).is_err() {
+                self.stats.faults += 1; // a fuzzer would save this input
+            }
+            let t = Instant::now();
+            let iter = self.stats.iters;
+            let done = restore(&mut self.stats).map_err(|e| format!("iteration {iter}: {e}"))?;
+            self.stats.add(done);
+            self.stats.restore_time += t.elapsed();
+            self.stats.iters += 1;
+            progress.tick(i + 1, n);
+        }
+        self.stats.total += start.elapsed();
+        progress.finish();
+        Ok(())
+    }
 }

@@ -199,6 +199,13 @@ pub trait MemoryAccess {
         self.write_u64(addr, v.swap_bytes())
     }
 
+    /// Fetches an instruction byte at `addr` (variable-length decoders).
+    /// Plain memory has no execute permission to check; a map checks it.
+    /// Errors report [`Access::Fetch`].
+    fn fetch_u8(&self, addr: u64) -> Result<u8, VmError> {
+        self.read_u8(addr).map_err(|e| e.with_access(Access::Fetch))
+    }
+
     /// Fetches a little-endian 16-bit instruction unit at `addr` (Thumb,
     /// RISC-V C). Plain memory has no execute permission to check; a map
     /// checks it. Errors report [`Access::Fetch`].
@@ -210,6 +217,12 @@ pub trait MemoryAccess {
     /// Fetches a little-endian 32-bit instruction word at `addr`.
     fn fetch_u32(&self, addr: u64) -> Result<u32, VmError> {
         self.read_u32(addr)
+            .map_err(|e| e.with_access(Access::Fetch))
+    }
+
+    /// Fetches a little-endian 64-bit instruction bundle at `addr`.
+    fn fetch_u64(&self, addr: u64) -> Result<u64, VmError> {
+        self.read_u64(addr)
             .map_err(|e| e.with_access(Access::Fetch))
     }
 

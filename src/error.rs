@@ -114,6 +114,11 @@ pub enum ErrorKind {
         /// Why the map refused the handler's mapping.
         reason: MapErrorKind,
     },
+    /// An [`OwnerMap`](crate::OwnerMap)'s host slice
+    /// ([`slice`](crate::OwnerMap::slice), [`slice_mut`](crate::OwnerMap::slice_mut))
+    /// asked for bytes that are not in a memory lent to it (a device, ROM,
+    /// a memory it does not hold), or that leave their region.
+    NotLent,
 }
 
 /// Packed kind codes: the low 6 bits of [`VmError`]'s third word.
@@ -129,6 +134,7 @@ mod code {
     pub(super) const ATOMIC_UNSUPPORTED: u64 = 8;
     pub(super) const WOULD_BLOCK: u64 = 9;
     pub(super) const DEMAND_FAILED: u64 = 10;
+    pub(super) const NOT_LENT: u64 = 11;
 }
 
 /// Bits of the packed word: kind code (6), access (2), detail (56).
@@ -191,6 +197,7 @@ impl VmError {
             ErrorKind::AtomicUnsupported => (code::ATOMIC_UNSUPPORTED, 0),
             ErrorKind::WouldBlock => (code::WOULD_BLOCK, 0),
             ErrorKind::DemandFailed { reason } => (code::DEMAND_FAILED, reason.code() as u64),
+            ErrorKind::NotLent => (code::NOT_LENT, 0),
         };
         VmError {
             addr,
@@ -221,6 +228,69 @@ impl VmError {
         )
     }
 
+    /// A device's failure, for [`MmioDevice::read`](crate::MmioDevice::read)
+    /// and [`write`](crate::MmioDevice::write) to return, with a `reason`
+    /// code the device chose (0 for none): the map gives it the guest
+    /// access's address, size and kind and keeps the reason, so a device
+    /// need not invent an address.
+    ///
+    /// ```
+    /// use vm_mem::{ErrorKind, MemoryMap, MmioDevice, Perms, VmError};
+    ///
+    /// /// A device whose register 4 is not implemented.
+    /// struct Partial;
+    /// impl MmioDevice for Partial {
+    ///     fn read(&self, off: u64, _: usize) -> Result<u64, VmError> {
+    ///         if off == 4 { Err(VmError::device(0x4e49)) } else { Ok(1) }
+    ///     }
+    ///     fn write(&self, _: u64, _: usize, _: u64) -> Result<(), VmError> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let map: MemoryMap<'_, 2> = MemoryMap::new();
+    /// map.add_mmio("dev", 0x4000_0000, 8, Perms::RW, &Partial)?;
+    /// let err = map.read_u32(0x4000_0004).unwrap_err();
+    /// assert_eq!((err.kind(), err.addr(), err.size()), (ErrorKind::Device, 0x4000_0004, 4));
+    /// assert_eq!(err.device_reason(), Some(0x4e49));
+    /// assert_eq!(err.to_string(), "device error: 4-byte read at 0x40000004, reason 0x4e49");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub const fn device(reason: u32) -> Self {
+        let e = VmError::new(ErrorKind::Device, Access::Read, 0, 0);
+        VmError {
+            packed: e.packed | (reason as u64) << DETAIL_SHIFT,
+            ..e
+        }
+    }
+
+    /// The reason code of an [`ErrorKind::Device`] error
+    /// ([`VmError::device`]; 0 when the device gave none), `None` for
+    /// every other kind.
+    #[inline]
+    pub const fn device_reason(&self) -> Option<u32> {
+        if self.packed & ((1 << KIND_BITS) - 1) == code::DEVICE {
+            // Truncation is the point: `device` stored a `u32`.
+            Some((self.packed >> DETAIL_SHIFT) as u32)
+        } else {
+            None
+        }
+    }
+
+    /// The same error (its kind and detail kept) at the guest access
+    /// `access` of `size` bytes at `addr`: what a map reports for an error
+    /// a memory or device returned.
+    #[inline]
+    pub(crate) const fn relocated(self, access: Access, addr: u64, size: usize) -> Self {
+        VmError {
+            addr,
+            // A `usize` always fits a `u64` on the hosts Rust supports.
+            size: size as u64,
+            ..self.with_access(access)
+        }
+    }
+
     /// What went wrong.
     #[inline]
     pub const fn kind(&self) -> ErrorKind {
@@ -242,6 +312,7 @@ impl VmError {
             code::DEMAND_FAILED => ErrorKind::DemandFailed {
                 reason: MapErrorKind::from_code(detail as u8),
             },
+            code::NOT_LENT => ErrorKind::NotLent,
             _ => ErrorKind::AtomicUnsupported,
         }
     }
@@ -325,7 +396,13 @@ impl fmt::Display for VmError {
                 f,
                 "permission denied: {size}-byte {access} at {addr:#x} needs {needed}"
             ),
-            ErrorKind::Device => write!(f, "device error: {size}-byte {access} at {addr:#x}"),
+            ErrorKind::Device => {
+                write!(f, "device error: {size}-byte {access} at {addr:#x}")?;
+                match self.device_reason() {
+                    Some(reason) if reason != 0 => write!(f, ", reason {reason:#x}"),
+                    _ => Ok(()),
+                }
+            }
             ErrorKind::DeniedByHook => write!(
                 f,
                 "denied by hook: {size}-byte {access} at {addr:#x}"
@@ -350,6 +427,10 @@ impl fmt::Display for VmError {
                 f,
                 "unmapped: {size}-byte {access} at {addr:#x}; the unmapped handler's region {}",
                 reason.as_str()
+            ),
+            ErrorKind::NotLent => write!(
+                f,
+                "not lent: {size}-byte {access} at {addr:#x} is not in one region of a memory lent to the owner map"
             ),
         }
     }
@@ -414,6 +495,7 @@ mod tests {
             ErrorKind::DemandFailed {
                 reason: MapErrorKind::ZeroLength,
             },
+            ErrorKind::NotLent,
         ];
         let accesses = [Access::Read, Access::Write, Access::Fetch, Access::Atomic];
         for kind in kinds {

@@ -34,6 +34,18 @@
 //! # Ok::<(), vm_mem::VmError>(())
 //! ```
 //!
+//! ## Which handle for which machine
+//!
+//! | the machine | the handle | what an access costs |
+//! | --- | --- | --- |
+//! | one memory, threads share it (a device model, a simple VM) | `&`[`ShardedMemory`] | reads lock-free, writes the shard's lock |
+//! | one memory, one owner (an interpreter's RAM) | [`ShardedMemory::exclusive`] | what a `Vec<u8>` costs |
+//! | a whole address space (RAM, ROM, devices, permissions, hooks) shared by vCPU threads | [`MemoryMap`], a [`Cursor`] per vCPU thread ([`MemoryMap::cpu`]) | a cursor hit: a tag compare, a version compare, the memory's access |
+//! | a whole address space run by one thread (a fuzzer, a firmware emulator) | [`OwnerMap`]: it holds its RAM by `&mut`, takes and restores machine snapshots, and its map changes skip the shared map's lookup directory | a hit: a tag compare and a plain load or store |
+//!
+//! Every handle implements [`MemoryAccess`] by value, so one generic
+//! interpreter step takes each as `step(&mut handle)`.
+//!
 //! ## Where the memory lives
 //!
 //! - **A `static`**, in firmware or a bare-metal emulator: `const fn new()`
@@ -201,8 +213,8 @@ pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
     AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
-    MachineSnapshot, MapError, MapErrorKind, Mapping, MemoryMap, Miss, MmioDevice, OwnerMap,
-    Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
+    MachineSnapshot, MapError, MapErrorKind, MapUpdate, Mapping, MemoryMap, Miss, MmioDevice,
+    OwnerMap, Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

@@ -12,7 +12,7 @@ use core::ops::{BitAnd, BitOr};
 /// assert!(!rx.contains(Perms::WRITE));
 /// assert_eq!(rx.to_string(), "r-x");
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Perms(u8);
 
@@ -70,6 +70,13 @@ impl BitAnd for Perms {
     #[inline]
     fn bitand(self, rhs: Perms) -> Perms {
         Perms(self.0 & rhs.0)
+    }
+}
+
+/// As `Display`, in a `Perms(..)`: `Perms(r-x)`.
+impl fmt::Debug for Perms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Perms({self})")
     }
 }
 

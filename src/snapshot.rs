@@ -5,7 +5,9 @@
 //! write marks its shard "changed since the baseline" (a mark kept apart
 //! from the user's dirty log, so `take_dirty` cannot break restore).
 //! Restoring the baseline copies back only the changed shards: O(k) for k
-//! written shards. Restoring any other snapshot copies every shard.
+//! written shards. Restoring any other snapshot copies every shard. Taking
+//! the baseline again (a fuzzer's periodic snapshot) likewise copies only
+//! the shards written since; taking any other snapshot copies them all.
 //!
 //! Serialised: snapshot, restore and `freeze` on one memory take the
 //! memory's snapshot lock, so two of them never interleave (two threads
@@ -35,7 +37,7 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::exclusive::Exclusive;
 use crate::memory::{ShardedMemory, LIVE};
-use crate::shard::{Shards, ALL_MARKS, CHANGED};
+use crate::shard::{OwnedRam, Shards, ALL_MARKS, CHANGED};
 #[cfg(target_has_atomic = "64")]
 use crate::sync::AtomicU64 as IdCounter;
 #[cfg(not(target_has_atomic = "64"))]
@@ -213,19 +215,45 @@ impl<const S: usize, const N: usize> ShardCopies<N> for Owned<'_, S, N> {
     }
 }
 
-/// The one snapshot: copies every shard into `snap`, gives it a fresh id
-/// and makes it the baseline. The caller holds the snapshot lock
+/// An owner map's copies of a memory lent to it: plain `memcpy` through
+/// the owner's handle (see [`OwnedRam`]'s rules), no locks.
+struct Lent<'m>(OwnedRam<'m>);
+
+impl<const N: usize> ShardCopies<N> for Lent<'_> {
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
+        self.0.copy_out(i, dst, CHANGED);
+    }
+
+    fn is_changed(&mut self, i: usize) -> bool {
+        self.0.marks(i) & CHANGED != 0
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
+        self.0.copy_in(i, src, ALL_MARKS & !CHANGED);
+    }
+}
+
+/// The one snapshot: copies the shards into `snap` (only those written
+/// since, if `snap` is already the baseline: it holds the rest), gives it
+/// a fresh id and makes it the baseline. The caller holds the snapshot lock
 /// (`baseline` is what it guards) or the memory by `&mut`.
 fn take<const S: usize, const N: usize>(
     shards: &mut impl ShardCopies<N>,
     baseline: &mut u64,
     snap: &mut Snapshot<S, N>,
-) {
+) -> usize {
+    let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
+    let mut copied = 0;
     for (i, copy) in snap.shards.iter_mut().enumerate() {
+        if incremental && !shards.is_changed(i) {
+            continue;
+        }
         shards.copy_out(i, copy);
+        copied += 1;
     }
     snap.id = next_id();
     *baseline = snap.as_baseline();
+    copied
 }
 
 /// The one restore: refuses a frozen memory before copying anything, copies
@@ -260,10 +288,25 @@ fn put<const S: usize, const N: usize>(
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
-    /// Copies the whole memory into `snap`, shard by shard under each
-    /// shard's read lock, and makes `snap` the baseline for
-    /// [`restore`](Self::restore). Waits for a snapshot, restore or freeze
-    /// of this memory in progress on another thread (they are serialised).
+    /// Copies the memory into `snap`, shard by shard under each shard's
+    /// read lock, and makes `snap` the baseline for
+    /// [`restore`](Self::restore). If `snap` is already the baseline (taken or restored last), only the
+    /// shards written since are copied: re-taking a snapshot costs what
+    /// changed, not the memory's size. Waits for a snapshot, restore or
+    /// freeze of this memory in progress on another thread (they are
+    /// serialised).
+    ///
+    /// ```
+    /// let mem = vm_mem::ShardedMemory::<256, 4096>::new_boxed(); // 1 MiB
+    /// let mut snap = vm_mem::Snapshot::<256, 4096>::new_boxed();
+    /// mem.snapshot(&mut snap); // the first: every shard
+    /// mem.write_u32(0x1_0000, 7)?;
+    /// mem.snapshot(&mut snap); // again: the one shard written
+    /// mem.write_u32(0x1_0000, 8)?;
+    /// mem.restore(&snap)?;
+    /// assert_eq!(mem.read_u32(0x1_0000)?, 7);
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
     ///
     /// Waits for ever on a shard that a [`Batch`](crate::Batch) of the same
     /// thread holds write-locked. With feature `critical-section` each
@@ -311,6 +354,32 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         // With the lock held no freeze can begin: this check is final.
         let frozen = self.is_read_only();
         put(&mut Locked(&self.shards), &mut baseline, frozen, snap)
+    }
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// [`snapshot`](Self::snapshot) with plain copies through `lent`, the
+    /// owner map's handle on this memory (the caller passes the handle
+    /// `split_owned` made from this very memory).
+    pub(crate) fn snapshot_lent(
+        &self,
+        lent: OwnedRam<'_>,
+        snap: &mut Snapshot<SHARDS, SHARD_SIZE>,
+    ) {
+        let mut baseline = self.baseline.write();
+        take(&mut Lent(lent), &mut baseline, snap);
+    }
+
+    /// [`restore`](Self::restore) with plain copies through `lent`, as
+    /// [`snapshot_lent`](Self::snapshot_lent).
+    pub(crate) fn restore_lent(
+        &self,
+        lent: OwnedRam<'_>,
+        snap: &Snapshot<SHARDS, SHARD_SIZE>,
+    ) -> Result<usize, VmError> {
+        let mut baseline = self.baseline.write();
+        let frozen = self.is_read_only();
+        put(&mut Lent(lent), &mut baseline, frozen, snap)
     }
 }
 

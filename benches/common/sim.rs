@@ -1,7 +1,7 @@
 //! A tiny instruction-set simulator, generic over the memory it runs on:
 //! the [`Bus`] it needs (fetch, load, store 32-bit words), the plain
 //! `Vec<u8>` baseline [`VecBus`], and the toy ISA with two programs in
-//! [`iss`]. Used by the criterion `iss` bench, the perf example (through
+//! [`iss`]. Used by the criterion `iss` bench, the perf test (through
 //! `common`) and the callgrind harness (`examples/callgrind_iss.rs`, which
 //! includes this file alone, so it depends on vm-mem and nothing else).
 

@@ -46,7 +46,7 @@ pub(crate) fn err_size(len: u64) -> usize {
 #[cold]
 #[inline(never)]
 pub(crate) fn relocate(e: VmError, access: Access, addr: u64, size: usize) -> VmError {
-    VmError::new(e.kind(), access, addr, size)
+    e.relocated(access, addr, size)
 }
 
 /// The fast path of a typed load from region `r` (as of one version):
@@ -120,7 +120,7 @@ fn memory_store<T: Scalar>(
 ) -> Option<Result<(), VmError>> {
     match backing {
         Backing::Ram(m) => Some(ram_store_cold(m, off, addr, v)),
-        Backing::Mmio(d) => Some(device_store(d, off, addr, v)),
+        Backing::Mmio(d) => Some(device_store(d.get(), off, addr, v)),
         Backing::Rom(_) => None,
     }
 }
@@ -172,7 +172,7 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
 }
 
 /// The typed reads of a map kind (the map, a cursor, an owner map) over
-/// its `load(addr, access)`: `read`, `fetch_u16`, `fetch_u32`, with the
+/// its `load(addr, access)`: `read`, `fetch` and `fetch_u8..u64`, with the
 /// `read_*` family, and `write` through `typed_methods!`.
 macro_rules! load_methods {
     () => {
@@ -185,19 +185,40 @@ macro_rules! load_methods {
             self.load(addr, crate::Access::Read)
         }
 
+        /// The one instruction fetch behind every `fetch_*` method, of any
+        /// width (a byte-wise decoder fetches `u8`s): needs
+        /// [`Perms::EXEC`](crate::Perms::EXEC), errors report
+        /// [`Access::Fetch`](crate::Access::Fetch), fetch hooks see it.
+        #[inline(always)]
+        pub fn fetch<T: crate::Scalar>(&self, addr: u64) -> Result<T, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+
+        /// Fetches an instruction byte at `addr` (x86-style variable-length
+        /// decoders), as [`fetch`](Self::fetch).
+        #[inline]
+        pub fn fetch_u8(&self, addr: u64) -> Result<u8, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+
         /// Fetches a little-endian 16-bit instruction unit at `addr` (Thumb,
-        /// RISC-V C): needs [`Perms::EXEC`](crate::Perms::EXEC), errors
-        /// report [`Access::Fetch`](crate::Access::Fetch).
+        /// RISC-V C), as [`fetch`](Self::fetch).
         #[inline]
         pub fn fetch_u16(&self, addr: u64) -> Result<u16, crate::VmError> {
             self.load(addr, crate::Access::Fetch)
         }
 
-        /// Fetches a little-endian 32-bit instruction word at `addr`: needs
-        /// [`Perms::EXEC`](crate::Perms::EXEC), errors report
-        /// [`Access::Fetch`](crate::Access::Fetch).
+        /// Fetches a little-endian 32-bit instruction word at `addr`, as
+        /// [`fetch`](Self::fetch).
         #[inline]
         pub fn fetch_u32(&self, addr: u64) -> Result<u32, crate::VmError> {
+            self.load(addr, crate::Access::Fetch)
+        }
+
+        /// Fetches a little-endian 64-bit instruction bundle at `addr`, as
+        /// [`fetch`](Self::fetch).
+        #[inline]
+        pub fn fetch_u64(&self, addr: u64) -> Result<u64, crate::VmError> {
             self.load(addr, crate::Access::Fetch)
         }
     };
@@ -282,7 +303,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                     .map_err(moved)?
                     .to_le_bytes();
             }
-            _ => view.copy_out(addr, &mut buf[..size], access)?,
+            _ => view.copy_out(addr, &mut buf[..size], access, &|_| None)?,
         }
         view.run_load_hooks(access, addr, &mut buf[..size]);
         Ok(u64::from_le_bytes(buf))
@@ -297,7 +318,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             if let Some(off) = r.serves(addr, T::SIZE, Perms::WRITE) {
                 match r.backing {
                     Backing::Ram(m) => return ram_store_cold(m, off, addr, v),
-                    Backing::Mmio(d) => return device_store(d, off, addr, v),
+                    Backing::Mmio(d) => return device_store(d.get(), off, addr, v),
                     Backing::Rom(_) => {} // the general path refuses it
                 }
             }
@@ -321,9 +342,11 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[inline(never)]
     pub(crate) fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
         let view = self.checked_view(addr, size as u64, Access::Write, true)?;
-        let bytes = v.to_le_bytes();
+        let mut bytes = v.to_le_bytes();
+        // Write hooks may change the value stored.
+        view.run_store_hooks(Access::Write, addr, &mut bytes[..size])?;
+        let v = u64::from_le_bytes(bytes);
         let data = WriteData::Bytes(&bytes[..size]);
-        view.run_write_hooks(Access::Write, addr, data)?;
         let moved = |e| relocate(e, Access::Write, addr, size);
         match view.region_at(addr).map(|r| (r, r.backing)) {
             Some((r, Backing::Mmio(d))) => {
@@ -334,7 +357,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             }
             _ => {}
         }
-        view.copy_in(addr, size as u64, data, Access::Write)
+        view.copy_in(addr, size as u64, data, Access::Write, &|_| None)
     }
 }
 

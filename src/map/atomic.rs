@@ -13,7 +13,6 @@
 
 use crate::error::{Access, VmError};
 use crate::map::access::relocate;
-use crate::map::hooks::WriteData;
 use crate::map::ram::ram_load_sized;
 use crate::map::region::Backing;
 use crate::map::MemoryMap;
@@ -105,8 +104,10 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             let Some(new) = f(seen) else {
                 return Ok(seen);
             };
-            let bytes = new.to_le_bytes();
-            view.run_write_hooks(Access::Atomic, addr, WriteData::Bytes(&bytes[..size]))?;
+            let mut bytes = new.to_le_bytes();
+            // Write hooks may change the value stored.
+            view.run_store_hooks(Access::Atomic, addr, &mut bytes[..size])?;
+            let new = u64::from_le_bytes(bytes);
             let now = m
                 .update(off, size, &mut |cur| (cur == old).then_some(new))
                 .map_err(moved)?;

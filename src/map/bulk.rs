@@ -10,6 +10,7 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::access::{err_size, relocate};
 use crate::map::hooks::WriteData;
+use crate::map::machine::Lent;
 use crate::map::region::Backing;
 use crate::map::view::View;
 use crate::map::MemoryMap;
@@ -35,13 +36,15 @@ fn mmio_chunks(addr: u64, len: u64) -> impl Iterator<Item = (u64, usize)> {
     })
 }
 
-impl<const N: usize, const H: usize> View<'_, N, H> {
-    /// Reads checked bytes `addr..addr + buf.len()` into `buf`.
+impl<'a, const N: usize, const H: usize> View<'a, N, H> {
+    /// Reads checked bytes `addr..addr + buf.len()` into `buf`; memory that
+    /// `lent` gives an owner's handle for is read with plain copies.
     pub(crate) fn copy_out(
         &self,
         addr: u64,
         buf: &mut [u8],
         access: Access,
+        lent: &Lent<'_, 'a>,
     ) -> Result<(), VmError> {
         let size = buf.len();
         let moved = |e| relocate(e, access, addr, size);
@@ -55,7 +58,11 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
             let dst = &mut buf[pos..pos + n];
             let off = r.backing_offset(p.addr);
             match r.backing {
-                Backing::Ram(m) | Backing::Rom(m) => m.load_bytes(off, dst).map_err(moved)?,
+                Backing::Ram(m) => match lent(m.memory_addr()) {
+                    Some(owned) if owned.load_bytes(off, dst) => {}
+                    _ => m.load_bytes(off, dst).map_err(moved)?,
+                },
+                Backing::Rom(m) => m.load_bytes(off, dst).map_err(moved)?,
                 Backing::Mmio(d) => {
                     for (at, s) in mmio_chunks(p.addr, p.len) {
                         let v = d.read(off + at, s).map_err(moved)?;
@@ -69,13 +76,15 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
         Ok(())
     }
 
-    /// Writes checked bytes `addr..addr + len` from `src`.
+    /// Writes checked bytes `addr..addr + len` from `src`; memory that
+    /// `lent` gives an owner's handle for is written with plain copies.
     pub(crate) fn copy_in(
         &self,
         addr: u64,
         len: u64,
         src: WriteData<'_>,
         access: Access,
+        lent: &Lent<'_, 'a>,
     ) -> Result<(), VmError> {
         let size = err_size(len);
         let moved = |e| relocate(e, access, addr, size);
@@ -87,12 +96,21 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
             // `p.len <= len`, which came from a `usize`.
             let n = p.len as usize;
             let off = r.backing_offset(p.addr);
+            let owned = match r.backing {
+                Backing::Ram(m) => lent(m.memory_addr()),
+                _ => None,
+            };
             match (r.backing, src) {
                 (Backing::Ram(m), WriteData::Bytes(b)) => {
-                    m.store_bytes(off, &b[pos..pos + n]).map_err(moved)?
+                    let part = &b[pos..pos + n];
+                    if !owned.is_some_and(|o| o.store_bytes(off, part)) {
+                        m.store_bytes(off, part).map_err(moved)?
+                    }
                 }
                 (Backing::Ram(m), WriteData::Fill { byte, .. }) => {
-                    m.fill_bytes(off, n, byte).map_err(moved)?
+                    if !owned.is_some_and(|o| o.fill_bytes(off, n, byte)) {
+                        m.fill_bytes(off, n, byte).map_err(moved)?
+                    }
                 }
                 (Backing::Rom(_), _) => {
                     return Err(VmError::new(ErrorKind::ReadOnly, access, addr, size))
@@ -112,7 +130,7 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
     }
 }
 
-impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
+impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// Copies `buf.len()` guest bytes at `addr` into `buf`. The whole range
     /// is checked first (mapped, readable); then each region's part is
     /// copied in ascending order, atomic per memory shard, and MMIO parts
@@ -139,13 +157,24 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
+        self.read_bytes_with(addr, buf, &|_| None)
+    }
+
+    /// [`read_bytes`](Self::read_bytes), reading the memories `lent` gives
+    /// an owner's handle for with plain copies.
+    pub(crate) fn read_bytes_with(
+        &self,
+        addr: u64,
+        buf: &mut [u8],
+        lent: &Lent<'_, 'a>,
+    ) -> Result<(), VmError> {
         if buf.is_empty() {
             return Ok(());
         }
         // A `usize` always fits a `u64` on the hosts Rust supports.
         let len = buf.len() as u64;
         let view = self.checked_view(addr, len, Access::Read, false)?;
-        view.copy_out(addr, buf, Access::Read)?;
+        view.copy_out(addr, buf, Access::Read, lent)?;
         view.run_load_hooks(Access::Read, addr, buf);
         Ok(())
     }
@@ -154,23 +183,30 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// no ROM), nothing written on a refusal; then performed as
     /// [`read_bytes`](Self::read_bytes) is.
     pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
-        self.write_data(addr, WriteData::Bytes(buf))
+        self.write_data(addr, WriteData::Bytes(buf), &|_| None)
     }
 
     /// Sets `len` guest bytes at `addr` to `byte`, as
     /// [`write_bytes`](Self::write_bytes) would.
     pub fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
-        self.write_data(addr, WriteData::Fill { byte, len })
+        self.write_data(addr, WriteData::Fill { byte, len }, &|_| None)
     }
 
-    /// The one bulk write behind `write_bytes` and `fill`.
-    fn write_data(&self, addr: u64, data: WriteData<'_>) -> Result<(), VmError> {
+    /// The one bulk write behind `write_bytes` and `fill` (of this map, or
+    /// of an owner map, whose `lent` memories are written with plain
+    /// copies).
+    pub(crate) fn write_data(
+        &self,
+        addr: u64,
+        data: WriteData<'_>,
+        lent: &Lent<'_, 'a>,
+    ) -> Result<(), VmError> {
         if data.len() == 0 {
             return Ok(());
         }
         let len = data.len() as u64;
         let view = self.checked_view(addr, len, Access::Write, false)?;
         view.run_write_hooks(Access::Write, addr, data)?;
-        view.copy_in(addr, len, data, Access::Write)
+        view.copy_in(addr, len, data, Access::Write, lent)
     }
 }

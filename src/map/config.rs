@@ -21,21 +21,6 @@ use crate::map::MemoryMap;
 use crate::perms::Perms;
 use core::ops::RangeInclusive;
 
-/// A new region as requested: where, how long, what backs it from where.
-struct Request<'a> {
-    name: &'static str,
-    base: u64,
-    len: u64,
-    perms: Perms,
-    backing: Backing<'a>,
-    /// Size of the backing memory (`None`: a device, which has none).
-    size: Option<u64>,
-    offset: u64,
-    /// A name already in use is joined (the new region becomes a further
-    /// part of that name) instead of refused: demand mapping's rule.
-    join: bool,
-}
-
 impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
     /// Recomputes every region's fast-path permissions: its permissions
     /// less the access kinds a hook watches somewhere in it.
@@ -51,34 +36,52 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
         }
     }
 
-    /// Validates and inserts a new region, keeping the table sorted.
-    fn add(&mut self, q: Request<'a>) -> Result<(), MapError> {
-        let err = |kind, other| MapError::new(kind, q.name, other, q.base, q.len);
-        if q.len == 0 {
+    /// Validates and inserts a new region, `backing`'s bytes
+    /// `offset..offset + len` at `base`, keeping the table sorted; with
+    /// `join`, a name in use is joined (the region becomes a further part
+    /// of that name) instead of refused: demand mapping's rule.
+    #[allow(clippy::too_many_arguments)] // the one body of every add
+    pub(crate) fn add(
+        &mut self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        backing: Backing<'a>,
+        offset: u64,
+        join: bool,
+    ) -> Result<(), MapError> {
+        let err = |kind, other| MapError::new(kind, name, other, base, len);
+        if len == 0 {
             return Err(err(MapErrorKind::ZeroLength, ""));
         }
-        let Some(last) = q.base.checked_add(q.len - 1) else {
+        let Some(last) = base.checked_add(len - 1) else {
             return Err(err(MapErrorKind::PastAddressSpace, ""));
         };
-        if let Some(size) = q.size {
-            if q.offset.checked_add(q.len).is_none_or(|end| end > size) {
+        // A memory's size bounds the window; a device has none.
+        let size = match backing {
+            Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
+            Backing::Mmio(_) => None,
+        };
+        if let Some(size) = size {
+            if offset.checked_add(len).is_none_or(|end| end > size) {
                 return Err(err(MapErrorKind::PastBacking, ""));
             }
         }
         let r = Region {
-            base: q.base,
+            base,
             last,
-            name: q.name,
-            perms: q.perms,
-            fast: q.perms,
-            offset: q.offset,
-            backing: q.backing,
+            name,
+            perms,
+            fast: perms,
+            offset,
+            backing,
         };
         if let Some(other) = self.clash(&r) {
             return Err(err(MapErrorKind::Overlaps, other));
         }
-        if !q.join && self.regions.iter().any(|r| r.name == q.name) {
-            return Err(err(MapErrorKind::NameTaken, q.name));
+        if !join && self.regions.iter().any(|r| r.name == name) {
+            return Err(err(MapErrorKind::NameTaken, name));
         }
         self.insert(r).map_err(|(kind, other)| err(kind, other))
     }
@@ -110,7 +113,10 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
 
     /// The parts of the region called `name` (several if `protect` split
     /// it), ascending, and its whole extent.
-    fn take(&mut self, name: &str) -> Result<(heapless::Vec<Region<'a>, N>, u64, u64), MapError> {
+    pub(crate) fn take(
+        &mut self,
+        name: &str,
+    ) -> Result<(heapless::Vec<Region<'a>, N>, u64, u64), MapError> {
         let parts: heapless::Vec<Region<'a>, N> = self
             .regions
             .iter()
@@ -127,7 +133,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
 
     /// Moves every part of region `name` by the same distance so that it
     /// starts at `new_base`.
-    fn move_region(&mut self, name: &str, new_base: u64) -> Result<(), MapError> {
+    pub(crate) fn move_region(&mut self, name: &str, new_base: u64) -> Result<(), MapError> {
         let (parts, base, last) = self.take(name)?;
         let len = last - base + 1;
         let err = |kind, other| MapError::new(kind, parts[0].name, other, new_base, len);
@@ -147,7 +153,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
     }
 
     /// Sets the permissions of `a..=b`, splitting and merging parts.
-    fn protect(&mut self, a: u64, b: u64, perms: Perms) -> Result<(), MapError> {
+    pub(crate) fn protect(&mut self, a: u64, b: u64, perms: Perms) -> Result<(), MapError> {
         let unmapped = |at| MapError::new(MapErrorKind::Unmapped, "", "", at, 1);
         if a > b {
             return Err(MapError::new(MapErrorKind::ZeroLength, "", "", a, 0));
@@ -182,8 +188,50 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
         Ok(())
     }
 
+    /// Puts `backing`, from byte `offset` on, behind every part of region
+    /// `name`, keeping their places, permissions and hooks.
+    pub(crate) fn replace(
+        &mut self,
+        name: &str,
+        backing: Backing<'a>,
+        offset: u64,
+    ) -> Result<(), MapError> {
+        let mut parts = self.regions.iter_mut().filter(|r| r.name == name);
+        let Some(first) = parts.next() else {
+            return Err(MapError::new(MapErrorKind::NoSuchRegion, "", "", 0, 0));
+        };
+        let (base, first_name) = (first.base, first.name);
+        let last = self
+            .regions
+            .iter()
+            .filter(|r| r.name == name)
+            .map(|r| r.last)
+            .max()
+            .unwrap_or(base);
+        let len = last - base + 1;
+        let size = match backing {
+            Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
+            Backing::Mmio(_) => None,
+        };
+        if size.is_some_and(|size| offset.checked_add(len).is_none_or(|end| end > size)) {
+            return Err(MapError::new(
+                MapErrorKind::PastBacking,
+                first_name,
+                "",
+                base,
+                len,
+            ));
+        }
+        for r in self.regions.iter_mut().filter(|r| r.name == name) {
+            r.backing = backing;
+            // Each part at its place in the new backing: below `size`.
+            r.offset = offset + (r.base - base);
+        }
+        Ok(())
+    }
+
     /// Installs a hook with the next id.
-    fn watch(
+    pub(crate) fn watch(
         &mut self,
         first: u64,
         last: u64,
@@ -290,7 +338,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         ram: &'a dyn GuestRam,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.add_window(name, base, len, perms, Backing::Ram(ram), offset, false)
+        self.update(|u| u.add_ram_window(name, base, len, perms, ram, offset))
     }
 
     /// Maps the first `len` bytes of frozen memory `rom` at guest `base`:
@@ -335,7 +383,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.add_window(name, base, len, perms, Backing::Rom(rom), offset, false)
+        self.update(|u| u.add_rom_window(name, base, len, perms, rom, offset))
     }
 
     /// Maps device `dev` at guest `base..base + len`; the device sees
@@ -347,16 +395,14 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         base: u64,
         len: u64,
         perms: Perms,
-        dev: &'a dyn MmioDevice,
+        dev: &'a (dyn MmioDevice + Sync),
     ) -> Result<(), MapError> {
-        self.add_window(name, base, len, perms, Backing::Mmio(dev), 0, false)
+        self.update(|u| u.add_mmio(name, base, len, perms, dev))
     }
 
-    /// The one body of the `add_*` methods and of demand mapping: maps
-    /// `backing`'s bytes `offset..offset + len` at `base` (a memory's size
-    /// bounds the window; a device has none). With `join`, a name in use is
-    /// not refused: the region becomes a further part of that name.
-    #[allow(clippy::too_many_arguments)] // one private body for five callers
+    /// Maps `backing` (demand mapping, an owner map's device): as
+    /// [`MapUpdate`]'s `add_backing`.
+    #[allow(clippy::too_many_arguments)] // one private body for its callers
     pub(crate) fn add_window(
         &self,
         name: &'static str,
@@ -367,22 +413,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         offset: u64,
         join: bool,
     ) -> Result<(), MapError> {
-        let size = match backing {
-            Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
-            Backing::Mmio(_) => None,
-        };
-        self.table.change(|l| {
-            l.add(Request {
-                name,
-                base,
-                len,
-                perms,
-                backing,
-                size,
-                offset,
-                join,
-            })
-        })
+        self.update(|u| u.add_backing(name, base, len, perms, backing, offset, join))
     }
 
     /// Unmaps the region called `name` (all its parts, if `protect` split
@@ -404,7 +435,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn remove(&self, name: &str) -> Result<(), MapError> {
-        self.table.change(|l| l.take(name).map(|_| ()))
+        self.update(|u| u.remove(name))
     }
 
     /// Moves the region called `name` (all its parts, keeping their
@@ -428,7 +459,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn move_region(&self, name: &str, new_base: u64) -> Result<(), MapError> {
-        self.table.change(|l| l.move_region(name, new_base))
+        self.update(|u| u.move_region(name, new_base))
     }
 
     /// Sets the permissions of guest bytes `range` to `perms`, at byte
@@ -466,8 +497,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn protect(&self, range: RangeInclusive<u64>, perms: Perms) -> Result<(), MapError> {
-        let (a, b) = (*range.start(), *range.end());
-        self.table.change(|l| l.protect(a, b, perms))
+        self.update(|u| u.protect(range, perms))
     }
 
     /// Installs `hook` on guest bytes `range` for the access kinds in
@@ -486,8 +516,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         kinds: Perms,
         hook: &'a dyn AccessHook,
     ) -> Result<HookId, MapError> {
-        let (first, last) = (*range.start(), *range.end());
-        self.table.change(|l| l.watch(first, last, kinds, hook))
+        self.update(|u| u.watch(range, kinds, hook))
     }
 
     /// Removes the hook `id`. Fails with [`MapErrorKind::NoSuchHook`] if
@@ -495,14 +524,6 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// starting after this returns do not call it; one already running
     /// may.
     pub fn unwatch(&self, id: HookId) -> Result<(), MapError> {
-        self.table.change(|l| {
-            let i = l
-                .hooks
-                .iter()
-                .position(|h| h.id == id)
-                .ok_or(MapError::new(MapErrorKind::NoSuchHook, "hook", "", id.0, 0))?;
-            l.hooks.remove(i);
-            Ok(())
-        })
+        self.update(|u| u.unwatch(id))
     }
 }

@@ -38,9 +38,12 @@ use crate::shard::SharedPage;
 /// changes, `regions`) is the map's, through `Deref`.
 ///
 /// Make one per vCPU thread with [`MemoryMap::cpu`]; it borrows the map.
-/// Its results are exactly the map's: same permissions, hooks, devices and
-/// errors; a change to the map that returned before an access is seen by
-/// it.
+/// To keep it beside the map in one struct, or in a thread that owns its
+/// handle, hold the map in an `Arc` and make the cursor with
+/// [`Cursor::new`]`(Arc::clone(&map))` (`R` is then `Arc<MemoryMap>`; any
+/// `Deref` to the map will do). Its results are exactly the map's: same
+/// permissions, hooks, devices and errors; a change to the map that
+/// returned before an access is seen by it.
 ///
 /// ```
 /// use vm_mem::{MemoryMap, Perms, ShardedMemory};
@@ -65,9 +68,31 @@ use crate::shard::SharedPage;
 /// assert!(cpu.read_u32(0x8000_0004).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Cursor<'m, 'a, const N: usize, const H: usize = 4> {
-    map: &'m MemoryMap<'a, N, H>,
+///
+/// In a struct beside its map, through an `Arc` (feature `alloc`):
+///
+/// ```
+/// use std::sync::Arc;
+/// use vm_mem::{Cursor, MemoryMap, Perms, ShardedMemory};
+///
+/// static RAM: ShardedMemory<4, 4096> = ShardedMemory::new();
+///
+/// /// A vCPU that owns its handle on the machine.
+/// struct Vcpu {
+///     bus: Cursor<'static, 'static, 4, 4, Arc<MemoryMap<'static, 4>>>,
+/// }
+///
+/// let map = Arc::new(MemoryMap::<'static, 4>::new());
+/// map.add_ram("ram", 0, 0x4000, Perms::RW, &RAM)?;
+/// let cpu = Vcpu { bus: Cursor::new(Arc::clone(&map)) };
+/// std::thread::spawn(move || cpu.bus.write_u32(0x10, 5).unwrap()).join().unwrap();
+/// assert_eq!(map.read_u32(0x10)?, 5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Cursor<'m, 'a, const N: usize, const H: usize = 4, R = &'m MemoryMap<'a, N, H>> {
+    map: R,
     cache: PageCache<'a, SharedPage<'a>>,
+    _map: core::marker::PhantomData<&'m MemoryMap<'a, N, H>>,
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
@@ -75,20 +100,31 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// make its typed accesses through it.
     #[inline]
     pub fn cpu(&self) -> Cursor<'_, 'a, N, H> {
-        Cursor {
-            map: self,
-            cache: PageCache::new(),
-        }
+        Cursor::new(self)
     }
 }
 
-impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
-    crate::typed::typed_methods!(u64, read = ref, write = ref);
+impl<'m, 'a, const N: usize, const H: usize, R> Cursor<'m, 'a, N, H, R>
+where
+    R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+{
+    /// A new, empty cursor over the map `map` points to: a borrow (as
+    /// [`MemoryMap::cpu`] makes), an `Arc`, any `Deref` to the map.
+    #[inline]
+    pub fn new(map: R) -> Self {
+        Cursor {
+            map,
+            cache: PageCache::new(),
+            _map: core::marker::PhantomData,
+        }
+    }
+
+    crate::map::access::load_methods!();
 
     /// The map this cursor caches.
     #[inline]
-    pub fn map(&self) -> &'m MemoryMap<'a, N, H> {
-        self.map
+    pub fn map(&self) -> &MemoryMap<'a, N, H> {
+        &self.map
     }
 
     /// Forgets every cached region (the next access to each page looks it
@@ -110,27 +146,6 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
         region
     }
 
-    /// The one typed read behind every `read_*` method: the map's
-    /// [`MemoryMap::read`], with the lookup cached.
-    #[inline(always)]
-    pub fn read<T: Scalar>(&self, addr: u64) -> Result<T, VmError> {
-        self.load(addr, Access::Read)
-    }
-
-    /// Fetches a little-endian 16-bit instruction unit at `addr`, as
-    /// [`MemoryMap::fetch_u16`].
-    #[inline]
-    pub fn fetch_u16(&self, addr: u64) -> Result<u16, VmError> {
-        self.load(addr, Access::Fetch)
-    }
-
-    /// Fetches a little-endian 32-bit instruction word at `addr`, as
-    /// [`MemoryMap::fetch_u32`].
-    #[inline]
-    pub fn fetch_u32(&self, addr: u64) -> Result<u32, VmError> {
-        self.load(addr, Access::Fetch)
-    }
-
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         self.cache
@@ -147,16 +162,19 @@ impl<'m, 'a, const N: usize, const H: usize> Cursor<'m, 'a, N, H> {
 }
 
 /// Bulk copies, guest atomics, changes and queries: the map's own.
-impl<'a, const N: usize, const H: usize> core::ops::Deref for Cursor<'_, 'a, N, H> {
+impl<'a, const N: usize, const H: usize, R> core::ops::Deref for Cursor<'_, 'a, N, H, R>
+where
+    R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+{
     type Target = MemoryMap<'a, N, H>;
 
     #[inline(always)]
     fn deref(&self) -> &Self::Target {
-        self.map
+        &self.map
     }
 }
 
-impl<const N: usize, const H: usize> core::fmt::Debug for Cursor<'_, '_, N, H> {
+impl<const N: usize, const H: usize, R> core::fmt::Debug for Cursor<'_, '_, N, H, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Cursor")
             .field("cached_pages", &self.cache.cached())
@@ -166,18 +184,27 @@ impl<const N: usize, const H: usize> core::fmt::Debug for Cursor<'_, '_, N, H> {
 
 /// A cursor is a [`MemoryAccess`](crate::MemoryAccess): an interpreter
 /// generic over it runs on the map with a per-CPU cache.
-impl<const N: usize, const H: usize> crate::MemoryAccess for Cursor<'_, '_, N, H> {
+impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for Cursor<'_, 'a, N, H, R>
+where
+    R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+{
     crate::map::forward!(Cursor, MemoryMap);
 }
 
 /// `&Cursor` too: a cursor's writes need no `&mut`.
-impl<const N: usize, const H: usize> crate::MemoryAccess for &Cursor<'_, '_, N, H> {
+impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for &Cursor<'_, 'a, N, H, R>
+where
+    R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+{
     crate::map::forward!(Cursor, MemoryMap);
 }
 
 /// What the shared miss path needs of a cursor: its cache, the map's
 /// current version, its refill, and the map's general path.
-impl<'a, const N: usize, const H: usize> CacheOwner<'a, N, H> for Cursor<'_, 'a, N, H> {
+impl<'a, const N: usize, const H: usize, R> CacheOwner<'a, N, H> for Cursor<'_, 'a, N, H, R>
+where
+    R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+{
     type Page = SharedPage<'a>;
 
     #[inline(always)]
@@ -197,12 +224,15 @@ impl<'a, const N: usize, const H: usize> CacheOwner<'a, N, H> for Cursor<'_, 'a,
 
     #[inline(always)]
     fn map(&self) -> &MemoryMap<'a, N, H> {
-        self.map
+        &self.map
     }
 }
 
 /// The way back to the map when the page cache cannot serve an access.
-impl<const N: usize, const H: usize> Miss for Cursor<'_, '_, N, H> {
+impl<'a, const N: usize, const H: usize, R> Miss for Cursor<'_, 'a, N, H, R>
+where
+    R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+{
     #[inline(never)]
     fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         page_cache::load_miss(self, addr, access)

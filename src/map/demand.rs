@@ -30,7 +30,7 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::error::{MapError, MapErrorKind};
-use crate::map::mmio::MmioDevice;
+use crate::map::mmio::{DeviceRef, MmioDevice};
 use crate::map::once::WriteOnce;
 use crate::map::ram::GuestRam;
 use crate::map::region::Backing;
@@ -55,7 +55,7 @@ fn demand_failed(e: VmError, reason: MapErrorKind) -> VmError {
 }
 
 /// An access that found unmapped bytes, as an [`UnmappedHandler`] sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Miss {
     /// Guest address of the access's first byte.
     pub addr: u64,
@@ -65,6 +65,18 @@ pub struct Miss {
     pub hole: u64,
     /// What it was.
     pub access: Access,
+}
+
+/// Addresses in hex, as `VmError`'s.
+impl core::fmt::Debug for Miss {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Miss")
+            .field("addr", &format_args!("{:#x}", self.addr))
+            .field("len", &self.len)
+            .field("hole", &format_args!("{:#x}", self.hole))
+            .field("access", &self.access)
+            .finish()
+    }
 }
 
 /// What to map for a [`Miss`] (see [`Demand::ram`], [`Demand::mmio`]).
@@ -80,7 +92,7 @@ pub struct Mapping<'a> {
 #[derive(Clone, Copy)]
 enum Target<'a> {
     Ram(&'a dyn GuestRam, u64),
-    Mmio(&'a dyn MmioDevice),
+    Mmio(&'a (dyn MmioDevice + Sync)),
 }
 
 /// An [`UnmappedHandler`]'s answer.
@@ -128,7 +140,7 @@ impl<'a> Demand<'a> {
         base: u64,
         len: u64,
         perms: Perms,
-        dev: &'a dyn MmioDevice,
+        dev: &'a (dyn MmioDevice + Sync),
     ) -> Self {
         Demand::Map(Mapping {
             name,
@@ -329,7 +341,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             Demand::Map(m) => {
                 let (backing, offset) = match m.target {
                     Target::Ram(ram, off) => (Backing::Ram(ram), off),
-                    Target::Mmio(dev) => (Backing::Mmio(dev), 0),
+                    Target::Mmio(dev) => (Backing::Mmio(DeviceRef::shared(dev)), 0),
                 };
                 // A name in use is joined, not refused: one handler maps
                 // the same stub (same name) over every page it is asked for.

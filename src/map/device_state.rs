@@ -87,7 +87,7 @@
 /// assert_eq!((c.read(0, 4)?, c.changed()), (0, false));
 /// # Ok::<(), VmError>(())
 /// ```
-pub trait DeviceState: Sync {
+pub trait DeviceState {
     /// How many bytes [`save`](Self::save) writes at most: the room the
     /// machine snapshot reserves for this device. Constant for the
     /// device's life.

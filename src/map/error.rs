@@ -117,7 +117,7 @@ impl MapErrorKind {
 /// assert_eq!(err.to_string(), "bad region `clash` at 0x1020 (16 bytes): overlaps `low`");
 /// # Ok::<(), vm_mem::MapError>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MapError {
     kind: MapErrorKind,
@@ -203,6 +203,19 @@ impl fmt::Display for MapError {
                 Ok(())
             }
         }
+    }
+}
+
+/// Addresses in hex, as `VmError`'s.
+impl fmt::Debug for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapError")
+            .field("kind", &self.kind)
+            .field("region", &self.region)
+            .field("other", &self.other)
+            .field("base", &format_args!("{:#x}", self.base))
+            .field("len", &format_args!("{:#x}", self.len))
+            .finish()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Access hooks: code that watches a guest address range and sees every
 //! read, write or fetch that touches it, may replace what a read or fetch
-//! returns, and may refuse a write. Installed with
+//! returns, may change the value a typed write or guest atomic stores
+//! ([`AccessHook::write_value`]), and may refuse a write. Installed with
 //! [`MemoryMap::watch`](crate::MemoryMap::watch), held in a fixed-capacity
 //! table: no heap.
 //!
@@ -158,6 +159,43 @@ pub trait AccessHook: Sync {
     fn write(&self, addr: u64, data: WriteData<'_>) -> bool {
         let _ = (addr, data);
         true
+    }
+
+    /// Sees a typed write, or a guest atomic's store, before anything is
+    /// stored, its bytes in `data` (guest memory order), and may change
+    /// them: what is stored is what `data` holds after every write hook
+    /// ran (a device register that ignores some bits, a watchpoint that
+    /// patches a value). Returns whether to let it through, as
+    /// [`write`](Self::write). The default shows the bytes to `write`.
+    /// Bulk copies (`write_bytes`, `fill`) call `write` only: their bytes
+    /// are the caller's.
+    ///
+    /// ```
+    /// use vm_mem::{AccessHook, MemoryMap, Perms, ShardedMemory};
+    ///
+    /// /// A register whose top bit reads as written but is stored as 0.
+    /// struct ClearTop;
+    /// impl AccessHook for ClearTop {
+    ///     fn write_value(&self, _addr: u64, data: &mut [u8]) -> bool {
+    ///         if let Some(top) = data.last_mut() {
+    ///             *top &= 0x7f;
+    ///         }
+    ///         true
+    ///     }
+    /// }
+    ///
+    /// let ram = ShardedMemory::<1, 64>::new();
+    /// let map: MemoryMap<'_, 1> = MemoryMap::new();
+    /// map.add_ram("ram", 0, 64, Perms::RW, &ram)?;
+    /// map.watch(0..=3, Perms::WRITE, &ClearTop)?;
+    /// map.write_u32(0, 0xffff_ffff)?;
+    /// assert_eq!(ram.read_u32(0)?, 0x7fff_ffff);
+    /// map.fetch_add_u32(0, 0x8000_0002)?; // an atomic's store too: 0x8000_0001
+    /// assert_eq!(ram.read_u32(0)?, 0x0000_0001);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn write_value(&self, addr: u64, data: &mut [u8]) -> bool {
+        self.write(addr, WriteData::Bytes(data))
     }
 }
 

@@ -7,6 +7,7 @@
 
 use crate::error::VmError;
 use crate::memory::ShardedMemory;
+use crate::shard::OwnedRam;
 use crate::snapshot::Snapshot;
 use core::any::Any;
 
@@ -22,6 +23,12 @@ pub(crate) trait Image: Sync {
     fn restore(&self, snap: &dyn Any) -> Result<usize, VmError>;
     /// The index of the first shard that differs from `snap`, if any.
     fn differs(&self, snap: &dyn Any) -> Result<Option<usize>, VmError>;
+    /// [`capture`](Self::capture) with plain copies through `lent`, an
+    /// owner map's handle on this very memory.
+    fn capture_lent(&self, lent: OwnedRam<'_>, snap: &mut dyn Any);
+    /// [`restore`](Self::restore) with plain copies through `lent`, as
+    /// [`capture_lent`](Self::capture_lent).
+    fn restore_lent(&self, lent: OwnedRam<'_>, snap: &dyn Any) -> Result<usize, VmError>;
 }
 
 impl<const S: usize, const Z: usize> Image for ShardedMemory<S, Z> {
@@ -43,6 +50,19 @@ impl<const S: usize, const Z: usize> Image for ShardedMemory<S, Z> {
     fn restore(&self, snap: &dyn Any) -> Result<usize, VmError> {
         match snap.downcast_ref::<Snapshot<S, Z>>() {
             Some(snap) => ShardedMemory::restore(self, snap),
+            None => Ok(0), // cannot happen: checked at capture
+        }
+    }
+
+    fn capture_lent(&self, lent: OwnedRam<'_>, snap: &mut dyn Any) {
+        if let Some(snap) = snap.downcast_mut::<Snapshot<S, Z>>() {
+            self.snapshot_lent(lent, snap);
+        }
+    }
+
+    fn restore_lent(&self, lent: OwnedRam<'_>, snap: &dyn Any) -> Result<usize, VmError> {
+        match snap.downcast_ref::<Snapshot<S, Z>>() {
+            Some(snap) => self.restore_lent(lent, snap),
             None => Ok(0), // cannot happen: checked at capture
         }
     }

@@ -1,7 +1,7 @@
 //! [`MachineSnapshot`]: a whole machine's snapshot — the map's table
 //! (regions, their bases and permissions, installed hooks), the bytes of
 //! its RAM memories and the state of every device that opts in
-//! ([`DeviceState`]) — captured with [`MemoryMap::snapshot`] and brought
+//! ([`DeviceState`](crate::DeviceState)) — captured with [`MemoryMap::snapshot`] and brought
 //! back with [`MemoryMap::restore`] at the cost of what the run changed.
 //!
 //! - **Memories** of any geometry are registered by the caller as pairs
@@ -18,7 +18,7 @@
 //!   snapshot is captured (each device once, however often it is mapped);
 //!   their state goes into an arena of `B` bytes inside the snapshot, up to
 //!   `D` devices. Restore calls back only those that report themselves
-//!   [`changed`](DeviceState::changed) if the devices were last saved or
+//!   [`changed`](crate::DeviceState::changed) if the devices were last saved or
 //!   restored by this very snapshot, else all of them (several snapshots
 //!   of one machine may be alive: the map keeps the devices' baseline as
 //!   each memory keeps its own). Devices that do not opt in are left
@@ -40,21 +40,27 @@
 //! an id again.
 
 use crate::error::VmError;
-use crate::map::device_state::DeviceState;
 use crate::map::error::MapError;
 use crate::map::hooks::Hook;
 use crate::map::image::{Image, Registered, Source};
+use crate::map::mmio::StateRef;
 use crate::map::region::{Backing, Region};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
+use crate::shard::OwnedRam;
 use crate::snapshot::{self, Snapshot, NEVER, UNTRACKED};
 use crate::sync::{AtomicUsize, Ordering};
+use crate::DeviceState;
+
+/// An owner map's handle on the memory at an address, if it holds that
+/// memory lent (`&'a mut`): the shared map has none.
+pub(crate) type Lent<'l, 'a> = dyn Fn(*const ()) -> Option<OwnedRam<'a>> + 'l;
 
 /// Which machine snapshot a map's opted-in devices were last saved to or
 /// restored from, as memories keep their baseline snapshot: its id, or
 /// [`NEVER`] when unknown (no capture yet, a capture that failed part-way,
-/// an id too large for a `usize`). A device's [`changed`](DeviceState::changed)
+/// an id too large for a `usize`). A device's [`changed`](crate::DeviceState::changed)
 /// flag means "since the last save or restore", so a restore may trust it
 /// only when that save or restore was this snapshot's; any other snapshot
 /// puts every device back.
@@ -86,7 +92,7 @@ impl DeviceBaseline {
 #[derive(Clone, Copy)]
 struct Saved<'a> {
     name: &'static str,
-    state: &'a dyn DeviceState,
+    state: StateRef<'a>,
     at: usize,
     len: usize,
 }
@@ -135,6 +141,15 @@ pub enum MachineError {
     },
     /// Restore or compare before any capture succeeded.
     NotTaken,
+    /// Restore or compare through another map than the one that captured
+    /// the snapshot, where that one is an [`OwnerMap`](crate::OwnerMap) (or
+    /// the snapshot is a shared map's and this is an owner map): an owner
+    /// map's snapshot holds the memories lent to it, which only that map
+    /// may reach.
+    OtherMap,
+    /// An owner map's first capture found the snapshot id counter run out
+    /// (after 2^64 ids, or 2^32 on targets without 64-bit atomics).
+    IdsExhausted,
     /// A memory refused (a frozen memory refuses restore with `ReadOnly`).
     Memory(VmError),
     /// The map refused to take its table back (cannot happen with the
@@ -171,6 +186,12 @@ impl core::fmt::Display for MachineError {
                 "machine snapshot: the memory of region `{region}` does not have the registered snapshot's geometry"
             ),
             MachineError::NotTaken => f.write_str("machine snapshot: never captured"),
+            MachineError::IdsExhausted => {
+                f.write_str("machine snapshot: snapshot ids ran out")
+            }
+            MachineError::OtherMap => f.write_str(
+                "machine snapshot: captured by an owner map, which alone may restore or compare it (or captured by a shared map, which an owner map may not restore)",
+            ),
             MachineError::Memory(e) => write!(f, "machine snapshot: {e}"),
             MachineError::Map(e) => write!(f, "machine snapshot: {e}"),
         }
@@ -204,7 +225,8 @@ pub enum Difference {
         /// Its first shard that differs.
         shard: usize,
     },
-    /// The state of the device mapped as this region.
+    /// The state of the device mapped as this region, or of the user
+    /// state added under this name ([`MachineSnapshot::add_state`]).
     Device(&'static str),
 }
 
@@ -221,7 +243,7 @@ pub enum Difference {
 ///   Each is restored by the memory's own incremental restore.
 /// - **The table** (regions and hooks) is copied into the snapshot with
 ///   its version; restore republishes it only if the version moved.
-/// - **Devices** that opt in ([`DeviceState`]) are found in the map's MMIO
+/// - **Devices** that opt in ([`DeviceState`](crate::DeviceState)) are found in the map's MMIO
 ///   regions at capture (each once, however often mapped); restore puts
 ///   back only those that report themselves changed. Devices that do not
 ///   opt in are left alone; devices added by the run are unmapped by the
@@ -286,9 +308,18 @@ struct Head<'a, 's, const N: usize, const M: usize, const D: usize, const H: usi
     /// This capture's id (fresh at each capture, from the counter the
     /// memories' snapshots use), to recognise the devices' baseline.
     id: u64,
+    /// The owner map that captured it (its id), or [`NEVER`] for a shared
+    /// map: a snapshot of an owner map's machine reaches the memories lent
+    /// to it, so only that owner map may restore or compare it.
+    owner: u64,
     taken: bool,
     memories: heapless::Vec<Registered<'a, 's>, M>,
     devices: heapless::Vec<Saved<'a>, D>,
+    /// User state (CPU registers...) saved and restored with the devices.
+    states: heapless::Vec<(&'static str, StateRef<'a>), D>,
+    /// The owner map this snapshot's user state binds it to (state that
+    /// need not be `Sync`), or [`NEVER`].
+    bound: u64,
 }
 
 impl<const N: usize, const M: usize, const D: usize, const H: usize> Head<'_, '_, N, M, D, H> {
@@ -301,9 +332,12 @@ impl<const N: usize, const M: usize, const D: usize, const H: usize> Head<'_, '_
             },
             version: 0,
             id: NEVER,
+            owner: NEVER,
             taken: false,
             memories: heapless::Vec::new(),
             devices: heapless::Vec::new(),
+            states: heapless::Vec::new(),
+            bound: NEVER,
         }
     }
 }
@@ -438,6 +472,82 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
             .map_err(|_| MachineError::MemoriesFull)
     }
 
+    /// Adds user state to the machine: anything that is not a memory or a
+    /// device (CPU registers, a PRNG, a device model's host-side state),
+    /// saved at each capture and brought back by restore as an opted-in
+    /// device's state is (with the same baseline rules), under `name`,
+    /// which [`diff`](Self::diff) reports as [`Difference::Device`] and
+    /// [`device_state`](Self::device_state) reads. `Sync`: a shared map
+    /// may restore it from any thread; an owner map takes state in `Cell`s
+    /// with [`OwnerMap::add_state`](crate::OwnerMap::add_state). Devices
+    /// and states together take at most `D` entries. Fails with
+    /// [`MachineError::DevicesFull`] past `D`.
+    ///
+    /// ```
+    /// use core::sync::atomic::{AtomicU32, Ordering};
+    /// use vm_mem::{DeviceState, MachineSnapshot, MemoryMap, Perms, ShardedMemory, Snapshot};
+    ///
+    /// /// A CPU's program counter, opted in to machine snapshots.
+    /// struct Pc(AtomicU32);
+    /// impl DeviceState for Pc {
+    ///     fn state_len(&self) -> usize { 4 }
+    ///     fn save(&self, out: &mut [u8]) -> usize {
+    ///         out[..4].copy_from_slice(&self.0.load(Ordering::Relaxed).to_le_bytes());
+    ///         4
+    ///     }
+    ///     fn restore(&self, from: &[u8]) {
+    ///         self.0.store(u32::from_le_bytes(from[..4].try_into().unwrap()), Ordering::Relaxed);
+    ///     }
+    ///     fn changed(&self) -> bool { true }
+    ///     fn mark_clean(&self) {}
+    /// }
+    ///
+    /// let ram = ShardedMemory::<1, 4096>::new();
+    /// let mut ram_snap = Snapshot::<1, 4096>::new();
+    /// let pc = Pc(AtomicU32::new(0x0800_0000));
+    /// let map: MemoryMap<'_, 4> = MemoryMap::new();
+    /// map.add_ram("ram", 0x2000_0000, 0x1000, Perms::RW, &ram)?;
+    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// snap.add_memory(&ram, &mut ram_snap)?;
+    /// snap.add_state("pc", &pc)?;
+    /// map.snapshot(&mut snap)?; // memory, table and CPU together
+    /// pc.0.store(0x0800_0124, Ordering::Relaxed);
+    /// map.write_u32(0x2000_0000, 1)?;
+    /// map.restore(&mut snap)?;
+    /// assert_eq!((pc.0.load(Ordering::Relaxed), map.read_u32(0x2000_0000)?), (0x0800_0000, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_state(
+        &mut self,
+        name: &'static str,
+        state: &'a (dyn DeviceState + Sync),
+    ) -> Result<(), MachineError> {
+        self.push_state(name, StateRef::shared(state))
+    }
+
+    /// Adds a user state entry (the next capture takes it in).
+    pub(crate) fn push_state(
+        &mut self,
+        name: &'static str,
+        state: StateRef<'a>,
+    ) -> Result<(), MachineError> {
+        self.head.taken = false;
+        self.head
+            .states
+            .push((name, state))
+            .map_err(|_| MachineError::DevicesFull { device: name })
+    }
+
+    /// Binds the snapshot to the owner map with id `owner` (it holds state
+    /// only that map's thread may call).
+    pub(crate) fn bind(&mut self, owner: u64) -> Result<(), MachineError> {
+        if self.head.bound != NEVER && self.head.bound != owner {
+            return Err(MachineError::OtherMap);
+        }
+        self.head.bound = owner;
+        Ok(())
+    }
+
     /// Whether a capture succeeded (and no memory was registered since).
     pub fn is_taken(&self) -> bool {
         self.head.taken
@@ -453,7 +563,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// Compares the machine with the snapshot: the map's table (regions
     /// and hooks; not the next hook id), every registered memory byte for
     /// byte, and every saved device's state, saved anew into `scratch`
-    /// (which must hold the largest device's [`state_len`](DeviceState::state_len)).
+    /// (which must hold the largest device's [`state_len`](crate::DeviceState::state_len)).
     /// Returns the first difference, or `None` if the machine equals the
     /// snapshot. Meant for tests and debug modes: it reads everything.
     pub fn diff(
@@ -461,8 +571,22 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         map: &MemoryMap<'a, N, H>,
         scratch: &mut [u8],
     ) -> Result<Option<Difference>, MachineError> {
+        self.diff_as(map, NEVER, scratch)
+    }
+
+    /// [`diff`](Self::diff) by the map with owner id `owner` ([`NEVER`]:
+    /// a shared map), which must be the one that captured the snapshot.
+    pub(crate) fn diff_as(
+        &self,
+        map: &MemoryMap<'a, N, H>,
+        owner: u64,
+        scratch: &mut [u8],
+    ) -> Result<Option<Difference>, MachineError> {
         if !self.head.taken {
             return Err(MachineError::NotTaken);
+        }
+        if self.head.owner != owner {
+            return Err(MachineError::OtherMap);
         }
         let same = map
             .table
@@ -535,6 +659,22 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
+        self.snapshot_with(snap, NEVER, &|_| None)
+    }
+
+    /// [`snapshot`](Self::snapshot) by the owner map with id `owner`
+    /// ([`NEVER`]: a shared map), copying each memory that `lent` gives an
+    /// owner's handle for (by the memory's address) with plain copies.
+    pub(crate) fn snapshot_with<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        owner: u64,
+        lent: &Lent<'_, 'a>,
+    ) -> Result<(), MachineError> {
+        // State that need not be `Sync` is called by its owner map alone.
+        if snap.head.bound != NEVER && snap.head.bound != owner {
+            return Err(MachineError::OtherMap);
+        }
         snap.head.taken = false;
         let (layout, version) = self.table.inspect(|l, v| {
             let copy = Layout {
@@ -605,7 +745,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 .head
                 .devices
                 .iter()
-                .any(|d| core::ptr::eq(d.state, state));
+                .any(|d| core::ptr::eq(d.state.get(), state.get()));
             if known {
                 continue;
             }
@@ -629,14 +769,41 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                 .map_err(|_| MachineError::DevicesFull { device: r.name })?;
             at = end;
         }
+        // User state, after the devices, in the same arena and entries.
+        for &(name, state) in snap.head.states.iter() {
+            let needed = state.state_len();
+            let full = MachineError::StateFull {
+                device: name,
+                needed,
+            };
+            let end = at.checked_add(needed).ok_or(full)?;
+            let out = snap.state.get_mut(at..end).ok_or(full)?;
+            let len = state.save(out).min(needed);
+            state.mark_clean();
+            let saved = Saved {
+                name,
+                state,
+                at,
+                len,
+            };
+            snap.head
+                .devices
+                .push(saved)
+                .map_err(|_| MachineError::DevicesFull { device: name })?;
+            at = end;
+        }
         for reg in snap.head.memories.iter_mut() {
             if let Some(image) = reg.source.image() {
-                image.capture(&mut *reg.copy);
+                match lent(image.addr()) {
+                    Some(owned) => image.capture_lent(owned, &mut *reg.copy),
+                    None => image.capture(&mut *reg.copy),
+                }
             }
         }
         snap.head.layout = layout;
         snap.head.version = version;
         snap.head.id = snapshot::next_id();
+        snap.head.owner = owner;
         self.devices.set(snap.head.id);
         snap.head.taken = true;
         Ok(())
@@ -658,7 +825,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// back; hook ids are never handed out again); each registered memory
     /// copies back the shards written since (its incremental restore); each
     /// saved device that reports itself
-    /// [`changed`](DeviceState::changed) gets its state back. Several
+    /// [`changed`](crate::DeviceState::changed) gets its state back. Several
     /// snapshots of one machine may be alive (a root and a later one, save
     /// slots): as memories do, the devices keep one baseline, the snapshot
     /// last captured or restored, and restoring any other snapshot puts
@@ -671,8 +838,25 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
+        self.restore_with(snap, NEVER, &|_| None)
+    }
+
+    /// [`restore`](Self::restore), copying each memory that `lent` gives
+    /// an owner's handle for with plain copies.
+    pub(crate) fn restore_with<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        owner: u64,
+        lent: &Lent<'_, 'a>,
+    ) -> Result<Restored, MachineError> {
         if !snap.head.taken {
             return Err(MachineError::NotTaken);
+        }
+        // A snapshot of an owner map's machine holds that map's lent
+        // memories: restoring it into any other map would let it reach
+        // them past the owner (from another thread, say).
+        if snap.head.owner != owner {
+            return Err(MachineError::OtherMap);
         }
         let mut done = Restored::default();
         if self.table.version() != snap.head.version {
@@ -693,7 +877,11 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         }
         for reg in snap.head.memories.iter() {
             if let Some(image) = reg.source.image() {
-                done.shards += image.restore(&*reg.copy).map_err(MachineError::Memory)?;
+                let copied = match lent(image.addr()) {
+                    Some(owned) => image.restore_lent(owned, &*reg.copy),
+                    None => image.restore(&*reg.copy),
+                };
+                done.shards += copied.map_err(MachineError::Memory)?;
             }
         }
         // A device's `changed` flag is about its last save or restore:

@@ -39,6 +39,7 @@ mod page_cache;
 mod ram;
 mod region;
 mod table;
+mod update;
 mod view;
 
 pub use cursor::Cursor;
@@ -51,6 +52,7 @@ pub use mmio::MmioDevice;
 pub use owner::OwnerMap;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};
+pub use update::MapUpdate;
 
 use table::Table;
 use view::View;
@@ -159,7 +161,7 @@ use view::View;
 ///   (a 3-byte device block is fine) and may end at `u64::MAX`. A memory
 ///   may be mapped any number of times, whole or in windows.
 /// - **Permissions**: reads need [`Perms::READ`](crate::Perms::READ), writes [`Perms::WRITE`](crate::Perms::WRITE),
-///   fetches (`fetch_u16`, `fetch_u32`) [`Perms::EXEC`](crate::Perms::EXEC), atomics both
+///   fetches (`fetch_u8` to `fetch_u64`) [`Perms::EXEC`](crate::Perms::EXEC), atomics both
 ///   `READ` and `WRITE`; a region lacking one fails with
 ///   [`ErrorKind::Permission`](crate::ErrorKind::Permission). ROM refuses
 ///   every write and atomic with [`ErrorKind::ReadOnly`](crate::ErrorKind::ReadOnly),
@@ -277,8 +279,14 @@ pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// An empty map (`const`, so it may be a `static`).
     pub const fn new() -> Self {
+        Self::with_directory(true)
+    }
+
+    /// An empty map whose changes keep the lookup directory or not (an
+    /// owner map's does not: its page cache serves the hot path).
+    pub(crate) const fn with_directory(directed: bool) -> Self {
         MemoryMap {
-            table: Table::new(),
+            table: Table::with_directory(directed),
             demand: demand::Handlers::new(),
             devices: machine::DeviceBaseline::new(),
         }
@@ -373,7 +381,7 @@ macro_rules! forward {
         $crate::map::forward!(@ $ty, $bulk;
             read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
             read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
-            read fetch_u16 u16, read fetch_u32 u32;
+            read fetch_u8 u8, read fetch_u16 u16, read fetch_u32 u32, read fetch_u64 u64;
             write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
             write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
         );

@@ -11,34 +11,40 @@
 //! a call, so a device or hook that calls back into the map from its
 //! callback is fine.
 //!
-//! The owner map is a whole machine: it takes machine snapshots and
-//! restores them ([`snapshot`](OwnerMap::snapshot),
-//! [`restore`](OwnerMap::restore), [`diff`](OwnerMap::diff), the lent
-//! memories registered by region name with
-//! [`MachineSnapshot::add_memory_of`](crate::MachineSnapshot::add_memory_of)),
-//! and maps windows and mirrors of a lent memory
-//! ([`add_ram_window_of`](OwnerMap::add_ram_window_of)).
+//! The owner map is a whole machine: its devices need not be `Sync`
+//! (registers in `Cell`s are fine: one thread calls them); it reads lent
+//! RAM and ROM with plain loads; it takes machine snapshots and restores
+//! them ([`snapshot`](OwnerMap::snapshot), [`restore`](OwnerMap::restore),
+//! [`diff`](OwnerMap::diff); the lent memories registered by region name
+//! with [`MachineSnapshot::add_memory_of`](crate::MachineSnapshot::add_memory_of)),
+//! copying the lent memories with plain copies, as its bulk copies do; it
+//! lends host slices of them ([`slice_mut`](OwnerMap::slice_mut)), keeps
+//! their dirty log in guest addresses ([`dirty`](OwnerMap::dirty)) and maps
+//! windows and mirrors of them ([`add_ram_window_of`](OwnerMap::add_ram_window_of)).
 //!
 //! Limits: each memory is lent once (`&'a mut`): further regions over it
 //! are made with `add_ram_window_of`. Accesses that the fast path does not
-//! serve (hooked, spanning regions, bulk copies), snapshots and restores
-//! take the map's shared path, which locks as it does for a shared map
-//! (correct, not lock-free). Devices are `Sync`, as for the shared map.
+//! serve (hooked, spanning regions) take the map's general path, which
+//! locks a shared memory as a shared map does. A machine snapshot an owner
+//! map captured is restored and compared by that map alone.
 
-use crate::error::{Access, VmError};
+use crate::error::{Access, ErrorKind, VmError};
 use crate::frozen::Frozen;
 use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
-use crate::map::hooks::{AccessHook, HookId};
+use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
-use crate::map::mmio::MmioDevice;
+use crate::map::mmio::{DeviceRef, MmioDevice, StateRef};
 use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
 use crate::map::region::{Backing, Region};
+use crate::map::update::MapUpdate;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
-use crate::shard::{OwnedPage, OwnedRam};
+use crate::shard::{OwnedPage, OwnedRam, DIRTY, PAGE};
+use crate::snapshot::{NEVER, UNTRACKED};
+use crate::DeviceState;
 use core::cell::Cell;
 use core::ops::RangeInclusive;
 
@@ -97,6 +103,8 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
     cache: PageCache<'a, OwnedPage<'a>>,
     /// The table version the cache is of.
     seen: Cell<usize>,
+    /// Its id for machine snapshots ([`NEVER`] until the first capture).
+    id: Cell<u64>,
 }
 
 /// Syncs its map's cache with its table when dropped, also on unwind.
@@ -136,10 +144,14 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// An empty owner-mode map.
     pub const fn new() -> Self {
         OwnerMap {
-            map: MemoryMap::new(),
+            // No lookup directory: the page cache serves the hot path, a
+            // miss searches, and every change (a fuzzer's protect, remap,
+            // restore) skips the directory's cost.
+            map: MemoryMap::with_directory(false),
             lent: [const { Cell::new(None) }; N],
             cache: PageCache::new(),
             seen: Cell::new(0),
+            id: Cell::new(NEVER),
         }
     }
 
@@ -214,6 +226,95 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         Ok(())
     }
 
+    /// Maps a device, as [`MemoryMap::add_mmio`]. The owner map is one
+    /// thread's machine, so the device need not be `Sync`: it may keep its
+    /// registers in `Cell`s.
+    ///
+    /// ```
+    /// use core::cell::Cell;
+    /// use vm_mem::{MmioDevice, OwnerMap, Perms, VmError};
+    ///
+    /// /// A counter in a `Cell`: not `Sync`.
+    /// #[derive(Default)]
+    /// struct Ticks(Cell<u32>);
+    /// impl MmioDevice for Ticks {
+    ///     fn read(&self, _: u64, _: usize) -> Result<u64, VmError> {
+    ///         self.0.set(self.0.get() + 1);
+    ///         Ok(self.0.get().into())
+    ///     }
+    ///     fn write(&self, _: u64, _: usize, v: u64) -> Result<(), VmError> {
+    ///         self.0.set(v as u32);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let ticks = Ticks::default();
+    /// let map: OwnerMap<'_, 2> = OwnerMap::new();
+    /// map.add_mmio("ticks", 0x4000_0000, 4, Perms::RW, &ticks)?;
+    /// map.write_u32(0x4000_0000, 41)?;
+    /// assert_eq!(map.read_u32(0x4000_0000)?, 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[allow(unsafe_code)] // the device's thread, argued at the call
+    pub fn add_mmio(
+        &self,
+        name: &'static str,
+        base: u64,
+        len: u64,
+        perms: Perms,
+        dev: &'a dyn MmioDevice,
+    ) -> Result<(), MapError> {
+        let _sync = self.synced();
+        // SAFETY: the device goes into this map's own table, which no other
+        // map or thread reaches: the owner map is neither `Send` nor `Sync`
+        // and never hands its table out (`map` is private), the machine
+        // snapshots it captures are restored and compared by it alone
+        // (`MachineError::OtherMap`), and a `Region` copy gives no way to
+        // the device. So the device is only ever called on this thread.
+        let dev = unsafe { DeviceRef::local(dev) };
+        self.map
+            .add_window(name, base, len, perms, Backing::Mmio(dev), 0, false)
+    }
+
+    /// Publishes several changes as one, as [`MemoryMap::update`] (RAM
+    /// added inside it is reached through its shared path: memories are
+    /// lent with [`add_ram`](Self::add_ram)).
+    pub fn update<R>(
+        &self,
+        f: impl FnOnce(&mut MapUpdate<'_, 'a, N, H>) -> Result<R, MapError>,
+    ) -> Result<R, MapError> {
+        let _sync = self.synced();
+        self.map.update(f)
+    }
+
+    /// Puts the memory behind RAM region `from` (a lent memory, say), from
+    /// byte `offset` on, behind region `name` in one change: a bank switch
+    /// between memories lent to this map, as [`MemoryMap::replace_ram`].
+    /// Fails with [`MapErrorKind::NoSuchRegion`] if either region is
+    /// missing (or `from` is not RAM).
+    ///
+    /// ```
+    /// use vm_mem::{OwnerMap, Perms, ShardedMemory};
+    ///
+    /// let (mut bank0, mut bank1) = (ShardedMemory::<1, 4096>::new(), ShardedMemory::<1, 4096>::new());
+    /// bank1.write_u8(0, 1)?;
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("bank", 0x1000, 0x1000, Perms::RW, &mut bank0)?;
+    /// map.add_ram("spare", 0x9000, 0x1000, Perms::NONE, &mut bank1)?;
+    /// map.replace_ram_of("bank", "spare", 0)?;
+    /// assert_eq!(map.read_u8(0x1000)?, 1); // bank1, with plain loads
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replace_ram_of(&self, name: &str, from: &str, offset: u64) -> Result<(), MapError> {
+        let _sync = self.synced();
+        let ram = self.map.region(from).and_then(|r| match r.backing {
+            Backing::Ram(m) => Some(m),
+            _ => None,
+        });
+        let ram = ram.ok_or(MapError::new(MapErrorKind::NoSuchRegion, "", "", 0, 0))?;
+        self.map.replace_ram(name, ram, offset)
+    }
+
     /// Maps `len` bytes of the memory behind RAM region `region` (a memory
     /// lent with [`add_ram`](Self::add_ram), or any RAM), from byte
     /// `offset` of that memory, at guest `base`: a window or a mirror of a
@@ -232,7 +333,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// map.write_u32(0x2000_3010, 7)?;
     /// assert_eq!(map.read_u32(0x2200_3010)?, 7);
     /// assert_eq!(map.read_u32(0x3000_0010)?, 7);
-    /// # Ok::<(), vm_mem::MapError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_ram_window_of(
         &self,
@@ -288,8 +389,6 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     }
 
     forward_map! {
-        /// Maps a device, as [`MemoryMap::add_mmio`].
-        fn add_mmio(&self, name: &'static str, base: u64, len: u64, perms: Perms, dev: &'a dyn MmioDevice) -> Result<(), MapError>;
         /// Removes a region, as [`MemoryMap::remove`] (its memory stays
         /// lent until the map is dropped).
         fn remove(&self, name: &str) -> Result<(), MapError>;
@@ -315,12 +414,30 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         fn region(&self, name: &str) -> Option<Region<'a>>;
         /// The table's version, as [`MemoryMap::version`].
         fn version(&self) -> usize;
-        /// Copies guest bytes out, as [`MemoryMap::read_bytes`].
-        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError>;
-        /// Copies bytes in, as [`MemoryMap::write_bytes`].
-        fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError>;
-        /// Fills guest bytes, as [`MemoryMap::fill`].
-        fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError>;
+    }
+
+    /// Copies guest bytes out, as [`MemoryMap::read_bytes`] (the same
+    /// checks and hooks); the memories lent to the map are read with plain
+    /// copies.
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
+        let _sync = self.synced();
+        self.map.read_bytes_with(addr, buf, &|at| self.lent_ram(at))
+    }
+
+    /// Copies bytes in, as [`MemoryMap::write_bytes`]; the memories lent to
+    /// the map are written with plain copies (and marked written).
+    pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
+        let _sync = self.synced();
+        let data = WriteData::Bytes(buf);
+        self.map.write_data(addr, data, &|at| self.lent_ram(at))
+    }
+
+    /// Fills guest bytes, as [`MemoryMap::fill`], with plain stores into
+    /// the memories lent to the map.
+    pub fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
+        let _sync = self.synced();
+        let data = WriteData::Fill { byte, len };
+        self.map.write_data(addr, data, &|at| self.lent_ram(at))
     }
 
     /// How many regions the map can hold: `N`.
@@ -333,8 +450,10 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// the table, the opted-in devices, and the memories registered with
     /// `snap`. The memories lent to this map cannot be named any more:
     /// register each by the name of its region,
-    /// [`MachineSnapshot::add_memory_of`]. Costs what the shared map's
-    /// capture costs.
+    /// [`MachineSnapshot::add_memory_of`]. The lent memories are copied
+    /// with plain copies (no locks). The snapshot then belongs to this
+    /// map: it holds the memories lent to it, so restoring or comparing it
+    /// through any other map fails with [`MachineError::OtherMap`].
     ///
     /// ```
     /// use vm_mem::{MachineSnapshot, OwnerMap, Perms, ShardedMemory, Snapshot};
@@ -365,7 +484,63 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
         let _sync = self.synced();
-        self.map.snapshot(snap)
+        self.map
+            .snapshot_with(snap, self.id()?, &|at| self.lent_ram(at))
+    }
+
+    /// Adds user state to `snap`, as [`MachineSnapshot::add_state`], for
+    /// this map's machine: the state need not be `Sync` (CPU registers in
+    /// `Cell`s), and the snapshot is then captured, restored and compared
+    /// by this map alone ([`MachineError::OtherMap`] elsewhere).
+    ///
+    /// ```
+    /// use core::cell::Cell;
+    /// use vm_mem::{DeviceState, MachineSnapshot, OwnerMap, Perms, ShardedMemory, Snapshot};
+    ///
+    /// /// A CPU's registers in `Cell`s: not `Sync`.
+    /// #[derive(Default)]
+    /// struct Cpu { pc: Cell<u32> }
+    /// impl DeviceState for Cpu {
+    ///     fn state_len(&self) -> usize { 4 }
+    ///     fn save(&self, out: &mut [u8]) -> usize {
+    ///         out[..4].copy_from_slice(&self.pc.get().to_le_bytes());
+    ///         4
+    ///     }
+    ///     fn restore(&self, from: &[u8]) {
+    ///         self.pc.set(u32::from_le_bytes(from[..4].try_into().unwrap()));
+    ///     }
+    ///     fn changed(&self) -> bool { true }
+    ///     fn mark_clean(&self) {}
+    /// }
+    ///
+    /// let cpu = Cpu::default();
+    /// let mut ram = ShardedMemory::<1, 4096>::new();
+    /// let mut ram_snap = Snapshot::<1, 4096>::new();
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("ram", 0, 0x1000, Perms::RW, &mut ram)?;
+    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// snap.add_memory_of("ram", &mut ram_snap)?;
+    /// map.add_state(&mut snap, "cpu", &cpu)?;
+    /// map.snapshot(&mut snap)?;
+    /// cpu.pc.set(0x40);
+    /// map.restore(&mut snap)?;
+    /// assert_eq!(cpu.pc.get(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[allow(unsafe_code)] // the state's thread, argued at the call
+    pub fn add_state<const M: usize, const D: usize, const B: usize>(
+        &self,
+        snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
+        name: &'static str,
+        state: &'a dyn DeviceState,
+    ) -> Result<(), MachineError> {
+        snap.bind(self.id()?)?;
+        // SAFETY: `bind` ties the snapshot to this map: only this map
+        // captures, restores or compares it from now on (every other map
+        // gets `OtherMap`), and it does so on its own thread, where
+        // `state` was borrowed (a `&` to a non-`Sync` value cannot come
+        // from another thread).
+        snap.push_state(name, unsafe { StateRef::local(state) })
     }
 
     /// Brings the whole machine back to `snap`, as [`MemoryMap::restore`]:
@@ -376,7 +551,153 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
         let _sync = self.synced();
-        self.map.restore(snap)
+        self.map
+            .restore_with(snap, self.id()?, &|at| self.lent_ram(at))
+    }
+
+    /// The guest bytes `addr..addr + len` as a host slice, for a loader, a
+    /// debugger or a DMA engine's source: they must lie in one region of a
+    /// memory lent to this map. Host access, not the guest's: no
+    /// permission check, no hook. `&mut self` keeps every access through
+    /// the map away while the slice lives. Fails with `Unmapped` for a
+    /// hole, [`ErrorKind::NotLent`](crate::ErrorKind::NotLent) for a
+    /// device, ROM, a memory the map does not hold, or a range that leaves
+    /// its region.
+    ///
+    /// ```
+    /// use vm_mem::{OwnerMap, Perms, ShardedMemory};
+    ///
+    /// let mut ram = ShardedMemory::<4, 4096>::new();
+    /// let mut map: OwnerMap<'_, 2> = OwnerMap::new();
+    /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RX, &mut ram)?;
+    /// // A loader copies an image in, whatever the guest may do there.
+    /// map.slice_mut(0x2000_0100, 4)?.copy_from_slice(&[0x13, 0, 0, 0]);
+    /// assert_eq!(map.fetch_u32(0x2000_0100)?, 0x13);
+    /// assert_eq!(map.slice(0x2000_0100, 2)?, &[0x13, 0]);
+    /// assert!(map.slice(0x2000_3ffe, 4).is_err()); // leaves the region
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn slice(&mut self, addr: u64, len: usize) -> Result<&[u8], VmError> {
+        self.host_bytes(addr, len, false).map(|b| &*b)
+    }
+
+    /// [`slice`](Self::slice), writable: for a loader or a DMA engine's
+    /// destination. The shards it spans are marked written (dirty log,
+    /// snapshot restore) when it is taken.
+    pub fn slice_mut(&mut self, addr: u64, len: usize) -> Result<&mut [u8], VmError> {
+        self.host_bytes(addr, len, true)
+    }
+
+    /// The one body of `slice` and `slice_mut`.
+    #[allow(unsafe_code)] // the slice's exclusivity, argued at the call
+    fn host_bytes(&mut self, addr: u64, len: usize, write: bool) -> Result<&mut [u8], VmError> {
+        let access = if write { Access::Write } else { Access::Read };
+        let fail = |kind| VmError::new(kind, access, addr, len);
+        let region = self.map.region_at(addr).ok_or(fail(ErrorKind::Unmapped))?;
+        // The range stays in the region: in this part, or in the parts
+        // `protect` split it into after this one.
+        let mut part = region;
+        let inside = len == 0
+            || loop {
+                if part.fits(
+                    addr.max(part.base),
+                    len - (addr.max(part.base) - addr) as usize,
+                ) {
+                    break true;
+                }
+                match part.last.checked_add(1).and_then(|n| self.map.region_at(n)) {
+                    Some(next) if next.continues(&part) => part = next,
+                    _ => break false,
+                }
+            };
+        let owned = match region.backing {
+            Backing::Ram(m) if inside => self.lent_ram(m.memory_addr()),
+            _ => None,
+        };
+        let owned = owned.ok_or(fail(ErrorKind::NotLent))?;
+        let off = region.backing_offset(addr);
+        // SAFETY: `self` is borrowed `&mut` for the slice's life, so no
+        // access through this map (nor through its devices, hooks or
+        // handler, which run only inside its calls) can reach these bytes
+        // meanwhile; the memory is lent to this map alone (`&'a mut`).
+        let bytes = unsafe { owned.bytes(off, len, write) };
+        bytes.ok_or(fail(ErrorKind::NotLent))
+    }
+
+    /// The dirty log of the memories lent to this map, in guest addresses:
+    /// for each region over a lent memory (in address order), the guest
+    /// bytes of each shard of that memory written since the log was last
+    /// cleared ([`clear_dirty`](Self::clear_dirty)), as far as the region
+    /// maps them. A shard mapped twice (a mirror) shows in both regions.
+    /// The granularity is the memory's shard; a restore marks what it
+    /// copies back (its bytes changed).
+    ///
+    /// ```
+    /// use vm_mem::{OwnerMap, Perms, ShardedMemory};
+    ///
+    /// let mut ram = ShardedMemory::<4, 4096>::new();
+    /// let map: OwnerMap<'_, 4> = OwnerMap::new();
+    /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut ram)?;
+    /// map.add_ram_window_of("mirror", 0x3000_0000, 0x2000, Perms::RW, "sram", 0x2000)?;
+    /// map.write_u32(0x2000_2010, 1)?;
+    /// let dirty: Vec<_> = map.dirty().collect();
+    /// assert_eq!(dirty, [0x2000_2000..=0x2000_2fff, 0x3000_0000..=0x3000_0fff]);
+    /// map.clear_dirty();
+    /// assert_eq!(map.dirty().count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dirty(&self) -> impl Iterator<Item = RangeInclusive<u64>> + use<'_, 'a, N, H> {
+        let regions = self.map.regions().into_iter();
+        let lent = regions.filter_map(move |r| match r.backing {
+            Backing::Ram(m) => Some((r, self.lent_ram(m.memory_addr())?)),
+            _ => None,
+        });
+        lent.flat_map(|(r, owned)| {
+            let shift = owned.shard_shift();
+            let last = r.offset + (r.last - r.base); // the window's last byte
+                                                     // The shards the region's window of its memory touches.
+            (r.offset >> shift..=last >> shift).filter_map(move |i| {
+                let dirty = owned.marks(usize::try_from(i).ok()?) & DIRTY != 0;
+                // The shard's bytes as guest addresses, clipped to the region.
+                let first = (i << shift).max(r.offset);
+                let end = ((i + 1) << shift).saturating_sub(1).min(last);
+                dirty.then(|| r.base + (first - r.offset)..=r.base + (end - r.offset))
+            })
+        })
+    }
+
+    /// Clears the dirty log of every memory lent to this map.
+    pub fn clear_dirty(&self) {
+        for lent in self.lent.iter() {
+            if let Some((_, owned)) = lent.get() {
+                owned.clear_marks(DIRTY);
+            }
+        }
+    }
+
+    /// This map's id for its machine snapshots: drawn once, at the first
+    /// capture, from the counter snapshot ids come from (never `NEVER`,
+    /// which names shared maps, and never one handed out before), or an
+    /// error once that counter ran out (after 2^64 ids, or 2^32 on targets
+    /// without 64-bit atomics).
+    fn id(&self) -> Result<u64, MachineError> {
+        if self.id.get() == NEVER {
+            let id = crate::snapshot::next_id();
+            if id == UNTRACKED {
+                return Err(MachineError::IdsExhausted);
+            }
+            self.id.set(id);
+        }
+        Ok(self.id.get())
+    }
+
+    /// The owner's handle on the lent memory at address `at`, if any.
+    fn lent_ram(&self, at: *const ()) -> Option<OwnedRam<'a>> {
+        let at: *const u8 = at.cast();
+        self.lent
+            .iter()
+            .find_map(|l| l.get().filter(|(p, _)| *p == at))
+            .map(|(_, owned)| owned)
     }
 
     /// Compares the machine with `snap`, as [`MemoryMap::diff`].
@@ -386,7 +707,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         scratch: &mut [u8],
     ) -> Result<Option<Difference>, MachineError> {
         let _sync = self.synced();
-        snap.diff(&self.map, scratch)
+        snap.diff_as(&self.map, self.id()?, scratch)
     }
 
     crate::map::access::load_methods!();
@@ -397,8 +718,15 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     fn refill(&self, addr: u64) -> Option<Region<'a>> {
         let (version, region) = self.map.table.hit_versioned(addr);
         self.cache.fill(addr, version, region, |r, off| {
-            let Backing::Ram(m) = r.backing else {
-                return None; // ROM: shared reads through the region
+            let m = match r.backing {
+                Backing::Ram(m) => m,
+                // ROM: the frozen bytes, read with plain loads.
+                Backing::Rom(m) => {
+                    let off = usize::try_from(off).ok()?;
+                    let page = m.frozen_bytes()?.get(off..off.checked_add(PAGE)?)?;
+                    return OwnedPage::rom(page);
+                }
+                Backing::Mmio(_) => return None,
             };
             // An address is a sound identity here, unlike for devices:
             // `GuestRam` is sealed, and its kinds are never zero-sized nor

@@ -61,6 +61,10 @@ pub trait GuestRam: Sync + sealed::Sealed {
     /// another) never share an address.
     #[doc(hidden)]
     fn memory_addr(&self) -> *const ();
+    /// A frozen reader's bytes, which no writer can ever change (`None`
+    /// for a live memory): an owner map reads ROM pages from them.
+    #[doc(hidden)]
+    fn frozen_bytes(&self) -> Option<&[u8]>;
     /// The memory as a machine snapshot captures and restores it (`None`
     /// for a frozen reader: it never changes).
     #[doc(hidden)]
@@ -115,7 +119,7 @@ pub trait GuestRam: Sync + sealed::Sealed {
 /// inherent `read_*`/`write_*`/bulk methods, converting offsets without
 /// truncation.
 macro_rules! guest_ram {
-    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr, memory = $memory:expr, image = $image:expr) => {
+    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr, memory = $memory:expr, image = $image:expr, frozen = $frozen:expr) => {
         impl<$($gen)*> sealed::Sealed for $ty {}
         impl<$($gen)*> GuestRam for $ty {
             #[inline]
@@ -137,6 +141,9 @@ macro_rules! guest_ram {
             #[allow(private_interfaces)]
             fn image(&self) -> Option<&dyn Image> {
                 $image(self)
+            }
+            fn frozen_bytes(&self) -> Option<&[u8]> {
+                $frozen(self)
             }
             guest_ram!(@load load_u8, read_u8, u8);
             guest_ram!(@load load_u16, read_u16, u16);
@@ -224,6 +231,20 @@ fn frozen_raw<'m, const SHARDS: usize, const SHARD_SIZE: usize>(
     rom.memory().raw()
 }
 
+/// A frozen memory's bytes, for an owner map's plain ROM reads.
+fn frozen_bytes<'m, const SHARDS: usize, const SHARD_SIZE: usize>(
+    rom: &'m Frozen<'_, SHARDS, SHARD_SIZE>,
+) -> Option<&'m [u8]> {
+    Some(rom.as_slice())
+}
+
+/// A live memory has no bytes that never change.
+fn no_frozen_bytes<const SHARDS: usize, const SHARD_SIZE: usize>(
+    _: &ShardedMemory<SHARDS, SHARD_SIZE>,
+) -> Option<&[u8]> {
+    None
+}
+
 /// A frozen memory refuses every atomic, as it refuses every write.
 fn frozen_update<const SHARDS: usize, const SHARD_SIZE: usize>(
     _mem: &Frozen<'_, SHARDS, SHARD_SIZE>,
@@ -239,8 +260,8 @@ fn frozen_update<const SHARDS: usize, const SHARD_SIZE: usize>(
     ))
 }
 
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw, memory = core::convert::identity, image = |m| Some(m as &dyn Image));
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw, memory = Frozen::memory, image = |_| None);
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw, memory = core::convert::identity, image = |m| Some(m as &dyn Image), frozen = no_frozen_bytes);
+guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw, memory = Frozen::memory, image = |_| None, frozen = frozen_bytes);
 
 /// Loads a `T` from `ram` through the per-width method for `T::SIZE`
 /// (a constant: the `match` folds away).

@@ -7,7 +7,7 @@
 //! (`0xffff_ffff_ffff_ffff`) without the end overflowing. A `Region` is a
 //! copy: reading one from a live map never holds the map.
 
-use crate::map::mmio::MmioDevice;
+use crate::map::mmio::DeviceRef;
 use crate::map::ram::GuestRam;
 use crate::perms::Perms;
 
@@ -19,7 +19,7 @@ pub enum RegionKind {
     /// Read-only memory (a [`Frozen`](crate::Frozen) memory): writes fail
     /// with `ReadOnly` whatever the region's permissions.
     Rom,
-    /// A memory-mapped device ([`MmioDevice`]).
+    /// A memory-mapped device ([`MmioDevice`](crate::MmioDevice)).
     Mmio,
 }
 
@@ -28,20 +28,26 @@ pub enum RegionKind {
 pub(crate) enum Backing<'a> {
     Ram(&'a dyn GuestRam),
     Rom(&'a dyn GuestRam),
-    Mmio(&'a dyn MmioDevice),
+    Mmio(DeviceRef<'a>),
 }
 
 impl<'a> Backing<'a> {
-    /// Whether both are the same memory or device, in the same role: the
-    /// whole reference (data address and vtable, as DESIGN.md's identity
-    /// rule asks), never the data address alone, which two zero-sized
-    /// devices (or a `repr(C)` struct and its first field) share.
+    /// Whether both are the same memory or device, in the same role. A
+    /// device is known by its whole reference (data address and vtable, as
+    /// DESIGN.md's identity rule asks), never by its data address alone,
+    /// which two zero-sized devices (or a `repr(C)` struct and its first
+    /// field) share. A memory is known by its address: `GuestRam` is
+    /// sealed, its kinds are never zero-sized nor one inside another, so
+    /// two at one address are one; and its vtable may differ from one
+    /// `&dyn` to the next (Rust does not promise one vtable per type: Miri
+    /// makes one per coercion), which must not make a memory seen again
+    /// take a new slot.
     pub(crate) fn same(self, other: Backing<'_>) -> bool {
         match (self, other) {
             (Backing::Ram(a), Backing::Ram(b)) | (Backing::Rom(a), Backing::Rom(b)) => {
-                core::ptr::eq(a, b)
+                core::ptr::addr_eq(a, b)
             }
-            (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::eq(a, b),
+            (Backing::Mmio(a), Backing::Mmio(b)) => core::ptr::eq(a.get(), b.get()),
             _ => false,
         }
     }

@@ -87,23 +87,38 @@ const NONE: u8 = u8::MAX;
 /// that bucket ([`NONE`]: none), computed by a writer from `regions`:
 /// every region claims the buckets its bytes fall in, the first claim
 /// wins (regions from index 255 on claim none).
-/// A region's claim stops after 256 MiB (it then holds every bucket of its
-/// granules) and after 16 pages of a granule (all of its 16 buckets).
+/// A region claims the buckets of its first 256 pages, and every bucket of
+/// its first 16 granules if it spans 256 MiB or more.
 fn directory<'a>(regions: &[Region<'a>]) -> [u8; BUCKETS] {
     let mut dir = [NONE; BUCKETS];
     for (i, r) in regions.iter().enumerate() {
         let Some(tag) = u8::try_from(i).ok().filter(|&t| t != NONE) else {
             break;
         };
+        // The walk claims the buckets of the region's first 256 pages
+        // (page starts below `stop`). A granule's pages repeat its 16
+        // buckets, so after 16 pages of one granule it jumps to the next:
+        // at most 32 steps where going page by page took up to 256.
+        let stop = (r.base | 0xfff).saturating_add(1 + 255 * 0x1000);
         let mut at = r.base;
-        // At most 16 granules x 16 pages: every bucket once.
-        for _ in 0..BUCKETS {
+        let mut left = 16;
+        loop {
             if dir[bucket(at)] == NONE {
                 dir[bucket(at)] = tag;
             }
-            let next_page = (at | 0xfff).checked_add(1);
-            match next_page {
-                Some(p) if p <= r.last && p - r.base < 1 << 28 => at = p,
+            left -= 1;
+            let next = if left == 0 {
+                at | 0x0fff_ffff // the granule's last byte
+            } else {
+                at | 0xfff // the page's last byte
+            };
+            match next.checked_add(1) {
+                Some(p) if p <= r.last && p < stop => {
+                    if p >> 28 != at >> 28 {
+                        left = 16;
+                    }
+                    at = p;
+                }
                 _ => break,
             }
         }
@@ -307,11 +322,16 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     hook_slots: [[WriteOnce<&'a dyn AccessHook>; SLOTS_PER_ENTRY]; H],
     /// Serialises changes; holds the id of the next hook.
     next_hook: SpinMutex<u64>,
+    /// Whether changes keep the lookup directory (`hints`). An owner map's
+    /// table does not: its page cache serves the hot path and a miss
+    /// searches, so a change (a fuzzer's protect, remap or restore) skips
+    /// the directory's cost; `hints` then stay `NONE`.
+    directed: bool,
 }
 
 impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
-    /// An empty table.
-    pub(crate) const fn new() -> Self {
+    /// An empty table that keeps a lookup directory or not (`directed`).
+    pub(crate) const fn with_directory(directed: bool) -> Self {
         const {
             assert!(
                 N <= (usize::MAX >> 8) / SLOTS_PER_ENTRY,
@@ -319,6 +339,7 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
             )
         };
         Table {
+            directed,
             version: SeqLock::new(),
             len: AtomicUsize::new(0),
             hints: [const { AtomicU8::new(NONE) }; BUCKETS],
@@ -707,15 +728,18 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
     /// the mutex held, so this is the version's one writer.
     fn publish(&self, next: &Layout<'a, N, H>, slots: &[usize], hook_slots: &[usize]) {
         let _write = self.version.write();
-        let dir = directory(&next.regions);
-        for ((h, hs), d) in self.hints.iter().zip(&self.hint_slots).zip(dir) {
-            h.store(d, Ordering::Relaxed);
-            let slot = slots.get(usize::from(d)).filter(|_| d != NONE);
-            let slot = slot
-                .and_then(|&s| u8::try_from(s).ok())
-                .filter(|&s| s != NONE);
-            let slot = slot.unwrap_or(NONE);
-            hs.store(slot, Ordering::Relaxed);
+        if self.directed {
+            let dir = directory(&next.regions);
+            // Each region index's slot as a hint byte (`NONE`: no region,
+            // or a slot past a byte): each bucket below is two stores.
+            let mut slot_of = [NONE; BUCKETS];
+            for (hint, &s) in slot_of.iter_mut().zip(slots).take(usize::from(NONE)) {
+                *hint = u8::try_from(s).unwrap_or(NONE);
+            }
+            for ((h, hs), d) in self.hints.iter().zip(&self.hint_slots).zip(dir) {
+                h.store(d, Ordering::Relaxed);
+                hs.store(slot_of[usize::from(d)], Ordering::Relaxed);
+            }
         }
         for (i, b) in self.bases.iter().enumerate() {
             b.store(next.regions.get(i).map_or(u64::MAX, |r| r.base));
@@ -734,5 +758,108 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
                 .store(meta(slot, h.kinds, Perms::NONE), Ordering::Relaxed);
         }
         self.hook_len.store(next.hooks.len(), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::mmio::{DeviceRef, MmioDevice};
+    use crate::VmError;
+
+    struct Dev;
+    impl MmioDevice for Dev {
+        fn read(&self, _: u64, _: usize) -> Result<u64, VmError> {
+            Ok(0)
+        }
+        fn write(&self, _: u64, _: usize, _: u64) -> Result<(), VmError> {
+            Ok(())
+        }
+    }
+
+    /// The directory as first written: every page of a region's first
+    /// 256 MiB walked one by one (up to 256 steps).
+    fn page_by_page(regions: &[Region<'_>]) -> [u8; BUCKETS] {
+        let mut dir = [NONE; BUCKETS];
+        for (i, r) in regions.iter().enumerate() {
+            let Some(tag) = u8::try_from(i).ok().filter(|&t| t != NONE) else {
+                break;
+            };
+            let mut at = r.base;
+            for _ in 0..BUCKETS {
+                if dir[bucket(at)] == NONE {
+                    dir[bucket(at)] = tag;
+                }
+                match (at | 0xfff).checked_add(1) {
+                    Some(p) if p <= r.last && p - r.base < 1 << 28 => at = p,
+                    _ => break,
+                }
+            }
+            if r.last - r.base >= 1 << 28 {
+                let granules = ((r.last - r.base) >> 28).min(15) + 1;
+                for g in 0..=granules {
+                    let base = bucket(r.base.wrapping_add(g << 28)) & 0xf0;
+                    for b in dir.iter_mut().skip(base).take(16) {
+                        if *b == NONE {
+                            *b = tag;
+                        }
+                    }
+                }
+            }
+        }
+        dir
+    }
+
+    #[test]
+    fn the_directory_jumps_granules_and_claims_what_a_page_walk_claims() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let dev = Dev;
+        for round in 0..if cfg!(miri) { 20 } else { 2000 } {
+            let mut regions: heapless::Vec<Region<'_>, 8> = heapless::Vec::new();
+            let mut base = next() % (1 << 33);
+            for _ in 0..1 + next() % 8 {
+                let len = match next() % 4 {
+                    0 => 1 + next() % 0x100,
+                    1 => 1 + next() % 0x40_000,
+                    2 => 1 + next() % 0x2000_0000,
+                    _ => 1 + next() % (1 << 34),
+                };
+                let Some(last) = base.checked_add(len - 1) else {
+                    break;
+                };
+                let r = Region {
+                    base,
+                    last,
+                    name: "r",
+                    perms: Perms::RW,
+                    fast: Perms::RW,
+                    offset: 0,
+                    backing: Backing::Mmio(DeviceRef::shared(&dev)),
+                };
+                let _ = regions.push(r);
+                let Some(b) = last.checked_add(1 + next() % 0x10_0000) else {
+                    break;
+                };
+                base = b;
+            }
+            assert_eq!(directory(&regions), page_by_page(&regions), "round {round}");
+        }
+        // Near the top of the address space too.
+        let top = Region {
+            base: u64::MAX - 0x3_0000,
+            last: u64::MAX,
+            name: "top",
+            perms: Perms::RW,
+            fast: Perms::RW,
+            offset: 0,
+            backing: Backing::Mmio(DeviceRef::shared(&dev)),
+        };
+        assert_eq!(directory(&[top]), page_by_page(&[top]));
     }
 }

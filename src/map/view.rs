@@ -5,6 +5,7 @@
 //! access region by region ([`pieces`](View::pieces), [`runs`](View::runs))
 //! and run the hooks watching it
 //! ([`run_load_hooks`](View::run_load_hooks),
+//! [`run_store_hooks`](View::run_store_hooks),
 //! [`run_write_hooks`](View::run_write_hooks)), so a change published
 //! meanwhile never mixes into one access.
 
@@ -120,6 +121,39 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
                 h.hook.read(addr, data);
             }
         }
+    }
+
+    /// Runs the write hooks watching a typed write (or an atomic's store)
+    /// of `data`, in installation order, each seeing what the earlier left
+    /// and free to change it
+    /// ([`AccessHook::write_value`](crate::map::hooks::AccessHook::write_value)),
+    /// until one refuses (then `DeniedByHook` for `access`).
+    #[inline]
+    pub(crate) fn run_store_hooks(
+        &self,
+        access: Access,
+        addr: u64,
+        data: &mut [u8],
+    ) -> Result<(), VmError> {
+        if self.hooks.is_empty() || data.is_empty() {
+            return Ok(());
+        }
+        let last = addr.saturating_add(data.len() as u64 - 1);
+        for h in self
+            .hooks
+            .iter()
+            .filter(|h| h.watches(Perms::WRITE, addr, last))
+        {
+            if !h.hook.write_value(addr, data) {
+                return Err(VmError::new(
+                    ErrorKind::DeniedByHook,
+                    access,
+                    addr,
+                    data.len(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Runs the write hooks watching the write, in installation order,

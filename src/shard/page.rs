@@ -87,6 +87,175 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     }
 }
 
+impl OwnedRam<'_> {
+    /// The bytes of shard `i` and its control block, if the memory has it.
+    #[inline]
+    fn shard(&self, i: usize) -> Option<(*mut u8, usize, &Ctl)> {
+        let size = 1usize << self.shift;
+        if i >= self.len >> self.shift {
+            return None;
+        }
+        // Element `i` of the memory's control blocks: `i` is below the
+        // shard count (`len >> shift`).
+        let ctl = NonNull::new(self.ctl.as_ptr().wrapping_add(i))?;
+        // SAFETY: that control block lives for 'a (the memory's array);
+        // it is read and stored only through its atomics.
+        let ctl = unsafe { ctl.as_ref() };
+        // In the storage: `(i + 1) * size <= len`.
+        Some((self.data.as_ptr().wrapping_add(i * size), size, ctl))
+    }
+
+    /// Copies shard `i` into `dst` (exactly one shard long) and clears
+    /// `clear` from its marks: a snapshot's plain copy. `false` (nothing
+    /// done) if the memory has no shard `i` or `dst` is not its size.
+    pub(crate) fn copy_out(&self, i: usize, dst: &mut [u8], clear: u8) -> bool {
+        let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == dst.len()) else {
+            return false;
+        };
+        // SAFETY: `size` bytes from `bytes` lie inside the storage (see
+        // `shard`), which lives for 'a; no other access to them runs during
+        // this call (`OwnedRam`'s rules), and `dst` is a distinct buffer
+        // the caller borrows mutably, so the regions do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(bytes, dst.as_mut_ptr(), size) };
+        // Only this owner touches the marks: no read-modify-write needed.
+        let marks = ctl.marks.load(Ordering::Relaxed);
+        ctl.marks.store(marks & !clear, Ordering::Relaxed);
+        true
+    }
+
+    /// Copies `src` (exactly one shard long) into shard `i` and sets its
+    /// marks to `marks`: a restore's plain copy. `false` (nothing done) as
+    /// for [`copy_out`](Self::copy_out).
+    pub(crate) fn copy_in(&self, i: usize, src: &[u8], marks: u8) -> bool {
+        let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == src.len()) else {
+            return false;
+        };
+        // SAFETY: as in `copy_out`; the bytes sit in an `UnsafeCell` (the
+        // storage), so writing through a pointer derived from a shared
+        // borrow is allowed, and no reference to them exists meanwhile.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), bytes, size) };
+        ctl.marks.store(marks, Ordering::Relaxed);
+        true
+    }
+
+    /// The bytes `off..off + len`, if they lie in the memory.
+    #[inline]
+    fn range(&self, off: u64, len: usize) -> Option<*mut u8> {
+        let off = usize::try_from(off).ok()?;
+        let end = off.checked_add(len)?;
+        // In the storage: `off + len <= len of the memory`.
+        (end <= self.len).then(|| self.data.as_ptr().wrapping_add(off))
+    }
+
+    /// Marks every shard of `off..off + len` (`len >= 1`, inside the
+    /// memory) written.
+    fn mark(&self, off: usize, len: usize) {
+        for i in off >> self.shift..=(off + len - 1) >> self.shift {
+            if let Some((_, _, ctl)) = self.shard(i) {
+                // Only this owner touches the marks: a load and a store.
+                if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
+                    ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Copies the bytes at `off` into `dst` with a plain copy (a bulk read
+    /// of the owner map); `false` (nothing read) if they leave the memory.
+    pub(crate) fn load_bytes(&self, off: u64, dst: &mut [u8]) -> bool {
+        let Some(src) = self.range(off, dst.len()) else {
+            return false;
+        };
+        // SAFETY: `dst.len()` bytes from `src` lie in the storage (`range`),
+        // alive for 'a; no other access to them runs during this call
+        // (`OwnedRam`'s rules) and `dst` is a distinct, mutably borrowed
+        // buffer, so the two do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+        true
+    }
+
+    /// Copies `src` to `off` with a plain copy and marks the shards
+    /// written; `false` (nothing written) if it leaves the memory.
+    pub(crate) fn store_bytes(&self, off: u64, src: &[u8]) -> bool {
+        let Some(dst) = self.range(off, src.len()) else {
+            return false;
+        };
+        if src.is_empty() {
+            return true;
+        }
+        // SAFETY: as in `load_bytes`; the bytes sit in an `UnsafeCell`
+        // (the storage), so writing through a pointer derived from a shared
+        // borrow is allowed, and no reference to them exists meanwhile.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+        // `range` checked `off` fits a usize.
+        self.mark(off as usize, src.len());
+        true
+    }
+
+    /// Sets `len` bytes at `off` to `byte` and marks the shards written;
+    /// `false` (nothing written) if they leave the memory.
+    pub(crate) fn fill_bytes(&self, off: u64, len: usize, byte: u8) -> bool {
+        let Some(dst) = self.range(off, len) else {
+            return false;
+        };
+        if len == 0 {
+            return true;
+        }
+        // SAFETY: as in `store_bytes`.
+        unsafe { core::ptr::write_bytes(dst, byte, len) };
+        self.mark(off as usize, len);
+        true
+    }
+
+    /// The bytes `off..off + len` as a host slice, marked written first if
+    /// `write` (`None` if they leave the memory).
+    ///
+    /// # Safety
+    /// For `'s` no other access to these bytes may run, through this
+    /// handle, its pages or the memory: the caller holds the owner map by
+    /// `&mut` for `'s`.
+    pub(crate) unsafe fn bytes<'s>(
+        &self,
+        off: u64,
+        len: usize,
+        write: bool,
+    ) -> Option<&'s mut [u8]> {
+        let at = self.range(off, len)?;
+        if write && len > 0 {
+            // `range` checked `off` fits a usize.
+            self.mark(off as usize, len);
+        }
+        // SAFETY: `len` bytes from `at` lie in the storage (`range`), alive
+        // for 'a, which outlives 's (the owner map borrows the memory for
+        // 'a); the bytes sit in an `UnsafeCell`, and by the caller's promise
+        // nothing else reads or writes them for 's, so the `&mut` is unique.
+        Some(unsafe { core::slice::from_raw_parts_mut(at, len) })
+    }
+
+    /// log2 of the memory's shard size.
+    #[inline]
+    pub(crate) fn shard_shift(&self) -> u32 {
+        self.shift
+    }
+
+    /// Clears `mark` in every shard's marks.
+    pub(crate) fn clear_marks(&self, mark: u8) {
+        for i in 0..self.len >> self.shift {
+            if let Some((_, _, ctl)) = self.shard(i) {
+                let marks = ctl.marks.load(Ordering::Relaxed);
+                ctl.marks.store(marks & !mark, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Shard `i`'s marks (0 if the memory has no shard `i`).
+    #[inline]
+    pub(crate) fn marks(&self, i: usize) -> u8 {
+        self.shard(i)
+            .map_or(0, |(_, _, ctl)| ctl.marks.load(Ordering::Relaxed))
+    }
+}
+
 /// The guest page a map's page cache maps one entry to: 4 KiB.
 pub(crate) const PAGE: usize = 4096;
 
@@ -186,11 +355,16 @@ impl SharedPage<'_> {
 /// [`OwnerMap`](crate::OwnerMap) caches per page, reached with plain
 /// loads and stores. Made only from an [`OwnedRam`], under its rules
 /// (neither `Send` nor `Sync`; no reference to the bytes outlives a call).
+///
+/// Or a page of a frozen memory ([`OwnedPage::rom`]), read with the same
+/// plain loads: no writer can ever run there, and such a page has no
+/// control block, so its [`store`](OwnedPage::store) refuses.
 #[derive(Clone, Copy)]
 pub(crate) struct OwnedPage<'a> {
     data: NonNull<u8>,
-    /// The control block of the shard the page lies in (its marks).
-    ctl: NonNull<Ctl>,
+    /// The control block of the shard the page lies in (its marks); `None`
+    /// for a frozen memory's page, which is never written.
+    ctl: Option<NonNull<Ctl>>,
     _owner: PhantomData<(&'a Ctl, *const ())>,
 }
 
@@ -209,7 +383,21 @@ impl<'a> OwnedRam<'a> {
             // Inside the storage: `off + PAGE <= len`.
             data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
             // Control block `i < count` of the memory's array.
-            ctl: NonNull::new(self.ctl.as_ptr().wrapping_add(i))?,
+            ctl: Some(NonNull::new(self.ctl.as_ptr().wrapping_add(i))?),
+            _owner: PhantomData,
+        })
+    }
+}
+
+impl<'a> OwnedPage<'a> {
+    /// A page of a frozen memory (`page`: its `PAGE` bytes, from
+    /// [`Frozen::as_slice`](crate::Frozen::as_slice)), read with plain loads
+    /// and never written: `None` if `page` is not one page long.
+    #[inline]
+    pub(crate) fn rom(page: &'a [u8]) -> Option<Self> {
+        (page.len() == PAGE).then(|| OwnedPage {
+            data: NonNull::from(page).cast(),
+            ctl: None,
             _owner: PhantomData,
         })
     }
@@ -228,7 +416,9 @@ impl OwnedPage<'_> {
         // access to the bytes can run during this call (`OwnedRam`'s rules:
         // the memory was borrowed `&'a mut`, every handle on it stays on
         // this thread, and no reference to the bytes outlives a call), so a
-        // plain read races nothing. Unaligned: `load_le` reads a `[u8]`.
+        // plain read races nothing. A frozen page (`rom`) is a `&'a [u8]`
+        // that no writer can ever change: reads race nothing either.
+        // Unaligned: `load_le` reads a `[u8]`.
         let bytes =
             unsafe { core::slice::from_raw_parts(self.data.as_ptr().wrapping_add(o), T::SIZE) };
         T::load_le(bytes)
@@ -241,9 +431,11 @@ impl OwnedPage<'_> {
         if o > PAGE - T::SIZE {
             return None;
         }
+        // A frozen page has no control block: it is never written.
+        let ctl = self.ctl?;
         // SAFETY: the control block of the page's shard (`OwnedRam::page`),
         // alive for 'a; read and stored only through its atomics.
-        let ctl = unsafe { self.ctl.as_ref() };
+        let ctl = unsafe { ctl.as_ref() };
         // A load and, the first time, a plain store: only this owner
         // touches the marks, so no read-modify-write is needed.
         if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {

@@ -6,8 +6,7 @@
 
 use proptest::prelude::*;
 
-#[path = "support/map_parts.rs"]
-mod map_parts;
+use crate::support::map_parts;
 use map_parts::{bytes_regions, calls, MRegion, RegFile, DEV, K};
 use std::sync::Mutex;
 use vm_mem::{Access, ErrorKind, MapErrorKind, MemoryMap, Perms, ShardedMemory, VmError};

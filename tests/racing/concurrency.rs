@@ -7,9 +7,7 @@ use std::thread;
 use std::time::Duration;
 use vm_mem::ShardedMemory;
 
-#[allow(dead_code)] // this file needs only the watchdog
-#[path = "support/harness.rs"]
-mod harness;
+use crate::support::harness;
 use harness::with_watchdog;
 
 type Mem = ShardedMemory<4, 64>;

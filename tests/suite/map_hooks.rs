@@ -514,3 +514,61 @@ fn hooks_installed_before_a_region_is_added_watch_it() {
     map.write_u8(0x101, 1).unwrap();
     assert!(take_log().is_empty());
 }
+
+/// Adds one to the stored value's first byte and counts its calls.
+struct Bump(std::sync::atomic::AtomicUsize);
+impl AccessHook for Bump {
+    fn write_value(&self, _addr: u64, data: &mut [u8]) -> bool {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        data[0] = data[0].wrapping_add(1);
+        true
+    }
+}
+
+/// Refuses a value whose first byte is 0x10 (after earlier hooks ran).
+struct NoSixteen;
+impl AccessHook for NoSixteen {
+    fn write_value(&self, _addr: u64, data: &mut [u8]) -> bool {
+        data[0] != 0x10
+    }
+}
+
+#[test]
+fn write_hooks_change_the_value_stored_through_every_handle() {
+    use vm_mem::OwnerMap;
+    let bump = Bump(0.into());
+    let calls = || bump.0.load(std::sync::atomic::Ordering::Relaxed);
+    let shared = ShardedMemory::<1, 4096>::new();
+    let mut owned = ShardedMemory::<1, 4096>::new();
+    let map: MemoryMap<'_, 2> = MemoryMap::new();
+    map.add_ram("ram", 0x1000, 0x1000, Perms::RW, &shared)
+        .unwrap();
+    map.watch(0x1000..=0x10ff, Perms::WRITE, &bump).unwrap();
+    map.watch(0x1000..=0x10ff, Perms::WRITE, &NoSixteen)
+        .unwrap();
+    map.write_u32(0x1000, 0x1122_3344).unwrap();
+    assert_eq!(shared.read_u32(0), Ok(0x1122_3345));
+    map.cpu().write_u16(0x1010, 0x0101).unwrap();
+    assert_eq!(shared.read_u16(0x10), Ok(0x0102));
+    // The chain: Bump makes 0x0f into 0x10, which NoSixteen refuses.
+    let e = map.write_u8(0x1020, 0x0f).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DeniedByHook);
+    assert_eq!(shared.read_u8(0x20), Ok(0));
+    // A guest atomic stores the changed value and returns the old one.
+    assert_eq!(map.fetch_add_u32(0x1000, 1), Ok(0x1122_3345));
+    assert_eq!(shared.read_u32(0), Ok(0x1122_3347));
+    // Bulk writes show their bytes to `write` only: unchanged.
+    map.write_bytes(0x1030, &[5, 6]).unwrap();
+    assert_eq!(shared.read_u16(0x30), Ok(0x0605));
+    assert_eq!(calls(), 4);
+    // The owner map too.
+    let owner: OwnerMap<'_, 2> = OwnerMap::new();
+    owner
+        .add_ram("ram", 0x1000, 0x1000, Perms::RW, &mut owned)
+        .unwrap();
+    owner.watch(0x1000..=0x10ff, Perms::WRITE, &bump).unwrap();
+    owner.write_u64(0x1008, 0x41).unwrap();
+    assert_eq!(owner.read_u64(0x1008), Ok(0x42));
+    owner.write_u8(0x1200, 7).unwrap(); // not watched
+    assert_eq!(owner.read_u8(0x1200), Ok(7));
+}

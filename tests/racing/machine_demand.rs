@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use vm_mem::{Access, Demand, ErrorKind, MemoryMap, Miss, Perms, ShardedMemory, UnmappedHandler};
 
-#[path = "support/counting.rs"]
-mod counting;
+use crate::support::counting;
 use counting::Counting;
 
 type Mem = ShardedMemory<2, 64>;

@@ -634,3 +634,120 @@ fn debug_output_lists_regions() {
         "{s}"
     );
 }
+
+/// Fetches of every width (`fetch_u8` for byte-wise decoders up to
+/// `fetch_u64`) check execute permission through every handle, report
+/// `Access::Fetch`, and agree with the reads.
+#[test]
+fn fetches_of_every_width_check_execute_permission_on_every_handle() {
+    use vm_mem::{Access, ErrorKind, MemoryAccess, OwnerMap};
+    let code = ShardedMemory::<1, 4096>::new();
+    code.write_bytes(0, &[0x48, 0x89, 0xe5, 0xc3, 1, 2, 3, 4])
+        .unwrap();
+    let mut data = ShardedMemory::<1, 4096>::new();
+    let shared_data = ShardedMemory::<1, 4096>::new();
+    let map: MemoryMap<'_, 4> = MemoryMap::new();
+    map.add_ram("code", 0x1000, 0x1000, Perms::RX, &code)
+        .unwrap();
+    map.add_ram("data", 0x2000, 0x1000, Perms::RW, &shared_data)
+        .unwrap();
+    fn check<M: MemoryAccess>(m: &M) {
+        assert_eq!(m.fetch_u8(0x1001), Ok(0x89));
+        assert_eq!(m.fetch_u64(0x1000), Ok(0x0403_0201_c3e5_8948));
+        assert_eq!(m.fetch_u8(0x1003), m.read_u8(0x1003));
+        let e = m.fetch_u8(0x2000).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::Permission {
+                needed: Perms::EXEC
+            }
+        );
+        assert_eq!((e.access(), e.size()), (Access::Fetch, 1));
+        let e = m.fetch_u64(0x2008).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.access()),
+            (
+                ErrorKind::Permission {
+                    needed: Perms::EXEC
+                },
+                Access::Fetch
+            )
+        );
+    }
+    check(&map);
+    check(&map.cpu());
+    assert_eq!(map.fetch::<u16>(0x1002), Ok(0xc3e5));
+    let frozen = code.freeze();
+    let owner: OwnerMap<'_, 4> = OwnerMap::new();
+    owner
+        .add_rom("code", 0x1000, 0x1000, Perms::RX, &frozen)
+        .unwrap();
+    owner
+        .add_ram("data", 0x2000, 0x1000, Perms::RW, &mut data)
+        .unwrap();
+    check(&owner);
+}
+
+/// Several changes published as one (`update`), and a bank switch
+/// (`replace_ram`) keeping the region's permissions and hooks.
+#[test]
+fn updates_publish_all_their_changes_or_none() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use vm_mem::{AccessHook, MapErrorKind, WriteData};
+    struct Count(AtomicUsize);
+    impl AccessHook for Count {
+        fn write(&self, _: u64, _: WriteData<'_>) -> bool {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+    }
+    let (a, b) = (
+        ShardedMemory::<1, 4096>::new(),
+        ShardedMemory::<1, 8192>::new(),
+    );
+    b.write_u32(0x1000, 0xb).unwrap();
+    let count = Count(AtomicUsize::new(0));
+    let map: MemoryMap<'_, 4> = MemoryMap::new();
+    map.add_ram("a", 0x1000, 0x1000, Perms::RW, &a).unwrap();
+    let v = map.version();
+    let id = map
+        .update(|u| {
+            u.protect(0x1800..=0x1fff, Perms::READ)?;
+            u.add_ram_window("b", 0x4000, 0x1000, Perms::RW, &b, 0x1000)?;
+            u.watch(0x1000..=0x1003, Perms::WRITE, &count)
+        })
+        .unwrap();
+    assert_eq!(map.version(), v + 2, "one version for three changes");
+    assert_eq!(map.read_u32(0x4000), Ok(0xb));
+    map.write_u32(0x1000, 1).unwrap();
+    assert_eq!(count.0.load(Ordering::Relaxed), 1);
+    // A refused change: nothing of the update is published.
+    let err = map
+        .update(|u| {
+            u.unwatch(id)?;
+            u.remove("b")?;
+            u.move_region("a", 0x3800)?; // into the place "b" left
+            u.remove("nope") // refused: the whole update is dropped
+        })
+        .unwrap_err();
+    assert_eq!(err.kind(), MapErrorKind::NoSuchRegion);
+    assert_eq!(map.version(), v + 2);
+    assert_eq!(map.read_u32(0x4000), Ok(0xb));
+    // A bank switch: the parts, permissions and hook stay.
+    map.replace_ram("a", &b, 0).unwrap();
+    assert_eq!(map.read_u32(0x1000), Ok(0));
+    assert_eq!(map.read_u32(0x4000), Ok(0xb));
+    map.write_u32(0x1000, 5).unwrap();
+    assert_eq!((b.read_u32(0), a.read_u32(0)), (Ok(5), Ok(1)));
+    assert_eq!(count.0.load(Ordering::Relaxed), 2);
+    assert!(
+        map.write_u8(0x1800, 1).is_err(),
+        "the protected part stays read-only"
+    );
+    let err = map.replace_ram("a", &a, 1).unwrap_err();
+    assert_eq!(err.kind(), MapErrorKind::PastBacking);
+    assert_eq!(
+        map.replace_ram("nope", &a, 0).unwrap_err().kind(),
+        MapErrorKind::NoSuchRegion
+    );
+}

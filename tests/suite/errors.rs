@@ -556,3 +556,28 @@ fn failed_accesses_leave_memory_and_marks_alone_in_every_geometry() {
     check::<4, 64>();
     check::<3, 16>();
 }
+
+/// Debug output of the map's errors and a handler's `Miss` prints
+/// addresses in hex and permissions as `r-x`, as `Display` does.
+#[test]
+fn debug_output_prints_addresses_in_hex_and_permissions_as_letters() {
+    use vm_mem::{MapError, MapErrorKind, Miss, Perms};
+    let e = MapError::new(MapErrorKind::Overlaps, "a", "b", 0x2000_0000, 0x100);
+    let text = format!("{e:?}");
+    assert!(
+        text.contains("base: 0x20000000") && text.contains("len: 0x100"),
+        "{text}"
+    );
+    let m = Miss {
+        addr: 0x4000_0004,
+        len: 4,
+        hole: 0x4000_0004,
+        access: vm_mem::Access::Read,
+    };
+    assert!(format!("{m:?}").contains("addr: 0x40000004"));
+    assert_eq!(format!("{:?}", Perms::RX), "Perms(r-x)");
+    let k = vm_mem::ErrorKind::Permission {
+        needed: Perms::EXEC,
+    };
+    assert_eq!(format!("{k:?}"), "Permission { needed: Perms(--x) }");
+}

@@ -11,7 +11,7 @@
 //! operations over four geometries; `VM_MEM_PROPTEST_SCALE=N` runs N times
 //! as many cases (e.g. 100 for a long run). Under Miri the counts shrink.
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

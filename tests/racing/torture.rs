@@ -21,8 +21,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use vm_mem::{ErrorKind, ShardedMemory, Snapshot};
 
-#[path = "support/harness.rs"]
-mod harness;
+use crate::support::harness;
 use harness::scale;
 
 type Mem = ShardedMemory<8, 64>;

@@ -13,8 +13,7 @@ use vm_mem::{
     Perms, ShardedMemory, Snapshot, VmError,
 };
 
-#[path = "support/counting.rs"]
-mod counting;
+use crate::support::counting;
 use counting::Counting;
 
 type MemA = ShardedMemory<8, 64>;

@@ -167,3 +167,40 @@ fn freezing_while_writers_run_never_hangs() {
         assert_eq!(rom.read_u64(60).unwrap(), mem.read_u64(60).unwrap());
     });
 }
+
+/// Re-taking the baseline (which copies only the shards written since)
+/// and taking another snapshot (which copies all) both leave a snapshot
+/// that restores exactly, through the shared memory and the exclusive view.
+#[test]
+fn retaking_the_baseline_keeps_the_snapshot_exact() {
+    let mut mem = ShardedMemory::<8, 64>::new();
+    let (mut a, mut b) = (Snapshot::<8, 64>::new(), Snapshot::<8, 64>::new());
+    mem.snapshot(&mut a);
+    mem.snapshot(&mut a); // nothing written since
+    mem.write_u32(70, 1).unwrap(); // shard 1
+    mem.write_u16(511, 2).unwrap_err(); // out of bounds: nothing written
+    mem.write_u16(200, 3).unwrap(); // shard 3
+    mem.snapshot(&mut a); // shards 1 and 3
+    mem.write_u32(70, 9).unwrap();
+    assert_eq!(mem.restore(&a), Ok(1));
+    assert_eq!((mem.read_u32(70), mem.read_u16(200)), (Ok(1), Ok(3)));
+    // Another snapshot moves the baseline: `a` is then taken whole.
+    mem.snapshot(&mut b);
+    mem.write_u8(0, 5).unwrap();
+    mem.snapshot(&mut a);
+    assert_eq!(
+        mem.restore(&a),
+        Ok(0),
+        "`a` is the baseline, nothing changed"
+    );
+    // The exclusive view, the same rule.
+    let mut view = mem.exclusive();
+    view.write_u8(448, 6).unwrap(); // shard 7
+    view.snapshot(&mut a);
+    view.write_u8(448, 0).unwrap();
+    assert_eq!(view.restore(&a), Ok(1));
+    assert_eq!((view.read_u8(448), view.read_u8(0)), (Ok(6), Ok(5)));
+    assert_eq!(mem.restore(&b), Ok(8));
+    assert_eq!((mem.read_u8(0), mem.read_u8(448)), (Ok(0), Ok(0)));
+    assert_eq!((mem.read_u32(70), mem.read_u16(200)), (Ok(1), Ok(3)));
+}

@@ -4,8 +4,7 @@
 
 use proptest::prelude::*;
 
-#[path = "support/map_parts.rs"]
-mod map_parts;
+use crate::support::map_parts;
 use map_parts::{bytes_regions, region_at, MRegion, RegFile, DEV, K};
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use vm_mem::{ErrorKind, ShardedMemory, Snapshot};
 
-mod support;
+use crate::support;
 
 const SHARDS: usize = 4;
 const N: usize = 64;

@@ -416,28 +416,27 @@ fn a_cursor_over_many_pages_sees_each_change() {
     assert!(cpu.read_u8(0x100_6000).is_err());
 }
 
-/// A UART whose receive FIFO and status live behind a lock (the shared
-/// map's devices are `Sync`), opting in to machine snapshots.
+/// A UART whose receive FIFO and status live in `Cell`s (an owner map's
+/// devices need not be `Sync`), opting in to machine snapshots.
 #[derive(Default)]
 struct Uart {
-    regs: std::sync::Mutex<(std::collections::VecDeque<u8>, u32)>,
-    dirty: std::sync::atomic::AtomicBool,
+    fifo: std::cell::RefCell<std::collections::VecDeque<u8>>,
+    status: std::cell::Cell<u32>,
+    dirty: std::cell::Cell<bool>,
 }
 impl MmioDevice for Uart {
     fn read(&self, offset: u64, _: usize) -> Result<u64, VmError> {
-        let mut r = self.regs.lock().unwrap();
-        self.dirty.store(true, Ordering::Relaxed);
+        self.dirty.set(true);
         Ok(match offset {
-            0 => r.0.pop_front().map_or(0x100, u64::from), // data, 0x100: empty
-            _ => u64::from(r.1),
+            0 => self.fifo.borrow_mut().pop_front().map_or(0x100, u64::from), // 0x100: empty
+            _ => u64::from(self.status.get()),
         })
     }
     fn write(&self, offset: u64, _: usize, v: u64) -> Result<(), VmError> {
-        let mut r = self.regs.lock().unwrap();
-        self.dirty.store(true, Ordering::Relaxed);
+        self.dirty.set(true);
         match offset {
-            0 => r.0.push_back(v as u8),
-            _ => r.1 = v as u32,
+            0 => self.fifo.borrow_mut().push_back(v as u8),
+            _ => self.status.set(v as u32),
         }
         Ok(())
     }
@@ -450,26 +449,26 @@ impl vm_mem::DeviceState for Uart {
         4 + 1 + 16
     }
     fn save(&self, out: &mut [u8]) -> usize {
-        let r = self.regs.lock().unwrap();
-        out[..4].copy_from_slice(&r.1.to_le_bytes());
-        let n = r.0.len().min(16);
+        out[..4].copy_from_slice(&self.status.get().to_le_bytes());
+        let fifo = self.fifo.borrow();
+        let n = fifo.len().min(16);
         out[4] = n as u8;
-        for (i, b) in r.0.iter().take(n).enumerate() {
+        for (i, b) in fifo.iter().take(n).enumerate() {
             out[5 + i] = *b;
         }
         5 + n
     }
     fn restore(&self, from: &[u8]) {
-        let mut r = self.regs.lock().unwrap();
-        r.1 = u32::from_le_bytes(from[..4].try_into().unwrap());
-        r.0 = from[5..5 + usize::from(from[4])].iter().copied().collect();
-        self.dirty.store(false, Ordering::Relaxed);
+        self.status
+            .set(u32::from_le_bytes(from[..4].try_into().unwrap()));
+        *self.fifo.borrow_mut() = from[5..5 + usize::from(from[4])].iter().copied().collect();
+        self.dirty.set(false);
     }
     fn changed(&self) -> bool {
-        self.dirty.load(Ordering::Relaxed)
+        self.dirty.get()
     }
     fn mark_clean(&self) {
-        self.dirty.store(false, Ordering::Relaxed);
+        self.dirty.set(false);
     }
 }
 
@@ -506,7 +505,15 @@ fn an_owner_map_snapshots_runs_and_restores_a_whole_machine() {
         map.read_bytes(0x2000_0000, &mut bytes_before).unwrap();
         let saved_uart = snap.device_state("uart").unwrap().to_vec();
         let mut rng = Lcg(7);
-        let runs = if cfg!(miri) { 20 } else { 10_000 };
+        // 10,000 in a release build (`cargo test --release`); the debug
+        // build of `cargo test` runs 2,000 to keep the suite quick.
+        let runs = if cfg!(miri) {
+            20
+        } else if cfg!(debug_assertions) {
+            2_000
+        } else {
+            10_000
+        };
         for run in 0..runs {
             // A run: stores, a UART exchange, a permission change, a move.
             for _ in 0..1 + rng.next() % 8 {
@@ -538,4 +545,191 @@ fn an_owner_map_snapshots_runs_and_restores_a_whole_machine() {
     let mut after = vec![0u8; Sram::SIZE];
     sram.read_bytes(0, &mut after).unwrap();
     assert!(after == bytes_before, "the memory given back differs");
+}
+
+#[test]
+fn an_owner_maps_snapshot_is_restored_and_compared_by_that_map_only() {
+    use vm_mem::{MachineError, MachineSnapshot, Snapshot};
+    let mut lent = Mem::new();
+    let shared_ram = Mem::new();
+    let mut lent_snap = Snapshot::<4, 64>::new();
+    let mut shared_snap = Snapshot::<4, 64>::new();
+    let other: MemoryMap<'_, 8, 2> = MemoryMap::new();
+    let owner: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    let second: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    owner
+        .add_ram("ram", 0x1000, 256, Perms::RW, &mut lent)
+        .unwrap();
+    other
+        .add_ram("ram", 0x1000, 256, Perms::RW, &shared_ram)
+        .unwrap();
+    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new();
+    snap.add_memory_of("ram", &mut lent_snap).unwrap();
+    owner.snapshot(&mut snap).unwrap();
+    // Another map (shared, or a second owner map, maybe on another thread)
+    // must not reach the memory lent to `owner` through the snapshot.
+    assert_eq!(other.restore(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(second.restore(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(snap.diff(&other, &mut []), Err(MachineError::OtherMap));
+    assert_eq!(second.diff(&snap, &mut []), Err(MachineError::OtherMap));
+    owner.write_u8(0x1000, 1).unwrap();
+    assert_eq!(owner.restore(&mut snap).map(|r| r.shards), Ok(1));
+    // A shared map's snapshot is not an owner map's either.
+    let mut shared = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new();
+    shared.add_memory(&shared_ram, &mut shared_snap).unwrap();
+    other.snapshot(&mut shared).unwrap();
+    assert_eq!(owner.restore(&mut shared), Err(MachineError::OtherMap));
+    assert_eq!(other.restore(&mut shared).map(|r| r.shards), Ok(0));
+}
+
+#[test]
+fn host_slices_of_lent_memory_cover_protected_parts_and_mark_writes() {
+    use vm_mem::ErrorKind;
+    type Pages = ShardedMemory<4, 4096>;
+    let mut ram = Pages::new();
+    let rom_mem = Mem::new();
+    let rom = rom_mem.freeze();
+    let dev = Reg(0.into(), 0.into());
+    {
+        let mut map: OwnerMap<'_, 8, 2> = OwnerMap::new();
+        map.add_ram("ram", 0x1_0000, 0x4000, Perms::RW, &mut ram)
+            .unwrap();
+        map.add_rom("rom", 0x8000, 256, Perms::RX, &rom).unwrap();
+        map.add_mmio("dev", 0x9000, 64, Perms::RW, &dev).unwrap();
+        // Split the region: a slice still spans its parts.
+        map.protect(0x1_1000..=0x1_1fff, Perms::READ).unwrap();
+        let s = map.slice_mut(0x1_0ffe, 4).unwrap();
+        s.copy_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(map.read_u32(0x1_0ffe), Ok(0x0403_0201));
+        assert_eq!(map.slice(0x1_0ffe, 4).unwrap(), &[1, 2, 3, 4]);
+        assert!(map.slice(0x1_3ffe, 2).is_ok());
+        assert!(map.slice(0x1_3fff, 0).is_ok());
+        let kind = |r: Result<&[u8], vm_mem::VmError>| r.map(|_| ()).map_err(|e| e.kind());
+        assert_eq!(kind(map.slice(0x1_3ffe, 4)), Err(ErrorKind::NotLent));
+        assert_eq!(kind(map.slice(0x8000, 4)), Err(ErrorKind::NotLent));
+        assert_eq!(kind(map.slice(0x9000, 4)), Err(ErrorKind::NotLent));
+        assert_eq!(kind(map.slice(0x5000, 4)), Err(ErrorKind::Unmapped));
+        // Bulk copies through the owner map: plain copies, marked written.
+        map.write_bytes(0x1_2ff0, &[7; 32]).unwrap();
+        map.fill(0x1_3ff0, 16, 9).unwrap();
+        let mut back = [0u8; 40];
+        map.read_bytes(0x1_2fe8, &mut back).unwrap();
+        assert_eq!(&back[..8], &[0; 8]);
+        assert_eq!(&back[8..], &[7; 32]);
+        // The read-only part refuses bulk writes, as the shared map does.
+        let err = map.write_bytes(0x1_1000, &[1]).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::Permission {
+                needed: Perms::WRITE
+            }
+        );
+        // The dirty log in guest addresses: every shard written, per part
+        // of the protected region.
+        let dirty: Vec<_> = map.dirty().collect();
+        assert_eq!(
+            dirty,
+            [
+                0x1_0000..=0x1_0fff,
+                0x1_1000..=0x1_1fff,
+                0x1_2000..=0x1_2fff,
+                0x1_3000..=0x1_3fff
+            ]
+        );
+        map.clear_dirty();
+        assert_eq!(map.dirty().count(), 0);
+        map.write_u16(0x1_2ffe, 1).unwrap();
+        assert_eq!(map.dirty().collect::<Vec<_>>(), [0x1_2000..=0x1_2fff]);
+    }
+    assert_eq!(ram.read_u32(0xffe), Ok(0x0403_0201));
+    assert_eq!(ram.read_u8(0x2ffd), Ok(7));
+    assert_eq!(ram.read_u8(0x3fff), Ok(9));
+    assert_eq!(ram.dirty_shards().collect::<Vec<_>>(), [2]);
+}
+
+/// The handles that threads share stay `Send` and `Sync` now that devices
+/// need not be `Sync` (only an owner map takes such devices).
+#[test]
+fn shared_handles_stay_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    fn sendable<T: Send>() {}
+    shared::<MemoryMap<'static, 8, 2>>();
+    shared::<vm_mem::Region<'static>>();
+    sendable::<vm_mem::MachineSnapshot<'static, 'static, 8, 1, 1, 16, 2>>();
+    sendable::<Cursor<'static, 'static, 8, 2>>();
+}
+
+/// CPU registers in `Cell`s, opted in to machine snapshots.
+#[derive(Default)]
+struct Cpu {
+    pc: std::cell::Cell<u32>,
+    sp: std::cell::Cell<u32>,
+}
+impl vm_mem::DeviceState for Cpu {
+    fn state_len(&self) -> usize {
+        8
+    }
+    fn save(&self, out: &mut [u8]) -> usize {
+        out[..4].copy_from_slice(&self.pc.get().to_le_bytes());
+        out[4..8].copy_from_slice(&self.sp.get().to_le_bytes());
+        8
+    }
+    fn restore(&self, from: &[u8]) {
+        self.pc
+            .set(u32::from_le_bytes(from[..4].try_into().unwrap()));
+        self.sp
+            .set(u32::from_le_bytes(from[4..8].try_into().unwrap()));
+    }
+    fn changed(&self) -> bool {
+        true
+    }
+    fn mark_clean(&self) {}
+}
+
+#[test]
+fn cpu_state_in_cells_rides_along_with_an_owner_maps_snapshots() {
+    use vm_mem::{Difference, MachineError, MachineSnapshot, Snapshot};
+    let cpu = Cpu::default();
+    let mut ram = Mem::new();
+    let shared_ram = Mem::new();
+    let mut ram_snap = Snapshot::<4, 64>::new();
+    let owner: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    let other: OwnerMap<'_, 8, 2> = OwnerMap::new();
+    let shared: MemoryMap<'_, 8, 2> = MemoryMap::new();
+    owner.add_ram("ram", 0, 256, Perms::RW, &mut ram).unwrap();
+    shared
+        .add_ram("ram", 0, 256, Perms::RW, &shared_ram)
+        .unwrap();
+    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 2, 32, 2>::new();
+    snap.add_memory_of("ram", &mut ram_snap).unwrap();
+    owner.add_state(&mut snap, "cpu", &cpu).unwrap();
+    // Bound to `owner`: no other map captures it.
+    assert_eq!(shared.snapshot(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(other.snapshot(&mut snap), Err(MachineError::OtherMap));
+    assert_eq!(
+        other.add_state(&mut snap, "x", &cpu),
+        Err(MachineError::OtherMap)
+    );
+    cpu.pc.set(0x100);
+    owner.snapshot(&mut snap).unwrap();
+    for step in 0..50u32 {
+        cpu.pc.set(0x100 + 4 * step);
+        cpu.sp.set(step);
+        owner.write_u32(u64::from(step % 64) * 4, step).unwrap();
+        if step % 3 == 1 {
+            let d = owner.diff(&snap, &mut [0; 8]).unwrap();
+            assert!(matches!(
+                d,
+                Some(Difference::Memory { .. } | Difference::Device("cpu"))
+            ));
+        }
+        owner.restore(&mut snap).unwrap();
+        assert_eq!((cpu.pc.get(), cpu.sp.get()), (0x100, 0), "step {step}");
+        assert_eq!(owner.diff(&snap, &mut [0; 8]), Ok(None));
+    }
+    assert_eq!(
+        snap.device_state("cpu"),
+        Some(&[0, 1, 0, 0, 0, 0, 0, 0][..])
+    );
+    assert_eq!(shared.restore(&mut snap), Err(MachineError::OtherMap));
 }

@@ -16,9 +16,7 @@ use vm_mem::{
     ShardedMemory, VmError, WriteData,
 };
 
-#[allow(dead_code)] // this file needs only the watchdog
-#[path = "support/harness.rs"]
-mod harness;
+use crate::support::harness;
 use harness::with_watchdog;
 
 type Mem = ShardedMemory<2, 64>;
