@@ -12,7 +12,7 @@
 #    scheduler seeds (seed 0 among them, so part 1 leaves them out), each
 #    module selected by its name, for more interleavings: the lock-free
 #    proof (lockfree::optimistic_reads) over 64 seeds (without the writer's
-#    fence(Release) it found a torn straddling read at seed 61 of 0..64);
+#    fence(Release) it found a torn straddling read at seed 61 of 0..64, and at seed 0 once the fence moved into src/seqlock.rs);
 #    the rest of lockfree, issue 14's racing regressions (soundness), the
 #    live map and demand mapping over 8; the torture and concurrency tests
 #    over 4 (each run already races several threads for many rounds).

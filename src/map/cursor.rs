@@ -8,7 +8,7 @@
 //! filled at, no change was published since, so the cached page is exactly
 //! what the table would give; the access then goes straight to the memory
 //! or device. A page wholly inside one RAM or ROM region and one shard is
-//! cached as its words and its shard's control block (`shard.rs`'s own
+//! cached as its words and its shard's control block (`src/shard`'s own
 //! protocol), so a RAM hit inlines whole, with no bounds or permission
 //! test and no dynamic call; a device is one call. A hit
 //! searches nothing and stores nothing shared (the cache is the cursor's
