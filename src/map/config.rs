@@ -59,11 +59,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
             return Err(err(MapErrorKind::PastAddressSpace, ""));
         };
         // A memory's size bounds the window; a device has none.
-        let size = match backing {
-            Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
-            Backing::Mmio(_) => None,
-        };
-        if let Some(size) = size {
+        if let Some(size) = backing.size() {
             if offset.checked_add(len).is_none_or(|end| end > size) {
                 return Err(err(MapErrorKind::PastBacking, ""));
             }
@@ -196,23 +192,14 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
         backing: Backing<'a>,
         offset: u64,
     ) -> Result<(), MapError> {
-        let mut parts = self.regions.iter_mut().filter(|r| r.name == name);
+        let mut parts = self.regions.iter().filter(|r| r.name == name);
         let Some(first) = parts.next() else {
             return Err(MapError::new(MapErrorKind::NoSuchRegion, "", "", 0, 0));
         };
         let (base, first_name) = (first.base, first.name);
-        let last = self
-            .regions
-            .iter()
-            .filter(|r| r.name == name)
-            .map(|r| r.last)
-            .max()
-            .unwrap_or(base);
+        let last = parts.fold(first.last, |last, r| last.max(r.last));
         let len = last - base + 1;
-        let size = match backing {
-            Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
-            Backing::Mmio(_) => None,
-        };
+        let size = backing.size();
         if size.is_some_and(|size| offset.checked_add(len).is_none_or(|end| end > size)) {
             return Err(MapError::new(
                 MapErrorKind::PastBacking,

@@ -32,6 +32,15 @@ pub(crate) enum Backing<'a> {
 }
 
 impl<'a> Backing<'a> {
+    /// The backing memory's size, which bounds a window of it (`None` for
+    /// a device, which has none).
+    pub(crate) fn size(self) -> Option<u64> {
+        match self {
+            Backing::Ram(m) | Backing::Rom(m) => Some(m.size()),
+            Backing::Mmio(_) => None,
+        }
+    }
+
     /// Whether both are the same memory or device, in the same role. A
     /// device is known by its whole reference (data address and vtable, as
     /// DESIGN.md's identity rule asks), never by its data address alone,

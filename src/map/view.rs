@@ -135,25 +135,8 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
         addr: u64,
         data: &mut [u8],
     ) -> Result<(), VmError> {
-        if self.hooks.is_empty() || data.is_empty() {
-            return Ok(());
-        }
-        let last = addr.saturating_add(data.len() as u64 - 1);
-        for h in self
-            .hooks
-            .iter()
-            .filter(|h| h.watches(Perms::WRITE, addr, last))
-        {
-            if !h.hook.write_value(addr, data) {
-                return Err(VmError::new(
-                    ErrorKind::DeniedByHook,
-                    access,
-                    addr,
-                    data.len(),
-                ));
-            }
-        }
-        Ok(())
+        let len = data.len();
+        self.run_writers(access, addr, len, |h| h.write_value(addr, data))
     }
 
     /// Runs the write hooks watching the write, in installation order,
@@ -166,22 +149,30 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
         addr: u64,
         data: WriteData<'_>,
     ) -> Result<(), VmError> {
-        if self.hooks.is_empty() || data.len() == 0 {
+        self.run_writers(access, addr, data.len(), |h| h.write(addr, data))
+    }
+
+    /// The one loop of both: `call` on every hook watching writes to
+    /// `addr..addr + len`, in installation order, until one returns false.
+    #[inline]
+    fn run_writers(
+        &self,
+        access: Access,
+        addr: u64,
+        len: usize,
+        mut call: impl FnMut(&dyn crate::map::hooks::AccessHook) -> bool,
+    ) -> Result<(), VmError> {
+        if self.hooks.is_empty() || len == 0 {
             return Ok(());
         }
-        let last = addr.saturating_add(data.len() as u64 - 1);
+        let last = addr.saturating_add(len as u64 - 1);
         for h in self
             .hooks
             .iter()
             .filter(|h| h.watches(Perms::WRITE, addr, last))
         {
-            if !h.hook.write(addr, data) {
-                return Err(VmError::new(
-                    ErrorKind::DeniedByHook,
-                    access,
-                    addr,
-                    data.len(),
-                ));
+            if !call(h.hook) {
+                return Err(VmError::new(ErrorKind::DeniedByHook, access, addr, len));
             }
         }
         Ok(())
