@@ -7,7 +7,7 @@
 //! the read of a watched word (the hooked slow path, for scale), MMIO
 //! reads and writes through the map (plain, cursor, owner) against calling
 //! the device directly, a driver's loop alternating RAM and device reads
-//! (directly and through the map), and a guest atomic (`fetch_add_u32`)
+//! (directly and through the map), and a guest atomic (`fetch_add::<u32>`)
 //! through the map against the memory's.
 //!
 //! ```sh
@@ -221,10 +221,10 @@ fn atomic(c: &mut Criterion) {
     let map = map();
     let mut g = c.benchmark_group("fetch_add_u32");
     g.bench_function("memory_direct", |b| {
-        b.iter(|| RAM.fetch_add_u32(black_box(0x100), 1).unwrap())
+        b.iter(|| RAM.fetch_add::<u32>(black_box(0x100), 1).unwrap())
     });
     g.bench_function("map_8_regions", |b| {
-        b.iter(|| map.fetch_add_u32(black_box(0x2000_0100), 1).unwrap())
+        b.iter(|| map.fetch_add::<u32>(black_box(0x2000_0100), 1).unwrap())
     });
     g.finish();
 }

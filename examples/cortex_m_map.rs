@@ -315,7 +315,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..2 {
             s.spawn(|| {
                 for _ in 0..10_000 {
-                    map.fetch_add_u32(shared, 1).expect("RAM takes atomics");
+                    map.fetch_add::<u32>(shared, 1).expect("RAM takes atomics");
                 }
             });
         }
@@ -335,7 +335,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         map.read_u32(TIMER_BASE + 2).unwrap_err(), // runs past the timer's end
         map.write_u32(TIMER_BASE, 0).unwrap_err(), // the timer is read-only
         map.write_u16(SRAM_BASE + 0x1f, 0).unwrap_err(), // touches the protected word
-        map.swap_u32(UART_BASE, 0).unwrap_err(), // devices take no atomics
+        map.swap::<u32>(UART_BASE, 0).unwrap_err(), // devices take no atomics
         map.write_u32(REMAP_BASE, SRAM_BASE as u32).unwrap_err(), // remap onto SRAM
     ] {
         println!("  {e}");

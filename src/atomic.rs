@@ -1,5 +1,6 @@
-//! Guest atomics: compare-exchange, swap and fetch-and-op for `u8`..`u64`,
-//! little-endian, as ARM LDREX/STREX and LSE, RISC-V AMOs and LR/SC, and x86
+//! Guest atomics: compare-exchange, swap and fetch-and-op, generic over
+//! [`GuestInt`] (`u8`..`u64`, and `i8`..`i64` for the signed minimum and
+//! maximum), little-endian, as ARM LDREX/STREX and LSE, RISC-V AMOs and LR/SC, and x86
 //! `LOCK`-prefixed instructions need them.
 //!
 //! Each operation holds the write lock of its shard (both shards, ascending,
@@ -61,7 +62,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         self.update::<true>(Access::Atomic, addr, size, f)
     }
 
-    crate::atomic::atomic_methods!(ref);
+    crate::atomic::atomic_methods!(&Self, usize);
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_SIZE> {
@@ -88,94 +89,108 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
         }
     }
 
-    crate::atomic::atomic_methods!(mut);
+    crate::atomic::atomic_methods!(&mut Self, usize);
 }
 
-/// Emits the named guest atomics for every width, forwarding to
-/// `fetch_update`, with receiver `&self` (`ref`) or `&mut self` (`mut`) and
-/// addresses of type `usize` (the memories) or the given type (the map: `u64`).
+/// An integer a guest atomic works on: `u8`..`u64`, and `i8`..`i64` for
+/// the signed minimum and maximum (RISC-V `AMOMIN`/`AMOMAX`, x86 has none).
+/// A signed value is stored as its unsigned bits of the same width.
+/// Sealed: it cannot be implemented outside vm-mem.
+///
+/// ```
+/// let mem: vm_mem::ShardedMemory<1, 64> = vm_mem::ShardedMemory::new();
+/// mem.write_u32(0, 5)?;
+/// assert_eq!(mem.fetch_min::<i32>(0, -1)?, 5); // signed: -1 < 5
+/// assert_eq!(mem.read_u32(0)?, u32::MAX);
+/// assert_eq!(mem.fetch_min::<u32>(0, 7)?, u32::MAX); // unsigned: 7 < MAX
+/// assert_eq!(mem.read_u32(0)?, 7);
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+pub trait GuestInt:
+    crate::scalar::sealed::Sealed + IntOps + Copy + Ord + core::fmt::Debug + 'static
+{
+    /// The unsigned type of the same width, as guest memory holds it.
+    type Bits: Scalar;
+    /// The value's bits (`as` between same-width integers keeps them).
+    fn to_bits(self) -> Self::Bits;
+    /// The value these bits hold.
+    fn from_bits(bits: Self::Bits) -> Self;
+}
+
+/// The operations of the atomics, vm-mem's own (unnameable outside it).
+pub trait IntOps: Sized {
+    /// `self + v`, wrapping.
+    fn wrapping_add(self, v: Self) -> Self;
+    /// `self - v`, wrapping.
+    fn wrapping_sub(self, v: Self) -> Self;
+    /// The bitwise operation `op` of `self` and `v`.
+    fn bits(self, op: Bits, v: Self) -> Self;
+}
+
+/// A bitwise operation of a guest atomic.
+#[derive(Clone, Copy)]
+pub enum Bits {
+    /// `&`
+    And,
+    /// `|`
+    Or,
+    /// `^`
+    Xor,
+}
+
+/// Emits the generic guest atomics (`compare_exchange`, `swap`,
+/// `fetch_add`, ...) over the handle's `fetch_update`, with receiver
+/// `&Self` or `&mut Self` and addresses of type `usize` (the memories) or
+/// `u64` (the maps).
 macro_rules! atomic_methods {
-    ($r:ident) => {
-        $crate::atomic::atomic_methods!($r, usize);
+    ($r:ty, $addr:ty) => {
+        $crate::atomic::atomic_methods!(@cx $r, $addr);
+        $crate::atomic::atomic_methods!(@op $r, $addr, swap, "Stores `v` and returns the old value.", |_old, v| v,
+            "swap_u8", "swap_u16", "swap_u32", "swap_u64");
+        $crate::atomic::atomic_methods!(@op $r, $addr, fetch_add, "Adds `v` (wrapping) and returns the old value.",
+            |old: T, v| old.wrapping_add(v), "fetch_add_u8", "fetch_add_u16", "fetch_add_u32", "fetch_add_u64");
+        $crate::atomic::atomic_methods!(@op $r, $addr, fetch_sub, "Subtracts `v` (wrapping) and returns the old value.",
+            |old: T, v| old.wrapping_sub(v), "fetch_sub_u8", "fetch_sub_u16", "fetch_sub_u32", "fetch_sub_u64");
+        $crate::atomic::atomic_methods!(@op $r, $addr, fetch_and, "Bitwise AND with `v`; returns the old value.",
+            |old: T, v| old.bits($crate::atomic::Bits::And, v), "fetch_and_u8", "fetch_and_u16", "fetch_and_u32", "fetch_and_u64");
+        $crate::atomic::atomic_methods!(@op $r, $addr, fetch_or, "Bitwise OR with `v`; returns the old value.",
+            |old: T, v| old.bits($crate::atomic::Bits::Or, v), "fetch_or_u8", "fetch_or_u16", "fetch_or_u32", "fetch_or_u64");
+        $crate::atomic::atomic_methods!(@op $r, $addr, fetch_xor, "Bitwise XOR with `v`; returns the old value.",
+            |old: T, v| old.bits($crate::atomic::Bits::Xor, v), "fetch_xor_u8", "fetch_xor_u16", "fetch_xor_u32", "fetch_xor_u64");
+        $crate::atomic::atomic_methods!(@op $r, $addr, fetch_min,
+            "Stores the minimum of the old value and `v` (signed for `i8`..`i64`, as RISC-V `AMOMIN`); returns the old value.",
+            |old: T, v| old.min(v), "fetch_min_u8", "fetch_min_u16", "fetch_min_u32", "fetch_min_u64",
+            "fetch_min_i8", "fetch_min_i16", "fetch_min_i32", "fetch_min_i64");
+        $crate::atomic::atomic_methods!(@op $r, $addr, fetch_max,
+            "Stores the maximum of the old value and `v` (signed for `i8`..`i64`, as RISC-V `AMOMAX`); returns the old value.",
+            |old: T, v| old.max(v), "fetch_max_u8", "fetch_max_u16", "fetch_max_u32", "fetch_max_u64",
+            "fetch_max_i8", "fetch_max_i16", "fetch_max_i32", "fetch_max_i64");
     };
-    ($r:ident, $addr:ty) => {
-        $crate::atomic::atomic_methods!(@width $r, $addr, u8, i8,
-            compare_exchange_u8, swap_u8, fetch_add_u8, fetch_sub_u8, fetch_and_u8,
-            fetch_or_u8, fetch_xor_u8, fetch_min_u8, fetch_max_u8, fetch_min_i8, fetch_max_i8);
-        $crate::atomic::atomic_methods!(@width $r, $addr, u16, i16,
-            compare_exchange_u16, swap_u16, fetch_add_u16, fetch_sub_u16, fetch_and_u16,
-            fetch_or_u16, fetch_xor_u16, fetch_min_u16, fetch_max_u16, fetch_min_i16, fetch_max_i16);
-        $crate::atomic::atomic_methods!(@width $r, $addr, u32, i32,
-            compare_exchange_u32, swap_u32, fetch_add_u32, fetch_sub_u32, fetch_and_u32,
-            fetch_or_u32, fetch_xor_u32, fetch_min_u32, fetch_max_u32, fetch_min_i32, fetch_max_i32);
-        $crate::atomic::atomic_methods!(@width $r, $addr, u64, i64,
-            compare_exchange_u64, swap_u64, fetch_add_u64, fetch_sub_u64, fetch_and_u64,
-            fetch_or_u64, fetch_xor_u64, fetch_min_u64, fetch_max_u64, fetch_min_i64, fetch_max_i64);
-    };
-    (@width $r:ident, $addr:ty, $t:ty, $s:ty, $cx:ident, $swap:ident, $add:ident, $sub:ident, $and:ident,
-     $or:ident, $xor:ident, $min:ident, $max:ident, $smin:ident, $smax:ident) => {
-        $crate::atomic::atomic_methods!(@cx $r, $addr, $t, $cx);
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $swap, "Stores `v` and returns the old value.", |_old: $t, v: $t| v);
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $add, "Adds `v` (wrapping) and returns the old value.", |old: $t, v: $t| old.wrapping_add(v));
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $sub, "Subtracts `v` (wrapping) and returns the old value.", |old: $t, v: $t| old.wrapping_sub(v));
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $and, "Bitwise AND with `v`; returns the old value.", |old: $t, v: $t| old & v);
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $or, "Bitwise OR with `v`; returns the old value.", |old: $t, v: $t| old | v);
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $xor, "Bitwise XOR with `v`; returns the old value.", |old: $t, v: $t| old ^ v);
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $min, "Stores the unsigned minimum of the old value and `v`; returns the old value.", |old: $t, v: $t| old.min(v));
-        $crate::atomic::atomic_methods!(@op $r, $addr, $t, $max, "Stores the unsigned maximum of the old value and `v`; returns the old value.", |old: $t, v: $t| old.max(v));
-        $crate::atomic::atomic_methods!(@sop $r, $addr, $t, $s, $smin, "Stores the signed minimum (RISC-V `AMOMIN`) of the old value and `v`; returns the old value.", |old: $s, v: $s| old.min(v));
-        $crate::atomic::atomic_methods!(@sop $r, $addr, $t, $s, $smax, "Stores the signed maximum (RISC-V `AMOMAX`) of the old value and `v`; returns the old value.", |old: $s, v: $s| old.max(v));
-    };
-    (@cx ref, $addr:ty, $t:ty, $name:ident) => {
-        #[doc = concat!("Atomically replaces the `", stringify!($t), "` at `addr` with `new` if it equals `current`.")]
-        /// Returns `Ok(Ok(old))` on success and `Ok(Err(actual))` on failure (as
-        /// `core`'s atomics do); a failure stores nothing.
+    (@cx $r:ty, $addr:ty) => {
+        /// Atomically replaces the `T` at `addr` with `new` if it equals
+        /// `current`. Returns `Ok(Ok(old))` on success and `Ok(Err(actual))`
+        /// on failure (as `core`'s atomics do); a failure stores nothing.
+        #[doc(alias = "compare_exchange_u8", alias = "compare_exchange_u16")]
+        #[doc(alias = "compare_exchange_u32", alias = "compare_exchange_u64")]
         #[inline]
-        pub fn $name(&self, addr: $addr, current: $t, new: $t) -> Result<Result<$t, $t>, VmError> {
-            let old = self.fetch_update(addr, |old: $t| (old == current).then_some(new))?;
+        pub fn compare_exchange<T: $crate::GuestInt>(
+            self: $r, addr: $addr, current: T, new: T,
+        ) -> Result<Result<T, T>, $crate::VmError> {
+            let cx = |old: T::Bits| (T::from_bits(old) == current).then_some(new.to_bits());
+            let old = T::from_bits(self.fetch_update(addr, cx)?);
             Ok(if old == current { Ok(old) } else { Err(old) })
         }
     };
-    (@cx mut, $addr:ty, $t:ty, $name:ident) => {
-        #[doc = concat!("Replaces the `", stringify!($t), "` at `addr` with `new` if it equals `current`.")]
-        /// Returns `Ok(Ok(old))` on success and `Ok(Err(actual))` on failure.
+    (@op $r:ty, $addr:ty, $name:ident, $doc:expr, $f:expr, $($alias:literal),*) => {
+        #[doc = concat!("Atomically, on the `T` at `addr`: ", $doc)]
+        $(#[doc(alias = $alias)])*
         #[inline]
-        pub fn $name(&mut self, addr: $addr, current: $t, new: $t) -> Result<Result<$t, $t>, VmError> {
-            let old = self.fetch_update(addr, |old: $t| (old == current).then_some(new))?;
-            Ok(if old == current { Ok(old) } else { Err(old) })
-        }
-    };
-    (@op ref, $addr:ty, $t:ty, $name:ident, $doc:expr, $f:expr) => {
-        #[doc = concat!("Atomic `", stringify!($t), "` at `addr`: ", $doc)]
-        #[inline]
-        pub fn $name(&self, addr: $addr, v: $t) -> Result<$t, VmError> {
-            let f = $f;
-            self.fetch_update(addr, |old: $t| Some(f(old, v)))
-        }
-    };
-    (@op mut, $addr:ty, $t:ty, $name:ident, $doc:expr, $f:expr) => {
-        #[doc = concat!("`", stringify!($t), "` at `addr`: ", $doc)]
-        #[inline]
-        pub fn $name(&mut self, addr: $addr, v: $t) -> Result<$t, VmError> {
-            let f = $f;
-            self.fetch_update(addr, |old: $t| Some(f(old, v)))
-        }
-    };
-    (@sop ref, $addr:ty, $t:ty, $s:ty, $name:ident, $doc:expr, $f:expr) => {
-        #[doc = concat!("Atomic `", stringify!($s), "` at `addr`: ", $doc)]
-        #[inline]
-        pub fn $name(&self, addr: $addr, v: $s) -> Result<$s, VmError> {
-            let f = $f;
-            // `as` between same-width signed and unsigned keeps the bits.
-            self.fetch_update(addr, |old: $t| Some(f(old as $s, v) as $t)).map(|old| old as $s)
-        }
-    };
-    (@sop mut, $addr:ty, $t:ty, $s:ty, $name:ident, $doc:expr, $f:expr) => {
-        #[doc = concat!("`", stringify!($s), "` at `addr`: ", $doc)]
-        #[inline]
-        pub fn $name(&mut self, addr: $addr, v: $s) -> Result<$s, VmError> {
-            let f = $f;
-            self.fetch_update(addr, |old: $t| Some(f(old as $s, v) as $t)).map(|old| old as $s)
+        pub fn $name<T: $crate::GuestInt>(
+            self: $r, addr: $addr, v: T,
+        ) -> Result<T, $crate::VmError> {
+            let f: fn(T, T) -> T = $f;
+            self.fetch_update(addr, |old: T::Bits| Some(f(T::from_bits(old), v).to_bits()))
+                .map(T::from_bits)
         }
     };
 }

@@ -104,7 +104,7 @@
 //! without it only `try_read_*` and frozen reads, which never wait. Each
 //! method's docs say where it can wait.
 //!
-//! Guest atomics (`compare_exchange_u32`, `fetch_add_u64`...) hold their
+//! Guest atomics (`compare_exchange::<u32>`, `fetch_add::<u64>`, ...) hold their
 //! shard's write lock; dirty tracking adds one relaxed load to a write
 //! (plus one atomic OR on the first write to a shard after the log was
 //! cleared). Snapshot, restore and `freeze` of one memory are serialised
@@ -128,7 +128,7 @@
 //!             s.spawn(move || -> Result<(), vm_mem::VmError> {
 //!                 RAM.write_u64(0x1000 + 8 * cpu, cpu as u64)?; // its own word
 //!                 for _ in 0..100 {
-//!                     RAM.fetch_add_u32(0x2000, 1)?; // a shared counter, atomic
+//!                     RAM.fetch_add::<u32>(0x2000, 1)?; // a shared counter, atomic
 //!                 }
 //!                 Ok(())
 //!             })
@@ -207,6 +207,7 @@ mod sync;
 mod typed;
 
 pub use access::{read_by_width, write_by_width, MemoryAccess};
+pub use atomic::GuestInt;
 pub use batch::Batch;
 pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;

@@ -5,7 +5,10 @@
 //! are thin wrappers. Guest memory is little-endian in host memory on every
 //! host; a big-endian access is the little-endian one with its bytes swapped.
 
-mod sealed {
+use crate::atomic::{Bits, GuestInt, IntOps};
+
+pub(crate) mod sealed {
+    /// Keeps [`Scalar`](super::Scalar) and [`GuestInt`](crate::GuestInt) vm-mem's own.
     pub trait Sealed {}
 }
 
@@ -53,6 +56,9 @@ pub trait Scalar:
     fn from_u64_truncating(v: u64) -> Self;
 }
 
+/// Implements [`Scalar`] (and [`GuestInt`] with itself as the bits) for
+/// each unsigned width, and [`GuestInt`] over the unsigned bits of the
+/// same width for each signed one.
 macro_rules! scalar {
     ($($t:ty),*) => {$(
         impl sealed::Sealed for $t {}
@@ -86,10 +92,52 @@ macro_rules! scalar {
                 v as $t
             }
         }
+        scalar!(@int $t, $t);
+    )*};
+    (@int $t:ty, $bits:ty) => {
+        impl GuestInt for $t {
+            type Bits = $bits;
+
+            #[inline(always)]
+            fn to_bits(self) -> $bits {
+                // Same width: `as` keeps the bits.
+                self as $bits
+            }
+
+            #[inline(always)]
+            fn from_bits(bits: $bits) -> Self {
+                bits as $t
+            }
+        }
+        impl IntOps for $t {
+            #[inline(always)]
+            fn wrapping_add(self, v: Self) -> Self {
+                <$t>::wrapping_add(self, v)
+            }
+
+            #[inline(always)]
+            fn wrapping_sub(self, v: Self) -> Self {
+                <$t>::wrapping_sub(self, v)
+            }
+
+            #[inline(always)]
+            fn bits(self, op: Bits, v: Self) -> Self {
+                match op {
+                    Bits::And => self & v,
+                    Bits::Or => self | v,
+                    Bits::Xor => self ^ v,
+                }
+            }
+        }
+    };
+    ($(signed $t:ty as $bits:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+        scalar!(@int $t, $bits);
     )*};
 }
 
 scalar!(u8, u16, u32, u64);
+scalar!(signed i8 as u8, signed i16 as u16, signed i32 as u32, signed i64 as u64);
 
 /// Loads `size` (1, 2, 4 or 8) bytes little-endian from the start of `src`,
 /// zero-extended; `None` if `src` is shorter or the size is not one of

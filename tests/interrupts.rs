@@ -250,13 +250,13 @@ mod critical_section_feature {
             (
                 "fetch_add_u32",
                 Box::new(move || {
-                    let _ = m.fetch_add_u32(16, 1).unwrap();
+                    let _ = m.fetch_add::<u32>(16, 1).unwrap();
                 }),
             ),
             (
                 "compare_exchange_u64 straddling",
                 Box::new(move || {
-                    let _ = m.compare_exchange_u64(125, 0, 1).unwrap();
+                    let _ = m.compare_exchange::<u64>(125, 0, 1).unwrap();
                 }),
             ),
             (
@@ -379,7 +379,7 @@ mod critical_section_feature {
                 });
                 start.wait();
                 for _ in 0..ITERS {
-                    mem.fetch_add_u64(189, 1).unwrap(); // shards 2 and 3
+                    mem.fetch_add::<u64>(189, 1).unwrap(); // shards 2 and 3
                 }
             });
             assert_eq!(mem.read_u64(189).unwrap(), u64::from(ITERS));

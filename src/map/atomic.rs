@@ -47,12 +47,12 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// let map: MemoryMap<'_, 2> = MemoryMap::new();
     /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
     /// map.add_mmio("reg", 0x4000, 4, Perms::RW, &Reg)?;
-    /// assert_eq!(map.fetch_add_u32(0x1000, 5)?, 0);
-    /// assert_eq!(map.compare_exchange_u32(0x1000, 5, 9)?, Ok(5));
-    /// assert_eq!(map.compare_exchange_u32(0x1000, 5, 1)?, Err(9));
+    /// assert_eq!(map.fetch_add::<u32>(0x1000, 5)?, 0);
+    /// assert_eq!(map.compare_exchange::<u32>(0x1000, 5, 9)?, Ok(5));
+    /// assert_eq!(map.compare_exchange::<u32>(0x1000, 5, 1)?, Err(9));
     /// assert_eq!(map.fetch_update(0x1000, |v: u32| Some(v * 2))?, 9);
     /// assert_eq!(ram.read_u32(0)?, 18);
-    /// let e = map.swap_u32(0x4000, 1).unwrap_err();
+    /// let e = map.swap::<u32>(0x4000, 1).unwrap_err();
     /// assert_eq!(e.kind(), ErrorKind::AtomicUnsupported);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -117,5 +117,5 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         }
     }
 
-    crate::atomic::atomic_methods!(ref, u64);
+    crate::atomic::atomic_methods!(&Self, u64);
 }

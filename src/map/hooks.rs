@@ -190,7 +190,7 @@ pub trait AccessHook: Sync {
     /// map.watch(0..=3, Perms::WRITE, &ClearTop)?;
     /// map.write_u32(0, 0xffff_ffff)?;
     /// assert_eq!(ram.read_u32(0)?, 0x7fff_ffff);
-    /// map.fetch_add_u32(0, 0x8000_0002)?; // an atomic's store too: 0x8000_0001
+    /// map.fetch_add::<u32>(0, 0x8000_0002)?; // an atomic's store too: 0x8000_0001
     /// assert_eq!(ram.read_u32(0)?, 0x0000_0001);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -67,7 +67,7 @@ type Lent<'a> = Option<(*const u8, OwnedRam<'a>)>;
 ///     map.add_ram("ram", 0x8000_0000, 0x4000, Perms::RW, &mut ram)?;
 ///     map.write_u32(0x8000_0010, 0xdead_beef)?;
 ///     assert_eq!(map.read_u16(0x8000_0012)?, 0xdead);
-///     assert_eq!(map.fetch_add_u32(0x8000_0010, 1)?, 0xdead_beef);
+///     assert_eq!(map.fetch_add::<u32>(0x8000_0010, 1)?, 0xdead_beef);
 ///     map.protect(0x8000_0000..=0x8000_0fff, Perms::READ)?; // live changes too
 ///     let err = map.write_u8(0x8000_0000, 1).unwrap_err();
 ///     assert_eq!(err.kind(), ErrorKind::Permission { needed: Perms::WRITE });
@@ -781,7 +781,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         self.map.fetch_update(addr, f)
     }
 
-    crate::atomic::atomic_methods!(ref, u64);
+    crate::atomic::atomic_methods!(&Self, u64);
 }
 
 /// An owner-mode map is a [`MemoryAccess`](crate::MemoryAccess), like the

@@ -74,13 +74,13 @@ fn atomics_count_exactly_in_shard_and_straddling() {
                     let mem = &mem;
                     s.spawn(move || {
                         for _ in 0..per {
-                            mem.fetch_add_u64(16, 1).unwrap(); // in-shard
-                            mem.fetch_add_u64(61, 1).unwrap(); // straddling
-                            mem.fetch_add_u32(126, 1).unwrap(); // straddling u32
-                                                                // CAS loop increment.
+                            mem.fetch_add::<u64>(16, 1).unwrap(); // in-shard
+                            mem.fetch_add::<u64>(61, 1).unwrap(); // straddling
+                            mem.fetch_add::<u32>(126, 1).unwrap(); // straddling u32
+                                                                   // CAS loop increment.
                             let mut cur = mem.read_u32(200).unwrap();
                             loop {
-                                match mem.compare_exchange_u32(200, cur, cur + 1).unwrap() {
+                                match mem.compare_exchange::<u32>(200, cur, cur + 1).unwrap() {
                                     Ok(_) => break,
                                     Err(actual) => cur = actual,
                                 }
@@ -111,12 +111,12 @@ fn cas_spinlock_in_guest_memory_guards_a_critical_section() {
                 for _ in 0..3 {
                     s.spawn(|| {
                         for _ in 0..per {
-                            while mem.compare_exchange_u32(62, 0, 1).unwrap().is_err() {
+                            while mem.compare_exchange::<u32>(62, 0, 1).unwrap().is_err() {
                                 std::hint::spin_loop();
                             }
                             let v = mem.read_u64(100).unwrap();
                             mem.write_u64(100, v + 1).unwrap();
-                            assert_eq!(mem.swap_u32(62, 0).unwrap(), 1);
+                            assert_eq!(mem.swap::<u32>(62, 0).unwrap(), 1);
                         }
                     });
                 }

@@ -65,7 +65,7 @@ fn bulk_and_atomic_writers_race_optimistic_readers() {
             for i in 0..ITERS {
                 // Every byte of shard 1 equal, in one bulk write.
                 mem.fill(64, 64, i as u8).unwrap();
-                mem.fetch_add_u64(124, 1).unwrap(); // straddles shards 1/2
+                mem.fetch_add::<u64>(124, 1).unwrap(); // straddles shards 1/2
             }
         });
         s.spawn(|| {

@@ -228,9 +228,9 @@ fn atomics_through_the_map_are_exact_under_threads_hooked_or_not() {
         for _ in 0..2 {
             s.spawn(|| {
                 for _ in 0..per_thread {
-                    map.fetch_add_u32(0x1000, 1).unwrap(); // fast path
-                    map.fetch_add_u32(0x103e, 1).unwrap(); // straddles the shards
-                    map.fetch_add_u32(0x1060, 1).unwrap(); // hooked: a retry loop
+                    map.fetch_add::<u32>(0x1000, 1).unwrap(); // fast path
+                    map.fetch_add::<u32>(0x103e, 1).unwrap(); // straddles the shards
+                    map.fetch_add::<u32>(0x1060, 1).unwrap(); // hooked: a retry loop
                 }
             });
         }
@@ -270,34 +270,37 @@ fn atomics_follow_hooks_and_permissions_and_refuse_rom_devices_and_crossings() {
         assert_eq!(e.access(), vm_mem::Access::Atomic);
         e.kind()
     };
-    assert_eq!(fail(map.swap_u32(0x2000, 1)), ErrorKind::ReadOnly);
-    assert_eq!(fail(map.swap_u32(0x3000, 1)), ErrorKind::AtomicUnsupported);
-    assert_eq!(fail(map.swap_u32(0x107e, 1)), ErrorKind::CrossesRegion);
+    assert_eq!(fail(map.swap::<u32>(0x2000, 1)), ErrorKind::ReadOnly);
     assert_eq!(
-        fail(map.fetch_or_u32(0x4000, 1)),
+        fail(map.swap::<u32>(0x3000, 1)),
+        ErrorKind::AtomicUnsupported
+    );
+    assert_eq!(fail(map.swap::<u32>(0x107e, 1)), ErrorKind::CrossesRegion);
+    assert_eq!(
+        fail(map.fetch_or::<u32>(0x4000, 1)),
         ErrorKind::Permission { needed: Perms::RW }
     );
-    assert_eq!(fail(map.swap_u32(0x5000, 1)), ErrorKind::Unmapped);
+    assert_eq!(fail(map.swap::<u32>(0x5000, 1)), ErrorKind::Unmapped);
     // A write hook refuses the new value: nothing stored, the old value kept.
     ram.write_u32(0x10, 5).unwrap();
     assert_eq!(
-        fail(map.swap_u32(0x1010, u32::MAX)),
+        fail(map.swap::<u32>(0x1010, u32::MAX)),
         ErrorKind::DeniedByHook
     );
-    assert_eq!(map.fetch_add_u32(0x1010, 1).unwrap(), 5);
+    assert_eq!(map.fetch_add::<u32>(0x1010, 1).unwrap(), 5);
     // A failed compare-exchange stores nothing and reaches no write hook.
     assert_eq!(
-        map.compare_exchange_u32(0x1010, 0, u32::MAX).unwrap(),
+        map.compare_exchange::<u32>(0x1010, 0, u32::MAX).unwrap(),
         Err(6)
     );
     assert_eq!(ram.read_u32(0x10).unwrap(), 6);
     assert_eq!(other.read_u32(0x7c).unwrap(), 0);
     assert_eq!(rom_mem.read_u32(0).unwrap(), 0x0302_0100);
     // Every width, signed and unsigned, through the memory's one macro.
-    assert_eq!(map.fetch_max_i8(0x1020, -1).unwrap(), 0);
-    assert_eq!(map.fetch_min_i16(0x1022, -3).unwrap(), 0);
+    assert_eq!(map.fetch_max::<i8>(0x1020, -1).unwrap(), 0);
+    assert_eq!(map.fetch_min::<i16>(0x1022, -3).unwrap(), 0);
     assert_eq!(map.read_u16(0x1022).unwrap(), (-3i16) as u16);
-    assert_eq!(map.fetch_xor_u64(0x1028, u64::MAX).unwrap(), 0);
+    assert_eq!(map.fetch_xor::<u64>(0x1028, u64::MAX).unwrap(), 0);
     assert_eq!(map.read_u64(0x1028).unwrap(), u64::MAX);
 }
 

@@ -191,9 +191,9 @@ fn self_checking_values_never_tear() {
                 while c.tick() {
                     for slot in SLOTS.iter().filter(|s| !s.be) {
                         let old = match slot.size {
-                            8 => mem.swap_u64(slot.addr, make(n, 8)).unwrap(),
-                            4 => u64::from(mem.swap_u32(slot.addr, make(n, 4) as u32).unwrap()),
-                            _ => u64::from(mem.swap_u16(slot.addr, make(n, 2) as u16).unwrap()),
+                            8 => mem.swap::<u64>(slot.addr, make(n, 8)).unwrap(),
+                            4 => u64::from(mem.swap::<u32>(slot.addr, make(n, 4) as u32).unwrap()),
+                            _ => u64::from(mem.swap::<u16>(slot.addr, make(n, 2) as u16).unwrap()),
                         };
                         assert!(whole(old, slot.size), "torn swap old {old:#x} at {slot:?}");
                         n += 1;
@@ -289,19 +289,19 @@ fn counters_are_exact() {
                     let mut c = Clock::new();
                     let mut n = 0u64;
                     while c.tick() {
-                        mem.fetch_add_u64(16, 1).unwrap(); // in-shard, aligned
-                        mem.fetch_add_u64(61, 1).unwrap(); // straddles 0/1
-                        mem.fetch_add_u32(126, 1).unwrap(); // straddles 1/2
-                        mem.fetch_add_u16(191, 1).unwrap(); // straddles 2/3, wraps
-                        mem.fetch_sub_u64(300, 3).unwrap(); // in-shard, below zero
-                        mem.fetch_add_u8(400, 1).unwrap(); // wraps every 256
-                        mem.fetch_max_u64(445, t * 1_000_000 + n).unwrap(); // straddles 6/7
-                                                                            // Compare-exchange increment loops, in-shard and straddling.
+                        mem.fetch_add::<u64>(16, 1).unwrap(); // in-shard, aligned
+                        mem.fetch_add::<u64>(61, 1).unwrap(); // straddles 0/1
+                        mem.fetch_add::<u32>(126, 1).unwrap(); // straddles 1/2
+                        mem.fetch_add::<u16>(191, 1).unwrap(); // straddles 2/3, wraps
+                        mem.fetch_sub::<u64>(300, 3).unwrap(); // in-shard, below zero
+                        mem.fetch_add::<u8>(400, 1).unwrap(); // wraps every 256
+                        mem.fetch_max::<u64>(445, t * 1_000_000 + n).unwrap(); // straddles 6/7
+                                                                               // Compare-exchange increment loops, in-shard and straddling.
                         for addr in [200usize, 254] {
                             let mut cur = mem.read_u32(addr).unwrap();
                             loop {
                                 match mem
-                                    .compare_exchange_u32(addr, cur, cur.wrapping_add(1))
+                                    .compare_exchange::<u32>(addr, cur, cur.wrapping_add(1))
                                     .unwrap()
                                 {
                                     Ok(old) => {
@@ -315,7 +315,7 @@ fn counters_are_exact() {
                         // A 64-bit CAS loop doing a non-trivial update.
                         let mut cur = mem.read_u64(507 - 8).unwrap();
                         while let Err(actual) = mem
-                            .compare_exchange_u64(
+                            .compare_exchange::<u64>(
                                 507 - 8,
                                 cur,
                                 cur.wrapping_mul(3).wrapping_add(1) | 1 << 63,
@@ -451,7 +451,7 @@ fn dirty_marks_are_never_lost() {
                             seen[shard].store(false, Ordering::SeqCst);
                             match n % 3 {
                                 0 => mem.write_u64(shard * 64 + 8, n).unwrap(),
-                                1 => drop(mem.fetch_add_u32(shard * 64 + 20, 1).unwrap()),
+                                1 => drop(mem.fetch_add::<u32>(shard * 64 + 20, 1).unwrap()),
                                 _ => mem.fill(shard * 64, 4, n as u8).unwrap(),
                             }
                             while !seen[shard].load(Ordering::SeqCst) {
@@ -491,7 +491,7 @@ fn freeze_racing_writers_and_readers_never_hangs_and_freezes_for_good() {
                     loop {
                         let r = match t {
                             0 => mem.write_u64(60, make(n, 8)),
-                            1 => mem.fetch_add_u64(8, 1).map(drop),
+                            1 => mem.fetch_add::<u64>(8, 1).map(drop),
                             _ => mem.batch().write_u64(130, make(n, 8)),
                         };
                         match r {

@@ -120,13 +120,13 @@ fn every_typed_method_rejects_every_address_past_the_end() {
         );
         assert_eq!(mem.batch().read_u64(a), Err(oob(Access::Read, a, 8)));
         assert_eq!(mem.batch().write_u64(a, 1), Err(oob(Access::Write, a, 8)));
-        assert_eq!(mem.fetch_add_u64(a, 1), Err(oob(Access::Atomic, a, 8)));
+        assert_eq!(mem.fetch_add::<u64>(a, 1), Err(oob(Access::Atomic, a, 8)));
         assert_eq!(
-            mem.compare_exchange_u64(a, 0, 1),
+            mem.compare_exchange::<u64>(a, 0, 1),
             Err(oob(Access::Atomic, a, 8))
         );
         assert_eq!(
-            mem.exclusive().swap_u64(a, 1),
+            mem.exclusive().swap::<u64>(a, 1),
             Err(oob(Access::Atomic, a, 8))
         );
     }

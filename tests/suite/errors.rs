@@ -113,41 +113,28 @@ macro_rules! typed_writes_fail {
 /// Every guest atomic at `addrs(n)` fails with `kind` and `Access::Atomic`.
 macro_rules! atomics_fail {
     ($h:expr, $addrs:expr, $kind:expr) => {
-        atomics_fail!(@w $h, $addrs, $kind, 1, u8, i8, compare_exchange_u8, swap_u8, fetch_add_u8,
-            fetch_sub_u8, fetch_and_u8, fetch_or_u8, fetch_xor_u8, fetch_min_u8, fetch_max_u8,
-            fetch_min_i8, fetch_max_i8);
-        atomics_fail!(@w $h, $addrs, $kind, 2, u16, i16, compare_exchange_u16, swap_u16,
-            fetch_add_u16, fetch_sub_u16, fetch_and_u16, fetch_or_u16, fetch_xor_u16,
-            fetch_min_u16, fetch_max_u16, fetch_min_i16, fetch_max_i16);
-        atomics_fail!(@w $h, $addrs, $kind, 4, u32, i32, compare_exchange_u32, swap_u32,
-            fetch_add_u32, fetch_sub_u32, fetch_and_u32, fetch_or_u32, fetch_xor_u32,
-            fetch_min_u32, fetch_max_u32, fetch_min_i32, fetch_max_i32);
-        atomics_fail!(@w $h, $addrs, $kind, 8, u64, i64, compare_exchange_u64, swap_u64,
-            fetch_add_u64, fetch_sub_u64, fetch_and_u64, fetch_or_u64, fetch_xor_u64,
-            fetch_min_u64, fetch_max_u64, fetch_min_i64, fetch_max_i64);
+        atomics_fail!(@w $h, $addrs, $kind, 1, u8, i8);
+        atomics_fail!(@w $h, $addrs, $kind, 2, u16, i16);
+        atomics_fail!(@w $h, $addrs, $kind, 4, u32, i32);
+        atomics_fail!(@w $h, $addrs, $kind, 8, u64, i64);
     };
-    (@w $h:expr, $addrs:expr, $kind:expr, $n:expr, $t:ty, $s:ty, $cx:ident, $($op:ident),*) => {
+    (@w $h:expr, $addrs:expr, $kind:expr, $n:expr, $t:ty, $s:ty) => {
         for a in $addrs($n) {
             // A compare-exchange that would succeed (memory is zero) and one
             // that would fail.
-            expect($h.$cx(a, 0, 1), $kind, Access::Atomic, a as u64, $n);
-            expect($h.$cx(a, 1, 2), $kind, Access::Atomic, a as u64, $n);
-            atomics_fail!(@ops $h, a, $kind, $n, $t, $s, $($op),*);
+            expect($h.compare_exchange::<$t>(a, 0, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.compare_exchange::<$t>(a, 1, 2), $kind, Access::Atomic, a as u64, $n);
+            expect($h.swap::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_add::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_sub::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_and::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_or::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_xor::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_min::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_max::<$t>(a, 1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_min::<$s>(a, -1), $kind, Access::Atomic, a as u64, $n);
+            expect($h.fetch_max::<$s>(a, -1), $kind, Access::Atomic, a as u64, $n);
         }
-    };
-    (@ops $h:expr, $a:expr, $kind:expr, $n:expr, $t:ty, $s:ty,
-     $swap:ident, $add:ident, $sub:ident, $and:ident, $or:ident, $xor:ident,
-     $minu:ident, $maxu:ident, $mins:ident, $maxs:ident) => {
-        expect($h.$swap($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$add($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$sub($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$and($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$or($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$xor($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$minu($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$maxu($a, 1 as $t), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$mins($a, -1 as $s), $kind, Access::Atomic, $a as u64, $n);
-        expect($h.$maxs($a, -1 as $s), $kind, Access::Atomic, $a as u64, $n);
     };
 }
 
@@ -251,14 +238,14 @@ fn exclusive_view_errors() {
     // In-bounds atomics whose compare-exchange would succeed (memory is 0).
     for a in good(4) {
         expect(
-            x.compare_exchange_u32(a, 0, 1),
+            x.compare_exchange::<u32>(a, 0, 1),
             RO,
             Access::Atomic,
             a as u64,
             4,
         );
-        expect(x.fetch_add_u32(a, 1), RO, Access::Atomic, a as u64, 4);
-        expect(x.fetch_min_i32(a, -1), RO, Access::Atomic, a as u64, 4);
+        expect(x.fetch_add::<u32>(a, 1), RO, Access::Atomic, a as u64, 4);
+        expect(x.fetch_min::<i32>(a, -1), RO, Access::Atomic, a as u64, 4);
     }
     atomics_fail!(x, bad, OOB);
     for (a, len) in [(0, SIZE), (60, 8), (SIZE, 0)] {
@@ -288,7 +275,7 @@ fn exclusive_failing_compare_exchange_on_frozen_memory_is_read_only() {
     let mut mem = Mem::new();
     let _ = mem.freeze();
     expect(
-        mem.compare_exchange_u32(60, 1, 2),
+        mem.compare_exchange::<u32>(60, 1, 2),
         RO,
         Access::Atomic,
         60,
@@ -462,7 +449,7 @@ fn display_text_of_every_kind() {
         "out of bounds: 2-byte write at 0xffffffffffffffff, memory is 0x100 bytes"
     );
     assert_eq!(
-        mem.fetch_add_u16(255, 1).unwrap_err().to_string(),
+        mem.fetch_add::<u16>(255, 1).unwrap_err().to_string(),
         "out of bounds: 2-byte atomic at 0xff, memory is 0x100 bytes"
     );
     assert_eq!(
@@ -477,7 +464,7 @@ fn display_text_of_every_kind() {
         "read-only: 4-byte write at 0x3e hits read-only memory"
     );
     assert_eq!(
-        mem.swap_u8(0, 1).unwrap_err().to_string(),
+        mem.swap::<u8>(0, 1).unwrap_err().to_string(),
         "read-only: 1-byte atomic at 0x0 hits read-only memory"
     );
     assert_eq!(
@@ -543,8 +530,8 @@ fn failed_accesses_leave_memory_and_marks_alone_in_every_geometry() {
                     8
                 )
             );
-            assert!(mem.fetch_or_u64(a, u64::MAX).is_err());
-            assert!(mem.compare_exchange_u64(a, 0, 1).is_err());
+            assert!(mem.fetch_or::<u64>(a, u64::MAX).is_err());
+            assert!(mem.compare_exchange::<u64>(a, 0, 1).is_err());
         }
         let mut all = vec![0u8; size];
         mem.read_bytes(0, &mut all).unwrap();

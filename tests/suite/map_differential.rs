@@ -1083,25 +1083,18 @@ macro_rules! machine {
             fn atomic(&self, op: Op, size: usize, addr: u64, v: u64) -> String {
                 let m = &*self;
                 atomics!(m, op, size, addr, v;
-                    Add => fetch_add_u8 fetch_add_u16 fetch_add_u32 fetch_add_u64,
-                    Sub => fetch_sub_u8 fetch_sub_u16 fetch_sub_u32 fetch_sub_u64,
-                    And => fetch_and_u8 fetch_and_u16 fetch_and_u32 fetch_and_u64,
-                    Or => fetch_or_u8 fetch_or_u16 fetch_or_u32 fetch_or_u64,
-                    Xor => fetch_xor_u8 fetch_xor_u16 fetch_xor_u32 fetch_xor_u64,
-                    Min => fetch_min_u8 fetch_min_u16 fetch_min_u32 fetch_min_u64,
-                    Max => fetch_max_u8 fetch_max_u16 fetch_max_u32 fetch_max_u64,
-                    Swap => swap_u8 swap_u16 swap_u32 swap_u64;
-                    MinSigned => fetch_min_i8 fetch_min_i16 fetch_min_i32 fetch_min_i64,
-                    MaxSigned => fetch_max_i8 fetch_max_i16 fetch_max_i32 fetch_max_i64)
+                    Add => fetch_add, Sub => fetch_sub, And => fetch_and, Or => fetch_or,
+                    Xor => fetch_xor, Min => fetch_min, Max => fetch_max, Swap => swap;
+                    MinSigned => fetch_min, MaxSigned => fetch_max)
             }
 
             fn cas(&self, size: usize, addr: u64, current: u64, new: u64) -> String {
                 let m = &*self;
                 match size {
-                    1 => format!("{:x?}", m.compare_exchange_u8(addr, current as u8, new as u8)),
-                    2 => format!("{:x?}", m.compare_exchange_u16(addr, current as u16, new as u16)),
-                    4 => format!("{:x?}", m.compare_exchange_u32(addr, current as u32, new as u32)),
-                    _ => format!("{:x?}", m.compare_exchange_u64(addr, current, new)),
+                    1 => format!("{:x?}", m.compare_exchange::<u8>(addr, current as u8, new as u8)),
+                    2 => format!("{:x?}", m.compare_exchange::<u16>(addr, current as u16, new as u16)),
+                    4 => format!("{:x?}", m.compare_exchange::<u32>(addr, current as u32, new as u32)),
+                    _ => format!("{:x?}", m.compare_exchange::<u64>(addr, current, new)),
                 }
             }
 
@@ -1164,20 +1157,20 @@ macro_rules! machine {
 /// The named atomic of `op` and `size` on handle `$m`, its result as text.
 macro_rules! atomics {
     ($m:expr, $op:expr, $size:expr, $addr:expr, $v:expr;
-     $($u:ident => $u8:ident $u16:ident $u32:ident $u64:ident),*;
-     $($s:ident => $i8:ident $i16:ident $i32:ident $i64:ident),*) => {
+     $($u:ident => $uf:ident),*;
+     $($s:ident => $sf:ident),*) => {
         match ($op, $size) {
             $(
-                (Op::$u, 1) => format!("{:x?}", $m.$u8($addr, $v as u8)),
-                (Op::$u, 2) => format!("{:x?}", $m.$u16($addr, $v as u16)),
-                (Op::$u, 4) => format!("{:x?}", $m.$u32($addr, $v as u32)),
-                (Op::$u, _) => format!("{:x?}", $m.$u64($addr, $v)),
+                (Op::$u, 1) => format!("{:x?}", $m.$uf::<u8>($addr, $v as u8)),
+                (Op::$u, 2) => format!("{:x?}", $m.$uf::<u16>($addr, $v as u16)),
+                (Op::$u, 4) => format!("{:x?}", $m.$uf::<u32>($addr, $v as u32)),
+                (Op::$u, _) => format!("{:x?}", $m.$uf::<u64>($addr, $v)),
             )*
             $(
-                (Op::$s, 1) => format!("{:x?}", $m.$i8($addr, $v as i8)),
-                (Op::$s, 2) => format!("{:x?}", $m.$i16($addr, $v as i16)),
-                (Op::$s, 4) => format!("{:x?}", $m.$i32($addr, $v as i32)),
-                (Op::$s, _) => format!("{:x?}", $m.$i64($addr, $v as i64)),
+                (Op::$s, 1) => format!("{:x?}", $m.$sf::<i8>($addr, $v as i8)),
+                (Op::$s, 2) => format!("{:x?}", $m.$sf::<i16>($addr, $v as i16)),
+                (Op::$s, 4) => format!("{:x?}", $m.$sf::<i32>($addr, $v as i32)),
+                (Op::$s, _) => format!("{:x?}", $m.$sf::<i64>($addr, $v as i64)),
             )*
         }
     };

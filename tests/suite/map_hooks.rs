@@ -555,7 +555,7 @@ fn write_hooks_change_the_value_stored_through_every_handle() {
     assert_eq!(e.kind(), ErrorKind::DeniedByHook);
     assert_eq!(shared.read_u8(0x20), Ok(0));
     // A guest atomic stores the changed value and returns the old one.
-    assert_eq!(map.fetch_add_u32(0x1000, 1), Ok(0x1122_3345));
+    assert_eq!(map.fetch_add::<u32>(0x1000, 1), Ok(0x1122_3345));
     assert_eq!(shared.read_u32(0), Ok(0x1122_3347));
     // Bulk writes show their bytes to `write` only: unchanged.
     map.write_bytes(0x1030, &[5, 6]).unwrap();

@@ -60,7 +60,7 @@ macro_rules! machine {
                 format!("{:?}", (*self).move_region("ram", base))
             }
             fn add_u32(&self, addr: u64, v: u32) -> Result<u32, VmError> {
-                (*self).fetch_add_u32(addr, v)
+                (*self).fetch_add::<u32>(addr, v)
             }
         }
     };

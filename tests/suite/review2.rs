@@ -359,11 +359,11 @@ fn owner_writes_to_frozen<const S: usize, const Z: usize>() {
         assert_eq!(ro(map.write_u8(0x1003, 0)), Err(ErrorKind::ReadOnly));
         assert_eq!(ro(map.write_u64(0x1008, 0)), Err(ErrorKind::ReadOnly));
         assert_eq!(
-            ro(map.fetch_add_u32(0x1000, 1).map(drop)),
+            ro(map.fetch_add::<u32>(0x1000, 1).map(drop)),
             Err(ErrorKind::ReadOnly)
         );
         assert_eq!(
-            ro(map.swap_u8(0x1001, 9).map(drop)),
+            ro(map.swap::<u8>(0x1001, 9).map(drop)),
             Err(ErrorKind::ReadOnly)
         );
         assert_eq!(

@@ -14,14 +14,14 @@ fn every_write_path_marks_its_shards() {
     mem.write_u32_be(126, 1).unwrap(); // straddles 1/2
     mem.exclusive().write_u16(3 * 64, 1).unwrap();
     mem.batch().write_u64(4 * 64, 1).unwrap();
-    mem.fetch_add_u8(5 * 64, 1).unwrap();
+    mem.fetch_add::<u8>(5 * 64, 1).unwrap();
     mem.write_bytes(6 * 64 + 60, &[1; 8]).unwrap(); // 6 and 7
     assert!(mem.dirty_shards().eq(0..8));
     assert!(mem.take_dirty().eq(0..8));
     assert_eq!(mem.dirty_shards().count(), 0);
     MemoryAccess::fill(&mut &mem, 64, 1, 0).unwrap();
     mem.exclusive().fill(2 * 64, 1, 0).unwrap();
-    mem.exclusive().fetch_or_u64(5 * 64, 0).unwrap();
+    mem.exclusive().fetch_or::<u64>(5 * 64, 0).unwrap();
     assert!(mem.dirty_shards().eq([1, 2, 5]));
     assert!(mem.is_dirty(1) && !mem.is_dirty(0) && !mem.is_dirty(99));
     mem.clear_dirty();

@@ -596,22 +596,24 @@ macro_rules! write_named {
     };
 }
 
-/// Calls the named guest atomic for one width.
+/// Calls the generic guest atomic for one width.
 macro_rules! rmw_width {
-    ($h:expr, $op:expr, $a:expr, $v:expr, $t:ty, $s:ty,
-     $swap:ident, $add:ident, $sub:ident, $and:ident, $or:ident, $xor:ident,
-     $minu:ident, $maxu:ident, $mins:ident, $maxs:ident) => {
+    ($h:expr, $op:expr, $a:expr, $v:expr, $t:ty, $s:ty) => {
         match $op {
-            Rmw::Swap => $h.$swap($a, $v as $t).map(|o| o as u64),
-            Rmw::Add => $h.$add($a, $v as $t).map(|o| o as u64),
-            Rmw::Sub => $h.$sub($a, $v as $t).map(|o| o as u64),
-            Rmw::And => $h.$and($a, $v as $t).map(|o| o as u64),
-            Rmw::Or => $h.$or($a, $v as $t).map(|o| o as u64),
-            Rmw::Xor => $h.$xor($a, $v as $t).map(|o| o as u64),
-            Rmw::MinU => $h.$minu($a, $v as $t).map(|o| o as u64),
-            Rmw::MaxU => $h.$maxu($a, $v as $t).map(|o| o as u64),
-            Rmw::MinS => $h.$mins($a, $v as $t as $s).map(|o| o as $t as u64),
-            Rmw::MaxS => $h.$maxs($a, $v as $t as $s).map(|o| o as $t as u64),
+            Rmw::Swap => $h.swap::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::Add => $h.fetch_add::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::Sub => $h.fetch_sub::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::And => $h.fetch_and::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::Or => $h.fetch_or::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::Xor => $h.fetch_xor::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::MinU => $h.fetch_min::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::MaxU => $h.fetch_max::<$t>($a, $v as $t).map(|o| o as u64),
+            Rmw::MinS => $h
+                .fetch_min::<$s>($a, $v as $t as $s)
+                .map(|o| o as $t as u64),
+            Rmw::MaxS => $h
+                .fetch_max::<$s>($a, $v as $t as $s)
+                .map(|o| o as $t as u64),
         }
     };
 }
@@ -619,78 +621,10 @@ macro_rules! rmw_width {
 macro_rules! rmw_named {
     ($h:expr, $w:expr, $op:expr, $a:expr, $v:expr) => {
         match $w {
-            AtomicWidth::U8 => rmw_width!(
-                $h,
-                $op,
-                $a,
-                $v,
-                u8,
-                i8,
-                swap_u8,
-                fetch_add_u8,
-                fetch_sub_u8,
-                fetch_and_u8,
-                fetch_or_u8,
-                fetch_xor_u8,
-                fetch_min_u8,
-                fetch_max_u8,
-                fetch_min_i8,
-                fetch_max_i8
-            ),
-            AtomicWidth::U16 => rmw_width!(
-                $h,
-                $op,
-                $a,
-                $v,
-                u16,
-                i16,
-                swap_u16,
-                fetch_add_u16,
-                fetch_sub_u16,
-                fetch_and_u16,
-                fetch_or_u16,
-                fetch_xor_u16,
-                fetch_min_u16,
-                fetch_max_u16,
-                fetch_min_i16,
-                fetch_max_i16
-            ),
-            AtomicWidth::U32 => rmw_width!(
-                $h,
-                $op,
-                $a,
-                $v,
-                u32,
-                i32,
-                swap_u32,
-                fetch_add_u32,
-                fetch_sub_u32,
-                fetch_and_u32,
-                fetch_or_u32,
-                fetch_xor_u32,
-                fetch_min_u32,
-                fetch_max_u32,
-                fetch_min_i32,
-                fetch_max_i32
-            ),
-            AtomicWidth::U64 => rmw_width!(
-                $h,
-                $op,
-                $a,
-                $v,
-                u64,
-                i64,
-                swap_u64,
-                fetch_add_u64,
-                fetch_sub_u64,
-                fetch_and_u64,
-                fetch_or_u64,
-                fetch_xor_u64,
-                fetch_min_u64,
-                fetch_max_u64,
-                fetch_min_i64,
-                fetch_max_i64
-            ),
+            AtomicWidth::U8 => rmw_width!($h, $op, $a, $v, u8, i8),
+            AtomicWidth::U16 => rmw_width!($h, $op, $a, $v, u16, i16),
+            AtomicWidth::U32 => rmw_width!($h, $op, $a, $v, u32, i32),
+            AtomicWidth::U64 => rmw_width!($h, $op, $a, $v, u64, i64),
         }
     };
 }
@@ -699,15 +633,15 @@ macro_rules! cx_named {
     ($h:expr, $w:expr, $a:expr, $c:expr, $n:expr) => {
         match $w {
             AtomicWidth::U8 => $h
-                .compare_exchange_u8($a, $c as u8, $n as u8)
+                .compare_exchange::<u8>($a, $c as u8, $n as u8)
                 .map(|r| r.map(u64::from).map_err(u64::from)),
             AtomicWidth::U16 => $h
-                .compare_exchange_u16($a, $c as u16, $n as u16)
+                .compare_exchange::<u16>($a, $c as u16, $n as u16)
                 .map(|r| r.map(u64::from).map_err(u64::from)),
             AtomicWidth::U32 => $h
-                .compare_exchange_u32($a, $c as u32, $n as u32)
+                .compare_exchange::<u32>($a, $c as u32, $n as u32)
                 .map(|r| r.map(u64::from).map_err(u64::from)),
-            AtomicWidth::U64 => $h.compare_exchange_u64($a, $c, $n),
+            AtomicWidth::U64 => $h.compare_exchange::<u64>($a, $c, $n),
         }
     };
 }

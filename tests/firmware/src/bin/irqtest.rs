@@ -110,7 +110,7 @@ fn SysTick() {
     let mut buf = [0u8; 8];
     failed |= MEM.read_bytes(SPANNING, &mut buf).is_err();
     torn |= !is_whole(u64::from_le_bytes(buf));
-    failed |= MEM.fetch_add_u64(COUNTER, 1).is_err();
+    failed |= MEM.fetch_add::<u64>(COUNTER, 1).is_err();
     if torn {
         bump(&TORN);
     }
@@ -139,7 +139,7 @@ fn interrupted_writes(syst: &mut SYST) -> Check {
         }
         MEM.write_u32(IN_WORD, whole32(i))?;
         torn += u32::from(!is_whole32(MEM.read_u32(IN_WORD)?));
-        MEM.fetch_add_u64(COUNTER, 1)?;
+        MEM.fetch_add::<u64>(COUNTER, 1)?;
         MEM.write_bytes(SPANNING, &v.to_le_bytes())?;
         MEM.fill(BULK, 16, i as u8)?;
     }

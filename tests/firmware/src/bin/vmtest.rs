@@ -134,7 +134,7 @@ fn errors_out_of_bounds() -> Check {
         ensure!(m.write_u8(a, 1) == Err(oob(Access::Write, a, 1)));
         ensure!(m.write_u32(a, 1) == Err(oob(Access::Write, a, 4)));
         ensure!(m.write_u64_be(a, 1) == Err(oob(Access::Write, a, 8)));
-        ensure!(m.fetch_add_u32(a, 1) == Err(oob(Access::Atomic, a, 4)));
+        ensure!(m.fetch_add::<u32>(a, 1) == Err(oob(Access::Atomic, a, 4)));
     }
     // Accesses that start inside and run past the end.
     for a in SIZE - 7..SIZE {
@@ -194,36 +194,36 @@ fn bulk() -> Check {
 fn guest_atomics() -> Check {
     let m = &SHARED;
     m.write_u32(0x100, 10)?;
-    ensure!(m.compare_exchange_u32(0x100, 10, 20)? == Ok(10));
-    ensure!(m.compare_exchange_u32(0x100, 10, 30)? == Err(20));
+    ensure!(m.compare_exchange::<u32>(0x100, 10, 20)? == Ok(10));
+    ensure!(m.compare_exchange::<u32>(0x100, 10, 30)? == Err(20));
     ensure!(m.read_u32(0x100)? == 20);
-    ensure!(m.fetch_add_u32(0x100, 5)? == 20);
-    ensure!(m.fetch_sub_u32(0x100, 26)? == 25);
+    ensure!(m.fetch_add::<u32>(0x100, 5)? == 20);
+    ensure!(m.fetch_sub::<u32>(0x100, 26)? == 25);
     ensure!(m.read_u32(0x100)? == u32::MAX); // wrapped
-    ensure!(m.swap_u32(0x100, 0xf0)? == u32::MAX);
-    ensure!(m.fetch_and_u32(0x100, 0x3c)? == 0xf0);
-    ensure!(m.fetch_or_u32(0x100, 0x01)? == 0x30);
-    ensure!(m.fetch_xor_u32(0x100, 0xff)? == 0x31);
+    ensure!(m.swap::<u32>(0x100, 0xf0)? == u32::MAX);
+    ensure!(m.fetch_and::<u32>(0x100, 0x3c)? == 0xf0);
+    ensure!(m.fetch_or::<u32>(0x100, 0x01)? == 0x30);
+    ensure!(m.fetch_xor::<u32>(0x100, 0xff)? == 0x31);
     ensure!(m.read_u32(0x100)? == 0xce);
     m.write_u8(0x108, 0xff)?; // -1 as i8
-    ensure!(m.fetch_max_i8(0x108, 3)? == -1);
+    ensure!(m.fetch_max::<i8>(0x108, 3)? == -1);
     ensure!(m.read_u8(0x108)? == 3);
-    ensure!(m.fetch_min_u8(0x108, 2)? == 3);
-    ensure!(m.fetch_max_u8(0x108, 200)? == 2);
-    ensure!(m.fetch_min_i8(0x108, -5)? == -56); // 200 as i8, the minimum
-    ensure!(m.fetch_min_i8(0x108, -100)? == -56);
+    ensure!(m.fetch_min::<u8>(0x108, 2)? == 3);
+    ensure!(m.fetch_max::<u8>(0x108, 200)? == 2);
+    ensure!(m.fetch_min::<i8>(0x108, -5)? == -56); // 200 as i8, the minimum
+    ensure!(m.fetch_min::<i8>(0x108, -100)? == -56);
     ensure!(m.read_u8(0x108)? == (-100i8) as u8);
-    ensure!(m.compare_exchange_u16(0x10a, 0, 7)? == Ok(0));
+    ensure!(m.compare_exchange::<u16>(0x10a, 0, 7)? == Ok(0));
     // 64-bit guest atomics on a 32-bit core, straddling two shards.
     let a = SHARD_SIZE - 4;
     m.write_u64(a, u64::from(u32::MAX))?;
-    ensure!(m.fetch_add_u64(a, 1)? == u64::from(u32::MAX));
+    ensure!(m.fetch_add::<u64>(a, 1)? == u64::from(u32::MAX));
     ensure!(m.read_u64(a)? == 1 << 32);
-    ensure!(m.compare_exchange_u64(a, 1 << 32, 7)? == Ok(1 << 32));
-    ensure!(m.compare_exchange_u64(a, 1 << 32, 9)? == Err(7));
+    ensure!(m.compare_exchange::<u64>(a, 1 << 32, 7)? == Ok(1 << 32));
+    ensure!(m.compare_exchange::<u64>(a, 1 << 32, 9)? == Err(7));
     let old = m.fetch_update(a, |v: u64| Some(v * 6))?;
     ensure!(old == 7 && m.read_u64(a)? == 42);
-    ensure!(m.compare_exchange_u64(SIZE - 4, 0, 1) == Err(oob(Access::Atomic, SIZE - 4, 8)));
+    ensure!(m.compare_exchange::<u64>(SIZE - 4, 0, 1) == Err(oob(Access::Atomic, SIZE - 4, 8)));
     Ok(())
 }
 
@@ -286,10 +286,10 @@ fn exclusive_view(mem: &mut Mem) -> Check {
     ensure!(v.read_u32(0)? == 0x7777_7777);
     ensure!(v.fill(SIZE - 1, 2, 0) == Err(oob(Access::Write, SIZE - 1, 2)));
     v.write_u64(edge - 4, 0x1_ffff_ffff)?;
-    ensure!(v.fetch_add_u64(edge - 4, 1)? == 0x1_ffff_ffff);
+    ensure!(v.fetch_add::<u64>(edge - 4, 1)? == 0x1_ffff_ffff);
     ensure!(v.read_u64(edge - 4)? == 0x2_0000_0000);
-    ensure!(v.compare_exchange_u8(0, 0x77, 1)? == Ok(0x77));
-    ensure!(v.swap_u16(SIZE - 1, 0) == Err(oob(Access::Atomic, SIZE - 1, 2)));
+    ensure!(v.compare_exchange::<u8>(0, 0x77, 1)? == Ok(0x77));
+    ensure!(v.swap::<u16>(SIZE - 1, 0) == Err(oob(Access::Atomic, SIZE - 1, 2)));
     // The shared API sees what the view wrote.
     ensure!(v.memory().read_u32(0x30)? == 0x0bad_f00d);
     // Generic code over `MemoryAccess` works on the view.
@@ -347,7 +347,7 @@ fn freeze() -> Check {
     ensure!(ROM.write_u8(0, 1).map_err(|e| e.kind()) == Err(ErrorKind::ReadOnly));
     ensure!(rom.write_u32(0, 1).map_err(|e| e.kind()) == Err(ErrorKind::ReadOnly));
     ensure!(ROM.fill(0, 4, 0).map_err(|e| e.kind()) == Err(ErrorKind::ReadOnly));
-    ensure!(ROM.fetch_add_u32(0, 1).map_err(|e| e.kind()) == Err(ErrorKind::ReadOnly));
+    ensure!(ROM.fetch_add::<u32>(0, 1).map_err(|e| e.kind()) == Err(ErrorKind::ReadOnly));
     ensure!(rom.write_u8(SIZE, 1) == Err(oob(Access::Write, SIZE, 1)));
     // Shared reads still work (they take read locks beside the leaked ones).
     ensure!(ROM.read_u16(2)? == 0x4770);
