@@ -231,13 +231,7 @@ pub trait MemoryAccess {
     where
         Self: Sized,
     {
-        let v = match T::SIZE {
-            1 => self.read_u8(addr)?.to_u64(),
-            2 => self.read_u16(addr)?.to_u64(),
-            4 => self.read_u32(addr)?.to_u64(),
-            _ => self.read_u64(addr)?,
-        };
-        Ok(T::from_u64_truncating(v))
+        read_by_width(self, addr, T::SIZE).map(T::from_u64_truncating)
     }
 
     /// Writes any [`Scalar`] width, little-endian.
@@ -245,13 +239,7 @@ pub trait MemoryAccess {
     where
         Self: Sized,
     {
-        let v = v.to_u64();
-        match T::SIZE {
-            1 => self.write_u8(addr, v as u8),
-            2 => self.write_u16(addr, v as u16),
-            4 => self.write_u32(addr, v as u32),
-            _ => self.write_u64(addr, v),
-        }
+        write_by_width(self, addr, T::SIZE, v.to_u64())
     }
 }
 
@@ -346,72 +334,96 @@ fn out_of_host(addr: u64, access: Access, size: usize, limit: usize) -> VmError 
     )
 }
 
-/// Implements [`MemoryAccess`] for a `usize`-addressed memory kind by
-/// forwarding to its inherent named methods (`$ty` must have them, plus
-/// `read_bytes`, `write_bytes`, `fill`; `$limit` is its size in bytes).
-/// The last argument is the dereferences that reach the inherent receiver:
-/// `[**]` for `&Memory`, `[*]` for an owned view.
-macro_rules! forward_memory_access {
-    ([$($gen:tt)*] $ty:ty, $limit:expr, [$($d:tt)*]) => {
-        impl<$($gen)*> $crate::access::MemoryAccess for $ty {
-            #[inline]
-            fn read_sized(&self, addr: u64, size: usize) -> Result<u64, $crate::VmError> {
-                $crate::access::read_by_width(self, addr, size)
-            }
+/// The body of a handle's [`MemoryAccess`] impl: every method forwards to
+/// the handle's inherent one of the same name, reached through the
+/// dereferences `[$($d)*]` (`[*]` for the handle by value, `[**]` for a
+/// reference to it). Addresses are passed on as they are (`guest`: the
+/// maps, whose `fetch_*` check execute permission) or converted to the
+/// memory's `usize` offsets without truncation (`host(SIZE)`: the memories,
+/// `OutOfBounds` past `SIZE`; their fetches are the trait's reads).
+macro_rules! forward_access {
+    (guest($bulk:ident), $d:tt) => {
+        $crate::access::forward_access!(@all (guest), $d);
 
-            #[inline]
-            fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), $crate::VmError> {
-                $crate::access::write_by_width(self, addr, size, v)
-            }
+        #[inline]
+        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), $crate::VmError> {
+            $bulk::read_bytes(self, addr, buf)
+        }
 
-            $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u8, u8, 1);
-            $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u16, u16, 2);
-            $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u32, u32, 4);
-            $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u64, u64, 8);
-            $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u16_be, u16, 2);
-            $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u32_be, u32, 4);
-            $crate::access::forward_memory_access!(@r [$($d)*] $limit, read_u64_be, u64, 8);
-            $crate::access::forward_memory_access!(@w [$($d)*] $limit, write_u8, u8, 1);
-            $crate::access::forward_memory_access!(@w [$($d)*] $limit, write_u16, u16, 2);
-            $crate::access::forward_memory_access!(@w [$($d)*] $limit, write_u32, u32, 4);
-            $crate::access::forward_memory_access!(@w [$($d)*] $limit, write_u64, u64, 8);
-            $crate::access::forward_memory_access!(@w [$($d)*] $limit, write_u16_be, u16, 2);
-            $crate::access::forward_memory_access!(@w [$($d)*] $limit, write_u32_be, u32, 4);
-            $crate::access::forward_memory_access!(@w [$($d)*] $limit, write_u64_be, u64, 8);
+        #[inline]
+        fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), $crate::VmError> {
+            $bulk::write_bytes(self, addr, buf)
+        }
 
-            #[inline]
-            fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), $crate::VmError> {
-                let a = $crate::access::host_addr(addr, $crate::Access::Read, buf.len(), $limit)?;
-                ($($d)* self).read_bytes(a, buf)
-            }
+        #[inline]
+        fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), $crate::VmError> {
+            $bulk::fill(self, addr, len, byte)
+        }
+        $crate::access::forward_access!(@r (guest), $d, Fetch,
+            fetch_u8 1 u8, fetch_u16 2 u16, fetch_u32 4 u32, fetch_u64 8 u64);
+    };
+    (host($limit:expr), $d:tt) => {
+        $crate::access::forward_access!(@all (host($limit)), $d);
 
-            #[inline]
-            fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), $crate::VmError> {
-                let a = $crate::access::host_addr(addr, $crate::Access::Write, buf.len(), $limit)?;
-                ($($d)* self).write_bytes(a, buf)
-            }
+        #[inline]
+        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), $crate::VmError> {
+            let a = $crate::access::host_addr(addr, $crate::Access::Read, buf.len(), $limit)?;
+            $crate::access::forward_access!(@deref $d, self).read_bytes(a, buf)
+        }
 
-            #[inline]
-            fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), $crate::VmError> {
-                let a = $crate::access::host_addr(addr, $crate::Access::Write, len, $limit)?;
-                ($($d)* self).fill(a, len, byte)
-            }
+        #[inline]
+        fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), $crate::VmError> {
+            let a = $crate::access::host_addr(addr, $crate::Access::Write, buf.len(), $limit)?;
+            $crate::access::forward_access!(@deref $d, self).write_bytes(a, buf)
+        }
+
+        #[inline]
+        fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), $crate::VmError> {
+            let a = $crate::access::host_addr(addr, $crate::Access::Write, len, $limit)?;
+            $crate::access::forward_access!(@deref $d, self).fill(a, len, byte)
         }
     };
-    (@r [$($d:tt)*] $limit:expr, $name:ident, $t:ty, $size:expr) => {
+    (@all $mode:tt, $d:tt) => {
+        #[inline]
+        fn read_sized(&self, addr: u64, size: usize) -> Result<u64, $crate::VmError> {
+            $crate::access::read_by_width(self, addr, size)
+        }
+
+        #[inline]
+        fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), $crate::VmError> {
+            $crate::access::write_by_width(self, addr, size, v)
+        }
+
+        $crate::access::forward_access!(@r $mode, $d, Read,
+            read_u8 1 u8, read_u16 2 u16, read_u32 4 u32, read_u64 8 u64,
+            read_u16_be 2 u16, read_u32_be 4 u32, read_u64_be 8 u64);
+        $crate::access::forward_access!(@w $mode, $d,
+            write_u8 1 u8, write_u16 2 u16, write_u32 4 u32, write_u64 8 u64,
+            write_u16_be 2 u16, write_u32_be 4 u32, write_u64_be 8 u64);
+    };
+    (@r $mode:tt, $d:tt, $acc:ident, $($name:ident $size:literal $t:ty),*) => {$(
         #[inline]
         fn $name(&self, addr: u64) -> Result<$t, $crate::VmError> {
-            let a = $crate::access::host_addr(addr, $crate::Access::Read, $size, $limit)?;
-            ($($d)* self).$name(a)
+            let a = $crate::access::forward_access!(@at $mode, addr, $acc, $size);
+            $crate::access::forward_access!(@deref $d, self).$name(a)
         }
-    };
-    (@w [$($d:tt)*] $limit:expr, $name:ident, $t:ty, $size:expr) => {
+    )*};
+    (@w $mode:tt, $d:tt, $($name:ident $size:literal $t:ty),*) => {$(
         #[inline]
         fn $name(&mut self, addr: u64, v: $t) -> Result<(), $crate::VmError> {
-            let a = $crate::access::host_addr(addr, $crate::Access::Write, $size, $limit)?;
-            ($($d)* self).$name(a, v)
+            let a = $crate::access::forward_access!(@at $mode, addr, Write, $size);
+            $crate::access::forward_access!(@deref $d, self).$name(a, v)
         }
+    )*};
+    (@deref [$($star:tt)*], $x:expr) => {
+        ($($star)* $x)
+    };
+    (@at (guest), $addr:ident, $acc:ident, $size:expr) => {
+        $addr
+    };
+    (@at (host($limit:expr)), $addr:ident, $acc:ident, $size:expr) => {
+        $crate::access::host_addr($addr, $crate::Access::$acc, $size, $limit)?
     };
 }
 
-pub(crate) use forward_memory_access;
+pub(crate) use forward_access;

@@ -53,7 +53,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// `fetch_update` with the size and the operation as data: one copy in
     /// the binary serves every named atomic (they cost a lock anyway).
     #[inline(never)]
-    fn fetch_update_sized(
+    pub(crate) fn fetch_update_sized(
         &self,
         addr: usize,
         size: usize,

@@ -84,7 +84,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 }
 
 impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_SIZE> {
-    crate::typed::typed_methods!(usize, read = mut, write = mut);
+    crate::typed::typed_methods!(usize, read = &mut Self, write = &mut Self);
 
     /// The memory this batch works on.
     #[inline]

@@ -57,7 +57,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// Total size in bytes.
     pub const SIZE: usize = ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE;
 
-    crate::typed::typed_methods!(usize, read = ref, write = mut);
+    crate::typed::typed_methods!(usize, read = &Self, write = &mut Self);
 
     /// The memory this view borrows, for shared-API calls (the dirty log,
     /// a `batch`, `freeze`). Takes `&mut self`: while the shared handle
@@ -219,11 +219,11 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     }
 }
 
-crate::access::forward_memory_access!(
-    ['a, const SHARDS: usize, const SHARD_SIZE: usize] Exclusive<'a, SHARDS, SHARD_SIZE>,
-    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
-    [*]
-);
+impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
+    for Exclusive<'a, SHARDS, SHARD_SIZE>
+{
+    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
+}
 
 /// Zero-copy access to the guest bytes, for the owner.
 ///

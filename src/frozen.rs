@@ -109,7 +109,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     /// Total size in bytes.
     pub const SIZE: usize = ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE;
 
-    crate::typed::typed_methods!(usize, read = ref, write = ref);
+    crate::typed::typed_methods!(usize, read = &Self, write = &Self);
 
     /// The frozen memory.
     #[inline]
@@ -120,7 +120,13 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     /// The one typed read behind every `read_*` method: no lock.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        ShardedMemory::read_unlocked(self.quiet, addr, T::SIZE).map(T::from_u64_truncating)
+        self.read_sized(addr, T::SIZE).map(T::from_u64_truncating)
+    }
+
+    /// The read of `size` bytes, zero-extended, with no lock.
+    #[inline(always)]
+    pub(crate) fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
+        ShardedMemory::read_unlocked(self.quiet, addr, size)
     }
 
     /// Copies `buf.len()` bytes at `addr` into `buf`, with no lock.
@@ -131,26 +137,24 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     /// Always fails: out of bounds if `addr` is, read-only otherwise.
     #[inline]
     pub fn write<T: Scalar>(&self, addr: usize, _v: T) -> Result<(), VmError> {
-        self.refuse(addr, T::SIZE)
+        Err(self.refuse(Access::Write, addr, T::SIZE))
     }
 
     /// Always fails: out of bounds if the range is, read-only otherwise.
     pub fn write_bytes(&self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
-        self.refuse(addr, buf.len())
+        Err(self.refuse(Access::Write, addr, buf.len()))
     }
 
     /// Always fails: out of bounds if the range is, read-only otherwise.
     pub fn fill(&self, addr: usize, len: usize, _byte: u8) -> Result<(), VmError> {
-        self.refuse(addr, len)
+        Err(self.refuse(Access::Write, addr, len))
     }
 
-    fn refuse(&self, addr: usize, len: usize) -> Result<(), VmError> {
-        let _in_bounds = ShardedMemory::<SHARDS, SHARD_SIZE>::runs(addr, len, Access::Write)?;
-        Err(ShardedMemory::<SHARDS, SHARD_SIZE>::read_only(
-            Access::Write,
-            addr,
-            len,
-        ))
+    pub(crate) fn refuse(&self, access: Access, addr: usize, len: usize) -> VmError {
+        match ShardedMemory::<SHARDS, SHARD_SIZE>::runs(addr, len, access) {
+            Err(out_of_bounds) => out_of_bounds,
+            Ok(_) => ShardedMemory::<SHARDS, SHARD_SIZE>::read_only(access, addr, len),
+        }
     }
 }
 
@@ -165,17 +169,17 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> core::fmt::Debug
 }
 
 // By value too, so one generic `step(&mut handle)` takes every kind.
-crate::access::forward_memory_access!(
-    ['a, const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'a, SHARDS, SHARD_SIZE>,
-    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
-    [*]
-);
+impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
+    for Frozen<'a, SHARDS, SHARD_SIZE>
+{
+    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
+}
 
-crate::access::forward_memory_access!(
-    ['a, 'b, const SHARDS: usize, const SHARD_SIZE: usize] &'b Frozen<'a, SHARDS, SHARD_SIZE>,
-    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
-    [**]
-);
+impl<'a, 'b, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
+    for &'b Frozen<'a, SHARDS, SHARD_SIZE>
+{
+    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [**]);
+}
 
 /// Zero-copy reads of a frozen memory: sound because a `Frozen` exists only
 /// once every shard's read lock is leaked, so no writer can ever run again.

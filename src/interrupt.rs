@@ -42,15 +42,7 @@ use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
-    crate::interrupt::try_read_methods!(
-        [try_read_u8, u8, le],
-        [try_read_u16, u16, le],
-        [try_read_u32, u32, le],
-        [try_read_u64, u64, le],
-        [try_read_u16_be, u16, be],
-        [try_read_u32_be, u32, be],
-        [try_read_u64_be, u64, be]
-    );
+    crate::typed::typed_methods!(try_read);
 
     /// The one non-blocking typed read behind every `try_read_*` method:
     /// like [`read`](Self::read), but where `read` would wait for a shard's
@@ -95,18 +87,3 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         got.map(T::from_u64_truncating).ok_or_else(busy)
     }
 }
-
-/// Emits the named `try_read_*` methods, forwarding to `try_read::<T>`
-/// (the endianness words and swaps are `typed_methods!`'s).
-macro_rules! try_read_methods {
-    ($([$name:ident, $t:ty, $e:ident]),*) => {$(
-        #[doc = concat!("Reads a ", $crate::typed::typed_methods!(@endian $e), " `", stringify!($t),
-            "` at `addr` without ever waiting: see [`try_read`](Self::try_read).")]
-        #[inline]
-        pub fn $name(&self, addr: usize) -> Result<$t, VmError> {
-            self.try_read::<$t>(addr).map($crate::typed::typed_methods!(@swap $e, $t))
-        }
-    )*};
-}
-
-pub(crate) use try_read_methods;

@@ -234,7 +234,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         VmError::new(ErrorKind::ReadOnly, access, addr as u64, size)
     }
 
-    crate::typed::typed_methods!(usize, read = ref, write = ref);
+    crate::typed::typed_methods!(usize, read = &Self, write = &Self);
 
     /// The one typed read behind every `read_*` method.
     #[inline(always)]
@@ -260,7 +260,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// so cold paths stay single; always inlined (with a constant size it is
     /// a bounds check and one load): reads are the hot path.
     #[inline(always)]
-    fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
+    pub(crate) fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         if let Some((shard, off)) = self.in_shard(addr, size) {
             if let Some(v) = shard.read(off, size) {
                 return Ok(v);
@@ -291,7 +291,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// for its lock anyway, and one copy for every width keeps firmware
     /// small (`opt-level = "s"`).
     #[inline]
-    fn write_sized(&self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
+    pub(crate) fn write_sized(&self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
         self.update::<false>(Access::Write, addr, size, |_| Some(v))
             .map(|_| ())
     }
@@ -490,14 +490,14 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> core::fmt::Debug
 }
 
 // By value too, so one generic `step(&mut handle)` takes every kind.
-crate::access::forward_memory_access!(
-    [const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>,
-    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
-    [*]
-);
+impl<const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
+    for ShardedMemory<SHARDS, SHARD_SIZE>
+{
+    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
+}
 
-crate::access::forward_memory_access!(
-    ['a, const SHARDS: usize, const SHARD_SIZE: usize] &'a ShardedMemory<SHARDS, SHARD_SIZE>,
-    ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE,
-    [**]
-);
+impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
+    for &'a ShardedMemory<SHARDS, SHARD_SIZE>
+{
+    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [**]);
+}

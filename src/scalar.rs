@@ -139,33 +139,37 @@ macro_rules! scalar {
 scalar!(u8, u16, u32, u64);
 scalar!(signed i8 as u8, signed i16 as u16, signed i32 as u32, signed i64 as u64);
 
+/// Whether `size` is a width vm-mem moves: 1, 2, 4 or 8.
+#[inline(always)]
+const fn is_width(size: usize) -> bool {
+    size.is_power_of_two() && size <= 8
+}
+
 /// Loads `size` (1, 2, 4 or 8) bytes little-endian from the start of `src`,
 /// zero-extended; `None` if `src` is shorter or the size is not one of
-/// those. With a constant `size` (after inlining) this is one load; without,
-/// one small switch serves every width.
+/// those. The width is data, not a `match`: with a constant `size` (after
+/// inlining) this is one load; without, one short copy serves every width.
 #[inline(always)]
 pub(crate) fn load_sized(src: &[u8], size: usize) -> Option<u64> {
-    match size {
-        1 => u8::load_le(src).map(u64::from),
-        2 => u16::load_le(src).map(u64::from),
-        4 => u32::load_le(src).map(u64::from),
-        8 => u64::load_le(src),
-        _ => None,
+    if !is_width(size) {
+        return None;
     }
+    let mut le = [0u8; 8];
+    le.get_mut(..size)?.copy_from_slice(src.get(..size)?);
+    Some(u64::from_le_bytes(le))
 }
 
 /// Stores the low `size` (1, 2, 4 or 8) bytes of `v` little-endian at the
-/// start of `dst`; `None` (nothing stored) if `dst` is shorter.
+/// start of `dst`; `None` (nothing stored) if `dst` is shorter or the size
+/// is not one of those.
 #[inline(always)]
 pub(crate) fn store_sized(dst: &mut [u8], size: usize, v: u64) -> Option<()> {
-    // Truncating casts are the point: the access is `size` bytes wide.
-    match size {
-        1 => (v as u8).store_le(dst),
-        2 => (v as u16).store_le(dst),
-        4 => (v as u32).store_le(dst),
-        8 => v.store_le(dst),
-        _ => None,
+    if !is_width(size) {
+        return None;
     }
+    dst.get_mut(..size)?
+        .copy_from_slice(v.to_le_bytes().get(..size)?);
+    Some(())
 }
 
 #[cfg(test)]

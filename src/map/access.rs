@@ -16,7 +16,7 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::hooks::WriteData;
 use crate::map::mmio::MmioDevice;
-use crate::map::ram::{ram_load, ram_load_sized, ram_store, ram_store_sized, GuestRam};
+use crate::map::ram::{ram_load, GuestRam};
 use crate::map::region::{Backing, Region};
 use crate::map::table::Hit;
 use crate::map::view::View;
@@ -79,7 +79,8 @@ pub(crate) fn fast_store<T: Scalar>(
 /// tail-calls it).
 #[inline(never)]
 fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Result<(), VmError> {
-    ram_store(m, off, v).map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
+    m.store(off, T::SIZE, v.to_u64())
+        .map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
 
 /// A device's typed store: inline, as a device's load is in the map's
@@ -171,62 +172,8 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
     }
 }
 
-/// The typed reads of a map kind (the map, a cursor, an owner map) over
-/// its `load(addr, access)`: `read`, `fetch` and `fetch_u8..u64`, with the
-/// `read_*` family, and `write` through `typed_methods!`.
-macro_rules! load_methods {
-    () => {
-        crate::typed::typed_methods!(u64, read = ref, write = ref);
-
-        /// The one typed read behind every `read_*` method: needs
-        /// [`Perms::READ`](crate::Perms::READ).
-        #[inline(always)]
-        pub fn read<T: crate::Scalar>(&self, addr: u64) -> Result<T, crate::VmError> {
-            self.load(addr, crate::Access::Read)
-        }
-
-        /// The one instruction fetch behind every `fetch_*` method, of any
-        /// width (a byte-wise decoder fetches `u8`s): needs
-        /// [`Perms::EXEC`](crate::Perms::EXEC), errors report
-        /// [`Access::Fetch`](crate::Access::Fetch), fetch hooks see it.
-        #[inline(always)]
-        pub fn fetch<T: crate::Scalar>(&self, addr: u64) -> Result<T, crate::VmError> {
-            self.load(addr, crate::Access::Fetch)
-        }
-
-        /// Fetches an instruction byte at `addr` (x86-style variable-length
-        /// decoders), as [`fetch`](Self::fetch).
-        #[inline]
-        pub fn fetch_u8(&self, addr: u64) -> Result<u8, crate::VmError> {
-            self.load(addr, crate::Access::Fetch)
-        }
-
-        /// Fetches a little-endian 16-bit instruction unit at `addr` (Thumb,
-        /// RISC-V C), as [`fetch`](Self::fetch).
-        #[inline]
-        pub fn fetch_u16(&self, addr: u64) -> Result<u16, crate::VmError> {
-            self.load(addr, crate::Access::Fetch)
-        }
-
-        /// Fetches a little-endian 32-bit instruction word at `addr`, as
-        /// [`fetch`](Self::fetch).
-        #[inline]
-        pub fn fetch_u32(&self, addr: u64) -> Result<u32, crate::VmError> {
-            self.load(addr, crate::Access::Fetch)
-        }
-
-        /// Fetches a little-endian 64-bit instruction bundle at `addr`, as
-        /// [`fetch`](Self::fetch).
-        #[inline]
-        pub fn fetch_u64(&self, addr: u64) -> Result<u64, crate::VmError> {
-            self.load(addr, crate::Access::Fetch)
-        }
-    };
-}
-pub(crate) use load_methods;
-
 impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
-    load_methods!();
+    crate::typed::typed_methods!(map);
 
     /// A typed load for `access` (read or fetch): the in-region fast path.
     /// Inline: the directory's region, RAM and ROM read through the
@@ -257,7 +204,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                 }
             }
         }
-        self.load_miss(addr, access)
+        self.load_unhinted(addr, access)
     }
 
     /// A typed load the inline path left (a bucket whose region does not
@@ -265,7 +212,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// one-word read or the memory's or device's own call, else the
     /// general path.
     #[inline(never)]
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
+    fn load_unhinted<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         if let Some(Hit { region: r, ram, .. }) = self.table.hit(addr) {
             if let (Some(m), Some(off)) = (ram, r.serves(addr, T::SIZE, needs(access))) {
                 if let Some(v) = m.read_in_word(off, T::SIZE) {
@@ -299,7 +246,8 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             }
             // Inside one part (a hooked access): one typed, tear-free load.
             Some((r, Backing::Ram(m) | Backing::Rom(m))) if r.fits(addr, size) => {
-                buf = ram_load_sized(m, r.backing_offset(addr), size)
+                buf = m
+                    .load(r.backing_offset(addr), size)
                     .map_err(moved)?
                     .to_le_bytes();
             }
@@ -323,12 +271,12 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                 }
             }
         }
-        self.store_miss(addr, v)
+        self.store_unhinted(addr, v)
     }
 
-    /// A typed store the inline path left, as [`load_miss`](Self::load_miss).
+    /// A typed store the inline path left, as [`load_unhinted`](Self::load_unhinted).
     #[inline(never)]
-    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
+    fn store_unhinted<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
         if let Some(h) = self.table.hit(addr) {
             if let Some(res) = fast_store(&h.region, addr, v) {
                 return res;
@@ -353,7 +301,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                 return d.write(r.backing_offset(addr), size, v).map_err(moved)
             }
             Some((r, Backing::Ram(m))) if r.fits(addr, size) => {
-                return ram_store_sized(m, r.backing_offset(addr), size, v).map_err(moved)
+                return m.store(r.backing_offset(addr), size, v).map_err(moved)
             }
             _ => {}
         }

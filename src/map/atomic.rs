@@ -13,7 +13,6 @@
 
 use crate::error::{Access, VmError};
 use crate::map::access::relocate;
-use crate::map::ram::ram_load_sized;
 use crate::map::region::Backing;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
@@ -97,7 +96,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         };
         let off = r.backing_offset(addr);
         loop {
-            let old = ram_load_sized(m, off, size).map_err(moved)?;
+            let old = m.load(off, size).map_err(moved)?;
             let mut seen = old.to_le_bytes();
             view.run_load_hooks(Access::Atomic, addr, &mut seen[..size]);
             let seen = u64::from_le_bytes(seen);

@@ -24,7 +24,7 @@
 //! per-page fast path to cache: they reach the map through `Deref`.
 
 use crate::error::{Access, VmError};
-use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
+use crate::map::page_cache::{self, PageCache, PageOwner};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::scalar::Scalar;
@@ -119,7 +119,7 @@ where
         }
     }
 
-    crate::map::access::load_methods!();
+    crate::typed::typed_methods!(map);
 
     /// The map this cursor caches.
     #[inline]
@@ -133,31 +133,16 @@ where
         self.cache.flush();
     }
 
-    /// Looks `addr` up in the table and caches its page (a hole is not
-    /// cached): the region, as of the version it was found at.
-    #[inline(never)]
-    fn refill(&self, addr: u64) -> Option<Region<'a>> {
-        let (version, region) = self.map.table.hit_versioned(addr);
-        self.cache
-            .fill(addr, version, region, |r, off| match r.backing {
-                Backing::Ram(m) | Backing::Rom(m) => m.raw().page(off),
-                Backing::Mmio(_) => None,
-            });
-        region
-    }
-
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        self.cache
-            .load(addr, access, Some(self.map.table.current()), self)
+        page_cache::load(self, addr, access)
     }
 
     /// The one typed write behind every `write_*` method: the map's
     /// [`MemoryMap::write`], with the lookup cached.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        self.cache
-            .store(addr, v, Some(self.map.table.current()), self)
+        page_cache::store(self, addr, v)
     }
 }
 
@@ -188,7 +173,7 @@ impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for Cursor<'_, '
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
 {
-    crate::map::forward!(Cursor, MemoryMap);
+    crate::access::forward_access!(guest(MemoryMap), [*]);
 }
 
 /// `&Cursor` too: a cursor's writes need no `&mut`.
@@ -196,16 +181,20 @@ impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for &Cursor<'_, 
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
 {
-    crate::map::forward!(Cursor, MemoryMap);
+    crate::access::forward_access!(guest(MemoryMap), [**]);
 }
 
-/// What the shared miss path needs of a cursor: its cache, the map's
-/// current version, its refill, and the map's general path.
-impl<'a, const N: usize, const H: usize, R> CacheOwner<'a, N, H> for Cursor<'_, 'a, N, H, R>
+/// A cursor's cache checks the table's version on every hit and reaches
+/// a page as its shard's words and control block.
+impl<'a, const N: usize, const H: usize, R> PageOwner<'a, N, H> for Cursor<'_, 'a, N, H, R>
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
 {
     type Page = SharedPage<'a>;
+    type MissGuard<'s>
+        = ()
+    where
+        Self: 's;
 
     #[inline(always)]
     fn cache(&self) -> &PageCache<'a, SharedPage<'a>> {
@@ -218,28 +207,18 @@ where
     }
 
     #[inline(always)]
-    fn refill(&self, addr: u64) -> Option<Region<'a>> {
-        Cursor::refill(self, addr)
-    }
-
-    #[inline(always)]
     fn map(&self) -> &MemoryMap<'a, N, H> {
         &self.map
     }
-}
 
-/// The way back to the map when the page cache cannot serve an access.
-impl<'a, const N: usize, const H: usize, R> Miss for Cursor<'_, 'a, N, H, R>
-where
-    R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
-{
-    #[inline(never)]
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        page_cache::load_miss(self, addr, access)
+    #[inline]
+    fn page(&self, r: &Region<'a>, off: u64) -> Option<SharedPage<'a>> {
+        match r.backing {
+            Backing::Ram(m) | Backing::Rom(m) => m.raw().page(off),
+            Backing::Mmio(_) => None,
+        }
     }
 
-    #[inline(never)]
-    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        page_cache::store_miss(self, addr, v)
-    }
+    #[inline(always)]
+    fn miss_guard(&self) {}
 }

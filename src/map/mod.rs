@@ -372,71 +372,15 @@ impl<const N: usize, const H: usize> core::fmt::Debug for MemoryMap<'_, N, H> {
     }
 }
 
-/// Forwards every [`MemoryAccess`](crate::MemoryAccess) method to the
-/// inherent one of the same name on `$ty` (the map, a cursor, an owner
-/// map), and the bulk ones to `$bulk`'s: the body of each handle's impl,
-/// by value and by shared reference alike.
-macro_rules! forward {
-    ($ty:ident, $bulk:ident) => {
-        $crate::map::forward!(@ $ty, $bulk;
-            read read_u8 u8, read read_u16 u16, read read_u32 u32, read read_u64 u64,
-            read read_u16_be u16, read read_u32_be u32, read read_u64_be u64,
-            read fetch_u8 u8, read fetch_u16 u16, read fetch_u32 u32, read fetch_u64 u64;
-            write write_u8 u8, write write_u16 u16, write write_u32 u32, write write_u64 u64,
-            write write_u16_be u16, write write_u32_be u32, write write_u64_be u64
-        );
-    };
-    (@ $ty:ident, $bulk:ident; $(read $r:ident $rt:ty),* ; $(write $w:ident $wt:ty),*) => {
-        $(
-            #[inline]
-            fn $r(&self, addr: u64) -> Result<$rt, crate::VmError> {
-                $ty::$r(self, addr)
-            }
-        )*
-        $(
-            #[inline]
-            fn $w(&mut self, addr: u64, v: $wt) -> Result<(), crate::VmError> {
-                $ty::$w(self, addr, v)
-            }
-        )*
-
-        #[inline]
-        fn read_sized(&self, addr: u64, size: usize) -> Result<u64, crate::VmError> {
-            crate::access::read_by_width(self, addr, size)
-        }
-
-        #[inline]
-        fn write_sized(&mut self, addr: u64, size: usize, v: u64) -> Result<(), crate::VmError> {
-            crate::access::write_by_width(self, addr, size, v)
-        }
-
-        #[inline]
-        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), crate::VmError> {
-            $bulk::read_bytes(self, addr, buf)
-        }
-
-        #[inline]
-        fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), crate::VmError> {
-            $bulk::write_bytes(self, addr, buf)
-        }
-
-        #[inline]
-        fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), crate::VmError> {
-            $bulk::fill(self, addr, len, byte)
-        }
-    };
-}
-pub(crate) use forward;
-
 /// A map is a [`MemoryAccess`](crate::MemoryAccess), so emulator code
 /// generic over it runs on a map as on a memory (`step(&mut map)`, as for
 /// every handle); its `fetch_*` check [`Perms::EXEC`](crate::Perms::EXEC).
 impl<const N: usize, const H: usize> crate::MemoryAccess for MemoryMap<'_, N, H> {
-    forward!(MemoryMap, MemoryMap);
+    crate::access::forward_access!(guest(MemoryMap), [*]);
 }
 
 /// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess) too: a shared
 /// map's writes need no `&mut`.
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
-    forward!(MemoryMap, MemoryMap);
+    crate::access::forward_access!(guest(MemoryMap), [**]);
 }

@@ -35,7 +35,7 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
 use crate::map::mmio::{DeviceRef, MmioDevice, StateRef};
-use crate::map::page_cache::{self, CacheOwner, Miss, PageCache};
+use crate::map::page_cache::{self, PageCache, PageOwner};
 use crate::map::region::{Backing, Region};
 use crate::map::update::MapUpdate;
 use crate::map::MemoryMap;
@@ -108,7 +108,7 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
 }
 
 /// Syncs its map's cache with its table when dropped, also on unwind.
-struct Synced<'s, 'a, const N: usize, const H: usize>(&'s OwnerMap<'a, N, H>);
+pub(crate) struct Synced<'s, 'a, const N: usize, const H: usize>(&'s OwnerMap<'a, N, H>);
 
 impl<const N: usize, const H: usize> Drop for Synced<'_, '_, N, H> {
     fn drop(&mut self) {
@@ -710,47 +710,18 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap.diff_as(&self.map, self.id()?, scratch)
     }
 
-    crate::map::access::load_methods!();
-
-    /// Looks `addr` up and caches its page, with the owner's handle on
-    /// its memory if it is lent RAM (a hole is not cached).
-    #[inline(never)]
-    fn refill(&self, addr: u64) -> Option<Region<'a>> {
-        let (version, region) = self.map.table.hit_versioned(addr);
-        self.cache.fill(addr, version, region, |r, off| {
-            let m = match r.backing {
-                Backing::Ram(m) => m,
-                // ROM: the frozen bytes, read with plain loads.
-                Backing::Rom(m) => {
-                    let off = usize::try_from(off).ok()?;
-                    let page = m.frozen_bytes()?.get(off..off.checked_add(PAGE)?)?;
-                    return OwnedPage::rom(page);
-                }
-                Backing::Mmio(_) => return None,
-            };
-            // An address is a sound identity here, unlike for devices:
-            // `GuestRam` is sealed, and its kinds are never zero-sized nor
-            // one inside another (see `GuestRam::memory_addr`).
-            let at: *const u8 = core::ptr::from_ref(m).cast();
-            let lent = self
-                .lent
-                .iter()
-                .find_map(|l| l.get().filter(|(p, _)| *p == at));
-            lent?.1.page(off)
-        });
-        region
-    }
+    crate::typed::typed_methods!(map);
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        self.cache.load(addr, access, None, self)
+        page_cache::load(self, addr, access)
     }
 
     /// The one typed write behind every `write_*` method, as
     /// [`MemoryMap::write`].
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        self.cache.store(addr, v, None, self)
+        page_cache::store(self, addr, v)
     }
 
     /// The guest atomic, as [`MemoryMap::fetch_update`]: on lent RAM a
@@ -767,7 +738,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         let _sync = self.synced();
         let mut owned = self.cache.read_write(addr, None);
         if owned.is_none() {
-            self.refill(addr);
+            page_cache::refill(self, addr);
             owned = self.cache.read_write(addr, None);
         }
         if let Some((page, o)) = owned {
@@ -787,18 +758,24 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
 /// An owner-mode map is a [`MemoryAccess`](crate::MemoryAccess), like the
 /// shared map and its cursors.
 impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> {
-    crate::map::forward!(OwnerMap, OwnerMap);
+    crate::access::forward_access!(guest(OwnerMap), [*]);
 }
 
 /// `&OwnerMap` too: its writes need no `&mut` (it is one thread's).
 impl<const N: usize, const H: usize> crate::MemoryAccess for &OwnerMap<'_, N, H> {
-    crate::map::forward!(OwnerMap, OwnerMap);
+    crate::access::forward_access!(guest(OwnerMap), [**]);
 }
 
-/// What the shared miss path needs of an owner map: its cache, no
-/// version (see the `cache` field), its refill, and the map's general path.
-impl<'a, const N: usize, const H: usize> CacheOwner<'a, N, H> for OwnerMap<'a, N, H> {
+/// An owner map's cache checks no version (see the `cache` field): a miss
+/// holds a [`Synced`] guard, which flushes the cache if the table changed
+/// when the miss returns. It reaches lent RAM as the owner's plain bytes and
+/// ROM as its frozen bytes.
+impl<'a, const N: usize, const H: usize> PageOwner<'a, N, H> for OwnerMap<'a, N, H> {
     type Page = OwnedPage<'a>;
+    type MissGuard<'s>
+        = Synced<'s, 'a, N, H>
+    where
+        Self: 's;
 
     #[inline(always)]
     fn cache(&self) -> &PageCache<'a, OwnedPage<'a>> {
@@ -811,29 +788,34 @@ impl<'a, const N: usize, const H: usize> CacheOwner<'a, N, H> for OwnerMap<'a, N
     }
 
     #[inline(always)]
-    fn refill(&self, addr: u64) -> Option<Region<'a>> {
-        OwnerMap::refill(self, addr)
-    }
-
-    #[inline(always)]
     fn map(&self) -> &MemoryMap<'a, N, H> {
         &self.map
     }
-}
 
-/// The way back to the map when the page cache cannot serve an access.
-/// A miss may run devices, hooks or the handler, which may change the
-/// table: the cache syncs when it returns.
-impl<const N: usize, const H: usize> Miss for OwnerMap<'_, N, H> {
-    #[inline(never)]
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        let _sync = self.synced();
-        page_cache::load_miss(self, addr, access)
+    fn page(&self, r: &Region<'a>, off: u64) -> Option<OwnedPage<'a>> {
+        let m = match r.backing {
+            Backing::Ram(m) => m,
+            // ROM: the frozen bytes, read with plain loads.
+            Backing::Rom(m) => {
+                let off = usize::try_from(off).ok()?;
+                let page = m.frozen_bytes()?.get(off..off.checked_add(PAGE)?)?;
+                return OwnedPage::rom(page);
+            }
+            Backing::Mmio(_) => return None,
+        };
+        // An address is a sound identity here, unlike for devices:
+        // `GuestRam` is sealed, and its kinds are never zero-sized nor
+        // one inside another (see `GuestRam::memory_addr`).
+        let at: *const u8 = core::ptr::from_ref(m).cast();
+        let lent = self
+            .lent
+            .iter()
+            .find_map(|l| l.get().filter(|(p, _)| *p == at));
+        lent?.1.page(off)
     }
 
-    #[inline(never)]
-    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        let _sync = self.synced();
-        page_cache::store_miss(self, addr, v)
+    #[inline(always)]
+    fn miss_guard(&self) -> Synced<'_, 'a, N, H> {
+        self.synced()
     }
 }

@@ -112,49 +112,145 @@ impl PageMem for OwnedPage<'_> {
     }
 }
 
-/// What a cache's owner (a cursor, an owner map) does when the cache
-/// cannot serve an access: look the page up, refill, and take the map's
-/// path. Passed by reference, so every way out of a cached access is a
-/// return or a tail call and the memory hit needs no stack frame.
-pub(crate) trait Miss {
-    /// A load the cache did not serve.
-    fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError>;
-    /// A store the cache did not serve.
-    fn store_miss<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError>;
-}
-
-/// What a cache's owner gives [`load_miss`] and [`store_miss`], the one
-/// miss path of every owner.
-pub(crate) trait CacheOwner<'a, const N: usize, const H: usize> {
+/// A cache's owner: a [`Cursor`](crate::Cursor) or an
+/// [`OwnerMap`](crate::OwnerMap). The two differ only in how a page is
+/// reached (a shared page's words, an owner's plain bytes), whether a hit
+/// checks the table's version, and what a miss holds while it runs; every
+/// access path (the hit, the miss, the refill) is written once, below, over
+/// this trait.
+pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     /// How the cached pages are reached.
     type Page: PageMem;
+    /// What a miss holds while it runs: the owner map syncs its cache when
+    /// the miss returns (a miss may run devices, hooks or the handler,
+    /// which may change the table); a cursor checks versions instead.
+    type MissGuard<'s>
+    where
+        Self: 's;
     /// The owner's cache.
     fn cache(&self) -> &PageCache<'a, Self::Page>;
     /// The table version a hit must match (read anew at each call), or
-    /// `None` when no version is checked (the owner map).
+    /// `None` when no version is checked (the owner map: it flushes on
+    /// change).
     fn version(&self) -> Option<usize>;
-    /// Looks `addr`'s page up and caches it: its region, if any.
-    fn refill(&self, addr: u64) -> Option<Region<'a>>;
-    /// The map, whose general path serves what the cache cannot.
+    /// The map, whose table a miss looks up and whose general path serves
+    /// what the cache cannot.
     fn map(&self) -> &MemoryMap<'a, N, H>;
+    /// The page of RAM or ROM region `r` whose first byte is at backing
+    /// offset `off`, if this owner reaches it directly.
+    fn page(&self, r: &Region<'a>, off: u64) -> Option<Self::Page>;
+    /// Taken at the start of a miss, dropped when it returns or unwinds.
+    fn miss_guard(&self) -> Self::MissGuard<'_>;
 }
 
-/// A load the hot path did not serve: from the cache if the page is cached
-/// (a misaligned access, a device), else after looking the page up, else
-/// the map's general path.
+/// A typed load of `access` (a read or a fetch) through `o`'s cache: from
+/// the cached page's memory on a hit (a tag compare, the version if `o`
+/// checks one, the access), else one call to the miss path.
 #[inline(always)]
-pub(crate) fn load_miss<'a, const N: usize, const H: usize, O, T: Scalar>(
+pub(crate) fn load<'a, const N: usize, const H: usize, O, T>(
     o: &O,
     addr: u64,
     access: Access,
 ) -> Result<T, VmError>
 where
-    O: CacheOwner<'a, N, H>,
+    O: PageOwner<'a, N, H>,
+    T: Scalar,
 {
+    if let Some(e) = o.cache().hit(addr, T::SIZE, Kind::of(access), o.version()) {
+        match e.mem.get() {
+            Some(p) => {
+                if let Some(v) = p.load::<T>(aligned::<T>(addr)) {
+                    return Ok(v);
+                }
+            }
+            None => return region_load(o, e, addr, access),
+        }
+    }
+    load_uncached(o, addr, access)
+}
+
+/// A typed store through `o`'s cache, as [`load`].
+#[inline(always)]
+pub(crate) fn store<'a, const N: usize, const H: usize, O, T>(
+    o: &O,
+    addr: u64,
+    v: T,
+) -> Result<(), VmError>
+where
+    O: PageOwner<'a, N, H>,
+    T: Scalar,
+{
+    if let Some(e) = o.cache().hit(addr, T::SIZE, Kind::Write, o.version()) {
+        match e.mem.get() {
+            Some(p) => {
+                if let Some(()) = p.store(aligned::<T>(addr), v) {
+                    return Ok(());
+                }
+            }
+            None => return region_store(o, e, addr, v),
+        }
+    }
+    store_uncached(o, addr, v)
+}
+
+/// A hit without the page's memory: the region's fast path (a device
+/// call, or a part-page RAM region), out of line so the memory hit needs no
+/// stack frame; the miss path if the region cannot serve it.
+#[inline(never)]
+fn region_load<'a, const N: usize, const H: usize, O, T>(
+    o: &O,
+    e: &Entry<'a, O::Page>,
+    addr: u64,
+    access: Access,
+) -> Result<T, VmError>
+where
+    O: PageOwner<'a, N, H>,
+    T: Scalar,
+{
+    let r = e.region.get().filter(|r| r.contains(addr));
+    match r.and_then(|r| fast_load::<T>(&r, addr, access)) {
+        Some(v) => v,
+        None => load_uncached(o, addr, access),
+    }
+}
+
+/// [`region_load`] for a store.
+#[inline(never)]
+fn region_store<'a, const N: usize, const H: usize, O, T>(
+    o: &O,
+    e: &Entry<'a, O::Page>,
+    addr: u64,
+    v: T,
+) -> Result<(), VmError>
+where
+    O: PageOwner<'a, N, H>,
+    T: Scalar,
+{
+    let r = e.region.get().filter(|r| r.contains(addr));
+    match r.and_then(|r| fast_store(&r, addr, v)) {
+        Some(res) => res,
+        None => store_uncached(o, addr, v),
+    }
+}
+
+/// A load the hit path did not serve: from the cache if the page is cached
+/// (a misaligned access, a device), else after looking the page up, else
+/// the map's general path. Holds `o`'s miss guard throughout.
+#[inline(never)]
+fn load_uncached<'a, const N: usize, const H: usize, O, T>(
+    o: &O,
+    addr: u64,
+    access: Access,
+) -> Result<T, VmError>
+where
+    O: PageOwner<'a, N, H>,
+    T: Scalar,
+{
+    let _guard = o.miss_guard();
     if let Some(v) = o.cache().load_any(addr, access, o.version()) {
         return v;
     }
-    if let Some(r) = o.refill(addr) {
+    if let Some(r) = refill(o, addr) {
         if let Some(v) = o.cache().load_any(addr, access, o.version()) {
             return v;
         }
@@ -167,20 +263,22 @@ where
         .map(T::from_u64_truncating)
 }
 
-/// A store the hot path did not serve, as [`load_miss`].
-#[inline(always)]
-pub(crate) fn store_miss<'a, const N: usize, const H: usize, O, T: Scalar>(
+/// A store the hit path did not serve, as [`load_uncached`].
+#[inline(never)]
+fn store_uncached<'a, const N: usize, const H: usize, O, T>(
     o: &O,
     addr: u64,
     v: T,
 ) -> Result<(), VmError>
 where
-    O: CacheOwner<'a, N, H>,
+    O: PageOwner<'a, N, H>,
+    T: Scalar,
 {
+    let _guard = o.miss_guard();
     if let Some(res) = o.cache().store_any(addr, v, o.version()) {
         return res;
     }
-    if let Some(r) = o.refill(addr) {
+    if let Some(r) = refill(o, addr) {
         if let Some(res) = o.cache().store_any(addr, v, o.version()) {
             return res;
         }
@@ -189,6 +287,19 @@ where
         }
     }
     o.map().store_slow(addr, T::SIZE, v.to_u64())
+}
+
+/// Looks `addr` up in `o`'s map and caches its page (a hole is not
+/// cached): the region, as of the version it was found at.
+#[inline(never)]
+pub(crate) fn refill<'a, const N: usize, const H: usize, O>(o: &O, addr: u64) -> Option<Region<'a>>
+where
+    O: PageOwner<'a, N, H>,
+{
+    let (version, region) = o.map().table.hit_versioned(addr);
+    o.cache()
+        .fill(addr, version, region, |r, off| o.page(r, off));
+    region
 }
 
 /// One entry: a page's tags, the version they are of, and what serves a
@@ -285,84 +396,7 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         self.hit(addr, 1, kind, Some(version)).is_some()
     }
 
-    /// A load of `access` (a read or a fetch): from the cached page's
-    /// memory on a hit, else `m`'s miss path.
-    #[inline(always)]
-    pub(crate) fn load<T: Scalar, M: Miss>(
-        &self,
-        addr: u64,
-        access: Access,
-        version: Option<usize>,
-        m: &M,
-    ) -> Result<T, VmError> {
-        if let Some(e) = self.hit(addr, T::SIZE, Kind::of(access), version) {
-            match e.mem.get() {
-                Some(p) => {
-                    if let Some(v) = p.load::<T>(aligned::<T>(addr)) {
-                        return Ok(v);
-                    }
-                }
-                None => return Self::region_load(e, addr, access, m),
-            }
-        }
-        m.load_miss(addr, access)
-    }
-
-    /// A hit without the page's memory: the region's fast path (a device
-    /// call, or a part-page RAM region), out of line so the memory hit
-    /// needs no stack frame; `m`'s miss path if the region cannot serve it.
-    #[inline(never)]
-    fn region_load<T: Scalar, M: Miss>(
-        e: &Entry<'a, P>,
-        addr: u64,
-        access: Access,
-        m: &M,
-    ) -> Result<T, VmError> {
-        let r = e.region.get().filter(|r| r.contains(addr));
-        match r.and_then(|r| fast_load::<T>(&r, addr, access)) {
-            Some(v) => v,
-            None => m.load_miss(addr, access),
-        }
-    }
-
-    /// A store, as [`load`](Self::load).
-    #[inline(always)]
-    pub(crate) fn store<T: Scalar, M: Miss>(
-        &self,
-        addr: u64,
-        v: T,
-        version: Option<usize>,
-        m: &M,
-    ) -> Result<(), VmError> {
-        if let Some(e) = self.hit(addr, T::SIZE, Kind::Write, version) {
-            match e.mem.get() {
-                Some(p) => {
-                    if let Some(()) = p.store(aligned::<T>(addr), v) {
-                        return Ok(());
-                    }
-                }
-                None => return Self::region_store(e, addr, v, m),
-            }
-        }
-        m.store_miss(addr, v)
-    }
-
-    /// [`region_load`](Self::region_load) for a store.
-    #[inline(never)]
-    fn region_store<T: Scalar, M: Miss>(
-        e: &Entry<'a, P>,
-        addr: u64,
-        v: T,
-        m: &M,
-    ) -> Result<(), VmError> {
-        let r = e.region.get().filter(|r| r.contains(addr));
-        match r.and_then(|r| fast_store(&r, addr, v)) {
-            Some(res) => res,
-            None => m.store_miss(addr, v),
-        }
-    }
-
-    /// A load the hot path did not serve (a miss, or a misaligned
+    /// A load the hit path did not serve (a miss, or a misaligned
     /// access), served from the cache if `addr`'s page is cached for it:
     /// the page's memory (`None` if the access leaves the page), or the
     /// region's fast path. The first step of a miss path, before it looks
@@ -461,27 +495,6 @@ mod tests {
     struct Quiet;
     impl AccessHook for Quiet {}
 
-    /// A miss path that refuses everything.
-    struct Refuse;
-    impl Miss for Refuse {
-        fn load_miss<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-            Err(VmError::new(
-                crate::ErrorKind::Unmapped,
-                access,
-                addr,
-                T::SIZE,
-            ))
-        }
-        fn store_miss<T: Scalar>(&self, addr: u64, _: T) -> Result<(), VmError> {
-            Err(VmError::new(
-                crate::ErrorKind::Unmapped,
-                Access::Write,
-                addr,
-                T::SIZE,
-            ))
-        }
-    }
-
     /// Fills `cache` for `addr` from `map` the way a cursor does.
     fn fill<'a>(cache: &PageCache<'a, SharedPage<'a>, 8>, map: &MemoryMap<'a, 4>, addr: u64) {
         let (version, region) = map.table.hit_versioned(addr);
@@ -518,13 +531,10 @@ mod tests {
         fill(&cache, &map, 0x2_0000);
         assert!(cache.tagged(0x2_0000, Kind::Read, v));
         assert!(!has_mem(0x2_0000), "part of a page");
-        assert!(cache
-            .load::<u8, _>(0x2_0100, Access::Read, Some(v), &Refuse)
-            .is_err());
-        assert_eq!(
-            cache.load::<u8, _>(0x2_00ff, Access::Read, Some(v), &Refuse),
-            Ok(0)
-        );
+        // Through a cursor, whose cache does the same.
+        let cpu = map.cpu();
+        assert!(cpu.read_u8(0x2_0100).is_err(), "past the small region");
+        assert_eq!(cpu.read_u8(0x2_00ff), Ok(0));
         // A watched region: no tag for the watched kind.
         let hook = Quiet;
         map.watch(0x1_0010..=0x1_0010, Perms::WRITE, &hook).unwrap();

@@ -8,7 +8,7 @@
 //! map's plumbing, not an API, and would otherwise clutter the pages of the
 //! memory kinds. Use the memory's own `read_*`/`write_*` methods instead.
 
-use crate::error::{Access, ErrorKind, VmError};
+use crate::error::{Access, VmError};
 use crate::frozen::Frozen;
 use crate::map::image::Image;
 use crate::memory::ShardedMemory;
@@ -70,30 +70,14 @@ pub trait GuestRam: Sync + sealed::Sealed {
     #[doc(hidden)]
     #[allow(private_interfaces)]
     fn image(&self) -> Option<&dyn Image>;
-    /// Loads a little-endian `u8` at `offset`.
+    /// Loads the `size` (1, 2, 4 or 8) bytes at `offset` as one typed,
+    /// tear-free access, little-endian, zero-extended.
     #[doc(hidden)]
-    fn load_u8(&self, offset: u64) -> Result<u8, VmError>;
-    /// Loads a little-endian `u16` at `offset`.
+    fn load(&self, offset: u64, size: usize) -> Result<u64, VmError>;
+    /// Stores the low `size` (1, 2, 4 or 8) bytes of `v` at `offset` as one
+    /// typed access, little-endian.
     #[doc(hidden)]
-    fn load_u16(&self, offset: u64) -> Result<u16, VmError>;
-    /// Loads a little-endian `u32` at `offset`.
-    #[doc(hidden)]
-    fn load_u32(&self, offset: u64) -> Result<u32, VmError>;
-    /// Loads a little-endian `u64` at `offset`.
-    #[doc(hidden)]
-    fn load_u64(&self, offset: u64) -> Result<u64, VmError>;
-    /// Stores a little-endian `u8` at `offset`.
-    #[doc(hidden)]
-    fn store_u8(&self, offset: u64, v: u8) -> Result<(), VmError>;
-    /// Stores a little-endian `u16` at `offset`.
-    #[doc(hidden)]
-    fn store_u16(&self, offset: u64, v: u16) -> Result<(), VmError>;
-    /// Stores a little-endian `u32` at `offset`.
-    #[doc(hidden)]
-    fn store_u32(&self, offset: u64, v: u32) -> Result<(), VmError>;
-    /// Stores a little-endian `u64` at `offset`.
-    #[doc(hidden)]
-    fn store_u64(&self, offset: u64, v: u64) -> Result<(), VmError>;
+    fn store(&self, offset: u64, size: usize, v: u64) -> Result<(), VmError>;
     /// Copies `buf.len()` bytes at `offset` into `buf`.
     #[doc(hidden)]
     fn load_bytes(&self, offset: u64, buf: &mut [u8]) -> Result<(), VmError>;
@@ -115,197 +99,155 @@ pub trait GuestRam: Sync + sealed::Sealed {
     ) -> Result<u64, VmError>;
 }
 
-/// Implements [`GuestRam`] for a `usize`-addressed memory kind with the
-/// inherent `read_*`/`write_*`/bulk methods, converting offsets without
-/// truncation.
-macro_rules! guest_ram {
-    ([$($gen:tt)*] $ty:ty, update = $update:ident, raw = $raw:expr, memory = $memory:expr, image = $image:expr, frozen = $frozen:expr) => {
-        impl<$($gen)*> sealed::Sealed for $ty {}
-        impl<$($gen)*> GuestRam for $ty {
-            #[inline]
-            fn size(&self) -> u64 {
-                // A `usize` always fits a `u64` on the hosts Rust supports.
-                ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE as u64
-            }
-            #[inline]
-            #[allow(private_interfaces)]
-            fn raw(&self) -> RawShards<'_> {
-                $raw(self)
-            }
-            fn is_immutable(&self) -> bool {
-                $memory(self).is_frozen()
-            }
-            fn memory_addr(&self) -> *const () {
-                core::ptr::from_ref($memory(self)).cast()
-            }
-            #[allow(private_interfaces)]
-            fn image(&self) -> Option<&dyn Image> {
-                $image(self)
-            }
-            fn frozen_bytes(&self) -> Option<&[u8]> {
-                $frozen(self)
-            }
-            guest_ram!(@load load_u8, read_u8, u8);
-            guest_ram!(@load load_u16, read_u16, u16);
-            guest_ram!(@load load_u32, read_u32, u32);
-            guest_ram!(@load load_u64, read_u64, u64);
-            guest_ram!(@store store_u8, write_u8, u8);
-            guest_ram!(@store store_u16, write_u16, u16);
-            guest_ram!(@store store_u32, write_u32, u32);
-            guest_ram!(@store store_u64, write_u64, u64);
-
-            #[inline]
-            fn load_bytes(&self, offset: u64, buf: &mut [u8]) -> Result<(), VmError> {
-                let a = host(offset, Access::Read, buf.len(), ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE)?;
-                self.read_bytes(a, buf)
-            }
-
-            #[inline]
-            fn store_bytes(&self, offset: u64, buf: &[u8]) -> Result<(), VmError> {
-                let a = host(offset, Access::Write, buf.len(), ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE)?;
-                self.write_bytes(a, buf)
-            }
-
-            #[inline]
-            fn fill_bytes(&self, offset: u64, len: usize, byte: u8) -> Result<(), VmError> {
-                let a = host(offset, Access::Write, len, ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE)?;
-                self.fill(a, len, byte)
-            }
-
-            fn update(
-                &self,
-                offset: u64,
-                size: usize,
-                f: &mut dyn FnMut(u64) -> Option<u64>,
-            ) -> Result<u64, VmError> {
-                let a = host(offset, Access::Atomic, size, ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE)?;
-                $update(self, a, size, f)
-            }
-        }
-    };
-    (@load $name:ident, $inner:ident, $t:ty) => {
-        #[inline]
-        fn $name(&self, offset: u64) -> Result<$t, VmError> {
-            let a = host(offset, Access::Read, <$t as Scalar>::SIZE, ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE)?;
-            self.$inner(a)
-        }
-    };
-    (@store $name:ident, $inner:ident, $t:ty) => {
-        #[inline]
-        fn $name(&self, offset: u64, v: $t) -> Result<(), VmError> {
-            let a = host(offset, Access::Write, <$t as Scalar>::SIZE, ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE)?;
-            self.$inner(a, v)
-        }
-    };
-}
-
 use crate::access::host_addr as host;
 
-/// A shared memory's guest atomic of `size` bytes, through its
-/// `fetch_update` (`f` sees and returns values in the low `size` bytes).
-fn shared_update<const SHARDS: usize, const SHARD_SIZE: usize>(
-    mem: &ShardedMemory<SHARDS, SHARD_SIZE>,
-    addr: usize,
-    size: usize,
-    f: &mut dyn FnMut(u64) -> Option<u64>,
-) -> Result<u64, VmError> {
-    // Truncation is the point: each arm's value is `size` bytes.
-    match size {
-        1 => mem
-            .fetch_update(addr, |o: u8| f(o.into()).map(|n| n as u8))
-            .map(u64::from),
-        2 => mem
-            .fetch_update(addr, |o: u16| f(o.into()).map(|n| n as u16))
-            .map(u64::from),
-        4 => mem
-            .fetch_update(addr, |o: u32| f(o.into()).map(|n| n as u32))
-            .map(u64::from),
-        _ => mem.fetch_update(addr, |o: u64| f(o)),
+impl<const SHARDS: usize, const SHARD_SIZE: usize> sealed::Sealed
+    for ShardedMemory<SHARDS, SHARD_SIZE>
+{
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> GuestRam for ShardedMemory<SHARDS, SHARD_SIZE> {
+    #[inline]
+    fn size(&self) -> u64 {
+        // A `usize` always fits a `u64` on the hosts Rust supports.
+        Self::SIZE as u64
+    }
+
+    #[inline]
+    #[allow(private_interfaces)]
+    fn raw(&self) -> RawShards<'_> {
+        ShardedMemory::raw(self)
+    }
+
+    fn is_immutable(&self) -> bool {
+        self.is_frozen()
+    }
+
+    fn memory_addr(&self) -> *const () {
+        core::ptr::from_ref(self).cast()
+    }
+
+    fn frozen_bytes(&self) -> Option<&[u8]> {
+        None // a live memory has no bytes that never change
+    }
+
+    #[allow(private_interfaces)]
+    fn image(&self) -> Option<&dyn Image> {
+        Some(self)
+    }
+
+    #[inline]
+    fn load(&self, offset: u64, size: usize) -> Result<u64, VmError> {
+        self.read_sized(host(offset, Access::Read, size, Self::SIZE)?, size)
+    }
+
+    #[inline]
+    fn store(&self, offset: u64, size: usize, v: u64) -> Result<(), VmError> {
+        self.write_sized(host(offset, Access::Write, size, Self::SIZE)?, size, v)
+    }
+
+    #[inline]
+    fn load_bytes(&self, offset: u64, buf: &mut [u8]) -> Result<(), VmError> {
+        self.read_bytes(host(offset, Access::Read, buf.len(), Self::SIZE)?, buf)
+    }
+
+    #[inline]
+    fn store_bytes(&self, offset: u64, buf: &[u8]) -> Result<(), VmError> {
+        self.write_bytes(host(offset, Access::Write, buf.len(), Self::SIZE)?, buf)
+    }
+
+    #[inline]
+    fn fill_bytes(&self, offset: u64, len: usize, byte: u8) -> Result<(), VmError> {
+        self.fill(host(offset, Access::Write, len, Self::SIZE)?, len, byte)
+    }
+
+    fn update(
+        &self,
+        offset: u64,
+        size: usize,
+        f: &mut dyn FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, VmError> {
+        self.fetch_update_sized(host(offset, Access::Atomic, size, Self::SIZE)?, size, f)
     }
 }
 
-/// A frozen memory's shards (read through, never written: ROM).
-fn frozen_raw<'m, const SHARDS: usize, const SHARD_SIZE: usize>(
-    rom: &'m Frozen<'_, SHARDS, SHARD_SIZE>,
-) -> RawShards<'m> {
-    rom.memory().raw()
+impl<const SHARDS: usize, const SHARD_SIZE: usize> sealed::Sealed
+    for Frozen<'_, SHARDS, SHARD_SIZE>
+{
 }
 
-/// A frozen memory's bytes, for an owner map's plain ROM reads.
-fn frozen_bytes<'m, const SHARDS: usize, const SHARD_SIZE: usize>(
-    rom: &'m Frozen<'_, SHARDS, SHARD_SIZE>,
-) -> Option<&'m [u8]> {
-    Some(rom.as_slice())
+/// A frozen reader: its memory's bytes with no lock; every write refused
+/// (`OutOfBounds` if the range is, else `ReadOnly`), no lock taken.
+impl<const SHARDS: usize, const SHARD_SIZE: usize> GuestRam for Frozen<'_, SHARDS, SHARD_SIZE> {
+    #[inline]
+    fn size(&self) -> u64 {
+        GuestRam::size(self.memory())
+    }
+
+    #[inline]
+    #[allow(private_interfaces)]
+    fn raw(&self) -> RawShards<'_> {
+        self.memory().raw()
+    }
+
+    fn is_immutable(&self) -> bool {
+        true
+    }
+
+    fn memory_addr(&self) -> *const () {
+        GuestRam::memory_addr(self.memory())
+    }
+
+    fn frozen_bytes(&self) -> Option<&[u8]> {
+        Some(self.as_slice())
+    }
+
+    #[allow(private_interfaces)]
+    fn image(&self) -> Option<&dyn Image> {
+        None // it never changes: nothing to capture
+    }
+
+    #[inline]
+    fn load(&self, offset: u64, size: usize) -> Result<u64, VmError> {
+        self.read_sized(host(offset, Access::Read, size, Self::SIZE)?, size)
+    }
+
+    fn store(&self, offset: u64, size: usize, _: u64) -> Result<(), VmError> {
+        Err(self.refuse(
+            Access::Write,
+            host(offset, Access::Write, size, Self::SIZE)?,
+            size,
+        ))
+    }
+
+    fn load_bytes(&self, offset: u64, buf: &mut [u8]) -> Result<(), VmError> {
+        self.read_bytes(host(offset, Access::Read, buf.len(), Self::SIZE)?, buf)
+    }
+
+    fn store_bytes(&self, offset: u64, buf: &[u8]) -> Result<(), VmError> {
+        GuestRam::store(self, offset, buf.len(), 0)
+    }
+
+    fn fill_bytes(&self, offset: u64, len: usize, _: u8) -> Result<(), VmError> {
+        GuestRam::store(self, offset, len, 0)
+    }
+
+    fn update(
+        &self,
+        offset: u64,
+        size: usize,
+        _: &mut dyn FnMut(u64) -> Option<u64>,
+    ) -> Result<u64, VmError> {
+        Err(self.refuse(
+            Access::Atomic,
+            host(offset, Access::Atomic, size, Self::SIZE)?,
+            size,
+        ))
+    }
 }
 
-/// A live memory has no bytes that never change.
-fn no_frozen_bytes<const SHARDS: usize, const SHARD_SIZE: usize>(
-    _: &ShardedMemory<SHARDS, SHARD_SIZE>,
-) -> Option<&[u8]> {
-    None
-}
-
-/// A frozen memory refuses every atomic, as it refuses every write.
-fn frozen_update<const SHARDS: usize, const SHARD_SIZE: usize>(
-    _mem: &Frozen<'_, SHARDS, SHARD_SIZE>,
-    addr: usize,
-    size: usize,
-    _f: &mut dyn FnMut(u64) -> Option<u64>,
-) -> Result<u64, VmError> {
-    Err(VmError::new(
-        ErrorKind::ReadOnly,
-        Access::Atomic,
-        addr as u64,
-        size,
-    ))
-}
-
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] ShardedMemory<SHARDS, SHARD_SIZE>, update = shared_update, raw = ShardedMemory::raw, memory = core::convert::identity, image = |m| Some(m as &dyn Image), frozen = no_frozen_bytes);
-guest_ram!([const SHARDS: usize, const SHARD_SIZE: usize] Frozen<'_, SHARDS, SHARD_SIZE>, update = frozen_update, raw = frozen_raw, memory = Frozen::memory, image = |_| None, frozen = frozen_bytes);
-
-/// Loads a `T` from `ram` through the per-width method for `T::SIZE`
-/// (a constant: the `match` folds away).
+/// Loads a `T` from `ram`: the sized load with a constant size.
 #[inline(always)]
 pub(crate) fn ram_load<T: Scalar>(ram: &dyn GuestRam, off: u64) -> Result<T, VmError> {
-    let v = match T::SIZE {
-        1 => u64::from(ram.load_u8(off)?),
-        2 => u64::from(ram.load_u16(off)?),
-        4 => u64::from(ram.load_u32(off)?),
-        _ => ram.load_u64(off)?,
-    };
-    Ok(T::from_u64_truncating(v))
-}
-
-/// Stores a `T` into `ram` through the per-width method for `T::SIZE`.
-#[inline(always)]
-pub(crate) fn ram_store<T: Scalar>(ram: &dyn GuestRam, off: u64, v: T) -> Result<(), VmError> {
-    ram_store_sized(ram, off, T::SIZE, v.to_u64())
-}
-
-/// Loads `size` (1, 2, 4 or 8) bytes at `off` as one typed access.
-pub(crate) fn ram_load_sized(ram: &dyn GuestRam, off: u64, size: usize) -> Result<u64, VmError> {
-    match size {
-        1 => ram_load::<u8>(ram, off).map(u64::from),
-        2 => ram_load::<u16>(ram, off).map(u64::from),
-        4 => ram_load::<u32>(ram, off).map(u64::from),
-        _ => ram_load::<u64>(ram, off),
-    }
-}
-
-/// Stores the low `size` (1, 2, 4 or 8) bytes of `v` at `off` as one
-/// typed access.
-#[inline(always)]
-pub(crate) fn ram_store_sized(
-    ram: &dyn GuestRam,
-    off: u64,
-    size: usize,
-    v: u64,
-) -> Result<(), VmError> {
-    // Truncation is the point: the access is `size` bytes.
-    match size {
-        1 => ram.store_u8(off, v as u8),
-        2 => ram.store_u16(off, v as u16),
-        4 => ram.store_u32(off, v as u32),
-        _ => ram.store_u64(off, v),
-    }
+    ram.load(off, T::SIZE).map(T::from_u64_truncating)
 }

@@ -534,10 +534,10 @@ fn frozen_memory_as_ram_and_guest_ram_through_dyn() {
     let frozen: Frozen<'static, 2, 64> = M.freeze();
     let g: &dyn GuestRam = &frozen;
     assert_eq!(g.size(), 128);
-    assert_eq!(g.load_u32(2).unwrap(), 0x0605_0403);
-    assert_eq!(g.store_u8(0, 1).unwrap_err().kind(), ErrorKind::ReadOnly);
+    assert_eq!(g.load(2, 4).unwrap(), 0x0605_0403);
+    assert_eq!(g.store(0, 1, 1).unwrap_err().kind(), ErrorKind::ReadOnly);
     assert_eq!(
-        g.load_u8(u64::MAX).unwrap_err().kind(),
+        g.load(u64::MAX, 1).unwrap_err().kind(),
         ErrorKind::OutOfBounds { limit: 128 }
     );
     let map: MemoryMap<'_, 1> = MemoryMap::new();
