@@ -334,6 +334,14 @@ fn out_of_host(addr: u64, access: Access, size: usize, limit: usize) -> VmError 
     )
 }
 
+/// Forwards methods, in two families:
+/// - `forward! { updates: fn NAME(&self, ARGS) -> R; ... }`: a map
+///   handle's changes, each published as one update (the handle's
+///   `update`, which takes a closure over [`MapUpdate`](crate::MapUpdate)),
+///   through the [`MapUpdate`](crate::MapUpdate) method of the same name;
+/// - `forward!(guest(BULK), DEREFS)` and `forward!(host(SIZE), DEREFS)`:
+///   the body of a handle's [`MemoryAccess`] impl, below.
+///
 /// The body of a handle's [`MemoryAccess`] impl: every method forwards to
 /// the handle's inherent one of the same name, reached through the
 /// dereferences `[$($d)*]` (`[*]` for the handle by value, `[**]` for a
@@ -341,9 +349,16 @@ fn out_of_host(addr: u64, access: Access, size: usize, limit: usize) -> VmError 
 /// maps, whose `fetch_*` check execute permission) or converted to the
 /// memory's `usize` offsets without truncation (`host(SIZE)`: the memories,
 /// `OutOfBounds` past `SIZE`; their fetches are the trait's reads).
-macro_rules! forward_access {
+macro_rules! forward {
+    (updates: $($(#[$m:meta])* fn $name:ident $(<$(const $c:ident: $ct:ty),*>)?
+        (&self $(, $a:ident: $t:ty)*) -> $r:ty;)*) => {$(
+        $(#[$m])*
+        pub fn $name $(<$(const $c: $ct),*>)? (&self $(, $a: $t)*) -> $r {
+            self.update(|u| u.$name($($a),*))
+        }
+    )*};
     (guest($bulk:ident), $d:tt) => {
-        $crate::access::forward_access!(@all (guest), $d);
+        $crate::access::forward!(@all (guest), $d);
 
         #[inline]
         fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), $crate::VmError> {
@@ -359,28 +374,28 @@ macro_rules! forward_access {
         fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), $crate::VmError> {
             $bulk::fill(self, addr, len, byte)
         }
-        $crate::access::forward_access!(@r (guest), $d, Fetch,
+        $crate::access::forward!(@r (guest), $d, Fetch,
             fetch_u8 1 u8, fetch_u16 2 u16, fetch_u32 4 u32, fetch_u64 8 u64);
     };
     (host($limit:expr), $d:tt) => {
-        $crate::access::forward_access!(@all (host($limit)), $d);
+        $crate::access::forward!(@all (host($limit)), $d);
 
         #[inline]
         fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), $crate::VmError> {
             let a = $crate::access::host_addr(addr, $crate::Access::Read, buf.len(), $limit)?;
-            $crate::access::forward_access!(@deref $d, self).read_bytes(a, buf)
+            $crate::access::forward!(@deref $d, self).read_bytes(a, buf)
         }
 
         #[inline]
         fn write_bytes(&mut self, addr: u64, buf: &[u8]) -> Result<(), $crate::VmError> {
             let a = $crate::access::host_addr(addr, $crate::Access::Write, buf.len(), $limit)?;
-            $crate::access::forward_access!(@deref $d, self).write_bytes(a, buf)
+            $crate::access::forward!(@deref $d, self).write_bytes(a, buf)
         }
 
         #[inline]
         fn fill(&mut self, addr: u64, len: usize, byte: u8) -> Result<(), $crate::VmError> {
             let a = $crate::access::host_addr(addr, $crate::Access::Write, len, $limit)?;
-            $crate::access::forward_access!(@deref $d, self).fill(a, len, byte)
+            $crate::access::forward!(@deref $d, self).fill(a, len, byte)
         }
     };
     (@all $mode:tt, $d:tt) => {
@@ -394,25 +409,25 @@ macro_rules! forward_access {
             $crate::access::write_by_width(self, addr, size, v)
         }
 
-        $crate::access::forward_access!(@r $mode, $d, Read,
+        $crate::access::forward!(@r $mode, $d, Read,
             read_u8 1 u8, read_u16 2 u16, read_u32 4 u32, read_u64 8 u64,
             read_u16_be 2 u16, read_u32_be 4 u32, read_u64_be 8 u64);
-        $crate::access::forward_access!(@w $mode, $d,
+        $crate::access::forward!(@w $mode, $d,
             write_u8 1 u8, write_u16 2 u16, write_u32 4 u32, write_u64 8 u64,
             write_u16_be 2 u16, write_u32_be 4 u32, write_u64_be 8 u64);
     };
     (@r $mode:tt, $d:tt, $acc:ident, $($name:ident $size:literal $t:ty),*) => {$(
         #[inline]
         fn $name(&self, addr: u64) -> Result<$t, $crate::VmError> {
-            let a = $crate::access::forward_access!(@at $mode, addr, $acc, $size);
-            $crate::access::forward_access!(@deref $d, self).$name(a)
+            let a = $crate::access::forward!(@at $mode, addr, $acc, $size);
+            $crate::access::forward!(@deref $d, self).$name(a)
         }
     )*};
     (@w $mode:tt, $d:tt, $($name:ident $size:literal $t:ty),*) => {$(
         #[inline]
         fn $name(&mut self, addr: u64, v: $t) -> Result<(), $crate::VmError> {
-            let a = $crate::access::forward_access!(@at $mode, addr, Write, $size);
-            $crate::access::forward_access!(@deref $d, self).$name(a, v)
+            let a = $crate::access::forward!(@at $mode, addr, Write, $size);
+            $crate::access::forward!(@deref $d, self).$name(a, v)
         }
     )*};
     (@deref [$($star:tt)*], $x:expr) => {
@@ -426,4 +441,4 @@ macro_rules! forward_access {
     };
 }
 
-pub(crate) use forward_access;
+pub(crate) use forward;

@@ -222,7 +222,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
 impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
     for Exclusive<'a, SHARDS, SHARD_SIZE>
 {
-    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
+    crate::access::forward!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
 }
 
 /// Zero-copy access to the guest bytes, for the owner.

@@ -172,13 +172,13 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> core::fmt::Debug
 impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
     for Frozen<'a, SHARDS, SHARD_SIZE>
 {
-    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
+    crate::access::forward!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
 }
 
 impl<'a, 'b, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
     for &'b Frozen<'a, SHARDS, SHARD_SIZE>
 {
-    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [**]);
+    crate::access::forward!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [**]);
 }
 
 /// Zero-copy reads of a frozen memory: sound because a `Frozen` exists only

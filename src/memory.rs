@@ -493,11 +493,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> core::fmt::Debug
 impl<const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
     for ShardedMemory<SHARDS, SHARD_SIZE>
 {
-    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
+    crate::access::forward!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
 }
 
 impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
     for &'a ShardedMemory<SHARDS, SHARD_SIZE>
 {
-    crate::access::forward_access!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [**]);
+    crate::access::forward!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [**]);
 }

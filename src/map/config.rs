@@ -266,125 +266,168 @@ fn push_merged<'a, const N: usize>(
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
-    /// Maps the first `len` bytes of `ram` at guest `base`.
-    ///
-    /// Fails (nothing changed) with a [`MapError`] if `len` is zero, the
-    /// region runs past `u64::MAX`, `len` exceeds `ram`'s size, the name is
-    /// taken, it overlaps a region (named in the error), or the table is
-    /// full.
-    ///
-    /// ```
-    /// use vm_mem::{MapErrorKind, MemoryMap, Perms, ShardedMemory};
-    ///
-    /// let ram = ShardedMemory::<1, 256>::new();
-    /// let map: MemoryMap<'_, 1> = MemoryMap::new();
-    /// let err = map.add_ram("big", 0, 257, Perms::RW, &ram).unwrap_err();
-    /// assert_eq!((err.kind(), err.region()), (MapErrorKind::PastBacking, "big"));
-    /// map.add_ram("ram", u64::MAX - 255, 256, Perms::RW, &ram)?; // ends at the top
-    /// map.write_u8(u64::MAX, 1)?;
-    /// assert_eq!(ram.read_u8(255)?, 1);
-    /// let err = map.add_ram("more", 0, 1, Perms::RW, &ram).unwrap_err();
-    /// assert_eq!(err.kind(), MapErrorKind::TableFull);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn add_ram(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        ram: &'a dyn GuestRam,
-    ) -> Result<(), MapError> {
-        self.add_ram_window(name, base, len, perms, ram, 0)
-    }
-
-    /// Maps a window of `ram`, its bytes `offset..offset + len`, at guest
-    /// `base`: an alias of part of a memory (a RAM mirror, a bank). A
-    /// memory may be mapped any number of times, whole or in windows, and
-    /// every mapping sees the same bytes. Fails as
-    /// [`add_ram`](Self::add_ram) does (the window must lie in `ram`).
-    ///
-    /// ```
-    /// use vm_mem::{MemoryMap, Perms, ShardedMemory};
-    ///
-    /// let ram = ShardedMemory::<4, 1024>::new();
-    /// let map: MemoryMap<'_, 4> = MemoryMap::new();
-    /// map.add_ram("ram", 0x2000_0000, 4096, Perms::RW, &ram)?;
-    /// map.add_ram_window("upper", 0x3000_0000, 1024, Perms::READ, &ram, 3072)?;
-    /// map.write_u32(0x2000_0c10, 7)?;
-    /// assert_eq!(map.read_u32(0x3000_0010)?, 7); // the same bytes
-    /// assert!(map.add_ram_window("past", 0, 2, Perms::RW, &ram, 4095).is_err());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn add_ram_window(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        ram: &'a dyn GuestRam,
-        offset: u64,
-    ) -> Result<(), MapError> {
-        self.update(|u| u.add_ram_window(name, base, len, perms, ram, offset))
-    }
-
-    /// Maps the first `len` bytes of frozen memory `rom` at guest `base`:
-    /// reads take no lock, writes and atomics fail with
-    /// [`ErrorKind::ReadOnly`](crate::ErrorKind::ReadOnly) whatever `perms`
-    /// says. Fails as [`add_ram`](Self::add_ram) does.
-    pub fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
-    ) -> Result<(), MapError> {
-        self.add_rom_window(name, base, len, perms, rom, 0)
-    }
-
-    /// Maps a window of frozen memory `rom`, its bytes
-    /// `offset..offset + len`, at guest `base` (flash aliased at 0 and at
-    /// its own address, a boot ROM's second half). Read-only as
-    /// [`add_rom`](Self::add_rom); fails as
-    /// [`add_ram_window`](Self::add_ram_window) does.
-    ///
-    /// ```
-    /// use vm_mem::{MemoryMap, Perms, ShardedMemory};
-    ///
-    /// static FLASH: ShardedMemory<4, 1024> = ShardedMemory::new();
-    /// FLASH.write_u32(0x800, 0x2000_1000)?;
-    /// let flash = FLASH.freeze();
-    /// let map: MemoryMap<'_, 4> = MemoryMap::new();
-    /// map.add_rom("flash", 0x0800_0000, 4096, Perms::RX, &flash)?;
-    /// map.add_rom_window("boot", 0, 2048, Perms::RX, &flash, 2048)?;
-    /// assert_eq!(map.read_u32(0)?, 0x2000_1000);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
-        offset: u64,
-    ) -> Result<(), MapError> {
-        self.update(|u| u.add_rom_window(name, base, len, perms, rom, offset))
-    }
-
-    /// Maps device `dev` at guest `base..base + len`; the device sees
-    /// offsets from `base`. Fails as [`add_ram`](Self::add_ram) does (a
-    /// device has no size to exceed).
-    pub fn add_mmio(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        dev: &'a (dyn MmioDevice + Sync),
-    ) -> Result<(), MapError> {
-        self.update(|u| u.add_mmio(name, base, len, perms, dev))
+    crate::access::forward! {
+        updates:
+        /// Maps the first `len` bytes of `ram` at guest `base`.
+        ///
+        /// Fails (nothing changed) with a [`MapError`] if `len` is zero, the
+        /// region runs past `u64::MAX`, `len` exceeds `ram`'s size, the name is
+        /// taken, it overlaps a region (named in the error), or the table is
+        /// full.
+        ///
+        /// ```
+        /// use vm_mem::{MapErrorKind, MemoryMap, Perms, ShardedMemory};
+        ///
+        /// let ram = ShardedMemory::<1, 256>::new();
+        /// let map: MemoryMap<'_, 1> = MemoryMap::new();
+        /// let err = map.add_ram("big", 0, 257, Perms::RW, &ram).unwrap_err();
+        /// assert_eq!((err.kind(), err.region()), (MapErrorKind::PastBacking, "big"));
+        /// map.add_ram("ram", u64::MAX - 255, 256, Perms::RW, &ram)?; // ends at the top
+        /// map.write_u8(u64::MAX, 1)?;
+        /// assert_eq!(ram.read_u8(255)?, 1);
+        /// let err = map.add_ram("more", 0, 1, Perms::RW, &ram).unwrap_err();
+        /// assert_eq!(err.kind(), MapErrorKind::TableFull);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        fn add_ram(&self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam) -> Result<(), MapError>;
+        /// Maps a window of `ram`, its bytes `offset..offset + len`, at guest
+        /// `base`: an alias of part of a memory (a RAM mirror, a bank). A
+        /// memory may be mapped any number of times, whole or in windows, and
+        /// every mapping sees the same bytes. Fails as
+        /// [`add_ram`](Self::add_ram) does (the window must lie in `ram`).
+        ///
+        /// ```
+        /// use vm_mem::{MemoryMap, Perms, ShardedMemory};
+        ///
+        /// let ram = ShardedMemory::<4, 1024>::new();
+        /// let map: MemoryMap<'_, 4> = MemoryMap::new();
+        /// map.add_ram("ram", 0x2000_0000, 4096, Perms::RW, &ram)?;
+        /// map.add_ram_window("upper", 0x3000_0000, 1024, Perms::READ, &ram, 3072)?;
+        /// map.write_u32(0x2000_0c10, 7)?;
+        /// assert_eq!(map.read_u32(0x3000_0010)?, 7); // the same bytes
+        /// assert!(map.add_ram_window("past", 0, 2, Perms::RW, &ram, 4095).is_err());
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        fn add_ram_window(&self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam, offset: u64) -> Result<(), MapError>;
+        /// Maps the first `len` bytes of frozen memory `rom` at guest `base`:
+        /// reads take no lock, writes and atomics fail with
+        /// [`ErrorKind::ReadOnly`](crate::ErrorKind::ReadOnly) whatever `perms`
+        /// says. Fails as [`add_ram`](Self::add_ram) does.
+        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError>;
+        /// Maps a window of frozen memory `rom`, its bytes
+        /// `offset..offset + len`, at guest `base` (flash aliased at 0 and at
+        /// its own address, a boot ROM's second half). Read-only as
+        /// [`add_rom`](Self::add_rom); fails as
+        /// [`add_ram_window`](Self::add_ram_window) does.
+        ///
+        /// ```
+        /// use vm_mem::{MemoryMap, Perms, ShardedMemory};
+        ///
+        /// static FLASH: ShardedMemory<4, 1024> = ShardedMemory::new();
+        /// FLASH.write_u32(0x800, 0x2000_1000)?;
+        /// let flash = FLASH.freeze();
+        /// let map: MemoryMap<'_, 4> = MemoryMap::new();
+        /// map.add_rom("flash", 0x0800_0000, 4096, Perms::RX, &flash)?;
+        /// map.add_rom_window("boot", 0, 2048, Perms::RX, &flash, 2048)?;
+        /// assert_eq!(map.read_u32(0)?, 0x2000_1000);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>, offset: u64) -> Result<(), MapError>;
+        /// Maps device `dev` at guest `base..base + len`; the device sees
+        /// offsets from `base`. Fails as [`add_ram`](Self::add_ram) does (a
+        /// device has no size to exceed).
+        fn add_mmio(&self, name: &'static str, base: u64, len: u64, perms: Perms, dev: &'a (dyn MmioDevice + Sync)) -> Result<(), MapError>;
+        /// Unmaps the region called `name` (all its parts, if `protect` split
+        /// it). Accesses starting after this returns find a hole there; an
+        /// access already running may finish against the region (its memory or
+        /// device is borrowed for `'a`, so that is always sound). Fails with
+        /// [`MapErrorKind::NoSuchRegion`] if no region has that name.
+        ///
+        /// ```
+        /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
+        ///
+        /// let ram = ShardedMemory::<1, 64>::new();
+        /// let map: MemoryMap<'_, 2> = MemoryMap::new();
+        /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
+        /// map.remove("ram")?;
+        /// assert_eq!(map.read_u8(0x1000).unwrap_err().kind(), ErrorKind::Unmapped);
+        /// assert!(map.remove("ram").is_err());
+        /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?; // again
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        fn remove(&self, name: &str) -> Result<(), MapError>;
+        /// Moves the region called `name` (all its parts, keeping their
+        /// permissions and backing) so that it starts at guest `new_base`: a
+        /// boot-ROM remap, a PCI BAR write. Fails, with nothing changed, if no
+        /// region has that name ([`MapErrorKind::NoSuchRegion`]), or if at its
+        /// new place it would run past `u64::MAX` or overlap another region.
+        /// Accesses see it at the old place or the new one, never both or
+        /// neither mid-change.
+        ///
+        /// ```
+        /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
+        ///
+        /// let ram = ShardedMemory::<1, 64>::new();
+        /// let map: MemoryMap<'_, 2> = MemoryMap::new();
+        /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
+        /// map.write_u8(0x1000, 7)?;
+        /// map.move_region("ram", 0x8000)?;
+        /// assert_eq!(map.read_u8(0x8000)?, 7);
+        /// assert_eq!(map.read_u8(0x1000).unwrap_err().kind(), ErrorKind::Unmapped);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        fn move_region(&self, name: &str, new_base: u64) -> Result<(), MapError>;
+        /// Sets the permissions of guest bytes `range` to `perms`, at byte
+        /// granularity: regions partly inside are split (each part keeps its
+        /// name, backing and place in it), and parts of one region that end up
+        /// adjacent with equal permissions are merged again. Reads, writes and
+        /// fetches are checked against the new permissions the same way,
+        /// hooked or not; an access spanning parts of one region is still one
+        /// access (one device call for MMIO). ROM stays read-only: `WRITE` on a
+        /// ROM part is recorded but writes still fail with `ReadOnly`.
+        ///
+        /// Permissions live in the map, not in the memory: a memory's
+        /// [`Snapshot`](crate::Snapshot) and `restore` bring back bytes only,
+        /// never permissions; a machine snapshot
+        /// ([`MemoryMap::restore`]) brings back both.
+        ///
+        /// Fails, with nothing changed, with [`MapErrorKind::ZeroLength`] if the
+        /// range is empty, [`MapErrorKind::Unmapped`] (at the first unmapped
+        /// byte) if it covers a hole, or [`MapErrorKind::TableFull`] if the
+        /// splits do not fit the table.
+        ///
+        /// ```
+        /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
+        ///
+        /// let ram = ShardedMemory::<1, 64>::new();
+        /// let map: MemoryMap<'_, 4> = MemoryMap::new();
+        /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
+        /// map.protect(0x1010..=0x1012, Perms::READ)?; // three bytes
+        /// assert_eq!(map.regions().len(), 3);
+        /// let e = map.write_u32(0x100e, 1).unwrap_err(); // touches 0x1010
+        /// assert_eq!(e.kind(), ErrorKind::Permission { needed: Perms::WRITE });
+        /// map.write_u8(0x1013, 1)?;
+        /// map.protect(0x1000..=0x103f, Perms::RW)?;
+        /// assert_eq!(map.regions().len(), 1); // merged back
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        fn protect(&self, range: RangeInclusive<u64>, perms: Perms) -> Result<(), MapError>;
+        /// Installs `hook` on guest bytes `range` for the access kinds in
+        /// `kinds`: [`Perms::READ`] for reads, [`Perms::WRITE`] for writes,
+        /// [`Perms::EXEC`] for fetches. The range may cover holes and regions
+        /// added later. Fails, with nothing changed, if the range is empty
+        /// ([`MapErrorKind::ZeroLength`]) or the hook table (`H` entries) is
+        /// full ([`MapErrorKind::HookTableFull`]).
+        ///
+        /// Hooks run once per access overlapping the range, in installation
+        /// order (see [`AccessHook`]). Regions no hook overlaps keep their
+        /// full speed. Ids are never reused.
+        fn watch(&self, range: RangeInclusive<u64>, kinds: Perms, hook: &'a dyn AccessHook) -> Result<HookId, MapError>;
+        /// Removes the hook `id`. Fails with [`MapErrorKind::NoSuchHook`] if
+        /// it is not installed (never installed, or already removed). Accesses
+        /// starting after this returns do not call it; one already running
+        /// may.
+        fn unwatch(&self, id: HookId) -> Result<(), MapError>;
     }
 
     /// Maps `backing` (demand mapping, an owner map's device): as
@@ -401,116 +444,5 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         join: bool,
     ) -> Result<(), MapError> {
         self.update(|u| u.add_backing(name, base, len, perms, backing, offset, join))
-    }
-
-    /// Unmaps the region called `name` (all its parts, if `protect` split
-    /// it). Accesses starting after this returns find a hole there; an
-    /// access already running may finish against the region (its memory or
-    /// device is borrowed for `'a`, so that is always sound). Fails with
-    /// [`MapErrorKind::NoSuchRegion`] if no region has that name.
-    ///
-    /// ```
-    /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
-    ///
-    /// let ram = ShardedMemory::<1, 64>::new();
-    /// let map: MemoryMap<'_, 2> = MemoryMap::new();
-    /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
-    /// map.remove("ram")?;
-    /// assert_eq!(map.read_u8(0x1000).unwrap_err().kind(), ErrorKind::Unmapped);
-    /// assert!(map.remove("ram").is_err());
-    /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?; // again
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn remove(&self, name: &str) -> Result<(), MapError> {
-        self.update(|u| u.remove(name))
-    }
-
-    /// Moves the region called `name` (all its parts, keeping their
-    /// permissions and backing) so that it starts at guest `new_base`: a
-    /// boot-ROM remap, a PCI BAR write. Fails, with nothing changed, if no
-    /// region has that name ([`MapErrorKind::NoSuchRegion`]), or if at its
-    /// new place it would run past `u64::MAX` or overlap another region.
-    /// Accesses see it at the old place or the new one, never both or
-    /// neither mid-change.
-    ///
-    /// ```
-    /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
-    ///
-    /// let ram = ShardedMemory::<1, 64>::new();
-    /// let map: MemoryMap<'_, 2> = MemoryMap::new();
-    /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
-    /// map.write_u8(0x1000, 7)?;
-    /// map.move_region("ram", 0x8000)?;
-    /// assert_eq!(map.read_u8(0x8000)?, 7);
-    /// assert_eq!(map.read_u8(0x1000).unwrap_err().kind(), ErrorKind::Unmapped);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn move_region(&self, name: &str, new_base: u64) -> Result<(), MapError> {
-        self.update(|u| u.move_region(name, new_base))
-    }
-
-    /// Sets the permissions of guest bytes `range` to `perms`, at byte
-    /// granularity: regions partly inside are split (each part keeps its
-    /// name, backing and place in it), and parts of one region that end up
-    /// adjacent with equal permissions are merged again. Reads, writes and
-    /// fetches are checked against the new permissions the same way,
-    /// hooked or not; an access spanning parts of one region is still one
-    /// access (one device call for MMIO). ROM stays read-only: `WRITE` on a
-    /// ROM part is recorded but writes still fail with `ReadOnly`.
-    ///
-    /// Permissions live in the map, not in the memory: a memory's
-    /// [`Snapshot`](crate::Snapshot) and `restore` bring back bytes only,
-    /// never permissions; a machine snapshot
-    /// ([`MemoryMap::restore`]) brings back both.
-    ///
-    /// Fails, with nothing changed, with [`MapErrorKind::ZeroLength`] if the
-    /// range is empty, [`MapErrorKind::Unmapped`] (at the first unmapped
-    /// byte) if it covers a hole, or [`MapErrorKind::TableFull`] if the
-    /// splits do not fit the table.
-    ///
-    /// ```
-    /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
-    ///
-    /// let ram = ShardedMemory::<1, 64>::new();
-    /// let map: MemoryMap<'_, 4> = MemoryMap::new();
-    /// map.add_ram("ram", 0x1000, 64, Perms::RW, &ram)?;
-    /// map.protect(0x1010..=0x1012, Perms::READ)?; // three bytes
-    /// assert_eq!(map.regions().len(), 3);
-    /// let e = map.write_u32(0x100e, 1).unwrap_err(); // touches 0x1010
-    /// assert_eq!(e.kind(), ErrorKind::Permission { needed: Perms::WRITE });
-    /// map.write_u8(0x1013, 1)?;
-    /// map.protect(0x1000..=0x103f, Perms::RW)?;
-    /// assert_eq!(map.regions().len(), 1); // merged back
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn protect(&self, range: RangeInclusive<u64>, perms: Perms) -> Result<(), MapError> {
-        self.update(|u| u.protect(range, perms))
-    }
-
-    /// Installs `hook` on guest bytes `range` for the access kinds in
-    /// `kinds`: [`Perms::READ`] for reads, [`Perms::WRITE`] for writes,
-    /// [`Perms::EXEC`] for fetches. The range may cover holes and regions
-    /// added later. Fails, with nothing changed, if the range is empty
-    /// ([`MapErrorKind::ZeroLength`]) or the hook table (`H` entries) is
-    /// full ([`MapErrorKind::HookTableFull`]).
-    ///
-    /// Hooks run once per access overlapping the range, in installation
-    /// order (see [`AccessHook`]). Regions no hook overlaps keep their
-    /// full speed. Ids are never reused.
-    pub fn watch(
-        &self,
-        range: RangeInclusive<u64>,
-        kinds: Perms,
-        hook: &'a dyn AccessHook,
-    ) -> Result<HookId, MapError> {
-        self.update(|u| u.watch(range, kinds, hook))
-    }
-
-    /// Removes the hook `id`. Fails with [`MapErrorKind::NoSuchHook`] if
-    /// it is not installed (never installed, or already removed). Accesses
-    /// starting after this returns do not call it; one already running
-    /// may.
-    pub fn unwatch(&self, id: HookId) -> Result<(), MapError> {
-        self.update(|u| u.unwatch(id))
     }
 }

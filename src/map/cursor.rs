@@ -24,11 +24,12 @@
 //! per-page fast path to cache: they reach the map through `Deref`.
 
 use crate::error::{Access, VmError};
-use crate::map::page_cache::{self, PageCache, PageOwner};
+use crate::map::page_cache::{self, Load, PageCache, PageOwner, Store};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::scalar::Scalar;
 use crate::shard::SharedPage;
+use core::marker::PhantomData;
 
 /// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses
 /// (`read_*`, `write_*`, `fetch_*`, [`read`](Self::read),
@@ -135,14 +136,14 @@ where
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        page_cache::load(self, addr, access)
+        page_cache::access(self, addr, Load(access, PhantomData))
     }
 
     /// The one typed write behind every `write_*` method: the map's
     /// [`MemoryMap::write`], with the lookup cached.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        page_cache::store(self, addr, v)
+        page_cache::access(self, addr, Store(v))
     }
 }
 
@@ -173,7 +174,7 @@ impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for Cursor<'_, '
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
 {
-    crate::access::forward_access!(guest(MemoryMap), [*]);
+    crate::access::forward!(guest(MemoryMap), [*]);
 }
 
 /// `&Cursor` too: a cursor's writes need no `&mut`.
@@ -181,7 +182,7 @@ impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for &Cursor<'_, 
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
 {
-    crate::access::forward_access!(guest(MemoryMap), [**]);
+    crate::access::forward!(guest(MemoryMap), [**]);
 }
 
 /// A cursor's cache checks the table's version on every hit and reaches

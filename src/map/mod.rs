@@ -376,11 +376,11 @@ impl<const N: usize, const H: usize> core::fmt::Debug for MemoryMap<'_, N, H> {
 /// generic over it runs on a map as on a memory (`step(&mut map)`, as for
 /// every handle); its `fetch_*` check [`Perms::EXEC`](crate::Perms::EXEC).
 impl<const N: usize, const H: usize> crate::MemoryAccess for MemoryMap<'_, N, H> {
-    crate::access::forward_access!(guest(MemoryMap), [*]);
+    crate::access::forward!(guest(MemoryMap), [*]);
 }
 
 /// `&MemoryMap` is a [`MemoryAccess`](crate::MemoryAccess) too: a shared
 /// map's writes need no `&mut`.
 impl<const N: usize, const H: usize> crate::MemoryAccess for &MemoryMap<'_, N, H> {
-    crate::access::forward_access!(guest(MemoryMap), [**]);
+    crate::access::forward!(guest(MemoryMap), [**]);
 }

@@ -35,7 +35,7 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
 use crate::map::mmio::{DeviceRef, MmioDevice, StateRef};
-use crate::map::page_cache::{self, PageCache, PageOwner};
+use crate::map::page_cache::{self, Load, PageCache, PageOwner, Store};
 use crate::map::region::{Backing, Region};
 use crate::map::update::MapUpdate;
 use crate::map::MemoryMap;
@@ -46,6 +46,7 @@ use crate::shard::{OwnedPage, OwnedRam, DIRTY, PAGE};
 use crate::snapshot::{NEVER, UNTRACKED};
 use crate::DeviceState;
 use core::cell::Cell;
+use core::marker::PhantomData;
 use core::ops::RangeInclusive;
 
 /// A memory lent to the map: its address (to recognise it as a region's
@@ -126,18 +127,6 @@ impl<const N: usize, const H: usize> core::fmt::Debug for OwnerMap<'_, N, H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("OwnerMap").field("map", &self.map).finish()
     }
-}
-
-/// Forwards the map's changes and queries that take no memory.
-macro_rules! forward_map {
-    ($($(#[$m:meta])* fn $name:ident(&self $(, $a:ident: $t:ty)*) -> $r:ty;)*) => {$(
-        $(#[$m])*
-        #[inline]
-        pub fn $name(&self $(, $a: $t)*) -> $r {
-            let _sync = self.synced();
-            self.map.$name($($a),*)
-        }
-    )*};
 }
 
 impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
@@ -361,34 +350,12 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         self.map.add_ram_window(name, base, len, perms, ram, offset)
     }
 
-    /// Maps a frozen memory as ROM, as [`MemoryMap::add_rom`].
-    pub fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
-    ) -> Result<(), MapError> {
-        let _sync = self.synced();
-        self.map.add_rom(name, base, len, perms, rom)
-    }
-
-    /// Maps part of a frozen memory as ROM, as [`MemoryMap::add_rom_window`].
-    pub fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
-        offset: u64,
-    ) -> Result<(), MapError> {
-        let _sync = self.synced();
-        self.map.add_rom_window(name, base, len, perms, rom, offset)
-    }
-
-    forward_map! {
+    crate::access::forward! {
+        updates:
+        /// Maps a frozen memory as ROM, as [`MemoryMap::add_rom`].
+        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError>;
+        /// Maps part of a frozen memory as ROM, as [`MemoryMap::add_rom_window`].
+        fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>, offset: u64) -> Result<(), MapError>;
         /// Removes a region, as [`MemoryMap::remove`] (its memory stays
         /// lent until the map is dropped).
         fn remove(&self, name: &str) -> Result<(), MapError>;
@@ -400,20 +367,39 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         fn watch(&self, range: RangeInclusive<u64>, kinds: Perms, hook: &'a dyn AccessHook) -> Result<HookId, MapError>;
         /// Removes a hook, as [`MemoryMap::unwatch`].
         fn unwatch(&self, id: HookId) -> Result<(), MapError>;
-        /// Installs or removes the handler for accesses to unmapped
-        /// memory, as [`MemoryMap::set_unmapped_handler`]: the owner map's
-        /// misses (typed, bulk and atomic) reach it and are retried once. A
-        /// region it maps is reached through the shared path of its memory
-        /// (only memories lent with `add_ram` get plain loads and stores).
-        fn set_unmapped_handler(&self, handler: Option<&'a dyn UnmappedHandler<'a>>) -> Result<(), MapError>;
-        /// The regions, as [`MemoryMap::regions`].
-        fn regions(&self) -> heapless::Vec<Region<'a>, N>;
-        /// The region holding `addr`, as [`MemoryMap::region_at`].
-        fn region_at(&self, addr: u64) -> Option<Region<'a>>;
-        /// The region called `name`, as [`MemoryMap::region`].
-        fn region(&self, name: &str) -> Option<Region<'a>>;
-        /// The table's version, as [`MemoryMap::version`].
-        fn version(&self) -> usize;
+    }
+
+    /// Installs or removes the handler for accesses to unmapped memory, as
+    /// [`MemoryMap::set_unmapped_handler`]: the owner map's misses (typed,
+    /// bulk and atomic) reach it and are retried once. A region it maps is
+    /// reached through the shared path of its memory (only memories lent
+    /// with `add_ram` get plain loads and stores).
+    pub fn set_unmapped_handler(
+        &self,
+        handler: Option<&'a dyn UnmappedHandler<'a>>,
+    ) -> Result<(), MapError> {
+        let _sync = self.synced();
+        self.map.set_unmapped_handler(handler)
+    }
+
+    /// The regions, as [`MemoryMap::regions`].
+    pub fn regions(&self) -> heapless::Vec<Region<'a>, N> {
+        self.map.regions()
+    }
+
+    /// The region holding `addr`, as [`MemoryMap::region_at`].
+    pub fn region_at(&self, addr: u64) -> Option<Region<'a>> {
+        self.map.region_at(addr)
+    }
+
+    /// The region called `name`, as [`MemoryMap::region`].
+    pub fn region(&self, name: &str) -> Option<Region<'a>> {
+        self.map.region(name)
+    }
+
+    /// The table's version, as [`MemoryMap::version`].
+    pub fn version(&self) -> usize {
+        self.map.version()
     }
 
     /// Copies guest bytes out, as [`MemoryMap::read_bytes`] (the same
@@ -714,14 +700,14 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
 
     #[inline(always)]
     fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        page_cache::load(self, addr, access)
+        page_cache::access(self, addr, Load(access, PhantomData))
     }
 
     /// The one typed write behind every `write_*` method, as
     /// [`MemoryMap::write`].
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        page_cache::store(self, addr, v)
+        page_cache::access(self, addr, Store(v))
     }
 
     /// The guest atomic, as [`MemoryMap::fetch_update`]: on lent RAM a
@@ -758,12 +744,12 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
 /// An owner-mode map is a [`MemoryAccess`](crate::MemoryAccess), like the
 /// shared map and its cursors.
 impl<const N: usize, const H: usize> crate::MemoryAccess for OwnerMap<'_, N, H> {
-    crate::access::forward_access!(guest(OwnerMap), [*]);
+    crate::access::forward!(guest(OwnerMap), [*]);
 }
 
 /// `&OwnerMap` too: its writes need no `&mut` (it is one thread's).
 impl<const N: usize, const H: usize> crate::MemoryAccess for &OwnerMap<'_, N, H> {
-    crate::access::forward_access!(guest(OwnerMap), [**]);
+    crate::access::forward!(guest(OwnerMap), [**]);
 }
 
 /// An owner map's cache checks no version (see the `cache` field): a miss

@@ -143,150 +143,168 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     fn miss_guard(&self) -> Self::MissGuard<'_>;
 }
 
-/// A typed load of `access` (a read or a fetch) through `o`'s cache: from
-/// the cached page's memory on a hit (a tag compare, the version if `o`
-/// checks one, the access), else one call to the miss path.
+/// One typed access through a page cache, a load or a store: what differs
+/// between them, so that the hit, the region path and the miss are each
+/// written once, over this trait.
+pub(crate) trait Op<T: Scalar>: Copy {
+    /// What the access returns: the value loaded, or `()`.
+    type Out;
+    /// The tag it looks up.
+    fn kind(self) -> Kind;
+    /// The access on a cached page's memory at offset `o`: `None` if the
+    /// page cannot serve it (it leaves the page, a writer gave up).
+    fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<Self::Out>;
+    /// The region's own fast path: `None` if it cannot serve the access.
+    fn on_region(self, r: &Region<'_>, addr: u64) -> Option<Result<Self::Out, VmError>>;
+    /// The map's general path, which serves (or refuses) everything else.
+    fn general<const N: usize, const H: usize>(
+        self,
+        map: &MemoryMap<'_, N, H>,
+        addr: u64,
+    ) -> Result<Self::Out, VmError>;
+}
+
+/// A load of a `T` for `access` (a read or a fetch).
+#[derive(Clone, Copy)]
+pub(crate) struct Load<T>(pub(crate) Access, pub(crate) core::marker::PhantomData<T>);
+
+/// A store of a `T`.
+#[derive(Clone, Copy)]
+pub(crate) struct Store<T>(pub(crate) T);
+
+impl<T: Scalar> Op<T> for Load<T> {
+    type Out = T;
+
+    #[inline(always)]
+    fn kind(self) -> Kind {
+        Kind::of(self.0)
+    }
+
+    #[inline(always)]
+    fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<T> {
+        p.load::<T>(o)
+    }
+
+    #[inline(always)]
+    fn on_region(self, r: &Region<'_>, addr: u64) -> Option<Result<T, VmError>> {
+        fast_load::<T>(r, addr, self.0)
+    }
+
+    #[inline(always)]
+    fn general<const N: usize, const H: usize>(
+        self,
+        map: &MemoryMap<'_, N, H>,
+        addr: u64,
+    ) -> Result<T, VmError> {
+        map.load_slow(addr, T::SIZE, self.0)
+            .map(T::from_u64_truncating)
+    }
+}
+
+impl<T: Scalar> Op<T> for Store<T> {
+    type Out = ();
+
+    #[inline(always)]
+    fn kind(self) -> Kind {
+        Kind::Write
+    }
+
+    #[inline(always)]
+    fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<()> {
+        p.store(o, self.0)
+    }
+
+    #[inline(always)]
+    fn on_region(self, r: &Region<'_>, addr: u64) -> Option<Result<(), VmError>> {
+        fast_store(r, addr, self.0) // (ROM: `None`, refused by the general path)
+    }
+
+    #[inline(always)]
+    fn general<const N: usize, const H: usize>(
+        self,
+        map: &MemoryMap<'_, N, H>,
+        addr: u64,
+    ) -> Result<(), VmError> {
+        map.store_slow(addr, T::SIZE, self.0.to_u64())
+    }
+}
+
+/// A typed access `op` through `o`'s cache: on the cached page's memory
+/// on a hit (a tag compare that also tests the alignment, the version if
+/// `o` checks one, the access), else one call out of line.
 #[inline(always)]
-pub(crate) fn load<'a, const N: usize, const H: usize, O, T>(
+pub(crate) fn access<'a, const N: usize, const H: usize, O, T, A>(
     o: &O,
     addr: u64,
-    access: Access,
-) -> Result<T, VmError>
+    op: A,
+) -> Result<A::Out, VmError>
 where
     O: PageOwner<'a, N, H>,
     T: Scalar,
+    A: Op<T>,
 {
-    if let Some(e) = o.cache().hit(addr, T::SIZE, Kind::of(access), o.version()) {
+    if let Some(e) = o.cache().hit(addr, T::SIZE, op.kind(), o.version()) {
         match e.mem.get() {
             Some(p) => {
-                if let Some(v) = p.load::<T>(aligned::<T>(addr)) {
+                if let Some(v) = op.on_page(&p, aligned::<T>(addr)) {
                     return Ok(v);
                 }
             }
-            None => return region_load(o, e, addr, access),
+            None => return region_access(o, e, addr, op),
         }
     }
-    load_uncached(o, addr, access)
-}
-
-/// A typed store through `o`'s cache, as [`load`].
-#[inline(always)]
-pub(crate) fn store<'a, const N: usize, const H: usize, O, T>(
-    o: &O,
-    addr: u64,
-    v: T,
-) -> Result<(), VmError>
-where
-    O: PageOwner<'a, N, H>,
-    T: Scalar,
-{
-    if let Some(e) = o.cache().hit(addr, T::SIZE, Kind::Write, o.version()) {
-        match e.mem.get() {
-            Some(p) => {
-                if let Some(()) = p.store(aligned::<T>(addr), v) {
-                    return Ok(());
-                }
-            }
-            None => return region_store(o, e, addr, v),
-        }
-    }
-    store_uncached(o, addr, v)
+    uncached(o, addr, op)
 }
 
 /// A hit without the page's memory: the region's fast path (a device
 /// call, or a part-page RAM region), out of line so the memory hit needs no
 /// stack frame; the miss path if the region cannot serve it.
 #[inline(never)]
-fn region_load<'a, const N: usize, const H: usize, O, T>(
+fn region_access<'a, const N: usize, const H: usize, O, T, A>(
     o: &O,
     e: &Entry<'a, O::Page>,
     addr: u64,
-    access: Access,
-) -> Result<T, VmError>
+    op: A,
+) -> Result<A::Out, VmError>
 where
     O: PageOwner<'a, N, H>,
     T: Scalar,
+    A: Op<T>,
 {
     let r = e.region.get().filter(|r| r.contains(addr));
-    match r.and_then(|r| fast_load::<T>(&r, addr, access)) {
-        Some(v) => v,
-        None => load_uncached(o, addr, access),
-    }
-}
-
-/// [`region_load`] for a store.
-#[inline(never)]
-fn region_store<'a, const N: usize, const H: usize, O, T>(
-    o: &O,
-    e: &Entry<'a, O::Page>,
-    addr: u64,
-    v: T,
-) -> Result<(), VmError>
-where
-    O: PageOwner<'a, N, H>,
-    T: Scalar,
-{
-    let r = e.region.get().filter(|r| r.contains(addr));
-    match r.and_then(|r| fast_store(&r, addr, v)) {
+    match r.and_then(|r| op.on_region(&r, addr)) {
         Some(res) => res,
-        None => store_uncached(o, addr, v),
+        None => uncached(o, addr, op),
     }
 }
 
-/// A load the hit path did not serve: from the cache if the page is cached
-/// (a misaligned access, a device), else after looking the page up, else
-/// the map's general path. Holds `o`'s miss guard throughout.
+/// An access the hit path did not serve: from the cache if the page is
+/// cached (a misaligned access, a device), else after looking the page up,
+/// else the map's general path. Holds `o`'s miss guard throughout.
 #[inline(never)]
-fn load_uncached<'a, const N: usize, const H: usize, O, T>(
+fn uncached<'a, const N: usize, const H: usize, O, T, A>(
     o: &O,
     addr: u64,
-    access: Access,
-) -> Result<T, VmError>
+    op: A,
+) -> Result<A::Out, VmError>
 where
     O: PageOwner<'a, N, H>,
     T: Scalar,
+    A: Op<T>,
 {
     let _guard = o.miss_guard();
-    if let Some(v) = o.cache().load_any(addr, access, o.version()) {
-        return v;
-    }
-    if let Some(r) = refill(o, addr) {
-        if let Some(v) = o.cache().load_any(addr, access, o.version()) {
-            return v;
-        }
-        if let Some(v) = fast_load::<T>(&r, addr, access) {
-            return v;
-        }
-    }
-    o.map()
-        .load_slow(addr, T::SIZE, access)
-        .map(T::from_u64_truncating)
-}
-
-/// A store the hit path did not serve, as [`load_uncached`].
-#[inline(never)]
-fn store_uncached<'a, const N: usize, const H: usize, O, T>(
-    o: &O,
-    addr: u64,
-    v: T,
-) -> Result<(), VmError>
-where
-    O: PageOwner<'a, N, H>,
-    T: Scalar,
-{
-    let _guard = o.miss_guard();
-    if let Some(res) = o.cache().store_any(addr, v, o.version()) {
+    if let Some(res) = o.cache().any(addr, op, o.version()) {
         return res;
     }
     if let Some(r) = refill(o, addr) {
-        if let Some(res) = o.cache().store_any(addr, v, o.version()) {
+        if let Some(res) = o.cache().any(addr, op, o.version()) {
             return res;
         }
-        if let Some(res) = fast_store(&r, addr, v) {
-            return res; // (ROM: `None`, refused below)
+        if let Some(res) = op.on_region(&r, addr) {
+            return res;
         }
     }
-    o.map().store_slow(addr, T::SIZE, v.to_u64())
+    op.general(o.map(), addr)
 }
 
 /// Looks `addr` up in `o`'s map and caches its page (a hole is not
@@ -396,42 +414,24 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         self.hit(addr, 1, kind, Some(version)).is_some()
     }
 
-    /// A load the hit path did not serve (a miss, or a misaligned
-    /// access), served from the cache if `addr`'s page is cached for it:
-    /// the page's memory (`None` if the access leaves the page), or the
-    /// region's fast path. The first step of a miss path, before it looks
-    /// the page up.
+    /// An access the hit path did not serve (a miss, or a misaligned
+    /// one), served from the cache if `addr`'s page is cached for it: the
+    /// page's memory (`None` if the access leaves the page), or the
+    /// region's fast path. The first step of a miss, before it looks the
+    /// page up.
     #[inline]
-    pub(crate) fn load_any<T: Scalar>(
+    fn any<T: Scalar, A: Op<T>>(
         &self,
         addr: u64,
-        access: Access,
+        op: A,
         version: Option<usize>,
-    ) -> Option<Result<T, VmError>> {
-        let e = self.hit(addr, 1, Kind::of(access), version)?;
+    ) -> Option<Result<A::Out, VmError>> {
+        let e = self.hit(addr, 1, op.kind(), version)?;
         match e.mem.get() {
-            Some(p) => p.load::<T>(in_page(addr)).map(Ok),
+            Some(p) => op.on_page(&p, in_page(addr)).map(Ok),
             None => {
                 let r = e.region.get().filter(|r| r.contains(addr))?;
-                fast_load::<T>(&r, addr, access)
-            }
-        }
-    }
-
-    /// [`load_any`](Self::load_any) for a store.
-    #[inline]
-    pub(crate) fn store_any<T: Scalar>(
-        &self,
-        addr: u64,
-        v: T,
-        version: Option<usize>,
-    ) -> Option<Result<(), VmError>> {
-        let e = self.hit(addr, 1, Kind::Write, version)?;
-        match e.mem.get() {
-            Some(p) => p.store(in_page(addr), v).map(Ok),
-            None => {
-                let r = e.region.get().filter(|r| r.contains(addr))?;
-                fast_store(&r, addr, v)
+                op.on_region(&r, addr)
             }
         }
     }

@@ -216,41 +216,30 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         self.table.change(|layout| f(&mut MapUpdate { layout }))
     }
 
-    /// Puts memory `ram`, from byte `offset` on, behind region `name` (all
-    /// its parts, their permissions and hooks kept) in one change: a bank
-    /// switch with no moment where nothing is mapped. Fails, with nothing
-    /// changed, with [`MapErrorKind::NoSuchRegion`], or
-    /// [`MapErrorKind::PastBacking`] if the region does not fit `ram` from
-    /// `offset`.
-    ///
-    /// ```
-    /// use vm_mem::{MemoryMap, Perms, ShardedMemory};
-    ///
-    /// let (bank0, bank1) = (ShardedMemory::<1, 64>::new(), ShardedMemory::<1, 128>::new());
-    /// bank1.write_u8(64, 9)?;
-    /// let map: MemoryMap<'_, 2> = MemoryMap::new();
-    /// map.add_ram("bank", 0x1000, 64, Perms::RW, &bank0)?;
-    /// map.replace_ram("bank", &bank1, 64)?; // the upper half of bank1
-    /// assert_eq!(map.read_u8(0x1000)?, 9);
-    /// assert!(map.replace_ram("bank", &bank0, 1).is_err()); // past its end
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn replace_ram(
-        &self,
-        name: &str,
-        ram: &'a dyn GuestRam,
-        offset: u64,
-    ) -> Result<(), MapError> {
-        self.update(|u| u.replace_ram(name, ram, offset))
-    }
-
-    /// Puts device `dev` behind MMIO region `name` in one change, as
-    /// [`replace_ram`](Self::replace_ram) does for memory.
-    pub fn replace_mmio(
-        &self,
-        name: &str,
-        dev: &'a (dyn MmioDevice + Sync),
-    ) -> Result<(), MapError> {
-        self.update(|u| u.replace_mmio(name, dev))
+    crate::access::forward! {
+        updates:
+        /// Puts memory `ram`, from byte `offset` on, behind region `name` (all
+        /// its parts, their permissions and hooks kept) in one change: a bank
+        /// switch with no moment where nothing is mapped. Fails, with nothing
+        /// changed, with [`MapErrorKind::NoSuchRegion`], or
+        /// [`MapErrorKind::PastBacking`] if the region does not fit `ram` from
+        /// `offset`.
+        ///
+        /// ```
+        /// use vm_mem::{MemoryMap, Perms, ShardedMemory};
+        ///
+        /// let (bank0, bank1) = (ShardedMemory::<1, 64>::new(), ShardedMemory::<1, 128>::new());
+        /// bank1.write_u8(64, 9)?;
+        /// let map: MemoryMap<'_, 2> = MemoryMap::new();
+        /// map.add_ram("bank", 0x1000, 64, Perms::RW, &bank0)?;
+        /// map.replace_ram("bank", &bank1, 64)?; // the upper half of bank1
+        /// assert_eq!(map.read_u8(0x1000)?, 9);
+        /// assert!(map.replace_ram("bank", &bank0, 1).is_err()); // past its end
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        fn replace_ram(&self, name: &str, ram: &'a dyn GuestRam, offset: u64) -> Result<(), MapError>;
+        /// Puts device `dev` behind MMIO region `name` in one change, as
+        /// [`replace_ram`](Self::replace_ram) does for memory.
+        fn replace_mmio(&self, name: &str, dev: &'a (dyn MmioDevice + Sync)) -> Result<(), MapError>;
     }
 }
