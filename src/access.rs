@@ -334,7 +334,10 @@ fn out_of_host(addr: u64, access: Access, size: usize, limit: usize) -> VmError 
     )
 }
 
-/// Forwards methods, in two families:
+/// Forwards methods, in three families:
+/// - `forward! { whole: fn NAME(self: RECV, ARGS) -> R = WINDOW; ... }`: an
+///   `add_*` that maps a whole backing, as its `WINDOW` method (`add_*_window`)
+///   at offset 0;
 /// - `forward! { updates: fn NAME(&self, ARGS) -> R; ... }`: a map
 ///   handle's changes, each published as one update (the handle's
 ///   `update`, which takes a closure over [`MapUpdate`](crate::MapUpdate)),
@@ -350,6 +353,13 @@ fn out_of_host(addr: u64, access: Access, size: usize, limit: usize) -> VmError 
 /// memory's `usize` offsets without truncation (`host(SIZE)`: the memories,
 /// `OutOfBounds` past `SIZE`; their fetches are the trait's reads).
 macro_rules! forward {
+    (whole: $($(#[$m:meta])* fn $name:ident $(<$(const $c:ident: $ct:ty),*>)?
+        (self: $recv:ty $(, $a:ident: $t:ty)*) -> $r:ty = $window:ident;)*) => {$(
+        $(#[$m])*
+        pub fn $name $(<$(const $c: $ct),*>)? (self: $recv $(, $a: $t)*) -> $r {
+            self.$window($($a,)* 0)
+        }
+    )*};
     (updates: $($(#[$m:meta])* fn $name:ident $(<$(const $c:ident: $ct:ty),*>)?
         (&self $(, $a:ident: $t:ty)*) -> $r:ty;)*) => {$(
         $(#[$m])*

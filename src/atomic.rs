@@ -15,6 +15,12 @@ use crate::exclusive::Exclusive;
 use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
 
+/// A guest read-modify-write with its width as data: given the old value
+/// (in the low bytes), the new one, or `None` to store nothing. One
+/// `dyn` closure type, so one copy of each atomic path serves every width
+/// and operation.
+pub(crate) type Rmw<'f> = &'f mut dyn FnMut(u64) -> Option<u64>;
+
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// The one guest read-modify-write behind every atomic method: under the
     /// write lock(s), loads the old value, stores `f(old)` unless it is
@@ -57,7 +63,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         &self,
         addr: usize,
         size: usize,
-        f: &mut dyn FnMut(u64) -> Option<u64>,
+        f: Rmw<'_>,
     ) -> Result<u64, VmError> {
         self.update::<true>(Access::Atomic, addr, size, f)
     }

@@ -23,6 +23,7 @@
 //! [`batch`](ShardedMemory::batch).
 #![allow(unsafe_code)] // `new_boxed`'s zeroed allocation, argued at the call
 
+use crate::atomic::Rmw;
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
 use crate::section::Masked;
@@ -354,7 +355,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         access: Access,
         addr: usize,
         size: usize,
-        f: &mut dyn FnMut(u64) -> Option<u64>,
+        f: Rmw<'_>,
     ) -> Result<u64, VmError> {
         let (idx, off) = Self::split(addr);
         let oob = || VmError::out_of_bounds(access, addr, size, Self::SIZE);
@@ -496,8 +497,8 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
     crate::access::forward!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [*]);
 }
 
-impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
-    for &'a ShardedMemory<SHARDS, SHARD_SIZE>
+impl<const SHARDS: usize, const SHARD_SIZE: usize> crate::MemoryAccess
+    for &ShardedMemory<SHARDS, SHARD_SIZE>
 {
     crate::access::forward!(host(ShardedMemory::<SHARDS, SHARD_SIZE>::SIZE), [**]);
 }

@@ -13,6 +13,8 @@
 /// - `typed_methods!(map)`: a map handle's `read`, `fetch` and
 ///   `fetch_u8..fetch_u64` over its `load(addr, access)`, and the family
 ///   above at `u64` guest addresses;
+/// - `typed_methods!(cached)`: the same for a handle with a page cache (a
+///   cursor, an owner map), with its `load` and `write` through the cache;
 /// - `typed_methods!(try_read)`: the memory's `try_read_*` over `try_read`.
 macro_rules! typed_methods {
     ($addr:ty, read = $r:ty, write = $w:ty) => {
@@ -59,6 +61,22 @@ macro_rules! typed_methods {
             [fetch_u16, u16, "a little-endian 16-bit instruction unit (Thumb, RISC-V C)"],
             [fetch_u32, u32, "a little-endian 32-bit instruction word"],
             [fetch_u64, u64, "a little-endian 64-bit instruction bundle"]);
+    };
+    (cached) => {
+        $crate::typed::typed_methods!(map);
+
+        #[inline(always)]
+        fn load<T: $crate::Scalar>(&self, addr: u64, access: $crate::Access) -> Result<T, $crate::VmError> {
+            self.cached(addr, $crate::map::page_cache::Load(access, core::marker::PhantomData))
+        }
+
+        /// The one typed write behind every `write_*` method, as
+        /// [`MemoryMap::write`](crate::MemoryMap::write), with the page
+        /// cached.
+        #[inline(always)]
+        pub fn write<T: $crate::Scalar>(&self, addr: u64, v: T) -> Result<(), $crate::VmError> {
+            self.cached(addr, $crate::map::page_cache::Store(v))
+        }
     };
     (@fetch $([$name:ident, $t:ty, $what:literal]),*) => {$(
         #[doc = concat!("Fetches ", $what, " at `addr`, as [`fetch`](Self::fetch).")]

@@ -51,7 +51,9 @@ pub(crate) fn relocate(e: VmError, access: Access, addr: u64, size: usize) -> Vm
 
 /// The fast path of a typed load from region `r` (as of one version):
 /// `None` when the access leaves the region or its fast-path permissions
-/// do not allow it (the caller takes the general path).
+/// do not allow it (the caller takes the general path); else one call into
+/// the memory or device. Inline: every caller is already out of line (a
+/// miss path, a cache entry's region path), so that call is their only one.
 #[inline(always)]
 pub(crate) fn fast_load<T: Scalar>(
     r: &Region<'_>,
@@ -59,11 +61,16 @@ pub(crate) fn fast_load<T: Scalar>(
     access: Access,
 ) -> Option<Result<T, VmError>> {
     let off = r.serves(addr, T::SIZE, needs(access))?;
-    Some(memory_load(r.backing, off, addr, access))
+    let v = match r.backing {
+        Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
+        Backing::Mmio(d) => d.read(off, T::SIZE).map(T::from_u64_truncating),
+    };
+    Some(v.map_err(|e| relocate(e, access, addr, T::SIZE)))
 }
 
-/// The fast path of a typed store into region `r`, as [`fast_load`]; ROM
-/// takes the general path (which refuses it).
+/// The fast path of a typed store into region `r`, as [`fast_load`]: a
+/// memory's store through [`ram_store_cold`], a device's inline; ROM takes
+/// the general path (which refuses it).
 #[inline(always)]
 pub(crate) fn fast_store<T: Scalar>(
     r: &Region<'_>,
@@ -71,12 +78,16 @@ pub(crate) fn fast_store<T: Scalar>(
     v: T,
 ) -> Option<Result<(), VmError>> {
     let off = r.serves(addr, T::SIZE, Perms::WRITE)?;
-    memory_store(r.backing, off, addr, v)
+    match r.backing {
+        Backing::Ram(m) => Some(ram_store_cold(m, off, addr, v)),
+        Backing::Mmio(d) => Some(device_store(d.get(), off, addr, v)),
+        Backing::Rom(_) => None,
+    }
 }
 
-/// A memory's typed store: one dynamic call into its own `write_*`, out of
-/// line (the shard lock is the cost, not the call; the map's inline write
-/// tail-calls it).
+/// A memory's typed store: one dynamic call into its own sized store, out
+/// of line (the shard lock is the cost, not the call; the map's inline
+/// write tail-calls it).
 #[inline(never)]
 fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Result<(), VmError> {
     m.store(off, T::SIZE, v.to_u64())
@@ -84,46 +95,11 @@ fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Res
 }
 
 /// A device's typed store: inline, as a device's load is in the map's
-/// `load` and in [`memory_load`] (one call, the device's own).
+/// `load` and in [`fast_load`] (one call, the device's own).
 #[inline(always)]
 fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Result<(), VmError> {
     d.write(off, T::SIZE, v.to_u64())
         .map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
-}
-
-/// A typed load from `backing` at backing offset `off` (guest address
-/// `addr`), which a fast path checked: one call into the memory or device.
-/// Inline: every caller is already out of line (a miss path, a cache
-/// entry's region path), so the device or memory call is their only one.
-#[inline(always)]
-fn memory_load<T: Scalar>(
-    backing: Backing<'_>,
-    off: u64,
-    addr: u64,
-    access: Access,
-) -> Result<T, VmError> {
-    let v = match backing {
-        Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
-        Backing::Mmio(d) => d.read(off, T::SIZE).map(T::from_u64_truncating),
-    };
-    v.map_err(|e| relocate(e, access, addr, T::SIZE))
-}
-
-/// A typed store into `backing`, as [`memory_load`] (a memory's through
-/// [`ram_store_cold`], a device's inline); `None` for ROM (the general
-/// path refuses it).
-#[inline(always)]
-fn memory_store<T: Scalar>(
-    backing: Backing<'_>,
-    off: u64,
-    addr: u64,
-    v: T,
-) -> Option<Result<(), VmError>> {
-    match backing {
-        Backing::Ram(m) => Some(ram_store_cold(m, off, addr, v)),
-        Backing::Mmio(d) => Some(device_store(d.get(), off, addr, v)),
-        Backing::Rom(_) => None,
-    }
 }
 
 impl<const N: usize, const H: usize> View<'_, N, H> {

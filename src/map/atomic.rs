@@ -11,6 +11,7 @@
 //! is what the operation and the guest see), then write hooks on the new
 //! value (a refusal fails it with `DeniedByHook`, nothing stored).
 
+use crate::atomic::Rmw;
 use crate::error::{Access, VmError};
 use crate::map::access::relocate;
 use crate::map::region::Backing;
@@ -69,12 +70,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// `fetch_update` with the size and the operation as data: one copy in
     /// the binary serves every named atomic.
     #[inline(never)]
-    fn update_sized(
-        &self,
-        addr: u64,
-        size: usize,
-        f: &mut dyn FnMut(u64) -> Option<u64>,
-    ) -> Result<u64, VmError> {
+    fn update_sized(&self, addr: u64, size: usize, f: Rmw<'_>) -> Result<u64, VmError> {
         let moved = |e| relocate(e, Access::Atomic, addr, size);
         if let Some(r) = self.table.hit(addr).map(|h| h.region) {
             if let Backing::Ram(m) = r.backing {

@@ -15,7 +15,7 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, Hook, HookId};
 use crate::map::mmio::MmioDevice;
 use crate::map::ram::GuestRam;
-use crate::map::region::{Backing, Region};
+use crate::map::region::{Backing, NewRegion, Region};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
@@ -40,17 +40,8 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
     /// `offset..offset + len` at `base`, keeping the table sorted; with
     /// `join`, a name in use is joined (the region becomes a further part
     /// of that name) instead of refused: demand mapping's rule.
-    #[allow(clippy::too_many_arguments)] // the one body of every add
-    pub(crate) fn add(
-        &mut self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        backing: Backing<'a>,
-        offset: u64,
-        join: bool,
-    ) -> Result<(), MapError> {
+    pub(crate) fn add(&mut self, new: NewRegion<'a>, join: bool) -> Result<(), MapError> {
+        let (name, base, len) = (new.name, new.base, new.len);
         let err = |kind, other| MapError::new(kind, name, other, base, len);
         if len == 0 {
             return Err(err(MapErrorKind::ZeroLength, ""));
@@ -59,8 +50,8 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
             return Err(err(MapErrorKind::PastAddressSpace, ""));
         };
         // A memory's size bounds the window; a device has none.
-        if let Some(size) = backing.size() {
-            if offset.checked_add(len).is_none_or(|end| end > size) {
+        if let Some(size) = new.backing.size() {
+            if new.offset.checked_add(len).is_none_or(|end| end > size) {
                 return Err(err(MapErrorKind::PastBacking, ""));
             }
         }
@@ -68,10 +59,10 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
             base,
             last,
             name,
-            perms,
-            fast: perms,
-            offset,
-            backing,
+            perms: new.perms,
+            fast: new.perms,
+            offset: new.offset,
+            backing: new.backing,
         };
         if let Some(other) = self.clash(&r) {
             return Err(err(MapErrorKind::Overlaps, other));
@@ -430,19 +421,9 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         fn unwatch(&self, id: HookId) -> Result<(), MapError>;
     }
 
-    /// Maps `backing` (demand mapping, an owner map's device): as
-    /// [`MapUpdate`]'s `add_backing`.
-    #[allow(clippy::too_many_arguments)] // one private body for its callers
-    pub(crate) fn add_window(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        backing: Backing<'a>,
-        offset: u64,
-        join: bool,
-    ) -> Result<(), MapError> {
-        self.update(|u| u.add_backing(name, base, len, perms, backing, offset, join))
+    /// Adds `new` (demand mapping, an owner map's device) in an update of
+    /// its own, as [`MapUpdate`]'s `add_backing`.
+    pub(crate) fn add_new(&self, new: NewRegion<'a>, join: bool) -> Result<(), MapError> {
+        self.update(|u| u.add_backing(new, join))
     }
 }

@@ -23,13 +23,10 @@
 //! [`MemoryMap::version`] does. Bulk copies and guest atomics have no
 //! per-page fast path to cache: they reach the map through `Deref`.
 
-use crate::error::{Access, VmError};
-use crate::map::page_cache::{self, Load, PageCache, PageOwner, Store};
+use crate::map::page_cache::{PageCache, PageOwner};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
-use crate::scalar::Scalar;
 use crate::shard::SharedPage;
-use core::marker::PhantomData;
 
 /// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses
 /// (`read_*`, `write_*`, `fetch_*`, [`read`](Self::read),
@@ -120,7 +117,7 @@ where
         }
     }
 
-    crate::typed::typed_methods!(map);
+    crate::typed::typed_methods!(cached);
 
     /// The map this cursor caches.
     #[inline]
@@ -132,18 +129,6 @@ where
     /// up). Never needed for correctness; frees nothing.
     pub fn flush(&self) {
         self.cache.flush();
-    }
-
-    #[inline(always)]
-    fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        page_cache::access(self, addr, Load(access, PhantomData))
-    }
-
-    /// The one typed write behind every `write_*` method: the map's
-    /// [`MemoryMap::write`], with the lookup cached.
-    #[inline(always)]
-    pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        page_cache::access(self, addr, Store(v))
     }
 }
 

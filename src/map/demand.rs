@@ -33,7 +33,7 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::mmio::{DeviceRef, MmioDevice};
 use crate::map::once::WriteOnce;
 use crate::map::ram::GuestRam;
-use crate::map::region::Backing;
+use crate::map::region::{Backing, NewRegion};
 use crate::map::view::View;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
@@ -81,19 +81,7 @@ impl core::fmt::Debug for Miss {
 
 /// What to map for a [`Miss`] (see [`Demand::ram`], [`Demand::mmio`]).
 #[derive(Clone, Copy)]
-pub struct Mapping<'a> {
-    name: &'static str,
-    base: u64,
-    len: u64,
-    perms: Perms,
-    target: Target<'a>,
-}
-
-#[derive(Clone, Copy)]
-enum Target<'a> {
-    Ram(&'a dyn GuestRam, u64),
-    Mmio(&'a (dyn MmioDevice + Sync)),
-}
+pub struct Mapping<'a>(NewRegion<'a>);
 
 /// An [`UnmappedHandler`]'s answer.
 #[derive(Clone, Copy)]
@@ -124,13 +112,12 @@ impl<'a> Demand<'a> {
         ram: &'a dyn GuestRam,
         offset: u64,
     ) -> Self {
-        Demand::Map(Mapping {
-            name,
-            base,
-            len,
-            perms,
-            target: Target::Ram(ram, offset),
-        })
+        let ram = Backing::Ram(ram);
+        Demand::Map(Mapping(NewRegion::new(
+            (name, base, len, perms),
+            ram,
+            offset,
+        )))
     }
 
     /// Map device `dev` at guest `base..base + len` (as
@@ -142,13 +129,8 @@ impl<'a> Demand<'a> {
         perms: Perms,
         dev: &'a (dyn MmioDevice + Sync),
     ) -> Self {
-        Demand::Map(Mapping {
-            name,
-            base,
-            len,
-            perms,
-            target: Target::Mmio(dev),
-        })
+        let dev = Backing::Mmio(DeviceRef::shared(dev));
+        Demand::Map(Mapping(NewRegion::new((name, base, len, perms), dev, 0)))
     }
 }
 
@@ -339,13 +321,9 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             Demand::Refuse => return Err(e),
             Demand::Retry => {}
             Demand::Map(m) => {
-                let (backing, offset) = match m.target {
-                    Target::Ram(ram, off) => (Backing::Ram(ram), off),
-                    Target::Mmio(dev) => (Backing::Mmio(DeviceRef::shared(dev)), 0),
-                };
                 // A name in use is joined, not refused: one handler maps
                 // the same stub (same name) over every page it is asked for.
-                let added = self.add_window(m.name, m.base, m.len, m.perms, backing, offset, true);
+                let added = self.add_new(m.0, true);
                 match added.map_err(|x| x.kind()) {
                     Ok(()) => {}
                     Err(MapErrorKind::Overlaps) => refused = Some(MapErrorKind::Overlaps),

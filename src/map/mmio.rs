@@ -97,111 +97,88 @@ pub trait MmioDevice {
     }
 }
 
-/// A device as a map's table holds it: a `Sync` device (every shared map's,
-/// [`DeviceRef::shared`]), or any device of an owner map
-/// ([`DeviceRef::local`]), whose table only that map's one thread reaches.
-#[derive(Clone, Copy)]
-pub(crate) struct DeviceRef<'a>(&'a dyn MmioDevice);
+/// A device or a device's state as a map's table and its machine
+/// snapshots hold it: made from a `Sync` value (`shared`: every shared
+/// map's), which any thread may call, or by an owner map for its own table
+/// and snapshots (`local`), whose one thread alone calls it.
+pub(crate) struct OnThread<'a, T: ?Sized>(&'a T);
 
-// SAFETY: a `DeviceRef` is made from a `Sync` device (`shared`), which any
-// thread may call, or by an owner map for its own table (`local`, whose
-// contract keeps every call of that device on the owner map's thread: the
-// map is neither `Send` nor `Sync`, never hands its table out, and the
-// machine snapshots it captures are restored and compared by it alone).
-unsafe impl Send for DeviceRef<'_> {}
+/// A device as a map's table holds it.
+pub(crate) type DeviceRef<'a> = OnThread<'a, dyn MmioDevice + 'a>;
+
+/// A device's [`DeviceState`] (or a machine snapshot's user state), as a
+/// machine snapshot holds it: called on the threads its device may be
+/// called on.
+pub(crate) type StateRef<'a> = OnThread<'a, dyn DeviceState + 'a>;
+
+impl<T: ?Sized> Clone for OnThread<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for OnThread<'_, T> {}
+
+// SAFETY: an `OnThread` is made from a `Sync` value (`shared`), which any
+// thread may call; by `DeviceRef::state`, from a device held so (a `Sync`
+// device's state is reached only through it, so from the threads the device
+// may be called on); or by an owner map for its own table and the machine
+// snapshots it captures (`local`), whose contract keeps every call on that
+// map's thread: the map is neither `Send` nor `Sync`, never hands its table
+// out, and its snapshots are restored and compared by it alone.
+unsafe impl<T: ?Sized> Send for OnThread<'_, T> {}
 // SAFETY: as for `Send` above.
-unsafe impl Sync for DeviceRef<'_> {}
+unsafe impl<T: ?Sized> Sync for OnThread<'_, T> {}
+
+impl<'a, T: ?Sized> OnThread<'a, T> {
+    /// Any value, for one owner map's table or snapshots.
+    ///
+    /// # Safety
+    /// The value (and every copy) may only reach the table of one
+    /// [`OwnerMap`](crate::OwnerMap) and the machine snapshots bound to it
+    /// (which that map alone captures, restores and compares, on its
+    /// thread), and `value` must be reachable from that thread (it was
+    /// borrowed there: a `&` to a non-`Sync` value cannot cross threads).
+    #[inline]
+    pub(crate) unsafe fn local(value: &'a T) -> Self {
+        OnThread(value)
+    }
+
+    /// The value.
+    #[inline(always)]
+    pub(crate) fn get(self) -> &'a T {
+        self.0
+    }
+}
 
 impl<'a> DeviceRef<'a> {
     /// A `Sync` device, which any thread may call.
     #[inline]
     pub(crate) fn shared(dev: &'a (dyn MmioDevice + Sync)) -> Self {
-        DeviceRef(dev)
+        OnThread(dev)
     }
 
-    /// Any device, for an owner map's table.
-    ///
-    /// # Safety
-    /// The value (and every copy) may only reach the table of one
-    /// [`OwnerMap`](crate::OwnerMap) and the machine snapshots it captures,
-    /// so that the device is only ever called on that map's thread.
-    #[inline]
-    pub(crate) unsafe fn local(dev: &'a dyn MmioDevice) -> Self {
-        DeviceRef(dev)
-    }
-
-    /// The device.
-    #[inline(always)]
-    pub(crate) fn get(self) -> &'a dyn MmioDevice {
-        self.0
-    }
-
-    /// The device's snapshot support, held as the device is (a `Sync`
-    /// device's state is reached only through it, so from the threads the
-    /// device may be called on).
+    /// The device's snapshot support, held as the device is.
     #[inline]
     pub(crate) fn state(self) -> Option<StateRef<'a>> {
-        self.0.state().map(StateRef)
+        self.0.state().map(OnThread)
     }
 }
-
-impl<'a> core::ops::Deref for DeviceRef<'a> {
-    type Target = dyn MmioDevice + 'a;
-
-    #[inline(always)]
-    fn deref(&self) -> &Self::Target {
-        self.0
-    }
-}
-
-/// A device's [`DeviceState`], as a machine snapshot holds it: taken from a
-/// [`DeviceRef`], and called on the threads that device may be called on.
-#[derive(Clone, Copy)]
-pub(crate) struct StateRef<'a>(&'a dyn DeviceState);
-
-// SAFETY: made by `DeviceRef::state`, from a device that any thread may
-// call (a `Sync` device, whose state safe code reaches only through it) or
-// from an owner map's device, whose snapshots only that map, on its thread,
-// restores or compares (see `DeviceRef`); by `shared`, from a `Sync` state;
-// or by `local`, whose contract keeps the state with one owner map's
-// snapshots and thread.
-unsafe impl Send for StateRef<'_> {}
-// SAFETY: as for `Send` above.
-unsafe impl Sync for StateRef<'_> {}
 
 impl<'a> StateRef<'a> {
     /// A `Sync` state (a machine snapshot's user state), which any thread
     /// may call.
     #[inline]
     pub(crate) fn shared(state: &'a (dyn DeviceState + Sync)) -> Self {
-        StateRef(state)
-    }
-
-    /// Any state, for the snapshots of one owner map.
-    ///
-    /// # Safety
-    /// The value may only reach machine snapshots bound to one
-    /// [`OwnerMap`](crate::OwnerMap) (which capture, restore and compare it
-    /// alone, on its thread), and `state` must be reachable from that
-    /// thread (it was borrowed there: a `&` to a non-`Sync` value cannot
-    /// cross threads).
-    #[inline]
-    pub(crate) unsafe fn local(state: &'a dyn DeviceState) -> Self {
-        StateRef(state)
-    }
-
-    /// The state.
-    #[inline]
-    pub(crate) fn get(self) -> &'a dyn DeviceState {
-        self.0
+        OnThread(state)
     }
 }
 
-impl<'a> core::ops::Deref for StateRef<'a> {
-    type Target = dyn DeviceState + 'a;
+impl<T: ?Sized> core::ops::Deref for OnThread<'_, T> {
+    type Target = T;
 
-    #[inline]
-    fn deref(&self) -> &Self::Target {
+    #[inline(always)]
+    fn deref(&self) -> &T {
         self.0
     }
 }

@@ -35,8 +35,8 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{Difference, MachineError, MachineSnapshot, Restored};
 use crate::map::mmio::{DeviceRef, MmioDevice, StateRef};
-use crate::map::page_cache::{self, Load, PageCache, PageOwner, Store};
-use crate::map::region::{Backing, Region};
+use crate::map::page_cache::{PageCache, PageOwner};
+use crate::map::region::{Backing, NewRegion, Region};
 use crate::map::update::MapUpdate;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
@@ -46,7 +46,6 @@ use crate::shard::{OwnedPage, OwnedRam, DIRTY, PAGE};
 use crate::snapshot::{NEVER, UNTRACKED};
 use crate::DeviceState;
 use core::cell::Cell;
-use core::marker::PhantomData;
 use core::ops::RangeInclusive;
 
 /// A memory lent to the map: its address (to recognise it as a region's
@@ -161,17 +160,11 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         Synced(self)
     }
 
-    /// Maps all of `ram` at `base` as a RAM region, as
-    /// [`MemoryMap::add_ram`]; the map holds `ram` exclusively for `'a`.
-    pub fn add_ram<const SHARDS: usize, const SHARD_SIZE: usize>(
-        &self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        ram: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>,
-    ) -> Result<(), MapError> {
-        self.add_ram_window(name, base, len, perms, ram, 0)
+    crate::access::forward! {
+        whole:
+        /// Maps all of `ram` at `base` as a RAM region, as
+        /// [`MemoryMap::add_ram`]; the map holds `ram` exclusively for `'a`.
+        fn add_ram<const SHARDS: usize, const SHARD_SIZE: usize>(self: &Self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>) -> Result<(), MapError> = add_ram_window;
     }
 
     /// Maps `len` bytes of `ram` from `offset` at `base`, as
@@ -261,8 +254,8 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         // (`MachineError::OtherMap`), and a `Region` copy gives no way to
         // the device. So the device is only ever called on this thread.
         let dev = unsafe { DeviceRef::local(dev) };
-        self.map
-            .add_window(name, base, len, perms, Backing::Mmio(dev), 0, false)
+        let new = NewRegion::new((name, base, len, perms), Backing::Mmio(dev), 0);
+        self.map.add_new(new, false)
     }
 
     /// Publishes several changes as one, as [`MemoryMap::update`] (RAM
@@ -696,19 +689,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap.diff_as(&self.map, self.id()?, scratch)
     }
 
-    crate::typed::typed_methods!(map);
-
-    #[inline(always)]
-    fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        page_cache::access(self, addr, Load(access, PhantomData))
-    }
-
-    /// The one typed write behind every `write_*` method, as
-    /// [`MemoryMap::write`].
-    #[inline(always)]
-    pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        page_cache::access(self, addr, Store(v))
-    }
+    crate::typed::typed_methods!(cached);
 
     /// The guest atomic, as [`MemoryMap::fetch_update`]: on lent RAM a
     /// plain load and store (only `f` runs between them: the map is one
@@ -724,7 +705,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         let _sync = self.synced();
         let mut owned = self.cache.read_write(addr, None);
         if owned.is_none() {
-            page_cache::refill(self, addr);
+            self.refill(addr);
             owned = self.cache.read_write(addr, None);
         }
         if let Some((page, o)) = owned {

@@ -116,8 +116,8 @@ impl PageMem for OwnedPage<'_> {
 /// [`OwnerMap`](crate::OwnerMap). The two differ only in how a page is
 /// reached (a shared page's words, an owner's plain bytes), whether a hit
 /// checks the table's version, and what a miss holds while it runs; every
-/// access path (the hit, the miss, the refill) is written once, below, over
-/// this trait.
+/// access path (the hit, the miss, the refill) is written once, as this
+/// trait's provided methods.
 pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     /// How the cached pages are reached.
     type Page: PageMem;
@@ -141,6 +141,71 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     fn page(&self, r: &Region<'a>, off: u64) -> Option<Self::Page>;
     /// Taken at the start of a miss, dropped when it returns or unwinds.
     fn miss_guard(&self) -> Self::MissGuard<'_>;
+
+    /// A typed access `op` through the cache: on the cached page's memory
+    /// on a hit (a tag compare that also tests the alignment, the version
+    /// if the owner checks one, the access), else one call out of line.
+    #[inline(always)]
+    fn cached<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
+        if let Some(e) = self.cache().hit(addr, T::SIZE, op.kind(), self.version()) {
+            match e.mem.get() {
+                Some(p) => {
+                    if let Some(v) = op.on_page(&p, aligned::<T>(addr)) {
+                        return Ok(v);
+                    }
+                }
+                None => return self.cached_region(e, addr, op),
+            }
+        }
+        self.uncached(addr, op)
+    }
+
+    /// A hit without the page's memory: the region's fast path (a device
+    /// call, or a part-page RAM region), out of line so the memory hit
+    /// needs no stack frame; the miss path if the region cannot serve it.
+    #[inline(never)]
+    fn cached_region<T: Scalar, A: Op<T>>(
+        &self,
+        e: &Entry<'a, Self::Page>,
+        addr: u64,
+        op: A,
+    ) -> Result<A::Out, VmError> {
+        let r = e.region.get().filter(|r| r.contains(addr));
+        match r.and_then(|r| op.on_region(&r, addr)) {
+            Some(res) => res,
+            None => self.uncached(addr, op),
+        }
+    }
+
+    /// An access the hit path did not serve: from the cache if the page is
+    /// cached (a misaligned access, a device), else after looking the page
+    /// up, else the map's general path. Holds the miss guard throughout.
+    #[inline(never)]
+    fn uncached<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
+        let _guard = self.miss_guard();
+        if let Some(res) = self.cache().any(addr, op, self.version()) {
+            return res;
+        }
+        if let Some(r) = self.refill(addr) {
+            if let Some(res) = self.cache().any(addr, op, self.version()) {
+                return res;
+            }
+            if let Some(res) = op.on_region(&r, addr) {
+                return res;
+            }
+        }
+        op.general(self.map(), addr)
+    }
+
+    /// Looks `addr` up in the map and caches its page (a hole is not
+    /// cached): the region, as of the version it was found at.
+    #[inline(never)]
+    fn refill(&self, addr: u64) -> Option<Region<'a>> {
+        let (version, region) = self.map().table.hit_versioned(addr);
+        self.cache()
+            .fill(addr, version, region, |r, off| self.page(r, off));
+        region
+    }
 }
 
 /// One typed access through a page cache, a load or a store: what differs
@@ -229,100 +294,9 @@ impl<T: Scalar> Op<T> for Store<T> {
     }
 }
 
-/// A typed access `op` through `o`'s cache: on the cached page's memory
-/// on a hit (a tag compare that also tests the alignment, the version if
-/// `o` checks one, the access), else one call out of line.
-#[inline(always)]
-pub(crate) fn access<'a, const N: usize, const H: usize, O, T, A>(
-    o: &O,
-    addr: u64,
-    op: A,
-) -> Result<A::Out, VmError>
-where
-    O: PageOwner<'a, N, H>,
-    T: Scalar,
-    A: Op<T>,
-{
-    if let Some(e) = o.cache().hit(addr, T::SIZE, op.kind(), o.version()) {
-        match e.mem.get() {
-            Some(p) => {
-                if let Some(v) = op.on_page(&p, aligned::<T>(addr)) {
-                    return Ok(v);
-                }
-            }
-            None => return region_access(o, e, addr, op),
-        }
-    }
-    uncached(o, addr, op)
-}
-
-/// A hit without the page's memory: the region's fast path (a device
-/// call, or a part-page RAM region), out of line so the memory hit needs no
-/// stack frame; the miss path if the region cannot serve it.
-#[inline(never)]
-fn region_access<'a, const N: usize, const H: usize, O, T, A>(
-    o: &O,
-    e: &Entry<'a, O::Page>,
-    addr: u64,
-    op: A,
-) -> Result<A::Out, VmError>
-where
-    O: PageOwner<'a, N, H>,
-    T: Scalar,
-    A: Op<T>,
-{
-    let r = e.region.get().filter(|r| r.contains(addr));
-    match r.and_then(|r| op.on_region(&r, addr)) {
-        Some(res) => res,
-        None => uncached(o, addr, op),
-    }
-}
-
-/// An access the hit path did not serve: from the cache if the page is
-/// cached (a misaligned access, a device), else after looking the page up,
-/// else the map's general path. Holds `o`'s miss guard throughout.
-#[inline(never)]
-fn uncached<'a, const N: usize, const H: usize, O, T, A>(
-    o: &O,
-    addr: u64,
-    op: A,
-) -> Result<A::Out, VmError>
-where
-    O: PageOwner<'a, N, H>,
-    T: Scalar,
-    A: Op<T>,
-{
-    let _guard = o.miss_guard();
-    if let Some(res) = o.cache().any(addr, op, o.version()) {
-        return res;
-    }
-    if let Some(r) = refill(o, addr) {
-        if let Some(res) = o.cache().any(addr, op, o.version()) {
-            return res;
-        }
-        if let Some(res) = op.on_region(&r, addr) {
-            return res;
-        }
-    }
-    op.general(o.map(), addr)
-}
-
-/// Looks `addr` up in `o`'s map and caches its page (a hole is not
-/// cached): the region, as of the version it was found at.
-#[inline(never)]
-pub(crate) fn refill<'a, const N: usize, const H: usize, O>(o: &O, addr: u64) -> Option<Region<'a>>
-where
-    O: PageOwner<'a, N, H>,
-{
-    let (version, region) = o.map().table.hit_versioned(addr);
-    o.cache()
-        .fill(addr, version, region, |r, off| o.page(r, off));
-    region
-}
-
 /// One entry: a page's tags, the version they are of, and what serves a
 /// hit. One `Cell` per field, so a hit loads only what it uses.
-struct Entry<'a, P> {
+pub(crate) struct Entry<'a, P> {
     /// The page's first address per [`Kind`], `u64::MAX` for none (no
     /// page starts there).
     tags: [Cell<u64>; 3],

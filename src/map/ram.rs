@@ -8,6 +8,7 @@
 //! map's plumbing, not an API, and would otherwise clutter the pages of the
 //! memory kinds. Use the memory's own `read_*`/`write_*` methods instead.
 
+use crate::atomic::Rmw;
 use crate::error::{Access, VmError};
 use crate::frozen::Frozen;
 use crate::map::image::Image;
@@ -91,12 +92,7 @@ pub trait GuestRam: Sync + sealed::Sealed {
     /// `f(old)` unless it is `None`, returns the old value, all as one
     /// atomic step (the memory's `fetch_update`). Errors report `Atomic`.
     #[doc(hidden)]
-    fn update(
-        &self,
-        offset: u64,
-        size: usize,
-        f: &mut dyn FnMut(u64) -> Option<u64>,
-    ) -> Result<u64, VmError>;
+    fn update(&self, offset: u64, size: usize, f: Rmw<'_>) -> Result<u64, VmError>;
 }
 
 use crate::access::host_addr as host;
@@ -161,12 +157,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> GuestRam for ShardedMemory<SH
         self.fill(host(offset, Access::Write, len, Self::SIZE)?, len, byte)
     }
 
-    fn update(
-        &self,
-        offset: u64,
-        size: usize,
-        f: &mut dyn FnMut(u64) -> Option<u64>,
-    ) -> Result<u64, VmError> {
+    fn update(&self, offset: u64, size: usize, f: Rmw<'_>) -> Result<u64, VmError> {
         self.fetch_update_sized(host(offset, Access::Atomic, size, Self::SIZE)?, size, f)
     }
 }
@@ -232,12 +223,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> GuestRam for Frozen<'_, SHARD
         GuestRam::store(self, offset, len, 0)
     }
 
-    fn update(
-        &self,
-        offset: u64,
-        size: usize,
-        _: &mut dyn FnMut(u64) -> Option<u64>,
-    ) -> Result<u64, VmError> {
+    fn update(&self, offset: u64, size: usize, _: Rmw<'_>) -> Result<u64, VmError> {
         Err(self.refuse(
             Access::Atomic,
             host(offset, Access::Atomic, size, Self::SIZE)?,

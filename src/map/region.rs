@@ -212,3 +212,35 @@ impl core::fmt::Debug for Region<'_> {
             .finish()
     }
 }
+
+/// A region to add, as every `add_*` and a demand mapping describe it:
+/// `backing`'s bytes `offset..offset + len` at guest `base`, called `name`,
+/// with `perms`. One value, so the one body of every add takes it whole.
+#[derive(Clone, Copy)]
+pub(crate) struct NewRegion<'a> {
+    pub(crate) name: &'static str,
+    pub(crate) base: u64,
+    pub(crate) len: u64,
+    pub(crate) perms: Perms,
+    pub(crate) backing: Backing<'a>,
+    pub(crate) offset: u64,
+}
+
+impl<'a> NewRegion<'a> {
+    /// `backing`'s bytes `offset..offset + len` at `base`.
+    #[inline]
+    pub(crate) const fn new(
+        (name, base, len, perms): (&'static str, u64, u64, Perms),
+        backing: Backing<'a>,
+        offset: u64,
+    ) -> Self {
+        NewRegion {
+            name,
+            base,
+            len,
+            perms,
+            backing,
+            offset,
+        }
+    }
+}

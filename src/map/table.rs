@@ -122,20 +122,26 @@ fn directory<'a>(regions: &[Region<'a>]) -> [u8; BUCKETS] {
                 _ => break,
             }
         }
-        if r.last - r.base >= 1 << 28 {
-            // Big regions hold whole granules: claim all their buckets.
-            let granules = ((r.last - r.base) >> 28).min(15) + 1;
-            for g in 0..=granules {
-                let base = bucket(r.base.wrapping_add(g << 28)) & 0xf0;
-                for b in dir.iter_mut().skip(base).take(16) {
-                    if *b == NONE {
-                        *b = tag;
-                    }
-                }
+        claim_granules(&mut dir, r, tag);
+    }
+    dir
+}
+
+/// A region of 256 MiB or more holds whole granules: it claims every free
+/// bucket of each granule it touches.
+fn claim_granules(dir: &mut [u8; BUCKETS], r: &Region<'_>, tag: u8) {
+    if r.last - r.base < 1 << 28 {
+        return;
+    }
+    let granules = ((r.last - r.base) >> 28).min(15) + 1;
+    for g in 0..=granules {
+        let base = bucket(r.base.wrapping_add(g << 28)) & 0xf0;
+        for b in dir.iter_mut().skip(base).take(16) {
+            if *b == NONE {
+                *b = tag;
             }
         }
     }
-    dir
 }
 
 /// `usize` words per `u64` (1 on 64-bit hosts, 2 on 32-bit ones).
@@ -795,17 +801,7 @@ mod tests {
                     _ => break,
                 }
             }
-            if r.last - r.base >= 1 << 28 {
-                let granules = ((r.last - r.base) >> 28).min(15) + 1;
-                for g in 0..=granules {
-                    let base = bucket(r.base.wrapping_add(g << 28)) & 0xf0;
-                    for b in dir.iter_mut().skip(base).take(16) {
-                        if *b == NONE {
-                            *b = tag;
-                        }
-                    }
-                }
-            }
+            claim_granules(&mut dir, r, tag);
         }
         dir
     }

@@ -14,7 +14,7 @@ use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId};
 use crate::map::mmio::{DeviceRef, MmioDevice};
 use crate::map::ram::GuestRam;
-use crate::map::region::Backing;
+use crate::map::region::{Backing, NewRegion};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
@@ -63,16 +63,12 @@ pub struct MapUpdate<'u, 'a, const N: usize, const H: usize> {
 }
 
 impl<'a, const N: usize, const H: usize> MapUpdate<'_, 'a, N, H> {
-    /// As [`MemoryMap::add_ram`].
-    pub fn add_ram(
-        &mut self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        ram: &'a dyn GuestRam,
-    ) -> Result<(), MapError> {
-        self.add_ram_window(name, base, len, perms, ram, 0)
+    crate::access::forward! {
+        whole:
+        /// As [`MemoryMap::add_ram`].
+        fn add_ram(self: &mut Self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam) -> Result<(), MapError> = add_ram_window;
+        /// As [`MemoryMap::add_rom`].
+        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(self: &mut Self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError> = add_rom_window;
     }
 
     /// As [`MemoryMap::add_ram_window`].
@@ -85,19 +81,8 @@ impl<'a, const N: usize, const H: usize> MapUpdate<'_, 'a, N, H> {
         ram: &'a dyn GuestRam,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.add_backing(name, base, len, perms, Backing::Ram(ram), offset, false)
-    }
-
-    /// As [`MemoryMap::add_rom`].
-    pub fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(
-        &mut self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
-    ) -> Result<(), MapError> {
-        self.add_rom_window(name, base, len, perms, rom, 0)
+        let ram = Backing::Ram(ram);
+        self.add_backing(NewRegion::new((name, base, len, perms), ram, offset), false)
     }
 
     /// As [`MemoryMap::add_rom_window`].
@@ -110,7 +95,8 @@ impl<'a, const N: usize, const H: usize> MapUpdate<'_, 'a, N, H> {
         rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>,
         offset: u64,
     ) -> Result<(), MapError> {
-        self.add_backing(name, base, len, perms, Backing::Rom(rom), offset, false)
+        let rom = Backing::Rom(rom);
+        self.add_backing(NewRegion::new((name, base, len, perms), rom, offset), false)
     }
 
     /// As [`MemoryMap::add_mmio`].
@@ -123,25 +109,14 @@ impl<'a, const N: usize, const H: usize> MapUpdate<'_, 'a, N, H> {
         dev: &'a (dyn MmioDevice + Sync),
     ) -> Result<(), MapError> {
         let dev = Backing::Mmio(DeviceRef::shared(dev));
-        self.add_backing(name, base, len, perms, dev, 0, false)
+        self.add_backing(NewRegion::new((name, base, len, perms), dev, 0), false)
     }
 
     /// The one body of the `add_*` methods (and of an owner map's and the
     /// demand handler's adds): `backing`'s bytes `offset..offset + len` at
     /// `base`; with `join`, a name in use is joined as a further part.
-    #[allow(clippy::too_many_arguments)] // one private body for every add
-    pub(crate) fn add_backing(
-        &mut self,
-        name: &'static str,
-        base: u64,
-        len: u64,
-        perms: Perms,
-        backing: Backing<'a>,
-        offset: u64,
-        join: bool,
-    ) -> Result<(), MapError> {
-        self.layout
-            .add(name, base, len, perms, backing, offset, join)
+    pub(crate) fn add_backing(&mut self, new: NewRegion<'a>, join: bool) -> Result<(), MapError> {
+        self.layout.add(new, join)
     }
 
     /// As [`MemoryMap::remove`].
