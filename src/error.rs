@@ -1,10 +1,10 @@
 //! Errors as data: what went wrong ([`ErrorKind`]), during which kind of
 //! access ([`Access`]), at which guest address and for how many bytes.
 //!
-//! [`VmError`] is what every access returns: `Copy` and 24 bytes (three
-//! words: address, size, and kind with access and the kind's detail packed
-//! together), so a `Result<u32, VmError>` stays in registers or a small
-//! stack slot on the hot paths. Its [`Display`](core::fmt::Display) reads
+//! [`VmError`] is what every access returns: `Copy` and two words (the
+//! address, and the kind, access, size and the kind's detail packed in a
+//! never-zero word), so a `Result<u64, VmError>` is two words and comes
+//! back in registers on the hot paths. Its [`Display`](core::fmt::Display) reads
 //! as a sentence, e.g.
 //! `out of bounds: 8-byte read at 0x1fffc, memory is 0x10000 bytes`.
 //! Configuration calls of a map (adding, removing, moving regions,
@@ -121,32 +121,64 @@ pub enum ErrorKind {
     NotLent,
 }
 
-/// Packed kind codes: the low 6 bits of [`VmError`]'s third word.
+/// Kind codes: the low 4 bits of [`VmError`]'s packed word, from 1 so the
+/// word is never zero (the niche that keeps `Result<u64, VmError>` at two
+/// words).
 mod code {
-    pub(super) const OUT_OF_BOUNDS: u64 = 0;
-    pub(super) const UNMAPPED: u64 = 1;
-    pub(super) const READ_ONLY: u64 = 2;
-    pub(super) const PERMISSION: u64 = 3;
-    pub(super) const DEVICE: u64 = 4;
-    pub(super) const DENIED_BY_HOOK: u64 = 5;
-    pub(super) const CROSSES_REGION: u64 = 6;
-    pub(super) const BAD_SIZE: u64 = 7;
-    pub(super) const ATOMIC_UNSUPPORTED: u64 = 8;
-    pub(super) const WOULD_BLOCK: u64 = 9;
-    pub(super) const DEMAND_FAILED: u64 = 10;
-    pub(super) const NOT_LENT: u64 = 11;
+    pub(super) const OUT_OF_BOUNDS: u64 = 1;
+    pub(super) const UNMAPPED: u64 = 2;
+    pub(super) const READ_ONLY: u64 = 3;
+    pub(super) const PERMISSION: u64 = 4;
+    pub(super) const DEVICE: u64 = 5;
+    pub(super) const DENIED_BY_HOOK: u64 = 6;
+    pub(super) const CROSSES_REGION: u64 = 7;
+    pub(super) const BAD_SIZE: u64 = 8;
+    pub(super) const ATOMIC_UNSUPPORTED: u64 = 9;
+    pub(super) const WOULD_BLOCK: u64 = 10;
+    pub(super) const DEMAND_FAILED: u64 = 11;
+    pub(super) const NOT_LENT: u64 = 12;
 }
 
-/// Bits of the packed word: kind code (6), access (2), detail (56).
-const KIND_BITS: u32 = 6;
+/// The packed word: kind code (4 bits), access (2), then 58 bits of
+/// payload: the size, and the kind's detail beside it where it has one.
+const KIND_BITS: u32 = 4;
 const ACCESS_SHIFT: u32 = KIND_BITS;
-const DETAIL_SHIFT: u32 = KIND_BITS + 2;
+const PAYLOAD_SHIFT: u32 = KIND_BITS + 2;
+const PAYLOAD_BITS: u32 = 64 - PAYLOAD_SHIFT;
+/// `OutOfBounds`: the limit's bit length (6 bits), the limit, the size.
+const LEN_BITS: u32 = 6;
+/// `OutOfBounds`: bits for the limit and the size together.
+const BOUNDS_BITS: u32 = PAYLOAD_BITS - LEN_BITS;
+/// `Device`: the reason (32 bits) above a 24-bit size.
+const DEVICE_SIZE_BITS: u32 = 24;
+/// `DemandFailed`: the reason's code (8 bits) above a 48-bit size.
+const DEMAND_SIZE_BITS: u32 = 48;
+
+/// `v` in `bits` bits, saturated.
+const fn fit(v: u64, bits: u32) -> u64 {
+    let max = (1u64 << bits) - 1;
+    if v > max {
+        max
+    } else {
+        v
+    }
+}
 
 /// An error from a guest memory access: kind, access, address and size.
 ///
-/// `Copy`, 24 bytes on every host (checked in `tests/errors.rs`): read it
-/// through [`kind`](Self::kind), [`access`](Self::access),
-/// [`addr`](Self::addr) and [`size`](Self::size).
+/// `Copy` and two words (16 bytes) on every host, with a niche, so a
+/// `Result<u64, VmError>` is two words too and comes back in registers:
+/// the exact guest address, and one word packing the kind, the access, the
+/// size and the kind's detail. What can be derived is not stored: a
+/// `Permission` error's `needed` is what its access needs
+/// ([`Access::Read`]: read, `Write`: write, `Fetch`: execute, `Atomic`:
+/// read and write). Sizes are exact up to 2^58 - 1 bytes (saturated
+/// above), except beside an `OutOfBounds` limit: the limit is exact up to
+/// [`MAX_LIMIT`](Self::MAX_LIMIT), and the size shares 52 bits with it
+/// (a 1 GiB memory leaves 21 bits: sizes up to 2 MiB - 1 exact, every
+/// typed access always). Read it through
+/// [`kind`](Self::kind), [`access`](Self::access), [`addr`](Self::addr)
+/// and [`size`](Self::size).
 ///
 /// ```
 /// use vm_mem::{Access, ErrorKind, ShardedMemory, VmError};
@@ -160,50 +192,90 @@ const DETAIL_SHIFT: u32 = KIND_BITS + 2;
 ///     err.to_string(),
 ///     "out of bounds: 8-byte read at 0x1fffc, memory is 0x10000 bytes"
 /// );
-/// assert_eq!(core::mem::size_of::<VmError>(), 24);
+/// assert_eq!(core::mem::size_of::<VmError>(), 16);
+/// assert_eq!(core::mem::size_of::<Result<u64, VmError>>(), 16);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VmError {
     addr: u64,
-    size: u64,
-    /// Kind code, access and the kind's detail (`limit` or `needed`).
-    packed: u64,
+    /// Kind code (never 0), access, size and the kind's detail.
+    packed: core::num::NonZeroU64,
 }
 
 impl VmError {
     /// The largest `OutOfBounds` limit a `VmError` holds exactly:
-    /// `2^56 - 1` bytes (64 PiB); larger limits are reported as this.
-    pub const MAX_LIMIT: u64 = u64::MAX >> DETAIL_SHIFT;
+    /// `2^48 - 1` bytes (256 TiB); larger limits are reported as this.
+    pub const MAX_LIMIT: u64 = (1 << (BOUNDS_BITS - 4)) - 1;
 
-    /// Builds an error. Devices and hooks use it to report their own failures.
+    /// Builds an error. Devices and hooks use it to report their own
+    /// failures (a device: [`VmError::device`] needs no address).
     #[inline]
     pub const fn new(kind: ErrorKind, access: Access, addr: u64, size: usize) -> Self {
-        let (code, detail) = match kind {
-            ErrorKind::OutOfBounds { limit } => (
-                code::OUT_OF_BOUNDS,
-                if limit > Self::MAX_LIMIT {
-                    Self::MAX_LIMIT
-                } else {
-                    limit
-                },
+        // A `usize` always fits a `u64` on the hosts Rust supports.
+        let size = size as u64;
+        let (code, payload) = match kind {
+            ErrorKind::OutOfBounds { limit } => {
+                // The limit exact (up to 2^48 - 1), the size in the bits
+                // left beside it (saturated).
+                let limit = fit(limit, BOUNDS_BITS - 4);
+                let len = u64::BITS - limit.leading_zeros();
+                let size = fit(size, BOUNDS_BITS - len);
+                let payload = len as u64 | limit << LEN_BITS | size << (LEN_BITS + len);
+                (code::OUT_OF_BOUNDS, payload)
+            }
+            ErrorKind::Unmapped => (code::UNMAPPED, size),
+            ErrorKind::ReadOnly => (code::READ_ONLY, size),
+            // `needed` is derived from the access (see the type's docs).
+            ErrorKind::Permission { .. } => (code::PERMISSION, size),
+            ErrorKind::Device => (code::DEVICE, fit(size, DEVICE_SIZE_BITS)),
+            ErrorKind::DeniedByHook => (code::DENIED_BY_HOOK, size),
+            ErrorKind::CrossesRegion => (code::CROSSES_REGION, size),
+            ErrorKind::BadSize => (code::BAD_SIZE, size),
+            ErrorKind::AtomicUnsupported => (code::ATOMIC_UNSUPPORTED, size),
+            ErrorKind::WouldBlock => (code::WOULD_BLOCK, size),
+            ErrorKind::DemandFailed { reason } => (
+                code::DEMAND_FAILED,
+                fit(size, DEMAND_SIZE_BITS) | (reason.code() as u64) << DEMAND_SIZE_BITS,
             ),
-            ErrorKind::Unmapped => (code::UNMAPPED, 0),
-            ErrorKind::ReadOnly => (code::READ_ONLY, 0),
-            ErrorKind::Permission { needed } => (code::PERMISSION, needed.bits() as u64),
-            ErrorKind::Device => (code::DEVICE, 0),
-            ErrorKind::DeniedByHook => (code::DENIED_BY_HOOK, 0),
-            ErrorKind::CrossesRegion => (code::CROSSES_REGION, 0),
-            ErrorKind::BadSize => (code::BAD_SIZE, 0),
-            ErrorKind::AtomicUnsupported => (code::ATOMIC_UNSUPPORTED, 0),
-            ErrorKind::WouldBlock => (code::WOULD_BLOCK, 0),
-            ErrorKind::DemandFailed { reason } => (code::DEMAND_FAILED, reason.code() as u64),
-            ErrorKind::NotLent => (code::NOT_LENT, 0),
+            ErrorKind::NotLent => (code::NOT_LENT, size),
         };
-        VmError {
-            addr,
-            // A `usize` always fits a `u64` on the hosts Rust supports.
-            size: size as u64,
-            packed: code | access.code() << ACCESS_SHIFT | detail << DETAIL_SHIFT,
+        let payload = fit(payload, PAYLOAD_BITS);
+        let packed = code | access.code() << ACCESS_SHIFT | payload << PAYLOAD_SHIFT;
+        match core::num::NonZeroU64::new(packed) {
+            Some(packed) => VmError { addr, packed },
+            // Every kind code is at least 1: never taken, and no panic.
+            None => VmError {
+                addr,
+                packed: core::num::NonZeroU64::MIN,
+            },
+        }
+    }
+
+    /// The packed word.
+    #[inline(always)]
+    const fn word(&self) -> u64 {
+        self.packed.get()
+    }
+
+    /// The kind code.
+    #[inline(always)]
+    const fn code(&self) -> u64 {
+        self.word() & ((1 << KIND_BITS) - 1)
+    }
+
+    /// The 56 payload bits.
+    #[inline(always)]
+    const fn payload(&self) -> u64 {
+        self.word() >> PAYLOAD_SHIFT
+    }
+
+    /// The same error with its payload replaced (a device's reason).
+    #[inline(always)]
+    const fn with_payload(self, payload: u64) -> Self {
+        let keep = self.word() & ((1 << PAYLOAD_SHIFT) - 1);
+        match core::num::NonZeroU64::new(keep | payload << PAYLOAD_SHIFT) {
+            Some(packed) => VmError { packed, ..self },
+            None => self, // the kind code is never 0
         }
     }
 
@@ -258,11 +330,8 @@ impl VmError {
     /// ```
     #[inline]
     pub const fn device(reason: u32) -> Self {
-        let e = VmError::new(ErrorKind::Device, Access::Read, 0, 0);
-        VmError {
-            packed: e.packed | (reason as u64) << DETAIL_SHIFT,
-            ..e
-        }
+        VmError::new(ErrorKind::Device, Access::Read, 0, 0)
+            .with_payload((reason as u64) << DEVICE_SIZE_BITS)
     }
 
     /// The reason code of an [`ErrorKind::Device`] error
@@ -270,9 +339,9 @@ impl VmError {
     /// every other kind.
     #[inline]
     pub const fn device_reason(&self) -> Option<u32> {
-        if self.packed & ((1 << KIND_BITS) - 1) == code::DEVICE {
+        if self.code() == code::DEVICE {
             // Truncation is the point: `device` stored a `u32`.
-            Some((self.packed >> DETAIL_SHIFT) as u32)
+            Some((self.payload() >> DEVICE_SIZE_BITS) as u32)
         } else {
             None
         }
@@ -283,25 +352,35 @@ impl VmError {
     /// a memory or device returned.
     #[inline]
     pub(crate) const fn relocated(self, access: Access, addr: u64, size: usize) -> Self {
-        VmError {
-            addr,
-            // A `usize` always fits a `u64` on the hosts Rust supports.
-            size: size as u64,
-            ..self.with_access(access)
+        let moved = VmError::new(self.kind(), access, addr, size);
+        match self.device_reason() {
+            Some(reason) => moved.with_payload(
+                (reason as u64) << DEVICE_SIZE_BITS | fit(size as u64, DEVICE_SIZE_BITS),
+            ),
+            None => moved,
         }
     }
 
     /// What went wrong.
     #[inline]
     pub const fn kind(&self) -> ErrorKind {
-        let detail = self.packed >> DETAIL_SHIFT;
-        match self.packed & ((1 << KIND_BITS) - 1) {
-            code::OUT_OF_BOUNDS => ErrorKind::OutOfBounds { limit: detail },
+        let payload = self.payload();
+        match self.code() {
+            code::OUT_OF_BOUNDS => {
+                let len = payload & ((1 << LEN_BITS) - 1);
+                ErrorKind::OutOfBounds {
+                    limit: (payload >> LEN_BITS) & ((1 << len) - 1),
+                }
+            }
             code::UNMAPPED => ErrorKind::Unmapped,
             code::READ_ONLY => ErrorKind::ReadOnly,
-            // Truncation is the point: `new` stored a `Perms`' bits.
             code::PERMISSION => ErrorKind::Permission {
-                needed: Perms::from_bits_truncate(detail as u8),
+                needed: match self.access() {
+                    Access::Read => Perms::READ,
+                    Access::Write => Perms::WRITE,
+                    Access::Fetch => Perms::EXEC,
+                    Access::Atomic => Perms::RW,
+                },
             },
             code::DEVICE => ErrorKind::Device,
             code::DENIED_BY_HOOK => ErrorKind::DeniedByHook,
@@ -310,7 +389,7 @@ impl VmError {
             code::WOULD_BLOCK => ErrorKind::WouldBlock,
             // Truncation is the point: `new` stored a `MapErrorKind`'s code.
             code::DEMAND_FAILED => ErrorKind::DemandFailed {
-                reason: MapErrorKind::from_code(detail as u8),
+                reason: MapErrorKind::from_code((payload >> DEMAND_SIZE_BITS) as u8),
             },
             code::NOT_LENT => ErrorKind::NotLent,
             _ => ErrorKind::AtomicUnsupported,
@@ -320,7 +399,7 @@ impl VmError {
     /// The kind of access that failed.
     #[inline]
     pub const fn access(&self) -> Access {
-        Access::from_code(self.packed >> ACCESS_SHIFT)
+        Access::from_code(self.word() >> ACCESS_SHIFT)
     }
 
     /// The guest address of the access (its first byte).
@@ -332,8 +411,15 @@ impl VmError {
     /// The size of the access in bytes.
     #[inline]
     pub const fn size(&self) -> usize {
+        let payload = self.payload();
+        let size = match self.code() {
+            code::OUT_OF_BOUNDS => payload >> (LEN_BITS as u64 + (payload & ((1 << LEN_BITS) - 1))),
+            code::DEVICE => payload & ((1 << DEVICE_SIZE_BITS) - 1),
+            code::DEMAND_FAILED => payload & ((1 << DEMAND_SIZE_BITS) - 1),
+            _ => payload,
+        };
         // Stored from a `usize` by `new`: converting back is exact.
-        self.size as usize
+        size as usize
     }
 
     /// The same error at another address: a map reports the guest address
@@ -347,9 +433,10 @@ impl VmError {
     #[inline]
     pub const fn with_access(self, access: Access) -> Self {
         let mask = 3 << ACCESS_SHIFT;
-        VmError {
-            packed: (self.packed & !mask) | access.code() << ACCESS_SHIFT,
-            ..self
+        let packed = (self.word() & !mask) | access.code() << ACCESS_SHIFT;
+        match core::num::NonZeroU64::new(packed) {
+            Some(packed) => VmError { packed, ..self },
+            None => self, // the kind code is never 0
         }
     }
 }
@@ -360,7 +447,7 @@ impl fmt::Debug for VmError {
             .field("kind", &self.kind())
             .field("access", &self.access())
             .field("addr", &format_args!("{:#x}", self.addr))
-            .field("size", &self.size)
+            .field("size", &self.size())
             .finish()
     }
 }
@@ -372,7 +459,7 @@ impl defmt::Format for VmError {
             f,
             "{} ({}-byte {} at {=u64:#x})",
             self.kind(),
-            self.size,
+            self.size(),
             self.access(),
             self.addr
         )
@@ -381,7 +468,7 @@ impl defmt::Format for VmError {
 
 impl fmt::Display for VmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (size, access, addr) = (self.size, self.access().as_str(), self.addr);
+        let (size, access, addr) = (self.size(), self.access().as_str(), self.addr);
         match self.kind() {
             ErrorKind::OutOfBounds { limit } => write!(
                 f,
@@ -476,10 +563,6 @@ mod tests {
             },
             ErrorKind::Unmapped,
             ErrorKind::ReadOnly,
-            ErrorKind::Permission { needed: Perms::RWX },
-            ErrorKind::Permission {
-                needed: Perms::NONE,
-            },
             ErrorKind::Device,
             ErrorKind::DeniedByHook,
             ErrorKind::CrossesRegion,
@@ -500,20 +583,43 @@ mod tests {
         let accesses = [Access::Read, Access::Write, Access::Fetch, Access::Atomic];
         for kind in kinds {
             for access in accesses {
-                let e = VmError::new(kind, access, u64::MAX, usize::MAX);
-                assert_eq!((e.kind(), e.access()), (kind, access));
-                assert_eq!((e.addr(), e.size()), (u64::MAX, usize::MAX));
-                for other in accesses {
-                    assert_eq!(e.with_access(other).kind(), kind);
-                    assert_eq!(e.with_access(other).access(), other);
+                for size in [0, 1, 2, 4, 8, 0xff_ffff] {
+                    if size > 8
+                        && kind
+                            == (ErrorKind::OutOfBounds {
+                                limit: VmError::MAX_LIMIT,
+                            })
+                    {
+                        continue; // exact for typed sizes only
+                    }
+                    let e = VmError::new(kind, access, u64::MAX, size);
+                    assert_eq!((e.kind(), e.access()), (kind, access));
+                    assert_eq!((e.addr(), e.size()), (u64::MAX, size));
+                    for other in accesses {
+                        assert_eq!(e.with_access(other).kind(), kind);
+                        assert_eq!(e.with_access(other).access(), other);
+                        assert_eq!(e.with_access(other).size(), size);
+                    }
                 }
             }
         }
+        // `needed` is what the access needs.
+        for (access, needed) in [
+            (Access::Read, Perms::READ),
+            (Access::Write, Perms::WRITE),
+            (Access::Fetch, Perms::EXEC),
+            (Access::Atomic, Perms::RW),
+        ] {
+            let e = VmError::new(ErrorKind::Permission { needed }, access, 7, 4);
+            assert_eq!(e.kind(), ErrorKind::Permission { needed });
+            assert_eq!((e.addr(), e.size()), (7, 4));
+        }
+        // Limits past what fits beside the size saturate; sizes are exact.
         let e = VmError::new(
             ErrorKind::OutOfBounds { limit: u64::MAX },
             Access::Read,
             0,
-            1,
+            8,
         );
         assert_eq!(
             e.kind(),
@@ -521,6 +627,42 @@ mod tests {
                 limit: VmError::MAX_LIMIT
             }
         );
+        // A size beside a big limit saturates in the bits the limit leaves.
+        let e = VmError::new(
+            ErrorKind::OutOfBounds { limit: 1 << 40 },
+            Access::Write,
+            3,
+            1 << 20,
+        );
+        assert_eq!(e.kind(), ErrorKind::OutOfBounds { limit: 1 << 40 });
+        assert_eq!(e.size(), (1 << 11) - 1);
+        let e = VmError::new(
+            ErrorKind::OutOfBounds { limit: 256 },
+            Access::Write,
+            1,
+            usize::MAX,
+        );
+        assert_eq!(e.kind(), ErrorKind::OutOfBounds { limit: 256 });
+        assert_eq!(e.size() as u64, ((1u64 << 43) - 1).min(usize::MAX as u64));
+        let e = VmError::new(ErrorKind::Unmapped, Access::Read, 0, usize::MAX);
+        assert_eq!(e.size() as u64, (u64::MAX >> 6).min(usize::MAX as u64));
+        // A device's reason survives relocation to the guest access.
+        let e = VmError::device(0xdead_beef).relocated(Access::Fetch, 0x40, 2);
+        assert_eq!(e.device_reason(), Some(0xdead_beef));
+        assert_eq!(
+            (e.kind(), e.access(), e.addr(), e.size()),
+            (ErrorKind::Device, Access::Fetch, 0x40, 2)
+        );
+    }
+
+    #[test]
+    fn results_are_two_words() {
+        use core::mem::size_of;
+        assert_eq!(size_of::<VmError>(), 2 * size_of::<u64>());
+        assert_eq!(size_of::<Result<u64, VmError>>(), size_of::<VmError>());
+        assert_eq!(size_of::<Result<u8, VmError>>(), size_of::<VmError>());
+        assert_eq!(size_of::<Result<(), VmError>>(), size_of::<VmError>());
+        assert_eq!(size_of::<Option<VmError>>(), size_of::<VmError>());
     }
 
     /// A compile-time check only: calling a `Format` impl on the host would

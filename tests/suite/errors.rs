@@ -23,6 +23,7 @@ fn expect<T: Debug>(
     size: usize,
 ) {
     let e = r.expect_err("expected an error");
+    let size = crate::support::reported_size(kind, size);
     assert_eq!(
         (e.kind(), e.access(), e.addr(), e.size()),
         (kind, access, addr, size),
@@ -476,9 +477,9 @@ fn display_text_of_every_kind() {
         (ErrorKind::Unmapped, "unmapped: 4-byte read at 0x10"),
         (
             ErrorKind::Permission {
-                needed: Perms::WRITE,
+                needed: Perms::READ,
             },
-            "permission denied: 4-byte read at 0x10 needs -w-",
+            "permission denied: 4-byte read at 0x10 needs r--",
         ),
         (ErrorKind::Device, "device error: 4-byte read at 0x10"),
         (
