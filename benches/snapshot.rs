@@ -240,7 +240,7 @@ fn machine_restore(c: &mut Criterion) {
     map.add_mmio("timer", 0x4000_1000, 8, Perms::RW, &timer)
         .unwrap();
     let mut ram_snap = Snapshot::new_boxed();
-    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 4, 64>::new_boxed();
+    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 4, 64>::new_sized_boxed();
     snap.add_memory(&ram, &mut ram_snap).unwrap();
     map.snapshot(&mut snap).unwrap();
 

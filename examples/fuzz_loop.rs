@@ -508,7 +508,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     owner_ram.write_u64(0x40, 0x5eed)?;
     let (owner_uart, owner_timer) = (Uart::default(), Timer::default());
     let mut owner_ram_snap = Snapshot::<256, 4096>::new_boxed();
-    let mut owner_snap = Snap::new_boxed();
+    let mut owner_snap = Snap::new_sized_boxed();
     let owner: Owner<'_> = OwnerMap::new();
     map_machine!(owner, &flash, &owner_uart, &owner_timer);
     owner.add_ram("sram", SRAM, 0xE_0000, Perms::RW, &mut owner_ram)?;
@@ -525,7 +525,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
     map.add_ram("sram", SRAM, 0xE_0000, Perms::RW, &*ram)?;
     map.add_ram_window("bank", BANK, 0x1_0000, Perms::RW, &*ram, BANK_OFFSET)?;
     let mut ram_snap = Snapshot::new_boxed();
-    let mut snap = Snap::new_boxed();
+    let mut snap = Snap::new_sized_boxed();
     snap.add_memory(&ram, &mut ram_snap)?;
     map.snapshot(&mut snap)?;
     // The baseline mode restores the memory from a snapshot of its own

@@ -216,6 +216,7 @@ pub use map::{
     AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
     MachineSnapshot, MapError, MapErrorKind, MapUpdate, Mapping, MemoryMap, Miss, MmioDevice,
     OwnerMap, Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
+    SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES, SNAPSHOT_STATE_BYTES,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

@@ -264,8 +264,8 @@ pub enum Difference {
 /// let map: MemoryMap<'_, 4> = MemoryMap::new();
 /// map.add_ram("ram", 0x2000_0000, 0x4000, Perms::RW, &RAM)?;
 ///
-/// // Up to 2 memories, 4 devices, 64 bytes of device state.
-/// let mut snap = MachineSnapshot::<'_, '_, 4, 2, 4, 64>::new();
+/// // The map's sizes from `map`; capacities that fit a small machine.
+/// let mut snap = MachineSnapshot::new();
 /// snap.add_memory(&RAM, &mut ram_snap)?;
 /// map.snapshot(&mut snap)?;
 ///
@@ -287,9 +287,9 @@ pub struct MachineSnapshot<
     'a,
     's,
     const N: usize,
-    const M: usize,
-    const D: usize,
-    const B: usize,
+    const M: usize = SNAPSHOT_MEMORIES,
+    const D: usize = SNAPSHOT_DEVICES,
+    const B: usize = SNAPSHOT_STATE_BYTES,
     const H: usize = 4,
 > {
     /// Everything but the device-state arena.
@@ -342,21 +342,79 @@ impl<const N: usize, const M: usize, const D: usize, const H: usize> Head<'_, '_
     }
 }
 
+/// Memories a [`MachineSnapshot::new`] snapshot registers.
+pub const SNAPSHOT_MEMORIES: usize = 4;
+/// Devices and user states a [`MachineSnapshot::new`] snapshot saves.
+pub const SNAPSHOT_DEVICES: usize = 8;
+/// Bytes of device and user state a [`MachineSnapshot::new`] snapshot
+/// holds.
+pub const SNAPSHOT_STATE_BYTES: usize = 256;
+
+impl<'a, 's, const N: usize, const H: usize>
+    MachineSnapshot<'a, 's, N, SNAPSHOT_MEMORIES, SNAPSHOT_DEVICES, SNAPSHOT_STATE_BYTES, H>
+{
+    /// An empty snapshot, with capacities that fit a small machine:
+    /// [`SNAPSHOT_MEMORIES`] memories, [`SNAPSHOT_DEVICES`] devices and user
+    /// states, [`SNAPSHOT_STATE_BYTES`] bytes of their state. The map's own
+    /// sizes (`N` regions, `H` hooks) come from the map it is used with, so
+    /// `MachineSnapshot::new()` names nothing:
+    ///
+    /// ```
+    /// use vm_mem::{MachineSnapshot, OwnerMap, Perms, ShardedMemory, Snapshot};
+    ///
+    /// let mut ram = ShardedMemory::<4, 1024>::new();
+    /// let mut ram_snap = Snapshot::<4, 1024>::new();
+    /// let map: OwnerMap<'_, 8> = OwnerMap::new();
+    /// map.add_ram("ram", 0, 0x1000, Perms::RW, &mut ram)?;
+    /// let mut snap = MachineSnapshot::new(); // N = 8 from `map`
+    /// snap.add_memory_of("ram", &mut ram_snap)?;
+    /// map.snapshot(&mut snap)?;
+    /// map.write_u8(0x10, 1)?;
+    /// map.restore(&mut snap)?;
+    /// assert_eq!(map.read_u8(0x10)?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// Other capacities: [`new_sized`](Self::new_sized).
+    pub const fn new() -> Self {
+        Self::new_sized()
+    }
+
+    /// [`new`](Self::new) built directly on the heap (see
+    /// [`new_sized_boxed`](Self::new_sized_boxed)).
+    #[cfg(feature = "alloc")]
+    pub fn new_boxed() -> alloc::boxed::Box<Self> {
+        Self::new_sized_boxed()
+    }
+}
+
 impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, const H: usize>
     MachineSnapshot<'a, 's, N, M, D, B, H>
 {
-    /// An empty snapshot with no memory registered (`const`, for a
-    /// `static`).
-    pub const fn new() -> Self {
+    /// An empty snapshot of chosen capacities, no memory registered
+    /// (`const`, for a `static`): up to `M` memories, `D` devices and user
+    /// states, `B` bytes of their state, for a map of `N` regions and `H`
+    /// hooks.
+    ///
+    /// ```
+    /// use vm_mem::{MachineSnapshot, MemoryMap};
+    ///
+    /// // For a map of 16 regions: 2 memories, 4 devices, 128 bytes of state.
+    /// const EMPTY: MachineSnapshot<'static, 'static, 16, 2, 4, 128> = MachineSnapshot::new_sized();
+    /// let snap = EMPTY;
+    /// assert!(!snap.is_taken());
+    /// ```
+    pub const fn new_sized() -> Self {
         MachineSnapshot {
             head: Head::new(),
             state: [0; B],
         }
     }
 
-    /// An empty snapshot built directly on the heap: the device-state arena
-    /// (`B` bytes) never passes through the stack, so a multi-MiB arena
-    /// works on a thread with a small stack, in a debug build too.
+    /// [`new_sized`](Self::new_sized) built directly on the heap: the
+    /// device-state arena (`B` bytes) never passes through the stack, so a
+    /// multi-MiB arena works on a thread with a small stack, in a debug
+    /// build too.
     ///
     /// ```
     /// use vm_mem::MachineSnapshot;
@@ -364,7 +422,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// // 4 MiB of device state, made on a thread with a 256 KiB stack.
     /// let snap = std::thread::Builder::new()
     ///     .stack_size(256 * 1024)
-    ///     .spawn(|| MachineSnapshot::<'static, 'static, 4, 2, 4, { 4 << 20 }>::new_boxed())
+    ///     .spawn(|| MachineSnapshot::<'static, 'static, 4, 2, 4, { 4 << 20 }>::new_sized_boxed())
     ///     .unwrap()
     ///     .join()
     ///     .unwrap();
@@ -372,7 +430,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// ```
     #[cfg(feature = "alloc")]
     #[allow(unsafe_code)] // in-place initialisation, argued below
-    pub fn new_boxed() -> alloc::boxed::Box<Self> {
+    pub fn new_sized_boxed() -> alloc::boxed::Box<Self> {
         let mut boxed = alloc::boxed::Box::<Self>::new_uninit();
         let p = boxed.as_mut_ptr();
         // SAFETY: `p` points to an allocation for one `Self`; `&raw mut`
@@ -385,8 +443,8 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         let head = unsafe { &raw mut (*p).head };
         // SAFETY: as for `state`'s write; `Head` is small (no arena).
         unsafe { head.write(Head::new()) };
-        // SAFETY: both fields are written, with `new()`'s values: the value
-        // is fully initialised and equal to `new()`.
+        // SAFETY: both fields are written, with `new_sized()`'s values: the
+        // value is fully initialised and equal to `new_sized()`.
         unsafe { boxed.assume_init() }
     }
 
@@ -431,7 +489,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// let map: OwnerMap<'_, 4> = OwnerMap::new();
     /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut sram)?;
     ///
-    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// let mut snap = MachineSnapshot::new();
     /// snap.add_memory_of("sram", &mut sram_snap)?;
     /// map.snapshot(&mut snap)?;
     /// map.write_u32(0x2000_0010, 7)?;
@@ -507,7 +565,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// let pc = Pc(AtomicU32::new(0x0800_0000));
     /// let map: MemoryMap<'_, 4> = MemoryMap::new();
     /// map.add_ram("ram", 0x2000_0000, 0x1000, Perms::RW, &ram)?;
-    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// let mut snap = MachineSnapshot::new();
     /// snap.add_memory(&ram, &mut ram_snap)?;
     /// snap.add_state("pc", &pc)?;
     /// map.snapshot(&mut snap)?; // memory, table and CPU together
@@ -621,7 +679,7 @@ impl<const N: usize, const M: usize, const D: usize, const B: usize, const H: us
     for MachineSnapshot<'_, '_, N, M, D, B, H>
 {
     fn default() -> Self {
-        Self::new()
+        Self::new_sized()
     }
 }
 

@@ -47,7 +47,10 @@ pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
 pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
-pub use machine::{Difference, MachineError, MachineSnapshot, Restored};
+pub use machine::{
+    Difference, MachineError, MachineSnapshot, Restored, SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES,
+    SNAPSHOT_STATE_BYTES,
+};
 pub use mmio::MmioDevice;
 pub use owner::OwnerMap;
 pub use ram::GuestRam;

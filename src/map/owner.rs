@@ -446,7 +446,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// let map: OwnerMap<'_, 4> = OwnerMap::new();
     /// map.add_rom("flash", 0, 0x1000, Perms::RX, &flash)?;
     /// map.add_ram("sram", 0x2000_0000, 0x4000, Perms::RW, &mut sram)?;
-    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// let mut snap = MachineSnapshot::new();
     /// snap.add_memory_of("sram", &mut sram_snap)?;
     /// map.snapshot(&mut snap)?;
     /// for run in 0..3 {
@@ -497,7 +497,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// let mut ram_snap = Snapshot::<1, 4096>::new();
     /// let map: OwnerMap<'_, 4> = OwnerMap::new();
     /// map.add_ram("ram", 0, 0x1000, Perms::RW, &mut ram)?;
-    /// let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    /// let mut snap = MachineSnapshot::new();
     /// snap.add_memory_of("ram", &mut ram_snap)?;
     /// map.add_state(&mut snap, "cpu", &cpu)?;
     /// map.snapshot(&mut snap)?;

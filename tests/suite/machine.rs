@@ -208,7 +208,7 @@ fn with_machine<'a, R>(
     let map = MemoryMap::new();
     build(p, rom, &map);
     let (mut sa, mut sb) = (Snapshot::new(), Snapshot::new());
-    let mut snap = Snap::new();
+    let mut snap = Snap::new_sized();
     snap.add_memory(&p.a, &mut sa).unwrap();
     snap.add_memory(&p.b, &mut sb).unwrap();
     f(&map, &mut snap)
@@ -318,7 +318,7 @@ fn capture_refuses_what_it_cannot_restore() {
     let map = MemoryMap::new();
     build(&p, &rom, &map);
     let (mut sa, mut sa2, mut sb) = (Snapshot::new(), Snapshot::new(), Snapshot::new());
-    let mut snap = Snap::new();
+    let mut snap = Snap::new_sized();
     snap.add_memory(&p.a, &mut sa).unwrap();
     assert_eq!(
         map.snapshot(&mut snap).unwrap_err(),
@@ -332,7 +332,7 @@ fn capture_refuses_what_it_cannot_restore() {
     snap.add_memory(&p.b, &mut sb).unwrap();
     // 14 + 8 bytes of device state do not fit 16.
     let (mut sa3, mut sb3) = (Snapshot::new(), Snapshot::new());
-    let mut small = MachineSnapshot::<'_, '_, 12, 2, 4, 16>::new();
+    let mut small = MachineSnapshot::<'_, '_, 12, 2, 4, 16>::new_sized();
     small.add_memory(&p.a, &mut sa3).unwrap();
     small.add_memory(&p.b, &mut sb3).unwrap();
     assert_eq!(
@@ -510,7 +510,7 @@ fn a_machine_snapshot_lives_in_statics() {
     static RAM: ShardedMemory<4, 256> = ShardedMemory::new();
     static RAM_SNAP: ConstStaticCell<Snapshot<4, 256>> = ConstStaticCell::new(Snapshot::new());
     static MAP: MemoryMap<'static, 4> = MemoryMap::new();
-    static SNAP: ConstStaticCell<S> = ConstStaticCell::new(MachineSnapshot::new());
+    static SNAP: ConstStaticCell<S> = ConstStaticCell::new(MachineSnapshot::new_sized());
     static TIMER: StaticCell<Timer> = StaticCell::new();
     let timer: &'static Timer = TIMER.init(Timer::default());
     let snap = SNAP.take();

@@ -1363,7 +1363,7 @@ impl Images {
     /// A machine snapshot of a shared map, with every memory of `mems`
     /// registered.
     fn register<'a, 's>(&'s mut self, mems: &'s Mems) -> MSnap<'a, 's> {
-        let mut snap = MSnap::new();
+        let mut snap = MSnap::new_sized();
         snap.add_memory(&mems.low, &mut self.low).unwrap();
         snap.add_memory(&mems.win, &mut self.win).unwrap();
         snap.add_memory(&mems.adj, &mut self.adj).unwrap();
@@ -1376,7 +1376,7 @@ impl Images {
     /// A machine snapshot of an owner map, with every memory registered
     /// by its region's name (the map holds the memories).
     fn register_of<'a, 's>(&'s mut self) -> MSnap<'a, 's> {
-        let mut snap = MSnap::new();
+        let mut snap = MSnap::new_sized();
         snap.add_memory_of("low", &mut self.low).unwrap();
         snap.add_memory_of("win", &mut self.win).unwrap();
         snap.add_memory_of("adj", &mut self.adj).unwrap();

@@ -499,7 +499,7 @@ fn an_owner_map_snapshots_runs_and_restores_a_whole_machine() {
         map.write_bytes(0x2000_0000, b"state before the runs")
             .unwrap();
         map.write_u8(0x4000_0000, b'>').unwrap();
-        let mut snap = vm_mem::MachineSnapshot::<'_, '_, 8, 1, 4, 64, 2>::new();
+        let mut snap = vm_mem::MachineSnapshot::<'_, '_, 8, 1, 4, 64, 2>::new_sized();
         snap.add_memory_of("sram", &mut sram_snap).unwrap();
         map.snapshot(&mut snap).unwrap();
         map.read_bytes(0x2000_0000, &mut bytes_before).unwrap();
@@ -563,7 +563,7 @@ fn an_owner_maps_snapshot_is_restored_and_compared_by_that_map_only() {
     other
         .add_ram("ram", 0x1000, 256, Perms::RW, &shared_ram)
         .unwrap();
-    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new();
+    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new_sized();
     snap.add_memory_of("ram", &mut lent_snap).unwrap();
     owner.snapshot(&mut snap).unwrap();
     // Another map (shared, or a second owner map, maybe on another thread)
@@ -575,7 +575,7 @@ fn an_owner_maps_snapshot_is_restored_and_compared_by_that_map_only() {
     owner.write_u8(0x1000, 1).unwrap();
     assert_eq!(owner.restore(&mut snap).map(|r| r.shards), Ok(1));
     // A shared map's snapshot is not an owner map's either.
-    let mut shared = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new();
+    let mut shared = MachineSnapshot::<'_, '_, 8, 1, 1, 0, 2>::new_sized();
     shared.add_memory(&shared_ram, &mut shared_snap).unwrap();
     other.snapshot(&mut shared).unwrap();
     assert_eq!(owner.restore(&mut shared), Err(MachineError::OtherMap));
@@ -700,7 +700,7 @@ fn cpu_state_in_cells_rides_along_with_an_owner_maps_snapshots() {
     shared
         .add_ram("ram", 0, 256, Perms::RW, &shared_ram)
         .unwrap();
-    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 2, 32, 2>::new();
+    let mut snap = MachineSnapshot::<'_, '_, 8, 1, 2, 32, 2>::new_sized();
     snap.add_memory_of("ram", &mut ram_snap).unwrap();
     owner.add_state(&mut snap, "cpu", &cpu).unwrap();
     // Bound to `owner`: no other map captures it.

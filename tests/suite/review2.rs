@@ -203,7 +203,7 @@ fn two_unit_devices_opting_in_are_both_saved_and_restored() {
     map.add_mmio("b", 0x2000, 8, Perms::RW, &UnitB).unwrap();
     map.write_u64(0x1000, 1).unwrap();
     map.write_u64(0x2000, 2).unwrap();
-    let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new();
+    let mut snap = MachineSnapshot::<'_, '_, 4, 1, 4, 64>::new_sized();
     map.snapshot(&mut snap).unwrap();
     assert!(snap.device_state("a").is_some());
     assert!(
@@ -293,7 +293,7 @@ fn restoring_an_older_snapshot_brings_its_device_state_back() {
     let dev = Counter::default();
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     map.add_mmio("ctr", 0x1000, 4, Perms::RW, &dev).unwrap();
-    let (mut root, mut later) = (Snap::new(), Snap::new());
+    let (mut root, mut later) = (Snap::new_sized(), Snap::new_sized());
     map.write_u32(0x1000, 1).unwrap();
     map.snapshot(&mut root).unwrap();
     map.write_u32(0x1000, 2).unwrap();
@@ -323,14 +323,14 @@ fn a_capture_that_fails_part_way_leaves_no_device_skipped() {
     let dev = Counter::default();
     let map: MemoryMap<'_, 4> = MemoryMap::new();
     map.add_mmio("ctr", 0x1000, 4, Perms::RW, &dev).unwrap();
-    let mut root = Snap::new();
+    let mut root = Snap::new_sized();
     map.write_u32(0x1000, 1).unwrap();
     map.snapshot(&mut root).unwrap();
     map.write_u32(0x1000, 5).unwrap();
     // A second capture saves the counter (marking it clean), then fails
     // on a device whose state does not fit.
     map.add_mmio("huge", 0x2000, 4, Perms::RW, &Huge).unwrap();
-    let mut failed = Snap::new();
+    let mut failed = Snap::new_sized();
     assert!(matches!(
         map.snapshot(&mut failed),
         Err(MachineError::StateFull { .. })
@@ -490,7 +490,7 @@ fn a_frozen_memory_mapped_as_ram_does_not_block_machine_snapshots() {
     map.add_ram("flash", 0, 256, Perms::RX, &frozen).unwrap();
     map.add_ram("alias", 0x800, 256, Perms::RX, &flash).unwrap();
     map.add_ram("sram", 0x1000, 256, Perms::RW, &sram).unwrap();
-    let mut snap = MachineSnapshot::<'_, '_, 4, 1, 1, 0>::new();
+    let mut snap = MachineSnapshot::<'_, '_, 4, 1, 1, 0>::new_sized();
     snap.add_memory(&sram, &mut sram_snap).unwrap();
     map.snapshot(&mut snap).unwrap();
     map.write_u32(0x1000, 5).unwrap();
@@ -519,7 +519,7 @@ fn new_boxed_builds_a_big_arena_without_the_stack() {
             let dev = Counter::default();
             let map: MemoryMap<'_, 2> = MemoryMap::new();
             map.add_mmio("ctr", 0, 4, Perms::RW, &dev).unwrap();
-            let mut snap = MachineSnapshot::<'_, '_, 2, 1, 2, { 4 << 20 }>::new_boxed();
+            let mut snap = MachineSnapshot::<'_, '_, 2, 1, 2, { 4 << 20 }>::new_sized_boxed();
             assert!(!snap.is_taken());
             map.write_u32(0, 3).unwrap();
             map.snapshot(&mut snap).unwrap();
@@ -547,8 +547,8 @@ fn diff_after_restoring_either_of_two_snapshots_finds_nothing() {
     map.add_mmio("ctr", 0x1000, 4, Perms::RW, &dev).unwrap();
     map.add_ram("ram", 0, 128, Perms::RW, &ram).unwrap();
     let (mut a, mut b) = (
-        MachineSnapshot::<'_, '_, 4, 1, 2, 16>::new(),
-        MachineSnapshot::<'_, '_, 4, 1, 2, 16>::new(),
+        MachineSnapshot::<'_, '_, 4, 1, 2, 16>::new_sized(),
+        MachineSnapshot::<'_, '_, 4, 1, 2, 16>::new_sized(),
     );
     a.add_memory(&ram, &mut ram_a).unwrap();
     b.add_memory(&ram, &mut ram_b).unwrap();
