@@ -214,8 +214,8 @@ pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
     AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
-    MachineSnapshot, MapError, MapErrorKind, MapUpdate, Mapping, MemoryMap, Miss, MmioDevice,
-    OwnerMap, Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS,
+    MachineSnapshot, MapError, MapErrorKind, MapUpdate, Mapping, MemoryMap, Miss, MmioDevice, Name,
+    OwnerMap, Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS, NAME_BYTES,
     SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES, SNAPSHOT_STATE_BYTES,
 };
 pub use memory::ShardedMemory;

@@ -74,7 +74,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
     }
 
     /// The region `r` would overlap (the lowest one), if any.
-    fn clash(&self, r: &Region<'a>) -> Option<&'static str> {
+    fn clash(&self, r: &Region<'a>) -> Option<&'a str> {
         let idx = self.regions.partition_point(|x| x.base <= r.base);
         let prev = idx.checked_sub(1).and_then(|i| self.regions.get(i));
         if let Some(prev) = prev.filter(|p| p.last >= r.base) {
@@ -88,7 +88,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
 
     /// Inserts `r` where its base sorts, refusing an overlap (naming the
     /// region overlapped) or a full table.
-    fn insert(&mut self, r: Region<'a>) -> Result<(), (MapErrorKind, &'static str)> {
+    fn insert(&mut self, r: Region<'a>) -> Result<(), (MapErrorKind, &'a str)> {
         if let Some(other) = self.clash(&r) {
             return Err((MapErrorKind::Overlaps, other));
         }
@@ -111,7 +111,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
             .copied()
             .collect();
         let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
-            return Err(MapError::new(MapErrorKind::NoSuchRegion, "", "", 0, 0));
+            return Err(MapError::new(MapErrorKind::NoSuchRegion, name, "", 0, 0));
         };
         let (base, end) = (first.base, last.last);
         self.regions.retain(|r| r.name != name);
@@ -185,7 +185,7 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
     ) -> Result<(), MapError> {
         let mut parts = self.regions.iter().filter(|r| r.name == name);
         let Some(first) = parts.next() else {
-            return Err(MapError::new(MapErrorKind::NoSuchRegion, "", "", 0, 0));
+            return Err(MapError::new(MapErrorKind::NoSuchRegion, name, "", 0, 0));
         };
         let (base, first_name) = (first.base, first.name);
         let last = parts.fold(first.last, |last, r| last.max(r.last));
@@ -280,7 +280,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         /// assert_eq!(err.kind(), MapErrorKind::TableFull);
         /// # Ok::<(), Box<dyn std::error::Error>>(())
         /// ```
-        fn add_ram(&self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam) -> Result<(), MapError>;
+        fn add_ram(&self, name: &'a str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam) -> Result<(), MapError>;
         /// Maps a window of `ram`, its bytes `offset..offset + len`, at guest
         /// `base`: an alias of part of a memory (a RAM mirror, a bank). A
         /// memory may be mapped any number of times, whole or in windows, and
@@ -299,12 +299,12 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         /// assert!(map.add_ram_window("past", 0, 2, Perms::RW, &ram, 4095).is_err());
         /// # Ok::<(), Box<dyn std::error::Error>>(())
         /// ```
-        fn add_ram_window(&self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam, offset: u64) -> Result<(), MapError>;
+        fn add_ram_window(&self, name: &'a str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam, offset: u64) -> Result<(), MapError>;
         /// Maps the first `len` bytes of frozen memory `rom` at guest `base`:
         /// reads take no lock, writes and atomics fail with
         /// [`ErrorKind::ReadOnly`](crate::ErrorKind::ReadOnly) whatever `perms`
         /// says. Fails as [`add_ram`](Self::add_ram) does.
-        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError>;
+        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'a str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError>;
         /// Maps a window of frozen memory `rom`, its bytes
         /// `offset..offset + len`, at guest `base` (flash aliased at 0 and at
         /// its own address, a boot ROM's second half). Read-only as
@@ -323,11 +323,11 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         /// assert_eq!(map.read_u32(0)?, 0x2000_1000);
         /// # Ok::<(), Box<dyn std::error::Error>>(())
         /// ```
-        fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>, offset: u64) -> Result<(), MapError>;
+        fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'a str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>, offset: u64) -> Result<(), MapError>;
         /// Maps device `dev` at guest `base..base + len`; the device sees
         /// offsets from `base`. Fails as [`add_ram`](Self::add_ram) does (a
         /// device has no size to exceed).
-        fn add_mmio(&self, name: &'static str, base: u64, len: u64, perms: Perms, dev: &'a (dyn MmioDevice + Sync)) -> Result<(), MapError>;
+        fn add_mmio(&self, name: &'a str, base: u64, len: u64, perms: Perms, dev: &'a (dyn MmioDevice + Sync)) -> Result<(), MapError>;
         /// Unmaps the region called `name` (all its parts, if `protect` split
         /// it). Accesses starting after this returns find a hole there; an
         /// access already running may finish against the region (its memory or

@@ -105,7 +105,7 @@ impl<'a> Demand<'a> {
     /// Map `ram`'s bytes `offset..offset + len` at guest `base` (as
     /// [`MemoryMap::add_ram_window`]), then retry.
     pub fn ram(
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,
@@ -123,7 +123,7 @@ impl<'a> Demand<'a> {
     /// Map device `dev` at guest `base..base + len` (as
     /// [`MemoryMap::add_mmio`]), then retry.
     pub fn mmio(
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,

@@ -7,6 +7,7 @@
 //! which stays 24 bytes): it names the region concerned, the region it
 //! clashes with, and the reason.
 
+use crate::map::name::Name;
 use core::fmt;
 
 /// Why a configuration call was refused. New reasons may be added: match
@@ -121,25 +122,19 @@ impl MapErrorKind {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MapError {
     kind: MapErrorKind,
-    region: &'static str,
-    other: &'static str,
+    region: Name,
+    other: Name,
     base: u64,
     len: u64,
 }
 
 impl MapError {
     /// Builds an error (the map builds them; public for tests and wrappers).
-    pub const fn new(
-        kind: MapErrorKind,
-        region: &'static str,
-        other: &'static str,
-        base: u64,
-        len: u64,
-    ) -> Self {
+    pub const fn new(kind: MapErrorKind, region: &str, other: &str, base: u64, len: u64) -> Self {
         MapError {
             kind,
-            region,
-            other,
+            region: Name::new(region),
+            other: Name::new(other),
             base,
             len,
         }
@@ -150,15 +145,16 @@ impl MapError {
         self.kind
     }
 
-    /// Name of the region concerned (`"hook"` for hook calls, empty when
-    /// unknown, as for [`MapErrorKind::NoSuchRegion`]).
-    pub const fn region(&self) -> &'static str {
-        self.region
+    /// Name of the region concerned, as the call gave it (the name looked
+    /// for, for [`MapErrorKind::NoSuchRegion`]; `"hook"` for hook calls;
+    /// cut to [`NAME_BYTES`](crate::NAME_BYTES) bytes).
+    pub fn region(&self) -> &str {
+        self.region.as_str()
     }
 
     /// Name of the region it clashes with (empty if none).
-    pub const fn other(&self) -> &'static str {
-        self.other
+    pub fn other(&self) -> &str {
+        self.other.as_str()
     }
 
     /// Guest address of the request (a region's base, a range's start, the

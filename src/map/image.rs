@@ -95,7 +95,7 @@ pub(crate) enum Source<'a, 's> {
     /// ([`MachineSnapshot::add_memory_of`](crate::MachineSnapshot::add_memory_of)),
     /// and the memory that region had at the last capture.
     Region {
-        name: &'static str,
+        name: &'a str,
         found: Option<&'a dyn Image>,
     },
 }

@@ -44,6 +44,7 @@ use crate::map::error::MapError;
 use crate::map::hooks::Hook;
 use crate::map::image::{Image, Registered, Source};
 use crate::map::mmio::StateRef;
+use crate::map::name::Name;
 use crate::map::region::{Backing, Region};
 use crate::map::table::Layout;
 use crate::map::MemoryMap;
@@ -91,7 +92,7 @@ impl DeviceBaseline {
 /// are in the arena and how many.
 #[derive(Clone, Copy)]
 struct Saved<'a> {
-    name: &'static str,
+    name: &'a str,
     state: StateRef<'a>,
     at: usize,
     len: usize,
@@ -109,13 +110,13 @@ pub enum MachineError {
     /// that did not fit.
     DevicesFull {
         /// The region of the device that did not fit.
-        device: &'static str,
+        device: Name,
     },
     /// Capture or compare: a device's state does not fit the room left
     /// (the `B`-byte arena, or the scratch buffer of a compare).
     StateFull {
         /// The region of the device whose state did not fit.
-        device: &'static str,
+        device: Name,
         /// The bytes it needs.
         needed: usize,
     },
@@ -123,21 +124,21 @@ pub enum MachineError {
     /// [`MachineSnapshot::add_memory`].
     Unregistered {
         /// The RAM region.
-        region: &'static str,
+        region: Name,
     },
     /// Capture: no RAM region of this name (registered with
     /// [`MachineSnapshot::add_memory_of`]) is mapped, or it is backed by a
     /// frozen memory.
     NoSuchMemory {
         /// The region's name, as registered.
-        region: &'static str,
+        region: Name,
     },
     /// Capture: the memory of this region (registered with
     /// [`MachineSnapshot::add_memory_of`]) has another geometry than the
     /// `Snapshot<S, Z>` registered for it.
     WrongGeometry {
         /// The region's name, as registered.
-        region: &'static str,
+        region: Name,
     },
     /// Restore or compare before any capture succeeded.
     NotTaken,
@@ -227,7 +228,7 @@ pub enum Difference {
     },
     /// The state of the device mapped as this region, or of the user
     /// state added under this name ([`MachineSnapshot::add_state`]).
-    Device(&'static str),
+    Device(Name),
 }
 
 /// A snapshot of a whole machine built on a [`MemoryMap<'a, N, H>`]: its
@@ -316,7 +317,7 @@ struct Head<'a, 's, const N: usize, const M: usize, const D: usize, const H: usi
     memories: heapless::Vec<Registered<'a, 's>, M>,
     devices: heapless::Vec<Saved<'a>, D>,
     /// User state (CPU registers...) saved and restored with the devices.
-    states: heapless::Vec<(&'static str, StateRef<'a>), D>,
+    states: heapless::Vec<(&'a str, StateRef<'a>), D>,
     /// The owner map this snapshot's user state binds it to (state that
     /// need not be `Sync`), or [`NEVER`].
     bound: u64,
@@ -500,7 +501,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// ```
     pub fn add_memory_of<const S: usize, const Z: usize>(
         &mut self,
-        region: &'static str,
+        region: &'a str,
         snap: &'s mut Snapshot<S, Z>,
     ) -> Result<(), MachineError> {
         let known = self.head.memories.iter().any(|r| match r.source {
@@ -577,7 +578,7 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// ```
     pub fn add_state(
         &mut self,
-        name: &'static str,
+        name: &'a str,
         state: &'a (dyn DeviceState + Sync),
     ) -> Result<(), MachineError> {
         self.push_state(name, StateRef::shared(state))
@@ -586,14 +587,16 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
     /// Adds a user state entry (the next capture takes it in).
     pub(crate) fn push_state(
         &mut self,
-        name: &'static str,
+        name: &'a str,
         state: StateRef<'a>,
     ) -> Result<(), MachineError> {
         self.head.taken = false;
         self.head
             .states
             .push((name, state))
-            .map_err(|_| MachineError::DevicesFull { device: name })
+            .map_err(|_| MachineError::DevicesFull {
+                device: Name::new(name),
+            })
     }
 
     /// Binds the snapshot to the owner map with id `owner` (it holds state
@@ -663,12 +666,12 @@ impl<'a, 's, const N: usize, const M: usize, const D: usize, const B: usize, con
         for d in self.head.devices.iter() {
             let needed = d.state.state_len();
             let out = scratch.get_mut(..needed).ok_or(MachineError::StateFull {
-                device: d.name,
+                device: Name::new(d.name),
                 needed,
             })?;
             let n = d.state.save(out).min(needed);
             if out.get(..n) != self.state.get(d.at..d.at + d.len) {
-                return Ok(Some(Difference::Device(d.name)));
+                return Ok(Some(Difference::Device(Name::new(d.name))));
             }
         }
         Ok(None)
@@ -753,9 +756,13 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                         Backing::Ram(m) if r.name == name => m.image(),
                         _ => None,
                     });
-                    let image = ram.ok_or(MachineError::NoSuchMemory { region: name })?;
+                    let image = ram.ok_or(MachineError::NoSuchMemory {
+                        region: Name::new(name),
+                    })?;
                     if !image.fits(&*reg.copy) {
-                        return Err(MachineError::WrongGeometry { region: name });
+                        return Err(MachineError::WrongGeometry {
+                            region: Name::new(name),
+                        });
                     }
                     Some(image)
                 }
@@ -779,7 +786,9 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                     image.is_some_and(|i| i.addr() == m.memory_addr())
                 });
                 if !registered {
-                    return Err(MachineError::Unregistered { region: r.name });
+                    return Err(MachineError::Unregistered {
+                        region: Name::new(r.name),
+                    });
                 }
             }
         }
@@ -809,7 +818,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             }
             let needed = state.state_len();
             let full = MachineError::StateFull {
-                device: r.name,
+                device: Name::new(r.name),
                 needed,
             };
             let end = at.checked_add(needed).ok_or(full)?;
@@ -824,14 +833,16 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
                     at,
                     len,
                 })
-                .map_err(|_| MachineError::DevicesFull { device: r.name })?;
+                .map_err(|_| MachineError::DevicesFull {
+                    device: Name::new(r.name),
+                })?;
             at = end;
         }
         // User state, after the devices, in the same arena and entries.
         for &(name, state) in snap.head.states.iter() {
             let needed = state.state_len();
             let full = MachineError::StateFull {
-                device: name,
+                device: Name::new(name),
                 needed,
             };
             let end = at.checked_add(needed).ok_or(full)?;
@@ -847,7 +858,9 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             snap.head
                 .devices
                 .push(saved)
-                .map_err(|_| MachineError::DevicesFull { device: name })?;
+                .map_err(|_| MachineError::DevicesFull {
+                    device: Name::new(name),
+                })?;
             at = end;
         }
         for reg in snap.head.memories.iter_mut() {

@@ -33,6 +33,7 @@ mod hooks;
 mod image;
 mod machine;
 mod mmio;
+mod name;
 mod once;
 mod owner;
 mod page_cache;
@@ -52,6 +53,7 @@ pub use machine::{
     SNAPSHOT_STATE_BYTES,
 };
 pub use mmio::MmioDevice;
+pub use name::{Name, NAME_BYTES};
 pub use owner::OwnerMap;
 pub use ram::GuestRam;
 pub use region::{Region, RegionKind};

@@ -164,7 +164,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         whole:
         /// Maps all of `ram` at `base` as a RAM region, as
         /// [`MemoryMap::add_ram`]; the map holds `ram` exclusively for `'a`.
-        fn add_ram<const SHARDS: usize, const SHARD_SIZE: usize>(self: &Self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>) -> Result<(), MapError> = add_ram_window;
+        fn add_ram<const SHARDS: usize, const SHARD_SIZE: usize>(self: &Self, name: &'a str, base: u64, len: u64, perms: Perms, ram: &'a mut ShardedMemory<SHARDS, SHARD_SIZE>) -> Result<(), MapError> = add_ram_window;
     }
 
     /// Maps `len` bytes of `ram` from `offset` at `base`, as
@@ -175,7 +175,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// with `ReadOnly`, as through every other handle.
     pub fn add_ram_window<const SHARDS: usize, const SHARD_SIZE: usize>(
         &self,
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,
@@ -240,7 +240,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     #[allow(unsafe_code)] // the device's thread, argued at the call
     pub fn add_mmio(
         &self,
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,
@@ -293,7 +293,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             Backing::Ram(m) => Some(m),
             _ => None,
         });
-        let ram = ram.ok_or(MapError::new(MapErrorKind::NoSuchRegion, "", "", 0, 0))?;
+        let ram = ram.ok_or(MapError::new(MapErrorKind::NoSuchRegion, from, "", 0, 0))?;
         self.map.replace_ram(name, ram, offset)
     }
 
@@ -319,7 +319,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// ```
     pub fn add_ram_window_of(
         &self,
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,
@@ -346,9 +346,9 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     crate::access::forward! {
         updates:
         /// Maps a frozen memory as ROM, as [`MemoryMap::add_rom`].
-        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError>;
+        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'a str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError>;
         /// Maps part of a frozen memory as ROM, as [`MemoryMap::add_rom_window`].
-        fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>, offset: u64) -> Result<(), MapError>;
+        fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(&self, name: &'a str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>, offset: u64) -> Result<(), MapError>;
         /// Removes a region, as [`MemoryMap::remove`] (its memory stays
         /// lent until the map is dropped).
         fn remove(&self, name: &str) -> Result<(), MapError>;
@@ -510,7 +510,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     pub fn add_state<const M: usize, const D: usize, const B: usize>(
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
-        name: &'static str,
+        name: &'a str,
         state: &'a dyn DeviceState,
     ) -> Result<(), MachineError> {
         snap.bind(self.id()?)?;

@@ -84,7 +84,7 @@ pub struct Region<'a> {
     pub(crate) base: u64,
     /// Last byte (inclusive), so a region can end at `u64::MAX`.
     pub(crate) last: u64,
-    pub(crate) name: &'static str,
+    pub(crate) name: &'a str,
     pub(crate) perms: Perms,
     /// The permissions the fast path may grant without running hooks:
     /// `perms` less the kinds a hook watches in this region.
@@ -97,7 +97,7 @@ pub struct Region<'a> {
 impl<'a> Region<'a> {
     /// The region's name, as given when it was added.
     #[inline]
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'a str {
         self.name
     }
 
@@ -218,7 +218,7 @@ impl core::fmt::Debug for Region<'_> {
 /// with `perms`. One value, so the one body of every add takes it whole.
 #[derive(Clone, Copy)]
 pub(crate) struct NewRegion<'a> {
-    pub(crate) name: &'static str,
+    pub(crate) name: &'a str,
     pub(crate) base: u64,
     pub(crate) len: u64,
     pub(crate) perms: Perms,
@@ -230,7 +230,7 @@ impl<'a> NewRegion<'a> {
     /// `backing`'s bytes `offset..offset + len` at `base`.
     #[inline]
     pub(crate) const fn new(
-        (name, base, len, perms): (&'static str, u64, u64, Perms),
+        (name, base, len, perms): (&'a str, u64, u64, Perms),
         backing: Backing<'a>,
         offset: u64,
     ) -> Self {

@@ -256,7 +256,7 @@ pub(crate) struct Hit<'a> {
 impl<'a> Hit<'a> {
     /// The hit of a loaded descriptor (its slot index aside) and its slot.
     #[inline(always)]
-    fn new((base, last, offset, meta): RawRegion, slot: Slot<'a>, name: &'static str) -> Self {
+    fn new((base, last, offset, meta): RawRegion, slot: Slot<'a>, name: &'a str) -> Self {
         Hit {
             found: Found::Yes,
             region: Region {
@@ -324,7 +324,7 @@ pub(crate) struct Table<'a, const N: usize, const H: usize> {
     /// paths never load a name.
     slots: [[WriteOnce<Slot<'a>>; SLOTS_PER_ENTRY]; N],
     /// The name of the region whose backing the same slot index holds.
-    names: [[WriteOnce<&'static str>; SLOTS_PER_ENTRY]; N],
+    names: [[WriteOnce<&'a str>; SLOTS_PER_ENTRY]; N],
     hook_slots: [[WriteOnce<&'a dyn AccessHook>; SLOTS_PER_ENTRY]; H],
     /// Serialises changes; holds the id of the next hook.
     next_hook: SpinMutex<u64>,

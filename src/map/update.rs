@@ -66,15 +66,15 @@ impl<'a, const N: usize, const H: usize> MapUpdate<'_, 'a, N, H> {
     crate::access::forward! {
         whole:
         /// As [`MemoryMap::add_ram`].
-        fn add_ram(self: &mut Self, name: &'static str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam) -> Result<(), MapError> = add_ram_window;
+        fn add_ram(self: &mut Self, name: &'a str, base: u64, len: u64, perms: Perms, ram: &'a dyn GuestRam) -> Result<(), MapError> = add_ram_window;
         /// As [`MemoryMap::add_rom`].
-        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(self: &mut Self, name: &'static str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError> = add_rom_window;
+        fn add_rom<const SHARDS: usize, const SHARD_SIZE: usize>(self: &mut Self, name: &'a str, base: u64, len: u64, perms: Perms, rom: &'a Frozen<'a, SHARDS, SHARD_SIZE>) -> Result<(), MapError> = add_rom_window;
     }
 
     /// As [`MemoryMap::add_ram_window`].
     pub fn add_ram_window(
         &mut self,
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,
@@ -88,7 +88,7 @@ impl<'a, const N: usize, const H: usize> MapUpdate<'_, 'a, N, H> {
     /// As [`MemoryMap::add_rom_window`].
     pub fn add_rom_window<const SHARDS: usize, const SHARD_SIZE: usize>(
         &mut self,
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,
@@ -102,7 +102,7 @@ impl<'a, const N: usize, const H: usize> MapUpdate<'_, 'a, N, H> {
     /// As [`MemoryMap::add_mmio`].
     pub fn add_mmio(
         &mut self,
-        name: &'static str,
+        name: &'a str,
         base: u64,
         len: u64,
         perms: Perms,

@@ -215,7 +215,7 @@ fn with_machine<'a, R>(
 }
 
 /// The regions as plain values: name, base, len, perms.
-fn table(map: &MemoryMap<'_, 12>) -> Vec<(&'static str, u64, u64, Perms)> {
+fn table<'a>(map: &MemoryMap<'a, 12>) -> Vec<(&'a str, u64, u64, Perms)> {
     map.regions()
         .iter()
         .map(|r| (r.name(), r.base(), r.len(), r.perms()))
@@ -322,7 +322,9 @@ fn capture_refuses_what_it_cannot_restore() {
     snap.add_memory(&p.a, &mut sa).unwrap();
     assert_eq!(
         map.snapshot(&mut snap).unwrap_err(),
-        MachineError::Unregistered { region: "ram_b" }
+        MachineError::Unregistered {
+            region: "ram_b".into()
+        }
     );
     assert!(!snap.is_taken());
     assert_eq!(
@@ -338,7 +340,7 @@ fn capture_refuses_what_it_cannot_restore() {
     assert_eq!(
         map.snapshot(&mut small).unwrap_err(),
         MachineError::StateFull {
-            device: "timer",
+            device: "timer".into(),
             needed: 8
         }
     );

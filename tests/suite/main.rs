@@ -28,6 +28,7 @@ mod map_hooks_model;
 mod map_model;
 mod map_owner;
 mod model;
+mod names;
 mod review2;
 mod slices;
 mod snapshot;

@@ -73,7 +73,11 @@ fn rejections_name_the_clash_and_change_nothing() {
 
     let config = |r: Result<(), MapError>| {
         let e = r.unwrap_err();
-        (e.kind().as_str(), e.region(), e.other())
+        (
+            e.kind().as_str(),
+            e.region().to_owned(),
+            e.other().to_owned(),
+        )
     };
     // Overlaps: inside, across the start, across the end, same base, around.
     for (base, len) in [
@@ -87,13 +91,13 @@ fn rejections_name_the_clash_and_change_nothing() {
         let (reason, first, second) = config(map.add_mmio("x", base, len, Perms::RW, &dev));
         assert_eq!(
             (reason, first, second),
-            ("overlaps", "x", "a"),
+            ("overlaps", "x".to_owned(), "a".to_owned()),
             "{base:#x}+{len:#x}"
         );
     }
     assert_eq!(
         config(map.add_ram("y", 0x1fff, 2, Perms::RW, &b)),
-        ("overlaps", "y", "dev")
+        ("overlaps", "y".to_owned(), "dev".to_owned())
     );
     let err = map.add_ram("x", 0x10f0, 0x20, Perms::RW, &b).unwrap_err();
     assert_eq!(
@@ -127,7 +131,11 @@ fn rejections_name_the_clash_and_change_nothing() {
     let full = snapshot(&map);
     assert_eq!(
         config(map.add_ram("more", 0x9000, 1, Perms::RW, &b)),
-        ("does not fit: the map is full", "more", "")
+        (
+            "does not fit: the map is full",
+            "more".to_owned(),
+            String::new()
+        )
     );
     assert_eq!(snapshot(&map), full);
     assert_eq!(map.capacity(), 4);

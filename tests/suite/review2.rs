@@ -503,7 +503,9 @@ fn a_frozen_memory_mapped_as_ram_does_not_block_machine_snapshots() {
     map.add_ram("other", 0x2000, 64, Perms::RW, &other).unwrap();
     assert_eq!(
         map.snapshot(&mut snap),
-        Err(MachineError::Unregistered { region: "other" })
+        Err(MachineError::Unregistered {
+            region: "other".into()
+        })
     );
 }
 
