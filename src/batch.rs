@@ -149,10 +149,11 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         if let Held::Write(i, g) = &mut self.held {
             // A held guard must not outlive the start of `freeze` (which
             // waits for it): once frozen, the slow path drops it and refuses.
-            if *i == idx && !self.mem.is_read_only() {
-                if let Some(()) = g.write(off, T::SIZE, v.to_u64()) {
-                    return Ok(());
-                }
+            if *i == idx
+                && !self.mem.is_read_only()
+                && let Some(()) = g.write(off, T::SIZE, v.to_u64())
+            {
+                return Ok(());
             }
         }
         self.write_slow(addr, v)

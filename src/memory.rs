@@ -93,10 +93,10 @@ impl Run {
         let Some(dst) = buf.get_mut(self.buf.clone()) else {
             return;
         };
-        if let Some(src) = shard.get(self.off..self.off.saturating_add(dst.len())) {
-            if src.len() == dst.len() {
-                dst.copy_from_slice(src);
-            }
+        if let Some(src) = shard.get(self.off..self.off.saturating_add(dst.len()))
+            && src.len() == dst.len()
+        {
+            dst.copy_from_slice(src);
         }
     }
 }
@@ -262,10 +262,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// a bounds check and one load): reads are the hot path.
     #[inline(always)]
     pub(crate) fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
-        if let Some((shard, off)) = self.in_shard(addr, size) {
-            if let Some(v) = shard.read(off, size) {
-                return Ok(v);
-            }
+        if let Some((shard, off)) = self.in_shard(addr, size)
+            && let Some(v) = shard.read(off, size)
+        {
+            return Ok(v);
         }
         self.read_slow(addr, size)
     }

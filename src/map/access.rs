@@ -127,10 +127,10 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
             if access == Access::Atomic && mmio(r) {
                 return fail(ErrorKind::AtomicUnsupported);
             }
-            if let Some(p) = prev.filter(|_| typed) {
-                if access == Access::Atomic || mmio(p) || mmio(r) {
-                    return fail(ErrorKind::CrossesRegion);
-                }
+            if let Some(p) = prev.filter(|_| typed)
+                && (access == Access::Atomic || mmio(p) || mmio(r))
+            {
+                return fail(ErrorKind::CrossesRegion);
             }
             prev = Some(r);
         }
@@ -159,25 +159,25 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// not `and_then`: a closure's body may stay out of line.
     #[inline(always)]
     pub(crate) fn load<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
-        if let Some(Hit { region: r, ram, .. }) = self.table.hinted(addr) {
-            if let Some(off) = r.serves(addr, T::SIZE, needs(access)) {
-                match (ram, r.backing) {
-                    (Some(m), _) => {
-                        if let Some(v) = m.read_in_word(off, T::SIZE) {
-                            return Ok(T::from_u64_truncating(v));
-                        }
+        if let Some(Hit { region: r, ram, .. }) = self.table.hinted(addr)
+            && let Some(off) = r.serves(addr, T::SIZE, needs(access))
+        {
+            match (ram, r.backing) {
+                (Some(m), _) => {
+                    if let Some(v) = m.read_in_word(off, T::SIZE) {
+                        return Ok(T::from_u64_truncating(v));
                     }
-                    // A fetch from a device is rare: out of line, so the
-                    // fetch inlined in an emulator's loop keeps its value
-                    // in a register.
-                    (None, Backing::Mmio(d)) if access != Access::Fetch => {
-                        return d
-                            .read(off, T::SIZE)
-                            .map(T::from_u64_truncating)
-                            .map_err(|e| relocate(e, access, addr, T::SIZE))
-                    }
-                    (None, _) => {}
                 }
+                // A fetch from a device is rare: out of line, so the
+                // fetch inlined in an emulator's loop keeps its value
+                // in a register.
+                (None, Backing::Mmio(d)) if access != Access::Fetch => {
+                    return d
+                        .read(off, T::SIZE)
+                        .map(T::from_u64_truncating)
+                        .map_err(|e| relocate(e, access, addr, T::SIZE))
+                }
+                (None, _) => {}
             }
         }
         self.load_unhinted(addr, access)
@@ -190,10 +190,10 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[inline(never)]
     fn load_unhinted<T: Scalar>(&self, addr: u64, access: Access) -> Result<T, VmError> {
         if let Some(Hit { region: r, ram, .. }) = self.table.hit(addr) {
-            if let (Some(m), Some(off)) = (ram, r.serves(addr, T::SIZE, needs(access))) {
-                if let Some(v) = m.read_in_word(off, T::SIZE) {
-                    return Ok(T::from_u64_truncating(v));
-                }
+            if let (Some(m), Some(off)) = (ram, r.serves(addr, T::SIZE, needs(access)))
+                && let Some(v) = m.read_in_word(off, T::SIZE)
+            {
+                return Ok(T::from_u64_truncating(v));
             }
             if let Some(v) = fast_load::<T>(&r, addr, access) {
                 return v;
@@ -238,13 +238,13 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// written under its shard's lock.
     #[inline(always)]
     pub fn write<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(Hit { region: r, .. }) = self.table.hinted(addr) {
-            if let Some(off) = r.serves(addr, T::SIZE, Perms::WRITE) {
-                match r.backing {
-                    Backing::Ram(m) => return ram_store_cold(m, off, addr, v),
-                    Backing::Mmio(d) => return device_store(d.get(), off, addr, v),
-                    Backing::Rom(_) => {} // the general path refuses it
-                }
+        if let Some(Hit { region: r, .. }) = self.table.hinted(addr)
+            && let Some(off) = r.serves(addr, T::SIZE, Perms::WRITE)
+        {
+            match r.backing {
+                Backing::Ram(m) => return ram_store_cold(m, off, addr, v),
+                Backing::Mmio(d) => return device_store(d.get(), off, addr, v),
+                Backing::Rom(_) => {} // the general path refuses it
             }
         }
         self.store_unhinted(addr, v)
@@ -253,10 +253,10 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// A typed store the inline path left, as [`load_unhinted`](Self::load_unhinted).
     #[inline(never)]
     fn store_unhinted<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
-        if let Some(h) = self.table.hit(addr) {
-            if let Some(res) = fast_store(&h.region, addr, v) {
-                return res;
-            }
+        if let Some(h) = self.table.hit(addr)
+            && let Some(res) = fast_store(&h.region, addr, v)
+        {
+            return res;
         }
         self.store_slow(addr, T::SIZE, v.to_u64())
     }

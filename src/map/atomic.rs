@@ -72,12 +72,12 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[inline(never)]
     fn update_sized(&self, addr: u64, size: usize, f: Rmw<'_>) -> Result<u64, VmError> {
         let moved = |e| relocate(e, Access::Atomic, addr, size);
-        if let Some(r) = self.table.hit(addr).map(|h| h.region) {
-            if let Backing::Ram(m) = r.backing {
-                if r.fits(addr, size) && r.fast.contains(Perms::RW) {
-                    return m.update(r.backing_offset(addr), size, f).map_err(moved);
-                }
-            }
+        if let Some(r) = self.table.hit(addr).map(|h| h.region)
+            && let Backing::Ram(m) = r.backing
+            && r.fits(addr, size)
+            && r.fast.contains(Perms::RW)
+        {
+            return m.update(r.backing_offset(addr), size, f).map_err(moved);
         }
         let view = self.checked_view(addr, size as u64, Access::Atomic, true)?;
         // `check` passed: one RAM region (perhaps in parts of one region,

@@ -50,10 +50,10 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
             return Err(err(MapErrorKind::PastAddressSpace, ""));
         };
         // A memory's size bounds the window; a device has none.
-        if let Some(size) = new.backing.size() {
-            if new.offset.checked_add(len).is_none_or(|end| end > size) {
-                return Err(err(MapErrorKind::PastBacking, ""));
-            }
+        if let Some(size) = new.backing.size()
+            && new.offset.checked_add(len).is_none_or(|end| end > size)
+        {
+            return Err(err(MapErrorKind::PastBacking, ""));
         }
         let r = Region {
             base,
@@ -245,11 +245,12 @@ fn push_merged<'a, const N: usize>(
     table: &mut heapless::Vec<Region<'a>, N>,
     r: Region<'a>,
 ) -> Result<(), MapError> {
-    if let Some(last) = table.last_mut() {
-        if r.continues(last) && r.perms == last.perms {
-            last.last = r.last;
-            return Ok(());
-        }
+    if let Some(last) = table.last_mut()
+        && r.continues(last)
+        && r.perms == last.perms
+    {
+        last.last = r.last;
+        return Ok(());
     }
     table
         .push(r)

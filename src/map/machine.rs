@@ -960,11 +960,11 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         // comes back.
         let incremental = self.devices.is(snap.head.id);
         for d in snap.head.devices.iter() {
-            if !incremental || d.state.changed() {
-                if let Some(bytes) = snap.state.get(d.at..d.at + d.len) {
-                    d.state.restore(bytes);
-                    done.devices += 1;
-                }
+            if (!incremental || d.state.changed())
+                && let Some(bytes) = snap.state.get(d.at..d.at + d.len)
+            {
+                d.state.restore(bytes);
+                done.devices += 1;
             }
         }
         self.devices.set(snap.head.id);

@@ -708,13 +708,13 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             self.refill(addr);
             owned = self.cache.read_write(addr, None);
         }
-        if let Some((page, o)) = owned {
-            if let Some(old) = page.load::<T>(o) {
-                if let Some(new) = f(old) {
-                    page.store(o, new);
-                }
-                return Ok(old);
+        if let Some((page, o)) = owned
+            && let Some(old) = page.load::<T>(o)
+        {
+            if let Some(new) = f(old) {
+                page.store(o, new);
             }
+            return Ok(old);
         }
         self.map.fetch_update(addr, f)
     }

@@ -437,14 +437,15 @@ impl<'a, const N: usize, const H: usize> Table<'a, N, H> {
         let b = bucket(addr);
         let hint = self.hints[b].load(Ordering::Relaxed);
         let slot = self.hint_slots[b].load(Ordering::Relaxed);
-        if let Some(mut raw) = self.raw(usize::from(hint)) {
-            if raw.0 <= addr && addr <= raw.1 {
-                if slot != NONE {
-                    // The same slot as the descriptor's (one publication).
-                    raw.3 = usize::from(slot) << 8 | raw.3 & 0xff;
-                }
-                return Some(raw);
+        if let Some(mut raw) = self.raw(usize::from(hint))
+            && raw.0 <= addr
+            && addr <= raw.1
+        {
+            if slot != NONE {
+                // The same slot as the descriptor's (one publication).
+                raw.3 = usize::from(slot) << 8 | raw.3 & 0xff;
             }
+            return Some(raw);
         }
         let i = self.first_past(self.len.load(Ordering::Relaxed), addr);
         let raw = self.raw(i.checked_sub(1)?)?;
