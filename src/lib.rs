@@ -185,24 +185,28 @@ compile_error!(
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
-mod access;
-mod atomic;
-mod batch;
+// In the order rustdoc shows `ShardedMemory`'s methods: making it, its
+// typed and bulk accesses, snapshots, the dirty log, the other handles on
+// it, interrupt-safe reads and, last, guest atomics.
+mod memory;
 #[cfg(feature = "alloc")]
 mod boxed;
+mod snapshot;
 mod dirty;
-mod error;
 mod exclusive;
 mod frozen;
+mod batch;
 mod interrupt;
+mod atomic;
+
+mod access;
+mod error;
 mod map;
-mod memory;
 mod perms;
 mod scalar;
 mod section;
 mod seqlock;
 mod shard;
-mod snapshot;
 mod sync;
 mod typed;
 

@@ -258,6 +258,21 @@ fn push_merged<'a, const N: usize>(
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
+    /// An empty map (`const`, so it may be a `static`).
+    pub const fn new() -> Self {
+        Self::with_directory(true)
+    }
+
+    /// An empty map whose changes keep the lookup directory or not (an
+    /// owner map's does not: its page cache serves the hot path).
+    pub(crate) const fn with_directory(directed: bool) -> Self {
+        MemoryMap {
+            table: crate::map::table::Table::with_directory(directed),
+            demand: crate::map::demand::Handlers::new(),
+            devices: crate::map::machine::DeviceBaseline::new(),
+        }
+    }
+
     crate::access::forward! {
         updates:
         /// Maps the first `len` bytes of `ram` at guest `base`.

@@ -33,7 +33,9 @@ use crate::shard::SharedPage;
 /// [`write`](Self::write)) with the region of recently used pages cached,
 /// so a repeated access costs a tag compare and one version load instead
 /// of a table lookup. Everything else (bulk copies, guest atomics,
-/// changes, `regions`) is the map's, through `Deref`.
+/// changes, `regions`, snapshots) is the map's, reached through `Deref`
+/// (`cpu.read_bytes(..)`, `cpu.fetch_add::<u32>(..)`) or
+/// [`map`](Self::map), and documented on [`MemoryMap`].
 ///
 /// Make one per vCPU thread with [`MemoryMap::cpu`]; it borrows the map.
 /// To keep it beside the map in one struct, or in a thread that owns its
@@ -132,7 +134,10 @@ where
     }
 }
 
-/// Bulk copies, guest atomics, changes and queries: the map's own.
+/// Bulk copies, guest atomics, changes and queries: the map's own. Hidden
+/// from the docs, so the cursor's page shows its own methods only (the
+/// map's are on [`MemoryMap`]'s page).
+#[doc(hidden)]
 impl<'a, const N: usize, const H: usize, R> core::ops::Deref for Cursor<'_, 'a, N, H, R>
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,

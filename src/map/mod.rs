@@ -21,17 +21,22 @@
 //! miss path), `machine.rs` ([`MachineSnapshot`]: the whole machine's
 //! snapshot and restore).
 
-mod access;
-mod atomic;
-mod bulk;
+// In the order rustdoc shows `MemoryMap`'s methods: making and changing
+// the map, snapshots, demand mapping and cursors, then the accesses, bulk
+// copies and, last, guest atomics.
 mod config;
-mod cursor;
+mod update;
+mod machine;
 mod demand;
+mod cursor;
+mod access;
+mod bulk;
+mod atomic;
+
 mod device_state;
 pub(crate) mod error;
 mod hooks;
 mod image;
-mod machine;
 mod mmio;
 mod name;
 mod once;
@@ -40,7 +45,6 @@ mod page_cache;
 mod ram;
 mod region;
 mod table;
-mod update;
 mod view;
 
 pub use cursor::Cursor;
@@ -282,21 +286,6 @@ pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
-    /// An empty map (`const`, so it may be a `static`).
-    pub const fn new() -> Self {
-        Self::with_directory(true)
-    }
-
-    /// An empty map whose changes keep the lookup directory or not (an
-    /// owner map's does not: its page cache serves the hot path).
-    pub(crate) const fn with_directory(directed: bool) -> Self {
-        MemoryMap {
-            table: Table::with_directory(directed),
-            demand: demand::Handlers::new(),
-            devices: machine::DeviceBaseline::new(),
-        }
-    }
-
     /// A consistent view of the regions overlapping `addr..addr + len`
     /// (`len >= 1`) and the hooks.
     #[inline]
