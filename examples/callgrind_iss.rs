@@ -9,7 +9,7 @@
 //! ```text
 //! cargo build --profile bench --features std --example callgrind_iss
 //! target/release/examples/callgrind_iss MODE [RUNS] [PROGRAM]
-//!   MODE     vec | exclusive | shared | map | cursor | owner
+//!   MODE     vec | exclusive | shared | map | cursor | cursor_step | owner
 //!   RUNS     how many times the program runs (default 100)
 //!   PROGRAM  prefix (fetch + load + store, default) | checksum (fetch + load)
 //! ```
@@ -26,7 +26,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use vm_mem::{MemoryMap, MmioDevice, OwnerMap, Perms, ShardedMemory, VmError};
+use vm_mem::{Cursor, MemoryMap, MmioDevice, OwnerMap, PerStep, Perms, ShardedMemory, VmError};
 
 /// The toy simulator, alone (the rest of `benches/common` is not needed).
 #[path = "../benches/common/sim.rs"]
@@ -59,6 +59,9 @@ enum Mode {
     Map,
     /// The same map through a per-CPU cursor (`MemoryMap::cpu`).
     Cursor,
+    /// The same map through a per-step cursor (`MemoryMap::cpu_per_step`),
+    /// stepped at every instruction fetch.
+    CursorStep,
     /// The same machine as an `OwnerMap` over the memory it holds by `&mut`.
     Owner,
 }
@@ -72,6 +75,7 @@ impl Mode {
             "shared" => Mode::Shared,
             "map" => Mode::Map,
             "cursor" => Mode::Cursor,
+            "cursor_step" => Mode::CursorStep,
             "owner" => Mode::Owner,
             _ => return None,
         })
@@ -128,6 +132,26 @@ fn accesses_per_run(program: &iss::Program) -> Result<u64, VmError> {
     Ok(counting.n.get())
 }
 
+/// A per-step cursor stepped at every instruction fetch: its validation
+/// point, as an interpreter calls `step` once per instruction.
+struct Stepped<'m, 'a>(Cursor<'m, 'a, 4, 4, &'m MemoryMap<'a, 4>, PerStep>);
+
+impl Bus for Stepped<'_, '_> {
+    #[inline(always)]
+    fn fetch(&self, pc: u64) -> Result<u32, VmError> {
+        self.0.step();
+        self.0.fetch_u32(pc)
+    }
+    #[inline(always)]
+    fn load(&self, addr: u64) -> Result<u32, VmError> {
+        self.0.read_u32(addr)
+    }
+    #[inline(always)]
+    fn store(&mut self, addr: u64, v: u32) -> Result<(), VmError> {
+        self.0.write_u32(addr, v)
+    }
+}
+
 /// Loads `program` into `bus` and runs it `runs` times; returns the
 /// instructions executed. Checks the program's result, so a mode that
 /// computed nothing (or the wrong thing) fails rather than looks fast.
@@ -153,7 +177,7 @@ fn measure<B: Bus>(bus: &mut B, program: &iss::Program, runs: u64) -> Result<u64
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage =
-        "usage: callgrind_iss vec|exclusive|shared|map|cursor|owner [RUNS] [prefix|checksum]";
+        "usage: callgrind_iss vec|exclusive|shared|map|cursor|cursor_step|owner [RUNS] [prefix|checksum]";
     let Some(mode) = args.first().and_then(|m| Mode::parse(m)) else {
         eprintln!("{usage}");
         return ExitCode::FAILURE;
@@ -207,6 +231,16 @@ fn main() -> ExitCode {
                 .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &console));
             match built {
                 Ok(()) => measure(&mut map.cpu(), program, runs),
+                Err(e) => Err(format!("building the map: {e}")),
+            }
+        }
+        Mode::CursorStep => {
+            let map: MemoryMap<'_, 4> = MemoryMap::new();
+            let built = map
+                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, &*mem)
+                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &console));
+            match built {
+                Ok(()) => measure(&mut Stepped(map.cpu_per_step()), program, runs),
                 Err(e) => Err(format!("building the map: {e}")),
             }
         }

@@ -219,8 +219,9 @@ pub use frozen::Frozen;
 pub use map::{
     AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
     MachineSnapshot, MapError, MapErrorKind, MapUpdate, Mapping, MemoryMap, Miss, MmioDevice, Name,
-    OwnerMap, Region, RegionKind, Restored, UnmappedHandler, WriteData, HANDLER_SLOTS, NAME_BYTES,
-    SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES, SNAPSHOT_STATE_BYTES,
+    OwnerMap, PerAccess, PerStep, Region, RegionKind, Restored, UnmappedHandler, Validation,
+    WriteData, HANDLER_SLOTS, NAME_BYTES, SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES,
+    SNAPSHOT_STATE_BYTES,
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;

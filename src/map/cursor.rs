@@ -89,10 +89,72 @@ use crate::shard::SharedPage;
 /// assert_eq!(map.read_u32(0x10)?, 5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Cursor<'m, 'a, const N: usize, const H: usize = 4, R = &'m MemoryMap<'a, N, H>> {
+pub struct Cursor<
+    'm,
+    'a,
+    const N: usize,
+    const H: usize = 4,
+    R = &'m MemoryMap<'a, N, H>,
+    V = PerAccess,
+> {
     map: R,
     cache: PageCache<'a, SharedPage<'a>>,
-    _map: core::marker::PhantomData<&'m MemoryMap<'a, N, H>>,
+    /// The table version the cache was last synced with ([`PerStep`]).
+    seen: core::cell::Cell<usize>,
+    _map: core::marker::PhantomData<(&'m MemoryMap<'a, N, H>, V)>,
+}
+
+mod sealed {
+    /// Keeps [`Validation`](super::Validation) vm-mem's own.
+    pub trait Sealed {}
+}
+
+/// When a [`Cursor`] checks that the map did not change: on every access
+/// ([`PerAccess`], the default) or at the points its owner names
+/// ([`PerStep`]). Sealed.
+pub trait Validation: sealed::Sealed {
+    /// Whether every access checks the table's version.
+    #[doc(hidden)]
+    const EACH_ACCESS: bool;
+}
+
+/// A cursor that checks the table's version on every access (the
+/// default): a change that returned before an access is seen by it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PerAccess;
+
+/// A cursor that checks the table's version only when its owner calls
+/// [`Cursor::step`] (at each translation block or instruction, as QEMU
+/// flushes a vCPU's TLB at a block boundary), so a hit is a tag compare and
+/// the access, with no version load. A change is seen no later than the
+/// next `step`: until then, accesses may still go to the regions it
+/// replaced (their memories and devices, which the map borrows for `'a`,
+/// so this is always memory-safe). Made with [`MemoryMap::cpu_per_step`].
+///
+/// ```
+/// use vm_mem::{MemoryMap, Perms, ShardedMemory};
+///
+/// let (ram, other) = (ShardedMemory::<1, 4096>::new(), ShardedMemory::<1, 4096>::new());
+/// let map: MemoryMap<'_, 4> = MemoryMap::new();
+/// map.add_ram("ram", 0x1000, 0x1000, Perms::RW, &ram)?;
+/// let cpu = map.cpu_per_step();
+/// cpu.write_u32(0x1000, 1)?; // cached
+/// map.replace_ram("ram", &other, 0)?;
+/// assert_eq!(cpu.read_u32(0x1000)?, 1); // the old page, until the step
+/// cpu.step();
+/// assert_eq!(cpu.read_u32(0x1000)?, 0); // the new one
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PerStep;
+
+impl sealed::Sealed for PerAccess {}
+impl sealed::Sealed for PerStep {}
+impl Validation for PerAccess {
+    const EACH_ACCESS: bool = true;
+}
+impl Validation for PerStep {
+    const EACH_ACCESS: bool = false;
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
@@ -102,20 +164,45 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     pub fn cpu(&self) -> Cursor<'_, 'a, N, H> {
         Cursor::new(self)
     }
+
+    /// A new, empty [`Cursor`] that checks for changes to the map only at
+    /// [`Cursor::step`] ([`PerStep`]): the cheapest hit, for an interpreter
+    /// that calls `step` at each block or instruction.
+    #[inline]
+    pub fn cpu_per_step(&self) -> Cursor<'_, 'a, N, H, &Self, PerStep> {
+        Cursor::new(self)
+    }
 }
 
-impl<'m, 'a, const N: usize, const H: usize, R> Cursor<'m, 'a, N, H, R>
+impl<'m, 'a, const N: usize, const H: usize, R, V> Cursor<'m, 'a, N, H, R, V>
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+    V: Validation,
 {
     /// A new, empty cursor over the map `map` points to: a borrow (as
     /// [`MemoryMap::cpu`] makes), an `Arc`, any `Deref` to the map.
     #[inline]
     pub fn new(map: R) -> Self {
+        let seen = map.table.current();
         Cursor {
             map,
             cache: PageCache::new(),
+            seen: core::cell::Cell::new(seen),
             _map: core::marker::PhantomData,
+        }
+    }
+
+    /// Sees every change to the map that returned before this call: the
+    /// cache is flushed if the table changed since the last step. A
+    /// [`PerStep`] cursor's validation point (call it at each block or
+    /// instruction); a [`PerAccess`] cursor needs none, and a call costs it
+    /// one load.
+    #[inline]
+    pub fn step(&self) {
+        let now = self.map.table.current();
+        if now != self.seen.get() {
+            self.seen.set(now);
+            self.cache.flush();
         }
     }
 
@@ -138,7 +225,7 @@ where
 /// from the docs, so the cursor's page shows its own methods only (the
 /// map's are on [`MemoryMap`]'s page).
 #[doc(hidden)]
-impl<'a, const N: usize, const H: usize, R> core::ops::Deref for Cursor<'_, 'a, N, H, R>
+impl<'a, const N: usize, const H: usize, R, V> core::ops::Deref for Cursor<'_, 'a, N, H, R, V>
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
 {
@@ -150,7 +237,7 @@ where
     }
 }
 
-impl<const N: usize, const H: usize, R> core::fmt::Debug for Cursor<'_, '_, N, H, R> {
+impl<const N: usize, const H: usize, R, V> core::fmt::Debug for Cursor<'_, '_, N, H, R, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Cursor")
             .field("cached_pages", &self.cache.cached())
@@ -160,26 +247,30 @@ impl<const N: usize, const H: usize, R> core::fmt::Debug for Cursor<'_, '_, N, H
 
 /// A cursor is a [`MemoryAccess`](crate::MemoryAccess): an interpreter
 /// generic over it runs on the map with a per-CPU cache.
-impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for Cursor<'_, 'a, N, H, R>
+impl<'a, const N: usize, const H: usize, R, V> crate::MemoryAccess for Cursor<'_, 'a, N, H, R, V>
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+    V: Validation,
 {
     crate::access::forward!(guest(MemoryMap), [*]);
 }
 
 /// `&Cursor` too: a cursor's writes need no `&mut`.
-impl<'a, const N: usize, const H: usize, R> crate::MemoryAccess for &Cursor<'_, 'a, N, H, R>
+impl<'a, const N: usize, const H: usize, R, V> crate::MemoryAccess for &Cursor<'_, 'a, N, H, R, V>
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+    V: Validation,
 {
     crate::access::forward!(guest(MemoryMap), [**]);
 }
 
-/// A cursor's cache checks the table's version on every hit and reaches
-/// a page as its shard's words and control block.
-impl<'a, const N: usize, const H: usize, R> PageOwner<'a, N, H> for Cursor<'_, 'a, N, H, R>
+/// A cursor's cache checks the table's version on every hit ([`PerAccess`])
+/// or at [`Cursor::step`] only ([`PerStep`]), and reaches a page as its
+/// shard's words and control block.
+impl<'a, const N: usize, const H: usize, R, V> PageOwner<'a, N, H> for Cursor<'_, 'a, N, H, R, V>
 where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
+    V: Validation,
 {
     type Page = SharedPage<'a>;
     type MissGuard<'s>
@@ -194,7 +285,7 @@ where
 
     #[inline(always)]
     fn version(&self) -> Option<usize> {
-        Some(self.map.table.current())
+        V::EACH_ACCESS.then(|| self.map.table.current())
     }
 
     #[inline(always)]

@@ -47,7 +47,7 @@ mod region;
 mod table;
 mod view;
 
-pub use cursor::Cursor;
+pub use cursor::{Cursor, PerAccess, PerStep, Validation};
 pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
 pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};

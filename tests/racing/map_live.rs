@@ -459,7 +459,7 @@ fn a_map_in_a_static_is_built_and_changed_at_run_time() {
 }
 
 #[test]
-fn vm_error_is_24_bytes_and_copy() {
+fn vm_error_is_two_words_and_copy() {
     fn copy<T: Copy>() {}
     copy::<VmError>();
     assert_eq!(std::mem::size_of::<VmError>(), 16);
@@ -513,6 +513,54 @@ fn a_cursor_never_uses_a_region_a_returned_change_replaced() {
         reader.join().unwrap();
     });
     assert_eq!(mem.read_u8(5).unwrap(), 5); // no stale write landed
+}
+
+/// The per-step cursor (issue 26): it may use a replaced region until its
+/// next `step`, never after one that follows the change's return.
+#[test]
+fn a_per_step_cursor_sees_a_returned_change_at_its_next_step() {
+    let mem = numbered();
+    let map: MemoryMap<'_, 2> = MemoryMap::new();
+    map.add_ram("ram", moved_base(0), 64, Perms::RW, &mem)
+        .unwrap();
+    let done = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let cpu = map.cpu_per_step();
+            let mut checked = 0;
+            while checked < ROUNDS as u64 {
+                cpu.step();
+                let k = done.load(Ordering::Acquire);
+                if k > ROUNDS as u64 {
+                    break;
+                }
+                // Warm the cache on the current page (if still there).
+                if let Ok(v) = cpu.read_u8(moved_base(k) + 5) {
+                    assert_eq!(v, 5);
+                }
+                while done.load(Ordering::Acquire) == k {
+                    std::hint::spin_loop();
+                }
+                // Before the step the old page may still serve (it is the
+                // same memory: no stale byte can be wrong); after it, never.
+                if let Ok(v) = cpu.read_u8(moved_base(k) + 5) {
+                    assert_eq!(v, 5);
+                }
+                cpu.step();
+                let err = cpu.read_u8(moved_base(k) + 5).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::Unmapped);
+                let err = cpu.write_u8(moved_base(k) + 5, 0).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::Unmapped);
+                checked = k + 1;
+            }
+        });
+        for k in 1..=ROUNDS as u64 + 1 {
+            map.move_region("ram", moved_base(k)).unwrap();
+            done.store(k, Ordering::Release);
+        }
+        reader.join().unwrap();
+    });
+    assert_eq!(mem.read_u8(5).unwrap(), 5);
 }
 
 #[test]
