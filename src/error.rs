@@ -300,6 +300,21 @@ impl VmError {
         )
     }
 
+    /// `Err(out_of_bounds(..))` as the caller's own result type, out of
+    /// line: a typed hot path tail-calls it, so it needs no stack frame (a
+    /// `VmError` returned in registers would have to be stored by the
+    /// caller, which then keeps the result's address across the call).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn out_of_bounds_err<T>(
+        access: Access,
+        addr: usize,
+        size: usize,
+        limit: usize,
+    ) -> Result<T, Self> {
+        Err(Self::out_of_bounds(access, addr, size, limit))
+    }
+
     /// A device's failure, for [`MmioDevice::read`](crate::MmioDevice::read)
     /// and [`write`](crate::MmioDevice::write) to return, with a `reason`
     /// code the device chose (0 for none): the map gives it the guest

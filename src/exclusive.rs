@@ -100,7 +100,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// The one typed read behind every `read_*` method.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        ShardedMemory::read_unlocked(self.no_writers(), addr, T::SIZE).map(T::from_u64_truncating)
+        ShardedMemory::read_unlocked_typed(self.no_writers(), addr, T::SIZE)
     }
 
     /// Refuses writes to a frozen memory (checked after bounds, as on
@@ -134,14 +134,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     fn write_sized(&mut self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
         match addr.checked_add(size) {
             Some(end) if end <= Self::SIZE => {}
-            _ => {
-                return Err(VmError::out_of_bounds(
-                    Access::Write,
-                    addr,
-                    size,
-                    Self::SIZE,
-                ))
-            }
+            _ => return VmError::out_of_bounds_err(Access::Write, addr, size, Self::SIZE),
         }
         self.check_writable(Access::Write, addr, size)?;
         let stored = self

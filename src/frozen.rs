@@ -120,7 +120,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     /// The one typed read behind every `read_*` method: no lock.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        self.read_sized(addr, T::SIZE).map(T::from_u64_truncating)
+        ShardedMemory::read_unlocked_typed(self.quiet, addr, T::SIZE)
     }
 
     /// The read of `size` bytes, zero-extended, with no lock.

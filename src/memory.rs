@@ -237,10 +237,24 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
     crate::typed::typed_methods!(usize, read = &Self, write = &Self);
 
-    /// The one typed read behind every `read_*` method.
+    /// The one typed read behind every `read_*` method: in one shard, one
+    /// validated load; anything else one tail call out of line.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        self.read_sized(addr, T::SIZE).map(T::from_u64_truncating)
+        if let Some((shard, off)) = self.in_shard(addr, T::SIZE) {
+            if let Some(v) = shard.read(off, T::SIZE) {
+                return Ok(T::from_u64_truncating(v));
+            }
+        }
+        self.read_slow_typed(addr)
+    }
+
+    /// [`read_slow`](Self::read_slow) as the typed read's own result, so
+    /// the hot path tail-calls it.
+    #[cold]
+    #[inline(never)]
+    fn read_slow_typed<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        self.read_slow(addr, T::SIZE).map(T::from_u64_truncating)
     }
 
     /// The shard holding all `size` bytes at `addr`, with their offset in
@@ -379,9 +393,20 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         addr: usize,
         size: usize,
     ) -> Result<u64, VmError> {
+        Self::read_unlocked_typed(quiet, addr, size)
+    }
+
+    /// [`read_unlocked`](Self::read_unlocked) of a `T`: the out-of-bounds
+    /// exit is a tail call, so the hit needs no stack frame.
+    #[inline(always)]
+    pub(crate) fn read_unlocked_typed<T: Scalar>(
+        quiet: NoWriters<'_, SHARDS, SHARD_SIZE>,
+        addr: usize,
+        size: usize,
+    ) -> Result<T, VmError> {
         match quiet.bytes().get(addr..).and_then(|b| load_sized(b, size)) {
-            Some(v) => Ok(v),
-            None => Err(VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE)),
+            Some(v) => Ok(T::from_u64_truncating(v)),
+            None => VmError::out_of_bounds_err(Access::Read, addr, size, Self::SIZE),
         }
     }
 
