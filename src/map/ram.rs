@@ -139,7 +139,17 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> GuestRam for ShardedMemory<SH
 
     #[inline]
     fn store(&self, offset: u64, size: usize, v: u64) -> Result<(), VmError> {
-        self.write_sized(host(offset, Access::Write, size, Self::SIZE)?, size, v)
+        let a = host(offset, Access::Write, size, Self::SIZE)?;
+        // The one width table at this boundary: each arm is the memory's
+        // typed write with its width constant (the map's RAM stores come
+        // here); other sizes take the sized path, which refuses them.
+        // Truncation is the point: each arm stores `size` bytes.
+        match size {
+            1 => self.write(a, v as u8),
+            2 => self.write(a, v as u16),
+            4 => self.write(a, v as u32),
+            _ => self.write_sized(a, size, v),
+        }
     }
 
     #[inline]
