@@ -119,6 +119,9 @@ pub enum ErrorKind {
     /// asked for bytes that are not in a memory lent to it (a device, ROM,
     /// a memory it does not hold), or that leave their region.
     NotLent,
+    /// The access runs past the top of the 64-bit guest address space
+    /// (its last byte would be above `u64::MAX`): nothing is touched.
+    WrapsAround,
 }
 
 /// Kind codes: the low 4 bits of [`VmError`]'s packed word, from 1 so the
@@ -137,6 +140,7 @@ mod code {
     pub(super) const WOULD_BLOCK: u64 = 10;
     pub(super) const DEMAND_FAILED: u64 = 11;
     pub(super) const NOT_LENT: u64 = 12;
+    pub(super) const WRAPS_AROUND: u64 = 13;
 }
 
 /// The packed word: kind code (4 bits), access (2), then 58 bits of
@@ -238,6 +242,7 @@ impl VmError {
                 fit(size, DEMAND_SIZE_BITS) | (reason.code() as u64) << DEMAND_SIZE_BITS,
             ),
             ErrorKind::NotLent => (code::NOT_LENT, size),
+            ErrorKind::WrapsAround => (code::WRAPS_AROUND, size),
         };
         let payload = fit(payload, PAYLOAD_BITS);
         let packed = code | access.code() << ACCESS_SHIFT | payload << PAYLOAD_SHIFT;
@@ -407,6 +412,7 @@ impl VmError {
                 reason: MapErrorKind::from_code((payload >> DEMAND_SIZE_BITS) as u8),
             },
             code::NOT_LENT => ErrorKind::NotLent,
+            code::WRAPS_AROUND => ErrorKind::WrapsAround,
             _ => ErrorKind::AtomicUnsupported,
         }
     }
@@ -530,6 +536,10 @@ impl fmt::Display for VmError {
                 "unmapped: {size}-byte {access} at {addr:#x}; the unmapped handler's region {}",
                 reason.as_str()
             ),
+            ErrorKind::WrapsAround => write!(
+                f,
+                "wraps around: {size}-byte {access} at {addr:#x} runs past the top of the address space"
+            ),
             ErrorKind::NotLent => write!(
                 f,
                 "not lent: {size}-byte {access} at {addr:#x} is not in one region of a memory lent to the owner map"
@@ -594,6 +604,7 @@ mod tests {
                 reason: MapErrorKind::ZeroLength,
             },
             ErrorKind::NotLent,
+            ErrorKind::WrapsAround,
         ];
         let accesses = [Access::Read, Access::Write, Access::Fetch, Access::Atomic];
         for kind in kinds {

@@ -114,34 +114,38 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
         access: Access,
         typed: bool,
     ) -> Result<(), VmError> {
-        let fail = |kind| Err(VmError::new(kind, access, addr, err_size(len)));
+        // The error names the access (its first byte and length); which
+        // byte failed is the caller's to find (`region_at`).
+        let fail_at = |kind, _at: u64| Err(VmError::new(kind, access, addr, err_size(len)));
         if addr.checked_add(len - 1).is_none() {
-            return fail(ErrorKind::Unmapped);
+            return fail_at(ErrorKind::WrapsAround, addr);
         }
-        if self.pieces(addr, len).any(|p| p.region.is_none()) {
-            return fail(ErrorKind::Unmapped);
+        if let Some(hole) = self.pieces(addr, len).find(|p| p.region.is_none()) {
+            return fail_at(ErrorKind::Unmapped, hole.addr);
         }
         let mut prev: Option<&Region<'_>> = None;
-        for r in self.runs(addr, len).filter_map(|p| p.region) {
+        for run in self.runs(addr, len) {
+            let Some(r) = run.region else { continue };
             let mmio = |r: &Region<'_>| matches!(r.backing, Backing::Mmio(_));
             if access == Access::Atomic && mmio(r) {
-                return fail(ErrorKind::AtomicUnsupported);
+                return fail_at(ErrorKind::AtomicUnsupported, run.addr);
             }
             if let Some(p) = prev.filter(|_| typed)
                 && (access == Access::Atomic || mmio(p) || mmio(r))
             {
-                return fail(ErrorKind::CrossesRegion);
+                return fail_at(ErrorKind::CrossesRegion, run.addr);
             }
             prev = Some(r);
         }
         let needed = needs(access);
-        for r in self.pieces(addr, len).filter_map(|p| p.region) {
+        for piece in self.pieces(addr, len) {
+            let Some(r) = piece.region else { continue };
             let writes = matches!(access, Access::Write | Access::Atomic);
             if writes && matches!(r.backing, Backing::Rom(_)) {
-                return fail(ErrorKind::ReadOnly);
+                return fail_at(ErrorKind::ReadOnly, piece.addr);
             }
             if !r.perms.contains(needed) {
-                return fail(ErrorKind::Permission { needed });
+                return fail_at(ErrorKind::Permission { needed }, piece.addr);
             }
         }
         Ok(())

@@ -276,15 +276,15 @@ fn unmapped_holes_and_the_ends_of_the_address_space() {
     map.write_u8(u64::MAX, 0xab).unwrap();
     assert_eq!(map.read_u8(u64::MAX).unwrap(), 0xab);
     map.write_u64(u64::MAX - 7, 0x1122_3344_5566_7788).unwrap();
-    assert_eq!(kind(map.read_u16(u64::MAX)), ErrorKind::Unmapped);
-    assert_eq!(kind(map.read_u64(u64::MAX - 6)), ErrorKind::Unmapped);
+    assert_eq!(kind(map.read_u16(u64::MAX)), ErrorKind::WrapsAround);
+    assert_eq!(kind(map.read_u64(u64::MAX - 6)), ErrorKind::WrapsAround);
     assert_eq!(
         kind(map.read_bytes(u64::MAX, &mut [0; 2])),
-        ErrorKind::Unmapped
+        ErrorKind::WrapsAround
     );
     assert_eq!(
         kind(map.fill(u64::MAX - 1, usize::MAX, 0)),
-        ErrorKind::Unmapped
+        ErrorKind::WrapsAround
     );
     assert_eq!(b.read_u64(0xf8).unwrap(), 0x1122_3344_5566_7788);
     // Zero-length bulk copies succeed anywhere.

@@ -1279,8 +1279,8 @@ fn run<'a>(
                 }
                 Step::Snap(s) => snap(s),
             };
-            // Bytes past the top of the address space are a hole: an
-            // access reaching them fails as unmapped, on every handle.
+            // An access past the top of the address space fails as
+            // wrapping around, on every handle.
             let reach = match *step {
                 Step::Read { size, addr, .. }
                 | Step::Write { size, addr, .. }
@@ -1293,7 +1293,7 @@ fn run<'a>(
             };
             if let Some((addr, len)) = reach.filter(|&(a, l)| wraps(a, l)) {
                 assert!(
-                    result.starts_with("Err(") && result.contains("Unmapped"),
+                    result.starts_with("Err(") && result.contains("WrapsAround"),
                     "seed {seed} step {i} ({step:?}): {len} bytes at {addr:#x} wrap past \
                      the top, yet the result is {result}"
                 );

@@ -60,8 +60,8 @@ pub fn region_at(regions: &[MRegion], addr: u128) -> Option<MRegion> {
 }
 
 /// The regions of an access's bytes `addr..addr + len`, one per byte, or
-/// the error it fails with before permissions count: a byte in a hole or
-/// past the top (`Unmapped`), or, for a typed access, a device's bytes
+/// the error it fails with before permissions count: bytes past the top
+/// (`WrapsAround`), a byte in a hole (`Unmapped`), or, for a typed access, a device's bytes
 /// next to another region's (`CrossesRegion`).
 pub fn bytes_regions(
     regions: &[MRegion],
@@ -69,6 +69,11 @@ pub fn bytes_regions(
     len: usize,
     typed: bool,
 ) -> Result<Vec<MRegion>, ErrorKind> {
+    // Past the top of the address space: that kind first, whatever holes
+    // come before it.
+    if len > 0 && u128::from(addr) + len as u128 > 1 << 64 {
+        return Err(ErrorKind::WrapsAround);
+    }
     let mut per_byte = Vec::new();
     for i in 0..len as u128 {
         let a = u128::from(addr) + i;
