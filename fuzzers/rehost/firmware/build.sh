@@ -32,7 +32,7 @@ if [[ ${1:-} == --check ]]; then
 fi
 cp "$out/fw.bin" fw.bin
 "$bin/llvm-objdump" -d --no-show-raw-insn "$out/fw.elf" | sed 1,2d > fw.s
-"$bin/llvm-objdump" -t "$out/fw.elf" | grep -v -e '\.debug' -e '^$' | sed 1,3d | sort > fw.map
+"$bin/llvm-objdump" -t "$out/fw.elf" | awk '$2=="g" || $3=="F" || $3=="O"' | sort > fw.map
 # rrs-lib executes RV32IM only: no compressed instruction may be in the image.
 if grep -Eq '^\s+[0-9a-f]+:\s+c\.' fw.s; then
     echo "fw.s has compressed instructions, which rrs-lib cannot run" >&2

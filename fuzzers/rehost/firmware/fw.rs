@@ -10,7 +10,7 @@
 //! machine at the first `wfi` and, per input, restores it, puts the input
 //! in the UART and wakes the CPU.
 //!
-//! UART at 0x4000_0000: +0 status (bit 0: a byte is waiting, bit 1: the
+//! UART at 0x4001_1000: +0 status (bit 0: a byte is waiting, bit 1: the
 //! input ended), +4 data (reading pops the next byte), +8 transmit.
 //!
 //! Frames: `0xA5 TYPE LEN PAYLOAD[LEN]`. Types: 1 ping (echoes the
@@ -33,7 +33,7 @@
 use core::panic::PanicInfo;
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 
-const UART: usize = 0x4000_0000;
+const UART: usize = 0x4001_1000;
 const UART_STATUS: *const u32 = UART as *const u32;
 const UART_DATA: *const u32 = (UART + 4) as *const u32;
 const UART_TX: *mut u32 = (UART + 8) as *mut u32;

@@ -9,11 +9,11 @@ Disassembly of section .text:
        8:      	addi	t0, t0, -0x6d4
 
 0000000c <.Lpcrel_hi1>:
-       c:      	auipc	t1, 0x20000
+       c:      	auipc	t1, 0x20001
       10:      	addi	t1, t1, -0xc
 
 00000014 <.Lpcrel_hi2>:
-      14:      	auipc	t2, 0x20000
+      14:      	auipc	t2, 0x20001
       18:      	addi	t2, t2, -0x10
       1c:      	bgeu	t1, t2, 0x34 <.Lline_table_start0+0x34>
       20:      	lw	t3, 0x0(t0)
@@ -23,11 +23,11 @@ Disassembly of section .text:
       30:      	j	0x1c <.Lline_table_start0+0x1c>
 
 00000034 <.Lpcrel_hi3>:
-      34:      	auipc	t1, 0x20000
+      34:      	auipc	t1, 0x20001
       38:      	addi	t1, t1, -0x30
 
 0000003c <.Lpcrel_hi4>:
-      3c:      	auipc	t2, 0x20000
+      3c:      	auipc	t2, 0x20001
       40:      	addi	t2, t2, 0xe8
       44:      	bgeu	t1, t2, 0x54 <.Lline_table_start0+0x54>
       48:      	sw	zero, 0x0(t1)
@@ -43,13 +43,13 @@ Disassembly of section .text:
       68:      	sw	ra, 0xc(sp)
       6c:      	sw	s0, 0x8(sp)
       70:      	sw	s1, 0x4(sp)
-      74:      	lui	a3, 0x20000
+      74:      	lui	a3, 0x20001
       78:      	lw	a4, 0x4(a3)
       7c:      	addi	a0, a0, -0x1
       80:      	li	a5, 0x4
       84:      	addi	a4, a4, 0x1
       88:      	sw	a4, 0x4(a3)
-      8c:      	lui	s0, 0x40000
+      8c:      	lui	s0, 0x40011
       90:      	bltu	a5, a0, 0x26c <.Lline_table_start0+0x1fe>
       94:      	slli	a0, a0, 0x2
       98:      	lui	a3, 0x1
@@ -67,10 +67,10 @@ Disassembly of section .text:
       c8:      	bnez	a2, 0xb8 <.Lline_table_start0+0x4a>
       cc:      	j	0x450 <.Lline_table_start0+0x3e2>
       d0:      	li	a0, 0x85
-      d4:      	lui	a1, 0x20000
+      d4:      	lui	a1, 0x20001
       d8:      	sw	a0, 0x8(s0)
       dc:      	lw	a0, 0x0(a1)
-      e0:      	lui	a1, 0x20000
+      e0:      	lui	a1, 0x20001
       e4:      	addi	a1, a1, 0x4
       e8:      	srli	a2, a0, 0x18
       ec:      	sw	a2, 0x8(s0)
@@ -117,7 +117,7 @@ Disassembly of section .text:
      190:      	j	0x44c <.Lline_table_start0+0x3de>
      194:      	li	a0, 0x2
      198:      	bgeu	a0, a2, 0x28c <.Lline_table_start0+0x21e>
-     19c:      	lui	s1, 0x20000
+     19c:      	lui	s1, 0x20001
      1a0:      	addi	s1, s1, 0x4
      1a4:      	lw	a3, 0x8(s1)
      1a8:      	lbu	a0, 0x0(a1)
@@ -169,7 +169,7 @@ Disassembly of section .text:
      260:      	li	a2, 0x10
      264:      	bgeu	a1, a2, 0x2e0 <.Lline_table_start0+0x272>
      268:      	j	0x2d8 <.Lline_table_start0+0x26a>
-     26c:      	lui	a0, 0x20000
+     26c:      	lui	a0, 0x20001
      270:      	lw	a1, 0x8(a0)
      274:      	addi	a1, a1, 0x1
      278:      	sw	a1, 0x8(a0)
@@ -177,7 +177,7 @@ Disassembly of section .text:
      280:      	sw	a0, 0x8(s0)
      284:      	li	a0, 0x1
      288:      	j	0x44c <.Lline_table_start0+0x3de>
-     28c:      	lui	a0, 0x20000
+     28c:      	lui	a0, 0x20001
      290:      	lw	a1, 0x8(a0)
      294:      	addi	a1, a1, 0x1
      298:      	sw	a1, 0x8(a0)
@@ -198,7 +198,7 @@ Disassembly of section .text:
      2d4:      	beqz	a1, 0x2e0 <.Lline_table_start0+0x272>
      2d8:      	li	a0, 0x82
      2dc:      	j	0x44c <.Lline_table_start0+0x3de>
-     2e0:      	lui	a1, 0x20000
+     2e0:      	lui	a1, 0x20001
      2e4:      	lw	a2, 0x8(a1)
      2e8:      	addi	a2, a2, 0x1
      2ec:      	sw	a2, 0x8(a1)
@@ -330,14 +330,14 @@ Disassembly of section .text:
      4dc:      	sw	s6, 0x10(sp)
      4e0:      	sw	s7, 0xc(sp)
      4e4:      	sw	s8, 0x8(sp)
-     4e8:      	lui	s1, 0x40000
-     4ec:      	lui	a0, 0x20000
+     4e8:      	lui	s1, 0x40011
+     4ec:      	lui	a0, 0x20001
      4f0:      	li	a1, 0x62
      4f4:      	li	a2, 0x6f
      4f8:      	li	a3, 0x74
      4fc:      	lw	a4, 0x0(a0)
      500:      	li	a5, 0xa
-     504:      	lui	s2, 0x20000
+     504:      	lui	s2, 0x20001
      508:      	addi	s2, s2, 0x4
      50c:      	li	s3, 0x1
      510:      	addi	a4, a4, 0x1

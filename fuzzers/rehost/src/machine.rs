@@ -42,15 +42,16 @@ pub const SRAM_BASE: u64 = 0x2000_0000;
 /// MPU would.
 pub const GUARD: u64 = 0x2000_8000;
 pub const GUARD_LEN: u64 = 0x1000;
-pub const UART_BASE: u64 = 0x4000_0000;
+pub const UART_BASE: u64 = 0x4001_1000;
 
 /// `wfi`: rrs-lib has no system instructions, so it arrives as an illegal
 /// instruction; the firmware executes it when it has nothing to do.
 const WFI: u32 = 0x1050_0073;
 
-/// The edge map's size (a power of two): the firmware has a few hundred
-/// edges.
-pub const MAP_SIZE: usize = 1 << 12;
+/// The edge map's size (a power of two): the firmware has about a hundred
+/// edges (LibAFL's map work per execution, reset, hit-count buckets and
+/// the novelty check, is proportional to it).
+pub const MAP_SIZE: usize = 1 << 10;
 
 /// The UART: status at +0 (bit 0 a byte is waiting, bit 1 the input
 /// ended), data at +4 (a read pops the next input byte), transmit at +8

@@ -7,8 +7,9 @@
 //!
 //! ```text
 //! rehost [fuzz] [--cores 0-1] [--port 31337] [--seed 1] [--seconds N]
-//!               [--until-crash] [--corpus DIR] [--solutions DIR]
-//!               [--budget N] [--quiet-clients]
+//!               [--until-crash] [--expect-crash] [--corpus DIR]
+//!               [--solutions DIR] [--max-len 64] [--budget N]
+//!               [--report-secs 3] [--quiet-clients]
 //! rehost plain-loop [--seconds N] [--seed 1] [--max-len 64] [--budget N]
 //! rehost replay FILE...
 //! ```
@@ -26,6 +27,7 @@ use libafl::events::{
     ClientDescription, EventConfig, Launcher, LlmpRestartingEventManager, ProgressReporter,
 };
 use libafl::executors::{Executor, ExitKind, HasObservers};
+use libafl::feedback_and_fast;
 use libafl::feedbacks::{CrashFeedback, MaxMapFeedback};
 use libafl::fuzzer::{Fuzzer, StdFuzzer};
 use libafl::generators::RandBytesGenerator;
@@ -53,9 +55,6 @@ static mut EDGES: [u8; MAP_SIZE] = [0; MAP_SIZE];
 type State = StdState<InMemoryCorpus<BytesInput>, BytesInput, StdRand, OnDiskCorpus<BytesInput>>;
 type Manager = LlmpRestartingEventManager<(), BytesInput, State, StdShMem, StdShMemProvider>;
 
-/// Inputs grow to this many bytes at most.
-const MAX_INPUT: usize = 512;
-
 struct Options {
     mode: String,
     cores: String,
@@ -63,6 +62,7 @@ struct Options {
     seed: u64,
     seconds: u64,
     until_crash: bool,
+    expect_crash: bool,
     corpus: Option<PathBuf>,
     solutions: PathBuf,
     budget: u64,
@@ -80,6 +80,7 @@ fn parse_args() -> Result<Options, String> {
         seed: 1,
         seconds: 0,
         until_crash: false,
+        expect_crash: false,
         corpus: None,
         solutions: "solutions".into(),
         budget: 200_000,
@@ -103,6 +104,7 @@ fn parse_args() -> Result<Options, String> {
             "--seed" => o.seed = num(value("--seed")?, "--seed")?,
             "--seconds" => o.seconds = num(value("--seconds")?, "--seconds")?,
             "--until-crash" => o.until_crash = true,
+            "--expect-crash" => o.expect_crash = true,
             "--corpus" => o.corpus = Some(value("--corpus")?.into()),
             "--solutions" => o.solutions = value("--solutions")?.into(),
             "--budget" => o.budget = num(value("--budget")?, "--budget")?,
@@ -119,8 +121,8 @@ fn parse_args() -> Result<Options, String> {
 }
 
 const USAGE: &str = "usage:
-  rehost [fuzz] [--cores 0-1] [--port 31337] [--seed 1] [--seconds N] [--until-crash]
-                [--corpus DIR] [--solutions DIR] [--budget N] [--report-secs 3] [--quiet-clients]
+  rehost [fuzz] [--cores 0-1] [--port 31337] [--seed 1] [--seconds N] [--until-crash] [--expect-crash]
+                [--corpus DIR] [--solutions DIR] [--max-len 64] [--budget N] [--report-secs 3] [--quiet-clients]
   rehost plain-loop [--seconds N] [--seed 1] [--max-len 64] [--budget N]
   rehost replay FILE...";
 
@@ -247,6 +249,45 @@ struct Slot {
     busy_ns: AtomicU64,
     instructions: AtomicU64,
     solutions: AtomicU64,
+    /// Set when the client left its fuzzing loop.
+    done: AtomicBool,
+}
+
+/// Ends the campaign from the launching process: once every client left
+/// its loop, or 5 s after a stop (a crash with `--until-crash`, or the
+/// deadline), it sends SIGINT to this process's children: the broker (a
+/// fork of this process: the launcher runs it under a restarting manager)
+/// takes it as the signal to shut down, the clients' restarters ignore it,
+/// a client still running exits. The launcher then returns here. The
+/// broker's own ending (once as many clients said they exit as it
+/// launched) misses clients that exit before it mapped their channel (a
+/// campaign from a crashing input, CI's, did not end without this).
+/// Started before the launcher forks, so only the launching process has
+/// it; it sleeps, loads atomics and reads /proc between forks' ends.
+fn watchdog(shared: &'static Shared, clients: usize, start: Instant, seconds: u64) {
+    let mut stopping: Option<Instant> = None;
+    let children = format!("/proc/{0}/task/{0}/children", std::process::id());
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let done = shared.clients.iter().filter(|c| c.done.load(Ordering::SeqCst)).count();
+        let ending = shared.stop.load(Ordering::SeqCst)
+            || (seconds > 0 && start.elapsed() >= Duration::from_secs(seconds));
+        if ending && stopping.is_none() {
+            stopping = Some(Instant::now());
+        }
+        if done >= clients || stopping.is_some_and(|t| t.elapsed() >= Duration::from_secs(5)) {
+            let pids = std::fs::read_to_string(&children).unwrap_or_default();
+            for pid in pids.split_whitespace().filter_map(|p| p.parse::<libc::pid_t>().ok()) {
+                // SAFETY: a signal to a child of this process.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+            if stopping.is_some_and(|t| t.elapsed() >= Duration::from_secs(30)) {
+                eprintln!("rehost: the launcher did not stop; exiting");
+                std::process::exit(1);
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
 }
 
 /// `Shared`, zeroed, in an anonymous shared mapping: the launcher's forks
@@ -339,7 +380,12 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
         };
         let edges = HitcountsMapObserver::new(edges);
         let mut feedback = MaxMapFeedback::new(&edges);
-        let mut objective = CrashFeedback::new();
+        // A crash is kept if it also reaches edges no kept crash reached
+        // (without that, every mutation of a crashing input is a new file).
+        let mut objective = feedback_and_fast!(
+            CrashFeedback::new(),
+            MaxMapFeedback::with_name("crash_edges", &edges)
+        );
         let mut state = match state {
             Some(s) => s,
             None => StdState::new(
@@ -350,7 +396,7 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
                 &mut objective,
             )?,
         };
-        state.set_max_size(MAX_INPUT);
+        state.set_max_size(o.max_len);
         let mut fuzzer = StdFuzzer::new(QueueScheduler::new(), feedback, objective);
         let mut executor = EmuExecutor {
             machine,
@@ -401,9 +447,12 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
                 state.request_stop();
             }
         }
+        slot.done.store(true, Ordering::SeqCst);
         Ok(())
     };
 
+    let (n, seconds) = (cores.ids.len(), o.seconds);
+    std::thread::spawn(move || watchdog(shared, n, start, seconds));
     let result = Launcher::builder()
         .shmem_provider(shmem_provider)
         .configuration(EventConfig::from_name("rehost"))
@@ -424,6 +473,8 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
     }
 
     let wall = start.elapsed().as_secs_f64();
+    let ran = shared.clients.iter().filter(|s| s.execs.load(Ordering::Relaxed) > 0).count();
+    println!("rehost: {ran} clients ran (LibAFL launcher, cores {})", o.cores);
     let (mut execs, mut rate, mut insns, mut solutions) = (0u64, 0f64, 0u64, 0u64);
     for (i, s) in shared.clients.iter().enumerate() {
         let (e, busy) = (s.execs.load(Ordering::Relaxed), s.busy_ns.load(Ordering::Relaxed));
@@ -455,6 +506,6 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         println!("rehost: no crash found");
-        Ok(if o.until_crash { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        Ok(if o.until_crash || o.expect_crash { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
 }
