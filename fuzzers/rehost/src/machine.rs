@@ -16,8 +16,8 @@ use std::cell::{Cell, RefCell};
 use rrs_lib::instruction_executor::{InstructionException, InstructionExecutor};
 use rrs_lib::{HartState, MemAccessSize, Memory};
 use vm_mem::{
-    DeviceState, ErrorKind, MachineSnapshot, MmioDevice, OwnerMap, Perms, ShardedMemory,
-    Snapshot, VmError,
+    DeviceState, ErrorKind, MachineSnapshot, MmioDevice, OwnerMap, Perms, ShardedMemory, Snapshot,
+    VmError,
 };
 
 /// The firmware image (built by `firmware/build.sh` from `firmware/fw.rs`).
@@ -313,7 +313,9 @@ impl Machine {
         m.cpu.hart.borrow_mut().pc = FLASH_BASE as u32;
         match m.step_until_idle(&mut [0; MAP_SIZE], 1_000_000) {
             (Outcome::Idle, _) => {}
-            (o, _) => return Err(format!("the firmware did not boot to its idle loop: {o:?}").into()),
+            (o, _) => {
+                return Err(format!("the firmware did not boot to its idle loop: {o:?}").into())
+            }
         }
         m.cpu.hart.borrow_mut().pc += 4;
         m.map.snapshot(*m.snap.borrow_mut())?;
@@ -352,7 +354,11 @@ impl Machine {
             match cpu.step() {
                 Ok(()) => {
                     let next = cpu.hart_state.pc;
-                    let branch = self.branch.get((pc >> 2) as usize).copied().unwrap_or(false);
+                    let branch = self
+                        .branch
+                        .get((pc >> 2) as usize)
+                        .copied()
+                        .unwrap_or(false);
                     if next != pc.wrapping_add(4) || branch {
                         let h = (pc.rotate_left(7) ^ next).wrapping_mul(0x9e37_79b1);
                         let e = &mut edges[(h >> (32 - MAP_SIZE.trailing_zeros())) as usize];

@@ -82,7 +82,8 @@ fn parse_args() -> Result<Options, String> {
         until_crash: false,
         expect_crash: false,
         corpus: None,
-        solutions: "solutions".into(),
+        // fuzzers/rehost/solutions (git ignores it), wherever it runs from.
+        solutions: concat!(env!("CARGO_MANIFEST_DIR"), "/solutions").into(),
         budget: 200_000,
         max_len: 64,
         quiet_clients: false,
@@ -97,7 +98,10 @@ fn parse_args() -> Result<Options, String> {
     }
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        let num = |v: String, name: &str| v.parse::<u64>().map_err(|_| format!("{name}: not a number: {v}"));
+        let num = |v: String, name: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{name}: not a number: {v}"))
+        };
         match a.as_str() {
             "--cores" => o.cores = value("--cores")?,
             "--port" => o.port = num(value("--port")?, "--port")? as u16,
@@ -172,15 +176,38 @@ fn replay(o: &Options) -> Res<ExitCode> {
                 "{}: {} bytes: guest fault after {n} instructions: {fault}{}",
                 f.display(),
                 input.len(),
-                if fault.is_guard_write() { " [the planted bug: a write into the guard page]" } else { "" }
+                if fault.is_guard_write() {
+                    " [the planted bug: a write into the guard page]"
+                } else {
+                    ""
+                }
             ),
             other => {
                 all = false;
-                println!("{}: {} bytes: no fault ({other:?}) after {n} instructions", f.display(), input.len());
+                println!(
+                    "{}: {} bytes: no fault ({other:?}) after {n} instructions",
+                    f.display(),
+                    input.len()
+                );
             }
         }
     }
-    Ok(if all { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// This process's CPU time so far, in nanoseconds.
+fn cpu_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock and a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
 /// xorshift64*: the plain loop's inputs.
@@ -204,7 +231,7 @@ fn plain_loop(o: &Options) -> Res<ExitCode> {
     let seconds = if o.seconds == 0 { 10 } else { o.seconds };
     let mut input = Vec::with_capacity(o.max_len);
     let (mut iters, mut faults, mut guard) = (0u64, 0u64, 0u64);
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_ns());
     let end = start + Duration::from_secs(seconds);
     while Instant::now() < end {
         for _ in 0..256 {
@@ -222,9 +249,12 @@ fn plain_loop(o: &Options) -> Res<ExitCode> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = (cpu_ns() - cpu) as f64 / 1e9;
     println!(
-        "plain loop: {iters} iterations in {secs:.1} s: {:.0} iterations/s, {:.0} guest instructions per iteration, {faults} faults ({guard} in the guard page)",
+        "plain loop: {iters} iterations in {secs:.1} s: {:.0} iterations/s ({:.0} per CPU second, {:.0}% of a CPU), {:.0} guest instructions per iteration, {faults} faults ({guard} in the guard page)",
         iters as f64 / secs,
+        iters as f64 / cpu,
+        100.0 * cpu / secs,
         m.instructions.get() as f64 / iters as f64
     );
     Ok(ExitCode::SUCCESS)
@@ -249,6 +279,8 @@ struct Slot {
     busy_ns: AtomicU64,
     instructions: AtomicU64,
     solutions: AtomicU64,
+    /// CPU time the client's process used while fuzzing, nanoseconds.
+    cpu_ns: AtomicU64,
     /// Set when the client left its fuzzing loop.
     done: AtomicBool,
 }
@@ -269,7 +301,11 @@ fn watchdog(shared: &'static Shared, clients: usize, start: Instant, seconds: u6
     let children = format!("/proc/{0}/task/{0}/children", std::process::id());
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        let done = shared.clients.iter().filter(|c| c.done.load(Ordering::SeqCst)).count();
+        let done = shared
+            .clients
+            .iter()
+            .filter(|c| c.done.load(Ordering::SeqCst))
+            .count();
         let ending = shared.stop.load(Ordering::SeqCst)
             || (seconds > 0 && start.elapsed() >= Duration::from_secs(seconds));
         if ending && stopping.is_none() {
@@ -277,7 +313,10 @@ fn watchdog(shared: &'static Shared, clients: usize, start: Instant, seconds: u6
         }
         if done >= clients || stopping.is_some_and(|t| t.elapsed() >= Duration::from_secs(5)) {
             let pids = std::fs::read_to_string(&children).unwrap_or_default();
-            for pid in pids.split_whitespace().filter_map(|p| p.parse::<libc::pid_t>().ok()) {
+            for pid in pids
+                .split_whitespace()
+                .filter_map(|p| p.parse::<libc::pid_t>().ok())
+            {
                 // SAFETY: a signal to a child of this process.
                 unsafe { libc::kill(pid, libc::SIGINT) };
             }
@@ -366,17 +405,32 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
         o.cores,
         o.port,
         o.seed,
-        if o.seconds > 0 { format!(", for {} s", o.seconds) } else { String::new() },
-        if o.until_crash { ", until the first crash" } else { "" }
+        if o.seconds > 0 {
+            format!(", for {} s", o.seconds)
+        } else {
+            String::new()
+        },
+        if o.until_crash {
+            ", until the first crash"
+        } else {
+            ""
+        }
     );
 
-    let run_client = |state: Option<State>, mut mgr: Manager, desc: ClientDescription| -> std::result::Result<(), Error> {
+    let run_client = |state: Option<State>,
+                      mut mgr: Manager,
+                      desc: ClientDescription|
+     -> std::result::Result<(), Error> {
         let id = desc.id();
         let slot = &shared.clients[id % 64];
         let machine = Machine::boot(o.budget).map_err(|e| Error::illegal_state(e.to_string()))?;
         // SAFETY: the map lives for the process; only this thread touches it.
         let edges = unsafe {
-            StdMapObserver::from_mut_ptr("edges", std::ptr::addr_of_mut!(EDGES) as *mut u8, MAP_SIZE)
+            StdMapObserver::from_mut_ptr(
+                "edges",
+                std::ptr::addr_of_mut!(EDGES) as *mut u8,
+                MAP_SIZE,
+            )
         };
         let edges = HitcountsMapObserver::new(edges);
         let mut feedback = MaxMapFeedback::new(&edges);
@@ -404,15 +458,28 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
         };
         if state.must_load_initial_inputs() {
             if let Some(dir) = &o.corpus {
-                state.load_initial_inputs_forced(&mut fuzzer, &mut executor, &mut mgr, &[dir.clone()])?;
+                state.load_initial_inputs_forced(
+                    &mut fuzzer,
+                    &mut executor,
+                    &mut mgr,
+                    std::slice::from_ref(dir),
+                )?;
             }
             // From an empty corpus: a few random inputs to mutate.
             let mut generator = RandBytesGenerator::new(NonZeroUsize::new(16).unwrap());
-            state.generate_initial_inputs_forced(&mut fuzzer, &mut executor, &mut generator, &mut mgr, 4)?;
+            state.generate_initial_inputs_forced(
+                &mut fuzzer,
+                &mut executor,
+                &mut generator,
+                &mut mgr,
+                4,
+            )?;
         }
-        let mut stages = tuple_list!(StdMutationalStage::new(HavocScheduledMutator::new(havoc_mutations())));
+        let mut stages = tuple_list!(StdMutationalStage::new(HavocScheduledMutator::new(
+            havoc_mutations()
+        )));
         let deadline = (o.seconds > 0).then(|| start + Duration::from_secs(o.seconds));
-        let fuzz_start = Instant::now();
+        let (fuzz_start, fuzz_cpu) = (Instant::now(), cpu_ns());
         let report = Duration::from_secs(o.report_secs.max(1));
         let mut found = false;
         loop {
@@ -423,14 +490,19 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
                 Err(e) => return Err(e),
             }
             slot.execs.store(*state.executions(), Ordering::Relaxed);
-            slot.busy_ns.store(fuzz_start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            slot.instructions.store(executor.machine.instructions.get(), Ordering::Relaxed);
+            slot.busy_ns
+                .store(fuzz_start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            slot.cpu_ns.store(cpu_ns() - fuzz_cpu, Ordering::Relaxed);
+            slot.instructions
+                .store(executor.machine.instructions.get(), Ordering::Relaxed);
             let solutions = state.solutions().count() as u64;
             slot.solutions.store(solutions, Ordering::Relaxed);
             if solutions > 0 && !found {
                 found = true;
                 let ns = start.elapsed().as_nanos() as u64;
-                let _ = shared.found_ns.compare_exchange(0, ns, Ordering::SeqCst, Ordering::SeqCst);
+                let _ = shared
+                    .found_ns
+                    .compare_exchange(0, ns, Ordering::SeqCst, Ordering::SeqCst);
                 if !o.quiet_clients {
                     println!(
                         "rehost: client {id} found a crash after {:.1} s ({} executions here); saved in {}",
@@ -443,7 +515,8 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
                     shared.stop.store(true, Ordering::SeqCst);
                 }
             }
-            if shared.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            if shared.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d)
+            {
                 state.request_stop();
             }
         }
@@ -473,27 +546,42 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
     }
 
     let wall = start.elapsed().as_secs_f64();
-    let ran = shared.clients.iter().filter(|s| s.execs.load(Ordering::Relaxed) > 0).count();
-    println!("rehost: {ran} clients ran (LibAFL launcher, cores {})", o.cores);
-    let (mut execs, mut rate, mut insns, mut solutions) = (0u64, 0f64, 0u64, 0u64);
+    let ran = shared
+        .clients
+        .iter()
+        .filter(|s| s.execs.load(Ordering::Relaxed) > 0)
+        .count();
+    println!(
+        "rehost: {ran} clients ran (LibAFL launcher, cores {})",
+        o.cores
+    );
+    let (mut execs, mut rate, mut cpu_rate, mut insns, mut solutions) =
+        (0u64, 0f64, 0f64, 0u64, 0u64);
     for (i, s) in shared.clients.iter().enumerate() {
-        let (e, busy) = (s.execs.load(Ordering::Relaxed), s.busy_ns.load(Ordering::Relaxed));
+        let (e, busy) = (
+            s.execs.load(Ordering::Relaxed),
+            s.busy_ns.load(Ordering::Relaxed),
+        );
         if e == 0 {
             continue;
         }
         let r = e as f64 / (busy as f64 / 1e9);
+        let cpu = s.cpu_ns.load(Ordering::Relaxed) as f64 / 1e9;
         println!(
-            "rehost: client {i}: {e} executions in {:.1} s: {r:.0} executions/s, {:.0} guest instructions per execution",
+            "rehost: client {i}: {e} executions in {:.1} s: {r:.0} executions/s ({:.0} per CPU second, {:.0}% of a CPU), {:.0} guest instructions per execution",
             busy as f64 / 1e9,
+            e as f64 / cpu,
+            100.0 * cpu / (busy as f64 / 1e9),
             s.instructions.load(Ordering::Relaxed) as f64 / e as f64
         );
         execs += e;
         rate += r;
+        cpu_rate += e as f64 / cpu;
         insns += s.instructions.load(Ordering::Relaxed);
         solutions += s.solutions.load(Ordering::Relaxed);
     }
     println!(
-        "rehost: {execs} executions in {wall:.1} s: {rate:.0} executions/s summed over clients, {:.0} guest instructions per execution",
+        "rehost: {execs} executions in {wall:.1} s: {rate:.0} executions/s summed over clients ({cpu_rate:.0} per CPU second), {:.0} guest instructions per execution",
         insns as f64 / execs.max(1) as f64
     );
     let found = shared.found_ns.load(Ordering::SeqCst);
@@ -506,6 +594,10 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         println!("rehost: no crash found");
-        Ok(if o.until_crash || o.expect_crash { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        Ok(if o.until_crash || o.expect_crash {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
     }
 }
