@@ -27,7 +27,7 @@ planted() {
 }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$bin" replay crashes/guard-overflow.bin > "$out/replay.txt"
+"$bin" replay --check crashes/guard-overflow.bin > "$out/replay.txt"
 planted "$out/replay.txt"
 
 # clients RUN_OUTPUT: the launcher ran two clients and found the crash.
@@ -41,7 +41,7 @@ timeout 120 "$bin" fuzz --cores 0-1 --port "$port" --seed 1 --seconds 10 --expec
     --corpus crashes --solutions "$out/from-input" --report-secs 5 --quiet-clients \
     | tee "$out/from-input.txt" | grep -v '^\[' || { tail -20 "$out/from-input.txt"; exit 1; }
 clients "$out/from-input.txt"
-"$bin" replay "$out"/from-input/* > "$out/replay.txt"
+"$bin" replay --check "$out"/from-input/* > "$out/replay.txt"
 planted "$out/replay.txt"
 
 echo "--- 2 cores, from an empty corpus, until the planted bug (at most 60 s)"
@@ -49,6 +49,6 @@ timeout 120 "$bin" fuzz --cores 0-1 --port "$port" --seed 1 --seconds 60 --until
     --solutions "$out/from-empty" --report-secs 5 --quiet-clients \
     | tee "$out/from-empty.txt" | grep -v '^\[' || { tail -20 "$out/from-empty.txt"; exit 1; }
 clients "$out/from-empty.txt"
-"$bin" replay "$out"/from-empty/* > "$out/replay.txt"
+"$bin" replay --check "$out"/from-empty/* > "$out/replay.txt"
 planted "$out/replay.txt"
 echo "ok   rehost: firmware image, build, replay and both campaigns in $(($(date +%s) - start)) s"

@@ -337,6 +337,21 @@ impl Machine {
         outcome
     }
 
+    /// Restores the snapshot and compares the whole machine with it
+    /// (memory byte for byte, the map's table, the UART's and the CPU's
+    /// state): `replay --check` runs it after every input.
+    pub fn check_restore(&self) -> Result<(), String> {
+        let mut snap = self.snap.borrow_mut();
+        self.map.restore(&mut **snap).map_err(|e| e.to_string())?;
+        match self.map.diff(&**snap, &mut [0; 256]) {
+            Ok(None) => Ok(()),
+            Ok(Some(d)) => Err(format!(
+                "the restored machine differs from its snapshot: {d:?}"
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// Steps the CPU; returns how it stopped and the instructions run.
     fn step_until_idle(&self, edges: &mut [u8; MAP_SIZE], budget: u64) -> (Outcome, u64) {
         let mut hart = self.cpu.hart.borrow_mut();

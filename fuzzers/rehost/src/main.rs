@@ -11,7 +11,7 @@
 //!               [--solutions DIR] [--max-len 64] [--budget N]
 //!               [--report-secs 3] [--quiet-clients]
 //! rehost plain-loop [--seconds N] [--seed 1] [--max-len 64] [--budget N]
-//! rehost replay FILE...
+//! rehost replay [--check] FILE...
 //! ```
 
 mod machine;
@@ -68,6 +68,7 @@ struct Options {
     budget: u64,
     max_len: usize,
     quiet_clients: bool,
+    check: bool,
     report_secs: u64,
     files: Vec<PathBuf>,
 }
@@ -87,6 +88,7 @@ fn parse_args() -> Result<Options, String> {
         budget: 200_000,
         max_len: 64,
         quiet_clients: false,
+        check: false,
         report_secs: 3,
         files: vec![],
     };
@@ -115,6 +117,7 @@ fn parse_args() -> Result<Options, String> {
             "--max-len" => o.max_len = num(value("--max-len")?, "--max-len")?.max(1) as usize,
             "--report-secs" => o.report_secs = num(value("--report-secs")?, "--report-secs")?,
             "--quiet-clients" => o.quiet_clients = true,
+            "--check" => o.check = true,
             "--plain-loop" => o.mode = "plain-loop".into(),
             "-h" | "--help" => return Err(String::new()),
             f if o.mode == "replay" && !f.starts_with("--") => o.files.push(f.into()),
@@ -128,7 +131,7 @@ const USAGE: &str = "usage:
   rehost [fuzz] [--cores 0-1] [--port 31337] [--seed 1] [--seconds N] [--until-crash] [--expect-crash]
                 [--corpus DIR] [--solutions DIR] [--max-len 64] [--budget N] [--report-secs 3] [--quiet-clients]
   rehost plain-loop [--seconds N] [--seed 1] [--max-len 64] [--budget N]
-  rehost replay FILE...";
+  rehost replay [--check] FILE...";
 
 fn main() -> ExitCode {
     let o = match parse_args() {
@@ -171,6 +174,18 @@ fn replay(o: &Options) -> Res<ExitCode> {
         let before = m.instructions.get();
         let outcome = m.run(&input, &mut edges);
         let n = m.instructions.get() - before;
+        if o.check {
+            // The restore brings the whole machine back, and a second run
+            // of the input does exactly what the first did.
+            m.check_restore()?;
+            let again = m.run(&input, &mut edges);
+            if format!("{again:?}") != format!("{outcome:?}")
+                || m.instructions.get() - before != 2 * n
+            {
+                return Err(format!("{}: a second run differs: {again:?}", f.display()).into());
+            }
+            m.check_restore()?;
+        }
         match outcome {
             Outcome::Fault(fault) => println!(
                 "{}: {} bytes: guest fault after {n} instructions: {fault}{}",
