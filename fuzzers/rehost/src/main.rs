@@ -8,7 +8,7 @@
 //! ```text
 //! rehost [fuzz] [--cores 0-1] [--port 31337] [--seed 1] [--seconds N]
 //!               [--until-crash] [--expect-crash] [--corpus DIR]
-//!               [--solutions DIR] [--max-len 64] [--budget N]
+//!               [--solutions DIR] [--max-len 64] [--stack-pow 7] [--budget N]
 //!               [--report-secs 3] [--quiet-clients]
 //! rehost plain-loop [--seconds N] [--seed 1] [--max-len 64] [--budget N]
 //! rehost replay [--check] FILE...
@@ -69,6 +69,7 @@ struct Options {
     max_len: usize,
     quiet_clients: bool,
     check: bool,
+    stack_pow: usize,
     report_secs: u64,
     files: Vec<PathBuf>,
 }
@@ -89,6 +90,7 @@ fn parse_args() -> Result<Options, String> {
         max_len: 64,
         quiet_clients: false,
         check: false,
+        stack_pow: 7,
         report_secs: 3,
         files: vec![],
     };
@@ -118,6 +120,9 @@ fn parse_args() -> Result<Options, String> {
             "--report-secs" => o.report_secs = num(value("--report-secs")?, "--report-secs")?,
             "--quiet-clients" => o.quiet_clients = true,
             "--check" => o.check = true,
+            "--stack-pow" => {
+                o.stack_pow = num(value("--stack-pow")?, "--stack-pow")?.clamp(1, 7) as usize
+            }
             "--plain-loop" => o.mode = "plain-loop".into(),
             "-h" | "--help" => return Err(String::new()),
             f if o.mode == "replay" && !f.starts_with("--") => o.files.push(f.into()),
@@ -129,7 +134,7 @@ fn parse_args() -> Result<Options, String> {
 
 const USAGE: &str = "usage:
   rehost [fuzz] [--cores 0-1] [--port 31337] [--seed 1] [--seconds N] [--until-crash] [--expect-crash]
-                [--corpus DIR] [--solutions DIR] [--max-len 64] [--budget N] [--report-secs 3] [--quiet-clients]
+                [--corpus DIR] [--solutions DIR] [--max-len 64] [--stack-pow 7] [--budget N] [--report-secs 3] [--quiet-clients]
   rehost plain-loop [--seconds N] [--seed 1] [--max-len 64] [--budget N]
   rehost replay [--check] FILE...";
 
@@ -490,9 +495,10 @@ fn fuzz(o: &Options) -> Res<ExitCode> {
                 4,
             )?;
         }
-        let mut stages = tuple_list!(StdMutationalStage::new(HavocScheduledMutator::new(
-            havoc_mutations()
-        )));
+        // Havoc stacks 2 to 2^stack_pow mutations per execution (LibAFL's
+        // default: 2^7).
+        let mutator = HavocScheduledMutator::with_max_stack_pow(havoc_mutations(), o.stack_pow);
+        let mut stages = tuple_list!(StdMutationalStage::new(mutator));
         let deadline = (o.seconds > 0).then(|| start + Duration::from_secs(o.seconds));
         let (fuzz_start, fuzz_cpu) = (Instant::now(), cpu_ns());
         let report = Duration::from_secs(o.report_secs.max(1));
