@@ -31,9 +31,13 @@ type Sram = ShardedMemory<16, 4096>;
 /// Room for flash, SRAM (split in three by the guard page) and the UART.
 const REGIONS: usize = 8;
 type Map = OwnerMap<'static, REGIONS>;
-/// One memory (SRAM; flash is frozen and needs none), two states (the
-/// UART's and the CPU's), their bytes.
-type Snap = MachineSnapshot<'static, 'static, REGIONS, 1, 2, 256>;
+/// The machine snapshot: one memory registered (SRAM; flash is frozen and
+/// needs none), two states (the UART's and the CPU's, 144 bytes). The
+/// capacities are the default ones (4 memories, 8 states, 256 bytes) so
+/// that `new_boxed` names the same snapshot before and after vm-mem's
+/// issue 25 (which kept `new`/`new_boxed` for these and added
+/// `new_sized_boxed` for others).
+type Snap = MachineSnapshot<'static, 'static, REGIONS, 4, 8, 256>;
 
 pub const FLASH_BASE: u64 = 0x0000_0000;
 pub const SRAM_BASE: u64 = 0x2000_0000;
