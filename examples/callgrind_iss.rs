@@ -134,7 +134,7 @@ fn accesses_per_run(program: &iss::Program) -> Result<u64, VmError> {
 
 /// A per-step cursor stepped at every instruction fetch: its validation
 /// point, as an interpreter calls `step` once per instruction.
-struct Stepped<'m, 'a>(Cursor<'m, 'a, 4, 4, &'m MemoryMap<'a, 4>, PerStep>);
+struct Stepped<'m, 'a>(Cursor<'m, 'a, 4, 16, &'m MemoryMap<'a, 4>, PerStep>);
 
 impl Bus for Stepped<'_, '_> {
     #[inline(always)]

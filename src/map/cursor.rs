@@ -79,7 +79,7 @@ use crate::shard::SharedPage;
 ///
 /// /// A vCPU that owns its handle on the machine.
 /// struct Vcpu {
-///     bus: Cursor<'static, 'static, 4, 4, Arc<MemoryMap<'static, 4>>>,
+///     bus: Cursor<'static, 'static, 4, 16, Arc<MemoryMap<'static, 4>>>,
 /// }
 ///
 /// let map = Arc::new(MemoryMap::<'static, 4>::new());
@@ -93,7 +93,7 @@ pub struct Cursor<
     'm,
     'a,
     const N: usize,
-    const H: usize = 4,
+    const H: usize = 16,
     R = &'m MemoryMap<'a, N, H>,
     V = PerAccess,
 > {

@@ -291,7 +291,7 @@ pub struct MachineSnapshot<
     const M: usize = SNAPSHOT_MEMORIES,
     const D: usize = SNAPSHOT_DEVICES,
     const B: usize = SNAPSHOT_STATE_BYTES,
-    const H: usize = 4,
+    const H: usize = 16,
 > {
     /// Everything but the device-state arena.
     head: Head<'a, 's, N, M, D, H>,

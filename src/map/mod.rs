@@ -67,7 +67,7 @@ use table::Table;
 use view::View;
 
 /// A live map of up to `N` regions (RAM, ROM, MMIO) and `H` access hooks
-/// (default 4) at `u64` guest addresses, borrowing its memories, devices
+/// (default 16: a fuzzer's dozen watchpoints; 4 to 8 suit firmware, each hook slot costs about 130 bytes of the map) at `u64` guest addresses, borrowing its memories, devices
 /// and hooks for `'a`. No heap: it is plain data, `const`-constructible,
 /// so it lives in a `static`, on the stack, or in its owner's struct.
 ///
@@ -276,7 +276,7 @@ use view::View;
 /// assert_eq!(map.regions().len(), 2); // unchanged
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct MemoryMap<'a, const N: usize, const H: usize = 4> {
+pub struct MemoryMap<'a, const N: usize, const H: usize = 16> {
     table: Table<'a, N, H>,
     /// The demand-mapping handler, called on the miss path only.
     demand: demand::Handlers<'a>,

@@ -83,7 +83,7 @@ type Lent<'a> = Option<(*const u8, OwnedRam<'a>)>;
 /// fn shared<T: Sync>() {}
 /// shared::<vm_mem::OwnerMap<'static, 4>>();
 /// ```
-pub struct OwnerMap<'a, const N: usize, const H: usize = 4> {
+pub struct OwnerMap<'a, const N: usize, const H: usize = 16> {
     /// Kept private: a shared `&MemoryMap` would let other threads reach
     /// the memories this map stores to with plain stores.
     map: MemoryMap<'a, N, H>,
