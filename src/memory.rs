@@ -241,10 +241,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// validated load; anything else one tail call out of line.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        if let Some((shard, off)) = self.in_shard(addr, T::SIZE) {
-            if let Some(v) = shard.read(off, T::SIZE) {
-                return Ok(T::from_u64_truncating(v));
-            }
+        if let Some((shard, off)) = self.in_shard(addr, T::SIZE)
+            && let Some(v) = shard.read(off, T::SIZE)
+        {
+            return Ok(T::from_u64_truncating(v));
         }
         self.read_slow_typed(addr)
     }
