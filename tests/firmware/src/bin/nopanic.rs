@@ -103,7 +103,9 @@ fn probe(mem: &mut Mem) -> u32 {
         {
             // Memory holds 01 02 03 04 05 06 07 08 (the big-endian write).
             let w = v.fetch_add::<u64>(a, 1).map(|_| ());
-            let r = v.compare_exchange::<u32>(a, 0x0403_0202, 7).map(|r| r.is_ok());
+            let r = v
+                .compare_exchange::<u32>(a, 0x0403_0202, 7)
+                .map(|r| r.is_ok());
             check(8, w, r);
         }
         #[cfg(feature = "probe-bulk")]
