@@ -27,6 +27,7 @@
 mod config;
 mod update;
 mod machine;
+mod machine_report;
 mod demand;
 mod cursor;
 mod access;
@@ -52,10 +53,8 @@ pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
 pub use device_state::DeviceState;
 pub use error::{MapError, MapErrorKind};
 pub use hooks::{AccessHook, HookId, WriteData};
-pub use machine::{
-    Difference, MachineError, MachineSnapshot, Restored, SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES,
-    SNAPSHOT_STATE_BYTES,
-};
+pub use machine::{MachineSnapshot, SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES, SNAPSHOT_STATE_BYTES};
+pub use machine_report::{Difference, MachineError, Restored};
 pub use mmio::MmioDevice;
 pub use name::{Name, NAME_BYTES};
 pub use owner::OwnerMap;
