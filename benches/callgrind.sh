@@ -36,7 +36,13 @@ if ! [[ $short =~ ^[0-9]+$ && $long =~ ^[0-9]+$ ]] || ((long <= short)); then
 fi
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 
-modes=(vec exclusive shared map cursor cursor_step owner)
+# The per-step cursor is the toy's alone: it steps at each instruction
+# fetch, which rrs-lib's memory interface does not tell apart.
+if $real; then
+    modes=(vec exclusive shared map cursor owner)
+else
+    modes=(vec exclusive shared map cursor cursor_step owner)
+fi
 # target_dir DIR: where cargo puts the build of the package in DIR.
 target_dir() {
     (cd "$1" && cargo metadata --format-version 1 --no-deps |
