@@ -338,7 +338,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             return Ok(None);
         };
         match shard.write_guard(|| self.is_read_only()) {
-            Some(g) => Ok(Some((g, off))),
+            // Its writes mark the shard in the summary (the slow path).
+            Some(g) => Ok(Some((
+                g.map(|g| g.tracked(self.shards.track(addr >> Self::SHIFT))),
+                off,
+            ))),
             None => Err(Self::read_only(access, addr, size)),
         }
     }
@@ -461,9 +465,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             let Some(shard) = self.shards.get(run.shard) else {
                 break; // unreachable: `runs` checked the range
             };
-            let Some(mut g) = shard.write_guard(|| self.is_read_only()) else {
+            let Some(g) = shard.write_guard(|| self.is_read_only()) else {
                 return Err(Self::read_only(Access::Write, addr, len));
             };
+            let mut g = g.map(|g| g.tracked(self.shards.track(run.shard)));
             // Cannot fail: `runs` keeps every run inside its shard.
             let _stored = f(&mut g, &run);
         }

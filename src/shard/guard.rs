@@ -9,7 +9,9 @@
 
 use super::handle::{low_bytes, Fixed, GShard, Geometry};
 use super::storage::{Ctl, Word, W};
+use super::storage::{CHANGED, DIRTY};
 use super::store::{Src, WordStore};
+use super::track::{line_runs, Track};
 use crate::section::{lock_in, lock_masked, Masked, Section};
 use crate::sync::Ordering;
 use core::ptr::NonNull;
@@ -121,6 +123,7 @@ impl<'a, G: Geometry> GShard<'a, G> {
         Some(GShardWrite {
             _guard: self.ctl().lock.try_write_weak()?,
             shard: *self,
+            track: None,
         })
     }
 
@@ -202,9 +205,17 @@ impl<G: Geometry> GShardRead<'_, G> {
 /// it never hands out `&mut`: every store goes through
 /// [`modify`](ShardWrite::modify), which brackets it with the sequence
 /// counter and stores whole words.
+///
+/// A guard on a memory's own shard carries where the shard sits in the
+/// memory's summary ([`Track`], `tracked`): its writes mark whatever is
+/// missing. A guard on a page of a map's cache carries none: its writes
+/// refuse (store nothing, `None`) a shard whose marks are not all set, so
+/// the first write to a shard since the baseline, and every write to a
+/// memory that keeps lines, takes the map's slow path, which marks.
 pub(crate) struct GShardWrite<'a, G: Geometry> {
     _guard: RwLockWriteGuard<'a, ()>,
     pub(super) shard: GShard<'a, G>,
+    track: Option<Track<'a>>,
 }
 
 impl<'a, G: Geometry> GShardWrite<'a, G> {
@@ -214,32 +225,53 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
         self.shard.read_impl(off, size, Contended::Locked)
     }
 
-    /// Runs `f` as one write: marks the shard, opens a write section of
-    /// its counter ([`SeqLock::write`](crate::seqlock::SeqLock::write):
-    /// counter odd), lets `f` store through a [`WordStore`], and closes the
-    /// section (counter even) when `f` returns or unwinds. All inside a
+    /// This guard, writing the memory's shard `track.i` (whose summary
+    /// `track` reaches): its writes mark what is missing.
+    #[inline(always)]
+    pub(crate) fn tracked(self, track: Track<'a>) -> Self {
+        GShardWrite {
+            track: Some(track),
+            ..self
+        }
+    }
+
+    /// Runs `f` as one write of bytes `off..off + len`: marks the shard
+    /// (the slow path only if a mark or a line is missing), opens a write
+    /// section of its counter
+    /// ([`SeqLock::write`](crate::seqlock::SeqLock::write): counter odd),
+    /// lets `f` store through a [`WordStore`], and closes the section
+    /// (counter even) when `f` returns or unwinds. All inside a
     /// [`Section`] (nested, so free, under a [`Masked`] guard; the one a
     /// batch's bare guard needs), so no interrupt sees the counter odd.
+    /// `None` (nothing stored, `f` not run) if something is missing and the
+    /// guard has no [`Track`] (a page's: see the type's docs).
     #[inline(always)]
-    pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, G>) -> R) -> R {
+    pub(crate) fn modify<R>(
+        &mut self,
+        off: usize,
+        len: usize,
+        f: impl FnOnce(&WordStore<'a, G>) -> R,
+    ) -> Option<R> {
         let _section = Section::enter();
         let shard = self.shard;
-        shard.mark();
+        if !shard.is_all_marked() {
+            self.track?.mark(shard.len(), off, len);
+        }
         // `&mut self`: the write lock is held, and by this guard only, so
         // this is the counter's one writer. Dropped before `_section`: the
         // counter is even before the section ends.
         let _seq = shard.seq().write();
-        f(&WordStore::new(shard))
+        Some(f(&WordStore::new(shard)))
     }
 
     /// Stores the low `size` bytes of `v` at `off` as one write; `None`
-    /// (nothing stored) if they do not fit.
+    /// (nothing stored) if they do not fit (or see [`modify`](Self::modify)).
     #[inline(always)]
     pub(crate) fn write(&mut self, off: usize, size: usize, v: u64) -> Option<()> {
         if off.checked_add(size)? > self.shard.len() {
             return None;
         }
-        self.modify(|s| s.store_value(off, size, u128::from(v)))
+        self.modify(off, size, |s| s.store_value(off, size, u128::from(v)))?
     }
 
     /// Copies `src` to `off..off + src.len()` as one write.
@@ -248,7 +280,7 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
         if off.checked_add(src.len())? > self.shard.len() {
             return None;
         }
-        self.modify(|s| s.store_bytes(off, Src::Bytes(src)))
+        self.modify(off, src.len(), |s| s.store_bytes(off, Src::Bytes(src)))?
     }
 
     /// Sets `off..off + len` to `byte` as one write.
@@ -257,7 +289,34 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
         if off.checked_add(len)? > self.shard.len() {
             return None;
         }
-        self.modify(|s| s.store_bytes(off, Src::Fill(byte, len)))
+        self.modify(off, len, |s| s.store_bytes(off, Src::Fill(byte, len)))?
+    }
+
+    /// A restore's write: copies back the bytes of `lines` (`usize::MAX`:
+    /// every byte) from `src`, the snapshot's copy of the whole shard, as
+    /// one write; then marks the shard dirty in the user's log (its bytes
+    /// changed), clears its "changed since the baseline" mark and its line
+    /// word. Neither marks nor notes it changed: restore makes it equal to
+    /// the baseline. `None` (nothing done) if `src` is not one shard long.
+    pub(crate) fn put_back(&mut self, src: &[u8], lines: usize) -> Option<()> {
+        let n = self.shard.len();
+        if src.len() != n {
+            return None;
+        }
+        let _section = Section::enter();
+        let shard = self.shard;
+        {
+            let _seq = shard.seq().write();
+            let store = WordStore::new(shard);
+            for run in line_runs(n, lines) {
+                let part = src.get(run.clone())?;
+                store.store_bytes(run.start, Src::Bytes(part))?;
+            }
+        }
+        shard.set_marks(DIRTY);
+        self.clear_marks(CHANGED);
+        shard.set_lines(0);
+        Some(())
     }
 
     /// Clears the bits of `mask` while the lock is held (after a restore).
@@ -276,8 +335,11 @@ mod tests {
         let shards = Shards::<1, 64>::new();
         let shard = shards.get(0).unwrap();
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut g = shard.write_guard(|| false).unwrap();
-            g.modify(|s| {
+            let mut g = shard
+                .write_guard(|| false)
+                .unwrap()
+                .map(|g| g.tracked(shards.track(0)));
+            g.modify(0, 8, |s| {
                 let _ = s.store_value(0, 8, 1);
                 panic!("a store unwinds half-way");
             })
@@ -287,7 +349,8 @@ mod tests {
         // Readers validate again, and the next write brackets correctly.
         let s = shard.seq().begin().expect("counter even");
         assert!(shard.seq().validate(s));
-        shard.write_guard(|| false).unwrap().write(4, 8, 7).unwrap();
+        let mut g = shard.write_guard(|| false).unwrap();
+        g.write(4, 8, 7).unwrap();
         assert_eq!(shard.read(4, 8), Some(7));
         assert_eq!(shard.seq().stamp(), 4);
     }
