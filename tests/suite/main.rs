@@ -31,4 +31,5 @@ mod model;
 mod review2;
 mod slices;
 mod snapshot;
+mod snapshot_speed;
 mod straddle;
