@@ -612,6 +612,38 @@ mod tests {
     }
 
     #[test]
+    fn line_tracking_copies_only_the_written_lines() {
+        let mut mem = ShardedMemory::<2, 4096>::new();
+        let mut snap = Snapshot::<2, 4096>::new();
+        mem.set_line_tracking(true);
+        mem.snapshot(&mut snap);
+        mem.write_u32(64 * 3 + 62, u32::MAX).unwrap(); // lines 3 and 4
+        mem.exclusive().write_u8(64 * 40, 1).unwrap(); // line 40
+                                                       // Bytes changed behind the marks' back (only a unit test can):
+                                                       // line 10 of shard 0, and shard 1, which nothing wrote.
+        mem.shards.flat_mut()[64 * 10] = 7;
+        mem.shards.flat_mut()[4096 + 5] = 7;
+        assert_eq!(mem.restore(&snap).unwrap(), 1);
+        assert_eq!(mem.read_u32(64 * 3 + 62).unwrap(), 0);
+        assert_eq!(mem.read_u8(64 * 40).unwrap(), 0);
+        assert_eq!(mem.read_u8(64 * 10).unwrap(), 7, "line 10 was not copied");
+        assert_eq!(mem.read_u8(4096 + 5).unwrap(), 7, "shard 1 was not copied");
+        // Re-taking the baseline copies the written lines only, too.
+        mem.write_u8(64 * 20, 5).unwrap();
+        mem.shards.flat_mut()[64 * 21] = 9;
+        mem.snapshot(&mut snap);
+        assert_eq!(snap.shard(0).unwrap()[64 * 20], 5);
+        assert_eq!(snap.shard(0).unwrap()[64 * 21], 0, "line 21 was not copied");
+        assert_eq!(snap.shard(0).unwrap()[64 * 10], 0, "line 10 was not copied");
+        // Without line tracking the whole shard comes back.
+        mem.set_line_tracking(false);
+        mem.write_u8(0, 1).unwrap();
+        assert_eq!(mem.restore(&snap).unwrap(), 1);
+        assert_eq!(mem.read_u8(64 * 10).unwrap(), 0);
+        assert_eq!(mem.read_u8(64 * 21).unwrap(), 0);
+    }
+
+    #[test]
     fn an_untracked_snapshot_is_never_a_baseline() {
         let mem = ShardedMemory::<4, 64>::new();
         let mut a = Snapshot::<4, 64>::new();

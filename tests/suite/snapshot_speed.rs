@@ -71,6 +71,8 @@ fn write_shared(mem: &Mem, round: usize) {
     mem.write_bytes(4096 * (4 + round % 11) - 40, &[0xee; 100])
         .unwrap(); // bulk, across a shard edge
     mem.fill(spot(round, 6), 9, 0xcd).unwrap();
+    mem.write_u32(spot(round, 14) | 62, v as u32).unwrap(); // across a line edge
+    mem.fill(spot(round, 15) & !63 | 30, 130, 0x3e).unwrap(); // four lines
     let mut b = mem.batch();
     b.write_u32(spot(round, 7) & !3, v as u32).unwrap();
     b.write_u16(spot(round, 8), v as u16).unwrap();
@@ -88,6 +90,8 @@ fn write_exclusive(mem: &mut Mem, round: usize) {
     view.write_bytes(4096 * (6 + round % 9) - 8, &[0x77; 16])
         .unwrap();
     view.fill(spot(round, 12), 3, 0x99).unwrap();
+    view.write_u64(spot(round, 16) | 60, v).unwrap(); // across a line edge
+    view.fill(spot(round, 17) & !63 | 1, 200, 0x9e).unwrap(); // four lines
     view.slice_mut(spot(round, 13), 5).unwrap().fill(0x11);
 }
 
@@ -101,6 +105,8 @@ fn write_map(map: &MemoryMap<'_, 4>, round: usize) {
     map.fetch_add_u64(a(1) & !7, 3).unwrap();
     map.write_bytes(a(2), &[0x5a; 33]).unwrap();
     map.fill(a(3), 17, 0xa5).unwrap();
+    map.write_u64(a(13) | 60, v).unwrap(); // across a line edge
+    map.fill(a(14) & !63 | 9, 190, 0xb6).unwrap(); // four lines
     let cpu = map.cpu();
     for k in 4..12 {
         // Twice on one page: the first may take the slow path, the second
@@ -131,6 +137,8 @@ fn write_owner(owner: &mut OwnerMap<'_, 4>, round: usize) {
     owner.fetch_add_u32(a(8) & !3, 5).unwrap();
     owner.write_bytes(a(9), &[0x3c; 70]).unwrap();
     owner.fill(a(10), 6, 0xc3).unwrap();
+    owner.write_u32(a(12) | 62, v as u32).unwrap(); // across a line edge
+    owner.fill(a(13) & !63 | 7, 150, 0x1d).unwrap(); // three lines
     owner.slice_mut(a(11), 12).unwrap().fill(0x42);
 }
 
