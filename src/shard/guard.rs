@@ -123,7 +123,6 @@ impl<'a, G: Geometry> GShard<'a, G> {
         Some(GShardWrite {
             _guard: self.ctl().lock.try_write_weak()?,
             shard: *self,
-            track: None,
         })
     }
 
@@ -206,16 +205,17 @@ impl<G: Geometry> GShardRead<'_, G> {
 /// [`modify`](ShardWrite::modify), which brackets it with the sequence
 /// counter and stores whole words.
 ///
-/// A guard on a memory's own shard carries where the shard sits in the
-/// memory's summary ([`Track`], `tracked`): its writes mark whatever is
-/// missing. A guard on a page of a map's cache carries none: its writes
-/// refuse (store nothing, `None`) a shard whose marks are not all set, so
-/// the first write to a shard since the baseline, and every write to a
-/// memory that keeps lines, takes the map's slow path, which marks.
+/// A typed [`write`](Self::write) refuses (stores nothing, `None`) a
+/// shard whose marks are not all set: the hot path is a load and a
+/// compare. Its caller then writes with
+/// [`write_tracked`](Self::write_tracked), giving where the shard sits in
+/// its memory's summary ([`Track`]), which marks whatever is missing (the
+/// first write to a shard since the baseline, and every write to a memory
+/// that keeps lines). A page of a map's cache has no [`Track`]: there the
+/// map's slow path, which has one, writes.
 pub(crate) struct GShardWrite<'a, G: Geometry> {
     _guard: RwLockWriteGuard<'a, ()>,
     pub(super) shard: GShard<'a, G>,
-    track: Option<Track<'a>>,
 }
 
 impl<'a, G: Geometry> GShardWrite<'a, G> {
@@ -225,29 +225,20 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
         self.shard.read_impl(off, size, Contended::Locked)
     }
 
-    /// This guard, writing the memory's shard `track.i` (whose summary
-    /// `track` reaches): its writes mark what is missing.
-    #[inline(always)]
-    pub(crate) fn tracked(self, track: Track<'a>) -> Self {
-        GShardWrite {
-            track: Some(track),
-            ..self
-        }
-    }
-
-    /// Runs `f` as one write of bytes `off..off + len`: marks the shard
-    /// (the slow path only if a mark or a line is missing), opens a write
-    /// section of its counter
-    /// ([`SeqLock::write`](crate::seqlock::SeqLock::write): counter odd),
-    /// lets `f` store through a [`WordStore`], and closes the section
+    /// Runs `f` as one write of bytes `off..off + len`: if a mark or a
+    /// line is missing, marks the shard with `mark(ctl, off, len)` (given
+    /// its control block: the slow path), opens a write section of its
+    /// counter ([`SeqLock::write`](crate::seqlock::SeqLock::write): counter
+    /// odd), lets `f` store through a [`WordStore`], and closes the section
     /// (counter even) when `f` returns or unwinds. All inside a
     /// [`Section`] (nested, so free, under a [`Masked`] guard; the one a
     /// batch's bare guard needs), so no interrupt sees the counter odd.
-    /// `None` (nothing stored, `f` not run) if something is missing and the
-    /// guard has no [`Track`] (a page's: see the type's docs).
+    /// `None` (nothing stored, `f` not run) if something is missing and
+    /// there is no `mark` (see the type's docs).
     #[inline(always)]
     pub(crate) fn modify<R>(
         &mut self,
+        mark: Option<impl FnOnce(&'a Ctl, usize, usize)>,
         off: usize,
         len: usize,
         f: impl FnOnce(&WordStore<'a, G>) -> R,
@@ -255,7 +246,7 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
         let _section = Section::enter();
         let shard = self.shard;
         if !shard.is_all_marked() {
-            self.track?.mark(shard.len(), off, len);
+            mark?(shard.ctl(), off, len);
         }
         // `&mut self`: the write lock is held, and by this guard only, so
         // this is the counter's one writer. Dropped before `_section`: the
@@ -265,31 +256,89 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
     }
 
     /// Stores the low `size` bytes of `v` at `off` as one write; `None`
-    /// (nothing stored) if they do not fit (or see [`modify`](Self::modify)).
+    /// (nothing stored) if they do not fit, or if the shard's marks are
+    /// not all set (then [`write_with`](Self::write_with) writes).
     #[inline(always)]
     pub(crate) fn write(&mut self, off: usize, size: usize, v: u64) -> Option<()> {
+        self.modify(None::<fn(&Ctl, usize, usize)>, off, size, |s| {
+            s.store_value(off, size, u128::from(v))
+        })?
+    }
+
+    /// Whether the shard's marks are all set and it keeps no lines: a
+    /// write needs to mark nothing (the lock held keeps it so, but for the
+    /// user's dirty mark, which `take_dirty` may clear at any time).
+    #[inline(always)]
+    pub(crate) fn is_all_marked(&self) -> bool {
+        self.shard.is_all_marked()
+    }
+
+    /// [`write`](Self::write) with no test of the marks: the caller saw
+    /// [`is_all_marked`](Self::is_all_marked) under this guard.
+    #[inline(always)]
+    pub(crate) fn write_marked(&mut self, off: usize, size: usize, v: u64) -> Option<()> {
         if off.checked_add(size)? > self.shard.len() {
             return None;
         }
-        self.modify(off, size, |s| s.store_value(off, size, u128::from(v)))?
+        let _section = Section::enter();
+        let shard = self.shard;
+        // As in `modify`.
+        let _seq = shard.seq().write();
+        WordStore::new(shard).store_value(off, size, u128::from(v))
     }
 
-    /// Copies `src` to `off..off + src.len()` as one write.
+    /// [`write`](Self::write) that marks what is missing with
+    /// `mark(ctl, off, len)` (a memory's own shard: `Shards::mark_cold`,
+    /// which finds where the shard sits in the summary). `None` if the value
+    /// does not fit, or `mark` refused.
+    #[inline(always)]
+    pub(crate) fn write_with(
+        &mut self,
+        off: usize,
+        size: usize,
+        v: u64,
+        mark: impl FnOnce(&'a Ctl, usize, usize),
+    ) -> Option<()> {
+        if off.checked_add(size)? > self.shard.len() {
+            return None;
+        }
+        self.modify(Some(mark), off, size, |s| {
+            s.store_value(off, size, u128::from(v))
+        })?
+    }
+
+    /// Copies `src` to `off..off + src.len()` as one write of the memory's
+    /// shard `track.i`.
     #[inline]
-    pub(crate) fn copy_in(&mut self, off: usize, src: &[u8]) -> Option<()> {
+    pub(crate) fn copy_in(&mut self, track: Track<'a>, off: usize, src: &[u8]) -> Option<()> {
         if off.checked_add(src.len())? > self.shard.len() {
             return None;
         }
-        self.modify(off, src.len(), |s| s.store_bytes(off, Src::Bytes(src)))?
+        let n = self.shard.len();
+        let mark = |_: &Ctl, o, l| track.mark(n, o, l);
+        self.modify(Some(mark), off, src.len(), |s| {
+            s.store_bytes(off, Src::Bytes(src))
+        })?
     }
 
-    /// Sets `off..off + len` to `byte` as one write.
+    /// Sets `off..off + len` of the memory's shard `track.i` to `byte` as
+    /// one write.
     #[inline]
-    pub(crate) fn fill(&mut self, off: usize, len: usize, byte: u8) -> Option<()> {
+    pub(crate) fn fill(
+        &mut self,
+        track: Track<'a>,
+        off: usize,
+        len: usize,
+        byte: u8,
+    ) -> Option<()> {
         if off.checked_add(len)? > self.shard.len() {
             return None;
         }
-        self.modify(off, len, |s| s.store_bytes(off, Src::Fill(byte, len)))?
+        let n = self.shard.len();
+        let mark = |_: &Ctl, o, l| track.mark(n, o, l);
+        self.modify(Some(mark), off, len, |s| {
+            s.store_bytes(off, Src::Fill(byte, len))
+        })?
     }
 
     /// A restore's write: copies back the bytes of `lines` (`usize::MAX`:
@@ -335,14 +384,16 @@ mod tests {
         let shards = Shards::<1, 64>::new();
         let shard = shards.get(0).unwrap();
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut g = shard
-                .write_guard(|| false)
-                .unwrap()
-                .map(|g| g.tracked(shards.track(0)));
-            g.modify(0, 8, |s| {
-                let _ = s.store_value(0, 8, 1);
-                panic!("a store unwinds half-way");
-            })
+            let mut g = shard.write_guard(|| false).unwrap();
+            g.modify(
+                Some(|_: &crate::shard::storage::Ctl, o, l| shards.track(0).mark(64, o, l)),
+                0,
+                8,
+                |s| {
+                    let _ = s.store_value(0, 8, 1);
+                    panic!("a store unwinds half-way");
+                },
+            )
         }));
         assert!(unwound.is_err());
         assert_eq!(shard.seq().stamp(), 2, "closed");

@@ -30,6 +30,8 @@ pub(crate) struct ShardPair<'a, G: Geometry> {
 pub(crate) struct PairWrite<'a, G: Geometry> {
     first: GShardWrite<'a, G>,
     second: GShardWrite<'a, G>,
+    /// Where `first` sits in its memory's summary.
+    track: Track<'a>,
 }
 
 impl<'a, G: Geometry> ShardPair<'a, G> {
@@ -95,8 +97,9 @@ impl<'a, G: Geometry> ShardPair<'a, G> {
             frozen,
         )?;
         Some(both.map(|(first, second)| PairWrite {
-            first: first.tracked(track),
-            second: second.tracked(track.at(track.i.wrapping_add(1))),
+            first,
+            second,
+            track,
         }))
     }
 }
@@ -117,12 +120,15 @@ impl<G: Geometry> PairWrite<'_, G> {
         let tail = size.checked_sub(head)?;
         let v = u128::from(v);
         let second = &mut self.second;
-        self.first.modify(off, head, |a| {
-            second.modify(0, tail, |b| {
-                a.store_value(off, head, v)?;
-                b.store_value(0, tail, v >> (head * 8))
-            })
-        })??
+        let (ta, tb) = (self.track, self.track.at(self.track.i.wrapping_add(1)));
+        let (na, nb) = (self.first.shard.len(), second.shard.len());
+        self.first
+            .modify(Some(|_, o, l| ta.mark(na, o, l)), off, head, |a| {
+                second.modify(Some(|_, o, l| tb.mark(nb, o, l)), 0, tail, |b| {
+                    a.store_value(off, head, v)?;
+                    b.store_value(0, tail, v >> (head * 8))
+                })
+            })??
     }
 }
 
@@ -167,11 +173,8 @@ mod tests {
     fn all_ones() -> Shards<2, 64> {
         let shards = Shards::<2, 64>::new();
         for (i, shard) in shards.iter().enumerate() {
-            let mut g = shard
-                .write_guard(|| false)
-                .unwrap()
-                .map(|g| g.tracked(shards.track(i)));
-            assert_eq!(g.fill(0, 64, 0xff), Some(()));
+            let mut g = shard.write_guard(|| false).unwrap();
+            assert_eq!(g.fill(shards.track(i), 0, 64, 0xff), Some(()));
         }
         shards
     }

@@ -154,7 +154,7 @@ fn every_write_path_is_restored_with_and_without_lines() {
             write_exclusive(&mut mem, round);
             assert_ne!(bytes_of(&mem), want, "the round wrote");
             let copied = mem.restore(&snap).unwrap();
-            assert!(copied >= 1 && copied <= 16, "{copied} shards");
+            assert!((1..=16).contains(&copied), "{copied} shards");
             let now = bytes_of(&mem);
             assert_eq!(
                 first_difference(&now, &want),
