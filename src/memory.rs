@@ -288,10 +288,16 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     }
 
     /// The write of the low `size` bytes of `v`: the read-modify-write that
-    /// does not read. Left to the optimiser to inline: a shared write pays
-    /// for its lock anyway, and one copy for every width keeps firmware
-    /// small (`opt-level = "s"`).
-    #[inline]
+    /// does not read. On bare-metal targets left to the optimiser to
+    /// inline: a shared write pays for its lock anyway, and one copy for
+    /// every width keeps firmware small (`opt-level = "s"`). Elsewhere
+    /// always inlined: once the write's marking slow path became a call
+    /// (issue 27), LLVM stopped inlining it on the host, and the shared
+    /// write cost 1.9 more instructions per access of the toy simulator
+    /// (`benches/callgrind.sh`: 22.9 against 21.0); forced on bare metal it
+    /// cost 2 KiB of Cortex-M3 flash (`tests/firmware/footprint.sh`).
+    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write_sized(&self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
         self.update::<false>(Access::Write, addr, size, |_| Some(v))
             .map(|_| ())
@@ -324,7 +330,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                         // a memory that keeps lines: out of line, with the
                         // guard, so the inlined write keeps nothing alive
                         // for it.
-                        self.write_cold(g, off, size, new);
+                        self.write_cold(&mut g, off, size, new);
                     }
                 }
                 return Ok(old);
@@ -337,13 +343,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// missing (`Shards::mark_cold`, under the lock `g` holds) and stores.
     #[cold]
     #[inline(never)]
-    fn write_cold(
-        &self,
-        mut g: Masked<ShardWrite<'_, SHARD_SIZE>>,
-        off: usize,
-        size: usize,
-        v: u64,
-    ) {
+    fn write_cold(&self, g: &mut ShardWrite<'_, SHARD_SIZE>, off: usize, size: usize, v: u64) {
         let mark = |ctl, o, l| self.shards.mark_cold(ctl, o, l);
         let _stored = g.write_with(off, size, v, mark);
     }
