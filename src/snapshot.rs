@@ -211,7 +211,7 @@ impl<const S: usize, const N: usize> ShardCopies<N> for Locked<'_, S, N> {
                 to.copy_from_slice(from);
             }
         }
-        shard.take_mark(CHANGED);
+        shard.clear_marks(CHANGED);
         true
     }
 

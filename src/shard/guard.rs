@@ -363,15 +363,9 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
             }
         }
         shard.set_marks(DIRTY);
-        self.clear_marks(CHANGED);
+        shard.clear_marks(CHANGED);
         shard.set_lines(0);
         Some(())
-    }
-
-    /// Clears the bits of `mask` while the lock is held (after a restore).
-    #[inline]
-    pub(crate) fn clear_marks(&mut self, mask: u8) {
-        self.shard.ctl().marks.fetch_and(!mask, Ordering::Relaxed);
     }
 }
 

@@ -172,19 +172,40 @@ impl<'a, G: Geometry> GShard<'a, G> {
     /// lock held.
     #[inline]
     pub(crate) fn take_lines(&self) -> usize {
-        self.ctl.lines.swap(0, Ordering::Relaxed)
+        // A load, and a store only if needed: the lock held keeps writers
+        // out, and no read-modify-write is needed (a whole snapshot takes
+        // one per shard: measured, three of them cost a first snapshot of
+        // 64 MiB a fifth of memcpy's speed).
+        let lines = self.ctl.lines.load(Ordering::Relaxed);
+        if lines != 0 {
+            self.ctl.lines.store(0, Ordering::Relaxed);
+        }
+        lines
     }
 
     /// Sets the bits of `mask` in the marks.
     #[inline]
     pub(crate) fn set_marks(&self, mask: u8) {
-        self.ctl.marks.fetch_or(mask, Ordering::Relaxed);
+        if self.ctl.marks.load(Ordering::Relaxed) & mask != mask {
+            self.ctl.marks.fetch_or(mask, Ordering::Relaxed);
+        }
     }
 
     /// Stores the line word: called with the shard's lock held.
     #[inline]
     pub(crate) fn set_lines(&self, lines: usize) {
-        self.ctl.lines.store(lines, Ordering::Relaxed);
+        if self.ctl.lines.load(Ordering::Relaxed) != lines {
+            self.ctl.lines.store(lines, Ordering::Relaxed);
+        }
+    }
+
+    /// Clears the bits of `mask` if any is set (a load, then the
+    /// read-modify-write only if needed).
+    #[inline]
+    pub(crate) fn clear_marks(&self, mask: u8) {
+        if self.ctl.marks.load(Ordering::Relaxed) & mask != 0 {
+            self.ctl.marks.fetch_and(!mask, Ordering::Relaxed);
+        }
     }
 
     /// Whether any bit of `mask` is set.
