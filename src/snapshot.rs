@@ -3,11 +3,21 @@
 //!
 //! Taking or restoring a snapshot makes it the memory's *baseline*. Every
 //! write marks its shard "changed since the baseline" (a mark kept apart
-//! from the user's dirty log, so `take_dirty` cannot break restore).
-//! Restoring the baseline copies back only the changed shards: O(k) for k
-//! written shards. Restoring any other snapshot copies every shard. Taking
-//! the baseline again (a fuzzer's periodic snapshot) likewise copies only
-//! the shards written since; taking any other snapshot copies them all.
+//! from the user's dirty log, so `take_dirty` cannot break restore), and
+//! the write that sets that mark also notes the shard in the memory's
+//! *summary* (a bit per shard in words of 16, a top word over those:
+//! `shard/track.rs`). Restoring the baseline drains the summary and copies
+//! back only the changed shards: O(k) for k written shards, whatever the
+//! memory's size (no scan of every shard's marks). Restoring any other
+//! snapshot copies every shard. Taking the baseline again (a fuzzer's
+//! periodic snapshot) likewise copies only the shards written since;
+//! taking any other snapshot copies them all.
+//!
+//! Line tracking ([`ShardedMemory::set_line_tracking`], off by default):
+//! a memory that opts in also records which 64-byte lines of each shard
+//! were written since the baseline, and restoring or re-taking the
+//! baseline copies only those lines. Memories that do not opt in pay
+//! nothing for it on their writes.
 //!
 //! Serialised: snapshot, restore and `freeze` on one memory take the
 //! memory's snapshot lock, so two of them never interleave (two threads
