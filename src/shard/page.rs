@@ -221,7 +221,8 @@ impl<'a> OwnedRam<'a> {
             let n = (size - o).min(end - pos);
             if let Some((_, _, ctl)) = self.shard(i) {
                 if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
-                    self.track(i).mark(size, o, n);
+                    // Only this owner touches the marks (`OwnedRam`'s rules).
+                    self.track(i).mark_owned(size, o, n);
                 }
             }
             pos += n;

@@ -193,6 +193,19 @@ impl<const S: usize, const N: usize> Shards<S, N> {
         // the AND is `ALL_MARKS` only if both are exactly that.
         let (first, last) = (addr / N, (addr + size - 1) / N);
         if self.marks_mut(first) & self.marks_mut(last) != ALL_MARKS {
+            self.mark_value_slow(addr, size);
+        }
+    }
+
+    /// The slow path of [`mark_value_mut`](Self::mark_value_mut), out of
+    /// line: a value in one shard marks it directly.
+    #[cold]
+    #[inline(never)]
+    fn mark_value_slow(&mut self, addr: usize, size: usize) {
+        if addr % N + size <= N {
+            // `&mut self`: no other thread touches the marks.
+            self.track(addr / N).mark_owned(N, addr % N, size);
+        } else {
             self.mark_mut(addr, size);
         }
     }
@@ -207,7 +220,8 @@ impl<const S: usize, const N: usize> Shards<S, N> {
             let (i, off) = (pos / N, pos % N);
             let n = (N - off).min(end - pos);
             if !self.marked_mut(i) {
-                self.track(i).mark(N, off, n);
+                // `&mut self`: no other thread touches the marks.
+                self.track(i).mark_owned(N, off, n);
             }
             pos += n;
         }
