@@ -169,7 +169,9 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Batch<'a, SHARDS, SHARD_S
         let Some((mut g, off)) = self.mem.lock_in_shard(Access::Write, addr, T::SIZE)? else {
             return self.mem.write(addr, v);
         };
-        let stored = g.write(off, T::SIZE, v.to_u64());
+        // The marking slow path when the shard's marks are not all set.
+        let mark = |ctl, o, l| self.mem.shards.mark_cold(ctl, o, l);
+        let stored = g.write_with(off, T::SIZE, v.to_u64(), mark);
         // Kept across the caller's code: a bare guard, no critical section.
         self.held = Held::Write(
             ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0,

@@ -152,19 +152,10 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
                 Self::SIZE,
             ));
         }
-        // A typed access touches one shard, or two when it straddles.
-        let (first, last) = (Self::shard_of(addr), Self::shard_of(addr + size - 1));
-        self.mem.shards.mark_one_mut(first);
-        if last != first {
-            self.mem.shards.mark_one_mut(last);
-        }
+        // A typed access touches one shard, or two when it straddles: a
+        // test of each one's marks, the slow path only if one is missing.
+        self.mem.shards.mark_value_mut(addr, size);
         Ok(())
-    }
-
-    /// The index of the shard holding `addr`.
-    #[inline(always)]
-    fn shard_of(addr: usize) -> usize {
-        ShardedMemory::<SHARDS, SHARD_SIZE>::split(addr).0
     }
 
     /// Copies `buf.len()` bytes starting at `addr` into `buf`.
@@ -204,10 +195,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
         if let Some(dst) = self.mem.shards.flat_mut().get_mut(dst) {
             f(dst);
         }
-        if len > 0 {
-            let last = Self::shard_of(addr + len - 1);
-            self.mem.shards.mark_mut(Self::shard_of(addr), last);
-        }
+        self.mem.shards.mark_mut(addr, len);
         Ok(())
     }
 }
@@ -314,10 +302,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
     pub fn slice_mut(&mut self, addr: usize, len: usize) -> Result<&mut [u8], VmError> {
         let range = Self::range(Access::Write, addr, len)?;
         self.check_writable(Access::Write, addr, len)?;
-        if len > 0 {
-            let last = Self::shard_of(addr + len - 1);
-            self.mem.shards.mark_mut(Self::shard_of(addr), last);
-        }
+        self.mem.shards.mark_mut(addr, len);
         let oob = || VmError::out_of_bounds(Access::Write, addr, len, Self::SIZE);
         self.mem.shards.flat_mut().get_mut(range).ok_or_else(oob)
     }

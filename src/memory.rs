@@ -27,7 +27,7 @@ use crate::atomic::Rmw;
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
 use crate::section::Masked;
-use crate::shard::{NoWriters, Shard, ShardWrite, Shards};
+use crate::shard::{NoWriters, Shard, ShardWrite, Shards, Track};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
 
@@ -66,6 +66,7 @@ pub(crate) use crate::shard::{FREEZING, FROZEN, LIVE};
 /// ```compile_fail
 /// let mem: vm_mem::ShardedMemory<4, 1000> = vm_mem::ShardedMemory::new();
 /// ```
+#[repr(C)] // the bytes first (see `Shards`)
 pub struct ShardedMemory<const SHARDS: usize, const SHARD_SIZE: usize> {
     pub(crate) shards: Shards<SHARDS, SHARD_SIZE>,
     /// [`LIVE`], [`FREEZING`] or [`FROZEN`].
@@ -302,10 +303,16 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     }
 
     /// The write of the low `size` bytes of `v`: the read-modify-write that
-    /// does not read. Left to the optimiser to inline: a shared write pays
-    /// for its lock anyway, and one copy for every width keeps firmware
-    /// small (`opt-level = "s"`).
-    #[inline]
+    /// does not read. On bare-metal targets left to the optimiser to
+    /// inline: a shared write pays for its lock anyway, and one copy for
+    /// every width keeps firmware small (`opt-level = "s"`). Elsewhere
+    /// always inlined: once the write's marking slow path became a call
+    /// (issue 27), LLVM stopped inlining it on the host, and the shared
+    /// write cost 1.9 more instructions per access of the toy simulator
+    /// (`benches/callgrind.sh`: 22.9 against 21.0); forced on bare metal it
+    /// cost 2 KiB of Cortex-M3 flash (`tests/firmware/footprint.sh`).
+    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub(crate) fn write_sized(&self, addr: usize, size: usize, v: u64) -> Result<(), VmError> {
         self.update::<false>(Access::Write, addr, size, |_| Some(v))
             .map(|_| ())
@@ -330,13 +337,30 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
             let old = if LOAD { g.read(off, size) } else { Some(0) };
             if let Some(old) = old {
                 if let Some(new) = f(old) {
-                    // Cannot fail: `lock_in_shard` checked the value fits.
-                    let _stored = g.write(off, size, new);
+                    // Cannot fail: `lock_in_shard` checked the fit.
+                    if g.is_all_marked() {
+                        let _stored = g.write_marked(off, size, new);
+                    } else {
+                        // The shard's first write since the baseline, or
+                        // a memory that keeps lines: out of line, with the
+                        // guard, so the inlined write keeps nothing alive
+                        // for it.
+                        self.write_cold(&mut g, off, size, new);
+                    }
                 }
                 return Ok(old);
             }
         }
         self.modify_straddling(access, addr, size, &mut f)
+    }
+
+    /// The slow path of [`update`](Self::update)'s store: marks what is
+    /// missing (`Shards::mark_cold`, under the lock `g` holds) and stores.
+    #[cold]
+    #[inline(never)]
+    fn write_cold(&self, g: &mut ShardWrite<'_, SHARD_SIZE>, off: usize, size: usize, v: u64) {
+        let mark = |ctl, o, l| self.shards.mark_cold(ctl, o, l);
+        let _stored = g.write_with(off, size, v, mark);
     }
 
     /// The write guard of the shard holding all `size` bytes at `addr`, with
@@ -460,24 +484,26 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// its write lock. A range that does not fit fails before anything is
     /// written. Atomic per shard, not across shards (as DMA on a real bus).
     pub fn write_bytes(&self, addr: usize, buf: &[u8]) -> Result<(), VmError> {
-        self.write_runs(addr, buf.len(), |g, run| {
-            g.copy_in(run.off, buf.get(run.buf.clone())?)
+        self.write_runs(addr, buf.len(), |g, track, run| {
+            g.copy_in(track, run.off, buf.get(run.buf.clone())?)
         })
     }
 
     /// Sets `len` bytes starting at `addr` to `byte`, one shard at a time.
     /// A range that does not fit fails before anything is written.
     pub fn fill(&self, addr: usize, len: usize, byte: u8) -> Result<(), VmError> {
-        self.write_runs(addr, len, |g, run| g.fill(run.off, run.buf.len(), byte))
+        self.write_runs(addr, len, |g, track, run| {
+            g.fill(track, run.off, run.buf.len(), byte)
+        })
     }
 
     /// The write loop behind `write_bytes` and `fill`.
     #[inline]
-    fn write_runs(
-        &self,
+    fn write_runs<'m>(
+        &'m self,
         addr: usize,
         len: usize,
-        mut f: impl FnMut(&mut ShardWrite<'_, SHARD_SIZE>, &Run) -> Option<()>,
+        mut f: impl FnMut(&mut ShardWrite<'m, SHARD_SIZE>, Track<'m>, &Run) -> Option<()>,
     ) -> Result<(), VmError> {
         let runs = Self::runs(addr, len, Access::Write)?;
         if self.is_read_only() {
@@ -491,7 +517,7 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
                 return Err(Self::read_only(Access::Write, addr, len));
             };
             // Cannot fail: `runs` keeps every run inside its shard.
-            let _stored = f(&mut g, &run);
+            let _stored = f(&mut g, self.shards.track(run.shard), &run);
         }
         Ok(())
     }

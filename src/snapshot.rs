@@ -3,11 +3,21 @@
 //!
 //! Taking or restoring a snapshot makes it the memory's *baseline*. Every
 //! write marks its shard "changed since the baseline" (a mark kept apart
-//! from the user's dirty log, so `take_dirty` cannot break restore).
-//! Restoring the baseline copies back only the changed shards: O(k) for k
-//! written shards. Restoring any other snapshot copies every shard. Taking
-//! the baseline again (a fuzzer's periodic snapshot) likewise copies only
-//! the shards written since; taking any other snapshot copies them all.
+//! from the user's dirty log, so `take_dirty` cannot break restore), and
+//! the write that sets that mark also notes the shard in the memory's
+//! *summary* (a bit per shard in words of 16, a top word over those:
+//! `shard/track.rs`). Restoring the baseline drains the summary and copies
+//! back only the changed shards: O(k) for k written shards, whatever the
+//! memory's size (no scan of every shard's marks). Restoring any other
+//! snapshot copies every shard. Taking the baseline again (a fuzzer's
+//! periodic snapshot) likewise copies only the shards written since;
+//! taking any other snapshot copies them all.
+//!
+//! Line tracking ([`ShardedMemory::set_line_tracking`], off by default):
+//! a memory that opts in also records which 64-byte lines of each shard
+//! were written since the baseline, and restoring or re-taking the
+//! baseline copies only those lines. Memories that do not opt in pay
+//! nothing for it on their writes.
 //!
 //! Serialised: snapshot, restore and `freeze` on one memory take the
 //! memory's snapshot lock, so two of them never interleave (two threads
@@ -37,7 +47,9 @@
 use crate::error::{Access, ErrorKind, VmError};
 use crate::exclusive::Exclusive;
 use crate::memory::{ShardedMemory, LIVE};
-use crate::shard::{OwnedRam, Shards, ALL_MARKS, CHANGED};
+use crate::shard::{
+    for_each_noted, line_runs, line_size, OwnedRam, Shards, Summary, CHANGED, DIRTY, LINES,
+};
 #[cfg(target_has_atomic = "64")]
 use crate::sync::AtomicU64 as IdCounter;
 #[cfg(not(target_has_atomic = "64"))]
@@ -146,72 +158,150 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Default for Snapshot<SHARDS, 
 }
 
 /// How snapshot and restore copy one shard: the only part that differs
-/// between the shared memory and the exclusive view.
-trait ShardCopies<const N: usize> {
-    /// Copies shard `i` into `dst` and clears its "changed" mark, with no
-    /// write in between.
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]);
-    /// Whether shard `i` was written since its "changed" mark was cleared.
-    fn is_changed(&mut self, i: usize) -> bool;
-    /// Copies `src` into shard `i`, marks it dirty in the user's log (its
-    /// bytes changed) and clears its "changed" mark, with no write in between.
-    fn copy_in(&mut self, i: usize, src: &[u8; N]);
+/// between the shared memory, the exclusive view and an owner map's lent
+/// memory. Each also drains the memory's summary of changed shards.
+trait ShardCopies<const N: usize>: Summary {
+    /// Copies shard `i` into `dst` and clears its "changed" mark and line
+    /// word, with no write in between: all of it if `whole`; else only if
+    /// it is marked changed, and only its written lines if it keeps them.
+    /// Whether it copied.
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool;
+    /// Copies `src` back into shard `i` as `copy_out` copies out, marks it
+    /// dirty in the user's log (its bytes changed) and clears its
+    /// "changed" mark and line word, with no write in between.
+    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool;
+    /// Clears the summary (before a full copy).
+    fn clear_summary(&mut self);
+}
+
+/// Which lines of a shard with marks `marks` and line word `lines` a
+/// copy moves: `usize::MAX` (all) if `whole`, if the shard keeps no lines,
+/// or if its line word is empty (never so for a changed shard that keeps
+/// them; all, to be safe).
+fn lines_to_copy(whole: bool, marks: u8, lines: usize) -> usize {
+    if whole || marks & LINES == 0 || lines == 0 {
+        usize::MAX
+    } else {
+        lines
+    }
 }
 
 /// The shared memory's copies: each shard under its own lock.
 struct Locked<'m, const S: usize, const N: usize>(&'m Shards<S, N>);
 
+impl<const S: usize, const N: usize> Summary for Locked<'_, S, N> {
+    fn count(&self) -> usize {
+        S
+    }
+
+    fn take_top(&mut self) -> usize {
+        self.0.track(0).take_top()
+    }
+
+    fn take_sum(&mut self, j: usize) -> u16 {
+        self.0.track(0).take_sum(j)
+    }
+}
+
 impl<const S: usize, const N: usize> ShardCopies<N> for Locked<'_, S, N> {
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
-        if let Some(shard) = self.0.get(i) {
-            let g = shard.read_guard();
-            dst.copy_from_slice(g.bytes());
-            // Under the read lock no writer can mark the shard between the
-            // copy and the clear.
-            shard.take_mark(CHANGED);
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool {
+        let Some(shard) = self.0.get(i) else {
+            return false;
+        };
+        let g = shard.read_guard();
+        // Under the read lock no writer can mark the shard or record a
+        // line between the test, the copy and the clear.
+        let marks = shard.marks();
+        if !whole && marks & CHANGED == 0 {
+            return false;
         }
-    }
-
-    fn is_changed(&mut self, i: usize) -> bool {
-        self.0.get(i).is_some_and(|shard| shard.is_marked(CHANGED))
-    }
-
-    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
-        if let Some(shard) = self.0.get(i) {
-            // Never gives up: the caller holds the snapshot lock and saw the
-            // memory live, so no freeze can begin until it is done.
-            if let Some(mut g) = shard.write_guard(|| false) {
-                // Cannot fail: the copy is exactly one shard long. It marks
-                // the shard dirty and changed; only "changed" is cleared.
-                let _stored = g.copy_in(0, src);
-                g.clear_marks(CHANGED);
+        let lines = lines_to_copy(whole, marks, shard.take_lines());
+        for run in line_runs(N, lines) {
+            if let (Some(to), Some(from)) = (dst.get_mut(run.clone()), g.bytes().get(run)) {
+                to.copy_from_slice(from);
             }
         }
+        shard.clear_marks(CHANGED);
+        true
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool {
+        let Some(shard) = self.0.get(i) else {
+            return false;
+        };
+        // Never gives up: the caller holds the snapshot lock and saw the
+        // memory live, so no freeze can begin until it is done.
+        let Some(mut g) = shard.write_guard(|| false) else {
+            return false;
+        };
+        let marks = shard.marks();
+        if !whole && marks & CHANGED == 0 {
+            return false;
+        }
+        let lines = lines_to_copy(whole, marks, shard.take_lines());
+        // Cannot fail: the copy is exactly one shard long.
+        g.put_back(src, lines).is_some()
+    }
+
+    fn clear_summary(&mut self) {
+        self.0.track(0).clear();
     }
 }
 
 /// The exclusive view's copies: plain `memcpy` through `&mut`.
 struct Owned<'m, const S: usize, const N: usize>(&'m mut Shards<S, N>);
 
+impl<const S: usize, const N: usize> Summary for Owned<'_, S, N> {
+    fn count(&self) -> usize {
+        S
+    }
+
+    fn take_top(&mut self) -> usize {
+        self.0.track(0).take_top()
+    }
+
+    fn take_sum(&mut self, j: usize) -> u16 {
+        self.0.track(0).take_sum(j)
+    }
+}
+
 impl<const S: usize, const N: usize> ShardCopies<N> for Owned<'_, S, N> {
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
-        if let Some((bytes, marks)) = self.0.get_mut(i) {
-            dst.copy_from_slice(bytes);
-            *marks &= !CHANGED;
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool {
+        let Some((bytes, marks, lines)) = self.0.get_mut(i) else {
+            return false;
+        };
+        if !whole && *marks & CHANGED == 0 {
+            return false;
         }
+        for run in line_runs(N, lines_to_copy(whole, *marks, *lines)) {
+            if let (Some(to), Some(from)) = (dst.get_mut(run.clone()), bytes.get(run)) {
+                to.copy_from_slice(from);
+            }
+        }
+        *marks &= !CHANGED;
+        *lines = 0;
+        true
     }
 
-    fn is_changed(&mut self, i: usize) -> bool {
-        self.0
-            .get_mut(i)
-            .is_some_and(|(_, marks)| *marks & CHANGED != 0)
+    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool {
+        let Some((bytes, marks, lines)) = self.0.get_mut(i) else {
+            return false;
+        };
+        if !whole && *marks & CHANGED == 0 {
+            return false;
+        }
+        for run in line_runs(N, lines_to_copy(whole, *marks, *lines)) {
+            if let (Some(to), Some(from)) = (bytes.get_mut(run.clone()), src.get(run)) {
+                to.copy_from_slice(from);
+            }
+        }
+        *marks = (*marks | DIRTY) & !CHANGED;
+        *lines = 0;
+        true
     }
 
-    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
-        if let Some((bytes, marks)) = self.0.get_mut(i) {
-            bytes.copy_from_slice(src);
-            *marks = ALL_MARKS & !CHANGED;
-        }
+    fn clear_summary(&mut self) {
+        self.0.track(0).clear();
     }
 }
 
@@ -219,37 +309,60 @@ impl<const S: usize, const N: usize> ShardCopies<N> for Owned<'_, S, N> {
 /// the owner's handle (see [`OwnedRam`]'s rules), no locks.
 struct Lent<'m>(OwnedRam<'m>);
 
-impl<const N: usize> ShardCopies<N> for Lent<'_> {
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N]) {
-        self.0.copy_out(i, dst, CHANGED);
+impl Summary for Lent<'_> {
+    fn count(&self) -> usize {
+        self.0.count()
     }
 
-    fn is_changed(&mut self, i: usize) -> bool {
-        self.0.marks(i) & CHANGED != 0
+    fn take_top(&mut self) -> usize {
+        self.0.take_top()
     }
 
-    fn copy_in(&mut self, i: usize, src: &[u8; N]) {
-        self.0.copy_in(i, src, ALL_MARKS & !CHANGED);
+    fn take_sum(&mut self, j: usize) -> u16 {
+        self.0.take_sum(j)
     }
 }
 
-/// The one snapshot: copies the shards into `snap` (only those written
-/// since, if `snap` is already the baseline: it holds the rest), gives it
-/// a fresh id and makes it the baseline. The caller holds the snapshot lock
-/// (`baseline` is what it guards) or the memory by `&mut`.
-fn take<const S: usize, const N: usize>(
-    shards: &mut impl ShardCopies<N>,
+impl<const N: usize> ShardCopies<N> for Lent<'_> {
+    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool {
+        self.0.copy_out(i, dst, whole)
+    }
+
+    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool {
+        self.0.copy_in(i, src, whole)
+    }
+
+    fn clear_summary(&mut self) {
+        self.0.clear_summary();
+    }
+}
+
+/// The one snapshot: copies the shards into `snap` (only what changed
+/// since, found through the memory's summary, if `snap` is already the
+/// baseline: it holds the rest), gives it a fresh id and makes it the
+/// baseline. Returns how many shards it copied (in part or whole). The
+/// caller holds the snapshot lock (`baseline` is what it guards) or the
+/// memory by `&mut`.
+fn take<const S: usize, const N: usize, C: ShardCopies<N>>(
+    shards: &mut C,
     baseline: &mut u64,
     snap: &mut Snapshot<S, N>,
 ) -> usize {
     let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
     let mut copied = 0;
-    for (i, copy) in snap.shards.iter_mut().enumerate() {
-        if incremental && !shards.is_changed(i) {
-            continue;
+    if incremental {
+        let copies = &mut snap.shards;
+        for_each_noted(shards, |c, i| {
+            if let Some(copy) = copies.get_mut(i) {
+                copied += usize::from(c.copy_out(i, copy, false));
+            }
+        });
+    } else {
+        // Cleared first: a write after this is noted anew (see `track.rs`).
+        shards.clear_summary();
+        for (i, copy) in snap.shards.iter_mut().enumerate() {
+            copied += usize::from(shards.copy_out(i, copy, true));
         }
-        shards.copy_out(i, copy);
-        copied += 1;
     }
     snap.id = next_id();
     *baseline = snap.as_baseline();
@@ -257,11 +370,12 @@ fn take<const S: usize, const N: usize>(
 }
 
 /// The one restore: refuses a frozen memory before copying anything, copies
-/// the changed shards (every shard unless `snap` is the baseline), makes
-/// `snap` the baseline, returns how many shards it copied. The caller holds
-/// the snapshot lock (so `frozen` cannot change) or the memory by `&mut`.
-fn put<const S: usize, const N: usize>(
-    shards: &mut impl ShardCopies<N>,
+/// back what changed (found through the memory's summary; every shard
+/// unless `snap` is the baseline), makes `snap` the baseline, returns how
+/// many shards it copied (in part or whole). The caller holds the snapshot
+/// lock (so `frozen` cannot change) or the memory by `&mut`.
+fn put<const S: usize, const N: usize, C: ShardCopies<N>>(
+    shards: &mut C,
     baseline: &mut u64,
     frozen: bool,
     snap: &Snapshot<S, N>,
@@ -276,12 +390,17 @@ fn put<const S: usize, const N: usize>(
     }
     let incremental = snap.as_baseline() != NEVER && *baseline == snap.id;
     let mut copied = 0;
-    for (i, copy) in snap.shards.iter().enumerate() {
-        if incremental && !shards.is_changed(i) {
-            continue;
+    if incremental {
+        for_each_noted(shards, |c, i| {
+            if let Some(copy) = snap.shards.get(i) {
+                copied += usize::from(c.copy_in(i, copy, false));
+            }
+        });
+    } else {
+        shards.clear_summary();
+        for (i, copy) in snap.shards.iter().enumerate() {
+            copied += usize::from(shards.copy_in(i, copy, true));
         }
-        shards.copy_in(i, copy);
-        copied += 1;
     }
     *baseline = snap.as_baseline();
     Ok(copied)
@@ -358,6 +477,77 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 }
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
+    /// The bytes one line stands for when the memory tracks lines
+    /// ([`set_line_tracking`](Self::set_line_tracking)): 64, or
+    /// `SHARD_SIZE / usize::BITS` for shards of more than `usize::BITS`
+    /// lines of 64 bytes (more than 4 KiB on 64-bit hosts, 2 KiB on 32-bit
+    /// targets).
+    pub const LINE_SIZE: usize = line_size(SHARD_SIZE);
+
+    /// Turns line tracking on or off. With it on, every write also records
+    /// which lines ([`LINE_SIZE`](Self::LINE_SIZE) bytes, 64 for shards up
+    /// to 4 KiB) of its shard it wrote since the baseline snapshot, and
+    /// restoring or re-taking the baseline copies only those lines instead
+    /// of whole shards: a fuzzing run that writes 4 bytes into each of 64
+    /// pages restores 4 KiB, not 256 KiB. Off (the default), writes cost
+    /// what they always did; on, each write takes the marking slow path
+    /// (an atomic OR on the shard's line word, under the lock it already
+    /// holds; owner-map and cursor page hits go through the map's slow
+    /// path). Only the copies change: the dirty log stays per shard, and
+    /// every path that writes the memory (typed writes, guest atomics,
+    /// bulk writes and `fill`, the exclusive view and its slices, maps,
+    /// cursors and owner maps) records its lines.
+    ///
+    /// Shards already changed since the baseline when it is turned on are
+    /// restored whole (their earlier writes have no lines). Waits for a
+    /// snapshot, restore or freeze in progress, and takes each shard's
+    /// write lock in turn (so, like [`restore`](Self::restore), it waits
+    /// for ever on a shard a [`Batch`](crate::Batch) of the same thread
+    /// holds). On a frozen memory it only records the setting.
+    ///
+    /// ```
+    /// let mem = vm_mem::ShardedMemory::<16, 4096>::new_boxed();
+    /// let mut snap = vm_mem::Snapshot::<16, 4096>::new_boxed();
+    /// mem.set_line_tracking(true);
+    /// assert!(mem.is_line_tracking());
+    /// mem.fill(0, 4096, 0xaa)?;
+    /// mem.snapshot(&mut snap);
+    /// mem.write_u32(0x100, 1)?; // line 4 of shard 0
+    /// mem.write_u32(0x1f00, 2)?; // line 60 of shard 1
+    /// assert_eq!(mem.restore(&snap)?, 2); // two shards, one line each
+    /// assert_eq!(mem.read_u32(0x100)?, 0xaaaa_aaaa);
+    /// assert_eq!(mem.read_u32(0x1f00)?, 0);
+    /// # Ok::<(), vm_mem::VmError>(())
+    /// ```
+    pub fn set_line_tracking(&self, on: bool) {
+        // Serialised with snapshot, restore and freeze.
+        let _baseline = self.baseline.write();
+        for shard in self.shards.iter() {
+            // The write lock keeps writers out: a write either recorded its
+            // lines, or came before and left the shard marked changed
+            // (then the whole shard is restored).
+            let g = shard.write_guard(|| self.is_read_only());
+            if on {
+                shard.set_marks(LINES);
+                if shard.marks() & CHANGED != 0 {
+                    shard.set_lines(usize::MAX);
+                }
+            } else {
+                shard.take_mark(LINES);
+                shard.set_lines(0);
+            }
+            drop(g);
+        }
+    }
+
+    /// Whether the memory tracks lines
+    /// ([`set_line_tracking`](Self::set_line_tracking)).
+    pub fn is_line_tracking(&self) -> bool {
+        self.shards.get(0).is_some_and(|s| s.marks() & LINES != 0)
+    }
+}
+
+impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// [`snapshot`](Self::snapshot) with plain copies through `lent`, the
     /// owner map's handle on this memory (the caller passes the handle
     /// `split_owned` made from this very memory).
@@ -429,6 +619,38 @@ mod tests {
             assert!(id == UNTRACKED || id > last, "id {id} after {last}");
         }
         assert_eq!(fresh_id(&counter), UNTRACKED);
+    }
+
+    #[test]
+    fn line_tracking_copies_only_the_written_lines() {
+        let mut mem = ShardedMemory::<2, 4096>::new();
+        let mut snap = Snapshot::<2, 4096>::new();
+        mem.set_line_tracking(true);
+        mem.snapshot(&mut snap);
+        mem.write_u32(64 * 3 + 62, u32::MAX).unwrap(); // lines 3 and 4
+        mem.exclusive().write_u8(64 * 40, 1).unwrap(); // line 40
+                                                       // Bytes changed behind the marks' back (only a unit test can):
+                                                       // line 10 of shard 0, and shard 1, which nothing wrote.
+        mem.shards.flat_mut()[64 * 10] = 7;
+        mem.shards.flat_mut()[4096 + 5] = 7;
+        assert_eq!(mem.restore(&snap).unwrap(), 1);
+        assert_eq!(mem.read_u32(64 * 3 + 62).unwrap(), 0);
+        assert_eq!(mem.read_u8(64 * 40).unwrap(), 0);
+        assert_eq!(mem.read_u8(64 * 10).unwrap(), 7, "line 10 was not copied");
+        assert_eq!(mem.read_u8(4096 + 5).unwrap(), 7, "shard 1 was not copied");
+        // Re-taking the baseline copies the written lines only, too.
+        mem.write_u8(64 * 20, 5).unwrap();
+        mem.shards.flat_mut()[64 * 21] = 9;
+        mem.snapshot(&mut snap);
+        assert_eq!(snap.shard(0).unwrap()[64 * 20], 5);
+        assert_eq!(snap.shard(0).unwrap()[64 * 21], 0, "line 21 was not copied");
+        assert_eq!(snap.shard(0).unwrap()[64 * 10], 0, "line 10 was not copied");
+        // Without line tracking the whole shard comes back.
+        mem.set_line_tracking(false);
+        mem.write_u8(0, 1).unwrap();
+        assert_eq!(mem.restore(&snap).unwrap(), 1);
+        assert_eq!(mem.read_u8(64 * 10).unwrap(), 0);
+        assert_eq!(mem.read_u8(64 * 21).unwrap(), 0);
     }
 
     #[test]

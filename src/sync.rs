@@ -8,9 +8,9 @@
 //! it does instead (see the snapshot ids in `snapshot.rs`).
 
 #[cfg(not(feature = "portable-atomic"))]
-pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
 #[cfg(feature = "portable-atomic")]
-pub(crate) use portable_atomic::{AtomicU8, AtomicUsize, Ordering};
+pub(crate) use portable_atomic::{AtomicU16, AtomicU8, AtomicUsize, Ordering};
 
 #[cfg(all(target_has_atomic = "64", not(feature = "portable-atomic")))]
 pub(crate) use core::sync::atomic::AtomicU64;

@@ -14,7 +14,8 @@
 #    proof (lockfree::optimistic_reads) over 64 seeds (without the writer's
 #    fence(Release) it found a torn straddling read at seed 61 of 0..64, and at seed 0 once the fence moved into src/seqlock.rs);
 #    the rest of lockfree, issue 14's racing regressions (soundness), the
-#    live map and demand mapping over 8; the torture and concurrency tests
+#    live map, demand mapping and the summary of changed shards
+#    (snapshot_summary, issue 27) over 8; the torture and concurrency tests
 #    over 4 (each run already races several threads for many rounds).
 #    Every file of tests/racing/ needs a row below (checked).
 # tests/map_owner_reentry.rs runs alone, with leaks allowed: it leaks its
@@ -48,6 +49,7 @@ racing=(
     "map_live::|0..8|"
     "machine_demand::|0..8|"
     "soundness::|0..8|"
+    "snapshot_summary::|0..8|"
     "torture::|0..4|"
     "concurrency::|0..4|"
     "lockfree::|0..8|--skip lockfree::optimistic_reads"

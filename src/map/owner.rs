@@ -713,7 +713,12 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             && let Some(old) = page.load::<T>(o)
         {
             if let Some(new) = f(old) {
-                page.store(o, new);
+                // `None`: the page leaves the marking to the slow path
+                // (its shard's first write since the baseline, or a
+                // memory that keeps lines): the map's write does it.
+                if page.store(o, new).is_none() {
+                    return self.write(addr, new).map(|()| old);
+                }
             }
             return Ok(old);
         }

@@ -9,7 +9,9 @@
 
 use super::handle::{low_bytes, Fixed, GShard, Geometry};
 use super::storage::{Ctl, Word, W};
+use super::storage::{CHANGED, DIRTY};
 use super::store::{Src, WordStore};
+use super::track::{line_runs, Track};
 use crate::section::{lock_in, lock_masked, Masked, Section};
 use crate::sync::Ordering;
 use core::ptr::NonNull;
@@ -202,6 +204,15 @@ impl<G: Geometry> GShardRead<'_, G> {
 /// it never hands out `&mut`: every store goes through
 /// [`modify`](ShardWrite::modify), which brackets it with the sequence
 /// counter and stores whole words.
+///
+/// A typed [`write`](Self::write) refuses (stores nothing, `None`) a
+/// shard whose marks are not all set: the hot path is a load and a
+/// compare. Its caller then writes with
+/// [`write_tracked`](Self::write_tracked), giving where the shard sits in
+/// its memory's summary ([`Track`]), which marks whatever is missing (the
+/// first write to a shard since the baseline, and every write to a memory
+/// that keeps lines). A page of a map's cache has no [`Track`]: there the
+/// map's slow path, which has one, writes.
 pub(crate) struct GShardWrite<'a, G: Geometry> {
     _guard: RwLockWriteGuard<'a, ()>,
     pub(super) shard: GShard<'a, G>,
@@ -214,56 +225,147 @@ impl<'a, G: Geometry> GShardWrite<'a, G> {
         self.shard.read_impl(off, size, Contended::Locked)
     }
 
-    /// Runs `f` as one write: marks the shard, opens a write section of
-    /// its counter ([`SeqLock::write`](crate::seqlock::SeqLock::write):
-    /// counter odd), lets `f` store through a [`WordStore`], and closes the
-    /// section (counter even) when `f` returns or unwinds. All inside a
+    /// Runs `f` as one write of bytes `off..off + len`: if a mark or a
+    /// line is missing, marks the shard with `mark(ctl, off, len)` (given
+    /// its control block: the slow path), opens a write section of its
+    /// counter ([`SeqLock::write`](crate::seqlock::SeqLock::write): counter
+    /// odd), lets `f` store through a [`WordStore`], and closes the section
+    /// (counter even) when `f` returns or unwinds. All inside a
     /// [`Section`] (nested, so free, under a [`Masked`] guard; the one a
     /// batch's bare guard needs), so no interrupt sees the counter odd.
+    /// `None` (nothing stored, `f` not run) if something is missing and
+    /// there is no `mark` (see the type's docs).
     #[inline(always)]
-    pub(crate) fn modify<R>(&mut self, f: impl FnOnce(&WordStore<'a, G>) -> R) -> R {
+    pub(crate) fn modify<R>(
+        &mut self,
+        mark: Option<impl FnOnce(&'a Ctl, usize, usize)>,
+        off: usize,
+        len: usize,
+        f: impl FnOnce(&WordStore<'a, G>) -> R,
+    ) -> Option<R> {
         let _section = Section::enter();
         let shard = self.shard;
-        shard.mark();
+        if !shard.is_all_marked() {
+            mark?(shard.ctl(), off, len);
+        }
         // `&mut self`: the write lock is held, and by this guard only, so
         // this is the counter's one writer. Dropped before `_section`: the
         // counter is even before the section ends.
         let _seq = shard.seq().write();
-        f(&WordStore::new(shard))
+        Some(f(&WordStore::new(shard)))
     }
 
     /// Stores the low `size` bytes of `v` at `off` as one write; `None`
-    /// (nothing stored) if they do not fit.
+    /// (nothing stored) if they do not fit, or if the shard's marks are
+    /// not all set (then [`write_with`](Self::write_with) writes).
     #[inline(always)]
     pub(crate) fn write(&mut self, off: usize, size: usize, v: u64) -> Option<()> {
+        self.modify(None::<fn(&Ctl, usize, usize)>, off, size, |s| {
+            s.store_value(off, size, u128::from(v))
+        })?
+    }
+
+    /// Whether the shard's marks are all set and it keeps no lines: a
+    /// write needs to mark nothing (the lock held keeps it so, but for the
+    /// user's dirty mark, which `take_dirty` may clear at any time).
+    #[inline(always)]
+    pub(crate) fn is_all_marked(&self) -> bool {
+        self.shard.is_all_marked()
+    }
+
+    /// [`write`](Self::write) with no test of the marks: the caller saw
+    /// [`is_all_marked`](Self::is_all_marked) under this guard.
+    #[inline(always)]
+    pub(crate) fn write_marked(&mut self, off: usize, size: usize, v: u64) -> Option<()> {
         if off.checked_add(size)? > self.shard.len() {
             return None;
         }
-        self.modify(|s| s.store_value(off, size, u128::from(v)))
+        let _section = Section::enter();
+        let shard = self.shard;
+        // As in `modify`.
+        let _seq = shard.seq().write();
+        WordStore::new(shard).store_value(off, size, u128::from(v))
     }
 
-    /// Copies `src` to `off..off + src.len()` as one write.
+    /// [`write`](Self::write) that marks what is missing with
+    /// `mark(ctl, off, len)` (a memory's own shard: `Shards::mark_cold`,
+    /// which finds where the shard sits in the summary). `None` if the value
+    /// does not fit, or `mark` refused.
+    #[inline(always)]
+    pub(crate) fn write_with(
+        &mut self,
+        off: usize,
+        size: usize,
+        v: u64,
+        mark: impl FnOnce(&'a Ctl, usize, usize),
+    ) -> Option<()> {
+        if off.checked_add(size)? > self.shard.len() {
+            return None;
+        }
+        self.modify(Some(mark), off, size, |s| {
+            s.store_value(off, size, u128::from(v))
+        })?
+    }
+
+    /// Copies `src` to `off..off + src.len()` as one write of the memory's
+    /// shard `track.i`.
     #[inline]
-    pub(crate) fn copy_in(&mut self, off: usize, src: &[u8]) -> Option<()> {
+    pub(crate) fn copy_in(&mut self, track: Track<'a>, off: usize, src: &[u8]) -> Option<()> {
         if off.checked_add(src.len())? > self.shard.len() {
             return None;
         }
-        self.modify(|s| s.store_bytes(off, Src::Bytes(src)))
+        let n = self.shard.len();
+        let mark = |_: &Ctl, o, l| track.mark(n, o, l);
+        self.modify(Some(mark), off, src.len(), |s| {
+            s.store_bytes(off, Src::Bytes(src))
+        })?
     }
 
-    /// Sets `off..off + len` to `byte` as one write.
+    /// Sets `off..off + len` of the memory's shard `track.i` to `byte` as
+    /// one write.
     #[inline]
-    pub(crate) fn fill(&mut self, off: usize, len: usize, byte: u8) -> Option<()> {
+    pub(crate) fn fill(
+        &mut self,
+        track: Track<'a>,
+        off: usize,
+        len: usize,
+        byte: u8,
+    ) -> Option<()> {
         if off.checked_add(len)? > self.shard.len() {
             return None;
         }
-        self.modify(|s| s.store_bytes(off, Src::Fill(byte, len)))
+        let n = self.shard.len();
+        let mark = |_: &Ctl, o, l| track.mark(n, o, l);
+        self.modify(Some(mark), off, len, |s| {
+            s.store_bytes(off, Src::Fill(byte, len))
+        })?
     }
 
-    /// Clears the bits of `mask` while the lock is held (after a restore).
-    #[inline]
-    pub(crate) fn clear_marks(&mut self, mask: u8) {
-        self.shard.ctl().marks.fetch_and(!mask, Ordering::Relaxed);
+    /// A restore's write: copies back the bytes of `lines` (`usize::MAX`:
+    /// every byte) from `src`, the snapshot's copy of the whole shard, as
+    /// one write; then marks the shard dirty in the user's log (its bytes
+    /// changed), clears its "changed since the baseline" mark and its line
+    /// word. Neither marks nor notes it changed: restore makes it equal to
+    /// the baseline. `None` (nothing done) if `src` is not one shard long.
+    pub(crate) fn put_back(&mut self, src: &[u8], lines: usize) -> Option<()> {
+        let n = self.shard.len();
+        if src.len() != n {
+            return None;
+        }
+        let _section = Section::enter();
+        let shard = self.shard;
+        {
+            let _seq = shard.seq().write();
+            let store = WordStore::new(shard);
+            for run in line_runs(n, lines) {
+                let part = src.get(run.clone())?;
+                store.store_bytes(run.start, Src::Bytes(part))?;
+            }
+        }
+        shard.set_marks(DIRTY);
+        shard.clear_marks(CHANGED);
+        shard.set_lines(0);
+        Some(())
     }
 }
 
@@ -277,17 +379,23 @@ mod tests {
         let shard = shards.get(0).unwrap();
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut g = shard.write_guard(|| false).unwrap();
-            g.modify(|s| {
-                let _ = s.store_value(0, 8, 1);
-                panic!("a store unwinds half-way");
-            })
+            g.modify(
+                Some(|_: &crate::shard::storage::Ctl, o, l| shards.track(0).mark(64, o, l)),
+                0,
+                8,
+                |s| {
+                    let _ = s.store_value(0, 8, 1);
+                    panic!("a store unwinds half-way");
+                },
+            )
         }));
         assert!(unwound.is_err());
         assert_eq!(shard.seq().stamp(), 2, "closed");
         // Readers validate again, and the next write brackets correctly.
         let s = shard.seq().begin().expect("counter even");
         assert!(shard.seq().validate(s));
-        shard.write_guard(|| false).unwrap().write(4, 8, 7).unwrap();
+        let mut g = shard.write_guard(|| false).unwrap();
+        g.write(4, 8, 7).unwrap();
         assert_eq!(shard.read(4, 8), Some(7));
         assert_eq!(shard.seq().stamp(), 4);
     }

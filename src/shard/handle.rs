@@ -152,14 +152,59 @@ impl<'a, G: Geometry> GShard<'a, G> {
         &self.ctl.seq
     }
 
-    /// Marks the shard written. ORDERING: `Relaxed` suffices: marks are set
-    /// under the write lock and consumed by snapshot/restore under the lock
-    /// (whose `Acquire`/`Release` orders them) or as a hint by `take_dirty`.
-    /// The load first keeps the cache line shared while it is already marked.
+    /// Whether the shard's marks are all set and it keeps no lines: a
+    /// write needs to mark nothing. ORDERING: `Relaxed` suffices: marks
+    /// are set under the write lock and consumed by snapshot/restore under
+    /// the lock (whose `Acquire`/`Release` orders them) or as a hint by
+    /// `take_dirty`. A load, so the cache line stays shared while marked.
     #[inline(always)]
-    pub(super) fn mark(&self) {
-        if self.ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
-            self.ctl.marks.fetch_or(ALL_MARKS, Ordering::Relaxed);
+    pub(super) fn is_all_marked(&self) -> bool {
+        self.ctl.marks.load(Ordering::Relaxed) == ALL_MARKS
+    }
+
+    /// The shard's marks.
+    #[inline]
+    pub(crate) fn marks(&self) -> u8 {
+        self.ctl.marks.load(Ordering::Relaxed)
+    }
+
+    /// Takes (reads and clears) the shard's line word: called with its
+    /// lock held.
+    #[inline]
+    pub(crate) fn take_lines(&self) -> usize {
+        // A load, and a store only if needed: the lock held keeps writers
+        // out, and no read-modify-write is needed (a whole snapshot takes
+        // one per shard: measured, three of them cost a first snapshot of
+        // 64 MiB a fifth of memcpy's speed).
+        let lines = self.ctl.lines.load(Ordering::Relaxed);
+        if lines != 0 {
+            self.ctl.lines.store(0, Ordering::Relaxed);
+        }
+        lines
+    }
+
+    /// Sets the bits of `mask` in the marks.
+    #[inline]
+    pub(crate) fn set_marks(&self, mask: u8) {
+        if self.ctl.marks.load(Ordering::Relaxed) & mask != mask {
+            self.ctl.marks.fetch_or(mask, Ordering::Relaxed);
+        }
+    }
+
+    /// Stores the line word: called with the shard's lock held.
+    #[inline]
+    pub(crate) fn set_lines(&self, lines: usize) {
+        if self.ctl.lines.load(Ordering::Relaxed) != lines {
+            self.ctl.lines.store(lines, Ordering::Relaxed);
+        }
+    }
+
+    /// Clears the bits of `mask` if any is set (a load, then the
+    /// read-modify-write only if needed).
+    #[inline]
+    pub(crate) fn clear_marks(&self, mask: u8) {
+        if self.ctl.marks.load(Ordering::Relaxed) & mask != 0 {
+            self.ctl.marks.fetch_and(!mask, Ordering::Relaxed);
         }
     }
 

@@ -21,7 +21,10 @@
 //! - `store.rs`: the storing side of a write (the words of one shard, only
 //!   handed out with the write lock held and the counter odd);
 //! - `page.rs`: the map's page handles ([`RawShards`], [`SharedPage`],
-//!   [`OwnedRam`], [`OwnedPage`]).
+//!   [`OwnedRam`], [`OwnedPage`]);
+//! - `track.rs`: what a write leaves for snapshot and restore: the summary
+//!   of changed shards (so they cost O(changed)) and, for a memory that
+//!   opted in, the 64-byte lines written.
 //!
 //! The sequence counter is `seqlock.rs`'s [`SeqLock`](crate::seqlock::SeqLock)
 //! (shared with the map's table); critical sections and the one wait loop
@@ -72,7 +75,12 @@
 //! "written since the snapshot baseline" and is only cleared by snapshot and
 //! restore, so clearing the user's log can never make a restore skip a shard.
 //! Restore clears only [`CHANGED`]: the shards it copies stay [`DIRTY`],
-//! because their bytes changed.
+//! because their bytes changed. A write that turns [`CHANGED`] on also
+//! notes the shard in the memory's summary (`track.rs`), which snapshot and
+//! restore drain instead of reading every shard's marks. Bit [`LINES`]
+//! (set on every shard of a memory that opted in) keeps the marks from
+//! ever being complete, so every write of such a memory takes the marking
+//! slow path, which records the lines it wrote.
 
 mod guard;
 mod handle;
@@ -80,8 +88,10 @@ mod page;
 mod storage;
 mod store;
 mod straddle;
+mod track;
 
 pub(crate) use guard::{ShardRead, ShardWrite};
 pub(crate) use handle::Shard;
 pub(crate) use page::{OwnedPage, OwnedRam, RawShards, SharedPage, PAGE};
-pub(crate) use storage::{NoWriters, Shards, ALL_MARKS, CHANGED, DIRTY, FREEZING, FROZEN, LIVE};
+pub(crate) use storage::{NoWriters, Shards, CHANGED, DIRTY, FREEZING, FROZEN, LINES, LIVE};
+pub(crate) use track::{for_each_noted, line_runs, line_size, Summary, Track};

@@ -6,9 +6,10 @@
 #![allow(unsafe_code)]
 
 use super::handle::{Fixed, GShard};
-use super::storage::{Ctl, Shards, ALL_MARKS, LIVE, W};
+use super::storage::{Ctl, Shards, ALL_MARKS, CHANGED, DIRTY, LINES, LIVE, W};
+use super::track::{line_runs, Summary, Track};
 use crate::scalar::Scalar;
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicU8, AtomicUsize, Ordering};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
@@ -65,7 +66,10 @@ impl<const S: usize, const N: usize> Shards<S, N> {
 pub(crate) struct OwnedRam<'a> {
     data: NonNull<u8>,
     len: usize,
-    ctl: NonNull<Ctl>,
+    /// The memory's control blocks (atomics only: shared references).
+    ctl: &'a [Ctl],
+    /// The top word of the memory's summary (`track.rs`).
+    top: &'a AtomicUsize,
     shift: u32,
     /// Borrows the memory for `'a`; `*const` makes the handle `!Send` and
     /// `!Sync`.
@@ -80,62 +84,122 @@ impl<const S: usize, const N: usize> Shards<S, N> {
         OwnedRam {
             data: NonNull::from(&self.data.0).cast::<u8>(),
             len: S * N,
-            ctl: NonNull::from(&self.ctl).cast::<Ctl>(),
+            ctl: &self.ctl,
+            top: &self.top,
             shift: N.trailing_zeros(),
             _owner: PhantomData,
         }
     }
 }
 
-impl OwnedRam<'_> {
+impl<'a> OwnedRam<'a> {
     /// The bytes of shard `i` and its control block, if the memory has it.
     #[inline]
-    fn shard(&self, i: usize) -> Option<(*mut u8, usize, &Ctl)> {
+    fn shard(&self, i: usize) -> Option<(*mut u8, usize, &'a Ctl)> {
         let size = 1usize << self.shift;
         if i >= self.len >> self.shift {
             return None;
         }
-        // Element `i` of the memory's control blocks: `i` is below the
-        // shard count (`len >> shift`).
-        let ctl = NonNull::new(self.ctl.as_ptr().wrapping_add(i))?;
-        // SAFETY: that control block lives for 'a (the memory's array);
-        // it is read and stored only through its atomics.
-        let ctl = unsafe { ctl.as_ref() };
+        let ctl = self.ctl.get(i)?;
         // In the storage: `(i + 1) * size <= len`.
         Some((self.data.as_ptr().wrapping_add(i * size), size, ctl))
     }
 
-    /// Copies shard `i` into `dst` (exactly one shard long) and clears
-    /// `clear` from its marks: a snapshot's plain copy. `false` (nothing
-    /// done) if the memory has no shard `i` or `dst` is not its size.
-    pub(crate) fn copy_out(&self, i: usize, dst: &mut [u8], clear: u8) -> bool {
+    /// Where shard `i` sits in the memory's summary.
+    #[inline]
+    fn track(&self, i: usize) -> Track<'a> {
+        Track {
+            ctl: self.ctl,
+            top: self.top,
+            i,
+        }
+    }
+
+    /// Copies shard `i` into `dst` (exactly one shard long) and clears its
+    /// "changed since the baseline" mark and its lines: a snapshot's plain
+    /// copy. Unless `whole`, copies only if the shard is marked changed,
+    /// and only its written lines if it keeps them. Whether it copied;
+    /// `false` (nothing done) also if the memory has no shard `i` or `dst`
+    /// is not its size.
+    pub(crate) fn copy_out(&self, i: usize, dst: &mut [u8], whole: bool) -> bool {
         let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == dst.len()) else {
             return false;
         };
-        // SAFETY: `size` bytes from `bytes` lie inside the storage (see
-        // `shard`), which lives for 'a; no other access to them runs during
-        // this call (`OwnedRam`'s rules), and `dst` is a distinct buffer
-        // the caller borrows mutably, so the regions do not overlap.
-        unsafe { core::ptr::copy_nonoverlapping(bytes, dst.as_mut_ptr(), size) };
         // Only this owner touches the marks: no read-modify-write needed.
         let marks = ctl.marks.load(Ordering::Relaxed);
-        ctl.marks.store(marks & !clear, Ordering::Relaxed);
+        let lines = ctl.lines.load(Ordering::Relaxed);
+        if !whole && marks & CHANGED == 0 {
+            return false;
+        }
+        let lines = if whole || marks & LINES == 0 || lines == 0 {
+            usize::MAX
+        } else {
+            lines
+        };
+        for run in line_runs(size, lines) {
+            if let Some(to) = dst.get_mut(run.clone()) {
+                // SAFETY: `run` lies in the shard (`line_runs` clamps to
+                // `size`), whose `size` bytes from `bytes` lie inside the
+                // storage (see `shard`), alive for 'a; no other access to
+                // them runs during this call (`OwnedRam`'s rules), and `dst`
+                // is a distinct buffer the caller borrows mutably, so the
+                // regions do not overlap.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        bytes.wrapping_add(run.start),
+                        to.as_mut_ptr(),
+                        to.len(),
+                    )
+                };
+            }
+        }
+        ctl.marks.store(marks & !CHANGED, Ordering::Relaxed);
+        ctl.lines.store(0, Ordering::Relaxed);
         true
     }
 
-    /// Copies `src` (exactly one shard long) into shard `i` and sets its
-    /// marks to `marks`: a restore's plain copy. `false` (nothing done) as
-    /// for [`copy_out`](Self::copy_out).
-    pub(crate) fn copy_in(&self, i: usize, src: &[u8], marks: u8) -> bool {
+    /// Copies `src` (exactly one shard long) back into shard `i`, as
+    /// [`copy_out`](Self::copy_out) copies out (all of it if `whole`, else
+    /// only if changed and only its written lines), marks it dirty and
+    /// clears its "changed" mark and lines: a restore's plain copy.
+    pub(crate) fn copy_in(&self, i: usize, src: &[u8], whole: bool) -> bool {
         let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == src.len()) else {
             return false;
         };
-        // SAFETY: as in `copy_out`; the bytes sit in an `UnsafeCell` (the
-        // storage), so writing through a pointer derived from a shared
-        // borrow is allowed, and no reference to them exists meanwhile.
-        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), bytes, size) };
-        ctl.marks.store(marks, Ordering::Relaxed);
+        let marks = ctl.marks.load(Ordering::Relaxed);
+        let lines = ctl.lines.load(Ordering::Relaxed);
+        if !whole && marks & CHANGED == 0 {
+            return false;
+        }
+        let lines = if whole || marks & LINES == 0 || lines == 0 {
+            usize::MAX
+        } else {
+            lines
+        };
+        for run in line_runs(size, lines) {
+            if let Some(from) = src.get(run.clone()) {
+                // SAFETY: as in `copy_out`; the bytes sit in an
+                // `UnsafeCell` (the storage), so writing through a pointer
+                // derived from a shared borrow is allowed, and no
+                // reference to them exists meanwhile.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        from.as_ptr(),
+                        bytes.wrapping_add(run.start),
+                        from.len(),
+                    )
+                };
+            }
+        }
+        ctl.marks
+            .store((marks | DIRTY) & !CHANGED, Ordering::Relaxed);
+        ctl.lines.store(0, Ordering::Relaxed);
         true
+    }
+
+    /// Clears the memory's summary: before a full copy.
+    pub(crate) fn clear_summary(&self) {
+        self.track(0).clear();
     }
 
     /// The bytes `off..off + len`, if they lie in the memory.
@@ -147,16 +211,21 @@ impl OwnedRam<'_> {
         (end <= self.len).then(|| self.data.as_ptr().wrapping_add(off))
     }
 
-    /// Marks every shard of `off..off + len` (`len >= 1`, inside the
-    /// memory) written.
+    /// Marks bytes `off..off + len` (inside the memory) written: every
+    /// shard of the range, its lines and the summary, where missing.
     fn mark(&self, off: usize, len: usize) {
-        for i in off >> self.shift..=(off + len - 1) >> self.shift {
-            if let Some((_, _, ctl)) = self.shard(i) {
-                // Only this owner touches the marks: a load and a store.
-                if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
-                    ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
-                }
+        let size = 1usize << self.shift;
+        let (mut pos, end) = (off, off.saturating_add(len));
+        while pos < end {
+            let (i, o) = (pos >> self.shift, pos & (size - 1));
+            let n = (size - o).min(end - pos);
+            if let Some((_, _, ctl)) = self.shard(i)
+                && ctl.marks.load(Ordering::Relaxed) != ALL_MARKS
+            {
+                // Only this owner touches the marks (`OwnedRam`'s rules).
+                self.track(i).mark_owned(size, o, n);
             }
+            pos += n;
         }
     }
 
@@ -238,7 +307,7 @@ impl OwnedRam<'_> {
         self.shift
     }
 
-    /// Clears `mark` in every shard's marks.
+    /// Clears `mark` (the user's dirty log) in every shard's marks.
     pub(crate) fn clear_marks(&self, mark: u8) {
         for i in 0..self.len >> self.shift {
             if let Some((_, _, ctl)) = self.shard(i) {
@@ -253,6 +322,20 @@ impl OwnedRam<'_> {
     pub(crate) fn marks(&self, i: usize) -> u8 {
         self.shard(i)
             .map_or(0, |(_, _, ctl)| ctl.marks.load(Ordering::Relaxed))
+    }
+}
+
+impl Summary for OwnedRam<'_> {
+    fn count(&self) -> usize {
+        self.len >> self.shift
+    }
+
+    fn take_top(&mut self) -> usize {
+        self.track(0).take_top()
+    }
+
+    fn take_sum(&mut self, j: usize) -> u16 {
+        self.track(0).take_sum(j)
     }
 }
 
@@ -383,7 +466,7 @@ impl<'a> OwnedRam<'a> {
             // Inside the storage: `off + PAGE <= len`.
             data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
             // Control block `i < count` of the memory's array.
-            ctl: Some(NonNull::new(self.ctl.as_ptr().wrapping_add(i))?),
+            ctl: Some(NonNull::from(self.ctl.get(i)?)),
             _owner: PhantomData,
         })
     }
@@ -424,8 +507,11 @@ impl OwnedPage<'_> {
         T::load_le(bytes)
     }
 
-    /// Stores `v` at `o` in the page with a plain store and marks its shard
-    /// written; `None` (nothing stored) if it leaves the page.
+    /// Stores `v` at `o` in the page with a plain store; `None` (nothing
+    /// stored) if it leaves the page, or if its shard's marks are not all
+    /// set (its first write since the baseline, or a memory that keeps
+    /// lines): the owner map's slow path then writes and marks it, as a
+    /// page knows neither its shard's place in the summary nor its lines.
     #[inline(always)]
     pub(crate) fn store<T: Scalar>(&self, o: usize, v: T) -> Option<()> {
         if o > PAGE - T::SIZE {
@@ -436,10 +522,9 @@ impl OwnedPage<'_> {
         // SAFETY: the control block of the page's shard (`OwnedRam::page`),
         // alive for 'a; read and stored only through its atomics.
         let ctl = unsafe { ctl.as_ref() };
-        // A load and, the first time, a plain store: only this owner
-        // touches the marks, so no read-modify-write is needed.
+        // A load: the marks are all set after the shard's first write.
         if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
-            ctl.marks.store(ALL_MARKS, Ordering::Relaxed);
+            return None;
         }
         // SAFETY: in bounds as in `load`; the bytes sit in an `UnsafeCell`
         // (the storage), so writing through a pointer derived from a shared

@@ -5,8 +5,9 @@
 //! may be reached is the module's discipline (`shard/mod.rs`).
 #![allow(unsafe_code)]
 
+use super::track::Track;
 use crate::seqlock::SeqLock;
-use crate::sync::AtomicU8;
+use crate::sync::{AtomicU16, AtomicU8, AtomicUsize};
 use core::cell::UnsafeCell;
 use spin::RwLock;
 
@@ -29,6 +30,11 @@ pub(crate) const DIRTY: u8 = 1;
 pub(crate) const CHANGED: u8 = 2;
 /// Both marks: what every write sets.
 pub(crate) const ALL_MARKS: u8 = DIRTY | CHANGED;
+/// Mark bit: the shard records the lines written since the baseline
+/// (`track.rs`). Never part of what a write sets: while it is set the
+/// marks never equal [`ALL_MARKS`], so every write takes the marking slow
+/// path, which records its lines.
+pub(crate) const LINES: u8 = 4;
 
 /// Memory state: writable.
 pub(crate) const LIVE: u8 = 0;
@@ -52,19 +58,26 @@ pub(super) struct Storage<const S: usize, const N: usize>(pub(super) UnsafeCell<
 unsafe impl<const S: usize, const N: usize> Sync for Storage<S, N> {}
 
 /// A shard's control block: the lock over its bytes, the sequence counter
-/// optimistic readers validate against, and its marks.
+/// optimistic readers validate against, its marks, its written lines and
+/// one word of the memory's summary (`track.rs`).
 ///
-/// Not padded to a cache line: about three blocks (24 bytes on 64-bit
-/// targets) share one. Measured (`benches/threads.rs`,
+/// Not padded to a cache line: two blocks (32 bytes on 64-bit targets, 16
+/// on 32-bit ones) share one. Measured (`benches/threads.rs`,
 /// `threads_write_neighbours`, see CHANGELOG): padding to 64 bytes did not
 /// make two writers on neighbouring shards measurably faster relative to
-/// distant shards, and it doubled the time an incremental restore spends
-/// scanning the marks of 4096 shards.
-pub(super) struct Ctl {
+/// distant shards. The line word made the block 32 bytes instead of 24 on
+/// 64-bit hosts (16 instead of 12 on 32-bit targets); the summary word
+/// fits in the padding.
+pub(crate) struct Ctl {
     pub(super) lock: RwLock<()>,
     /// The sequence counter: odd while a writer is storing.
     pub(super) seq: SeqLock,
     pub(super) marks: AtomicU8,
+    /// The lines written since the baseline, kept while [`LINES`] is set.
+    pub(super) lines: AtomicUsize,
+    /// Summary word `j` in block `j` (for `j < S.div_ceil(16)`): bit `b`
+    /// for shard `16j + b` (`track.rs`).
+    pub(super) sum: AtomicU16,
 }
 
 impl Ctl {
@@ -73,14 +86,24 @@ impl Ctl {
             lock: RwLock::new(()),
             seq: SeqLock::new(),
             marks: AtomicU8::new(0),
+            lines: AtomicUsize::new(0),
+            sum: AtomicU16::new(0),
         }
     }
 }
 
-/// `S` shards of `N` bytes: control blocks and contiguous bytes.
+/// `S` shards of `N` bytes: control blocks and contiguous bytes, and the
+/// top word of the summary of changed shards (`track.rs`).
+///
+/// `repr(C)`, bytes first: an access then reaches a byte at the memory's
+/// own address plus its offset, with no field offset to add (measured with
+/// `benches/callgrind.sh`: letting the compiler put the top word first
+/// cost a shared write an instruction).
+#[repr(C)]
 pub(crate) struct Shards<const S: usize, const N: usize> {
-    pub(super) ctl: [Ctl; S],
     pub(super) data: Storage<S, N>,
+    pub(super) ctl: [Ctl; S],
+    pub(super) top: AtomicUsize,
 }
 
 impl<const S: usize, const N: usize> Shards<S, N> {
@@ -98,8 +121,19 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     pub(crate) const fn new() -> Self {
         const { Self::GEOMETRY };
         Shards {
-            ctl: [const { Ctl::new() }; S],
             data: Storage(UnsafeCell::new([[0; N]; S])),
+            ctl: [const { Ctl::new() }; S],
+            top: AtomicUsize::new(0),
+        }
+    }
+
+    /// Where shard `i` sits in the summary (for its write guards).
+    #[inline(always)]
+    pub(crate) fn track(&self, i: usize) -> Track<'_> {
+        Track {
+            ctl: &self.ctl,
+            top: &self.top,
+            i,
         }
     }
 
@@ -109,29 +143,87 @@ impl<const S: usize, const N: usize> Shards<S, N> {
         self.data.0.get_mut().as_flattened_mut()
     }
 
-    /// Shard `i`'s bytes and marks, for an owner holding `&mut`.
-    #[inline]
-    pub(crate) fn get_mut(&mut self, i: usize) -> Option<(&mut [u8; N], &mut u8)> {
-        let bytes = self.data.0.get_mut().get_mut(i)?;
-        let marks = self.ctl.get_mut(i)?.marks.get_mut();
-        Some((bytes, marks))
-    }
-
-    /// Marks shard `i` written, for an owner holding `&mut`.
-    #[inline(always)]
-    pub(crate) fn mark_one_mut(&mut self, i: usize) {
-        if let Some(ctl) = self.ctl.get_mut(i) {
-            *ctl.marks.get_mut() = ALL_MARKS;
+    /// Marks bytes `off..off + len` of the shard whose control block is
+    /// `ctl` written (both marks, its lines if it keeps them, the summary):
+    /// the slow path of a write of the memory's own shard, out of line,
+    /// under the shard's write lock. Finds the shard's index from the
+    /// block's address (plain address arithmetic: the block is one of
+    /// `self.ctl`; one that is not marks nothing), so the inlined write
+    /// keeps no index alive for it.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn mark_cold(&self, ctl: &Ctl, off: usize, len: usize) {
+        let at = core::ptr::from_ref(ctl) as usize;
+        let base = self.ctl.as_ptr() as usize;
+        let i = at.wrapping_sub(base) / core::mem::size_of::<Ctl>();
+        if self.ctl.get(i).is_some_and(|c| core::ptr::eq(c, ctl)) {
+            self.track(i).mark(N, off, len);
         }
     }
 
-    /// Marks shards `first..=last` written, for an owner holding `&mut`.
+    /// Shard `i`'s bytes, marks and line word, for an owner holding `&mut`.
     #[inline]
-    pub(crate) fn mark_mut(&mut self, first: usize, last: usize) {
-        if let Some(ctls) = self.ctl.get_mut(first..=last) {
-            for ctl in ctls {
-                *ctl.marks.get_mut() = ALL_MARKS;
+    pub(crate) fn get_mut(&mut self, i: usize) -> Option<(&mut [u8; N], &mut u8, &mut usize)> {
+        let bytes = self.data.0.get_mut().get_mut(i)?;
+        let ctl = self.ctl.get_mut(i)?;
+        Some((bytes, ctl.marks.get_mut(), ctl.lines.get_mut()))
+    }
+
+    /// Whether shard `i`'s marks are all set and it keeps no lines: a
+    /// write needs to mark nothing (a missing shard: `true`).
+    #[inline(always)]
+    fn marked_mut(&mut self, i: usize) -> bool {
+        self.marks_mut(i) == ALL_MARKS
+    }
+
+    /// Shard `i`'s marks ([`ALL_MARKS`] for a missing shard).
+    #[inline(always)]
+    fn marks_mut(&mut self, i: usize) -> u8 {
+        self.ctl
+            .get_mut(i)
+            .map_or(ALL_MARKS, |ctl| *ctl.marks.get_mut())
+    }
+
+    /// Marks the `size` bytes (1 to 8) at `addr` written, for an owner
+    /// holding `&mut`: a test of the shard's marks, the slow path only when
+    /// a mark or a line is missing (or the value straddles).
+    #[inline(always)]
+    pub(crate) fn mark_value_mut(&mut self, addr: usize, size: usize) {
+        // Both marks at once: a memory's shards all keep lines or none, so
+        // the AND is `ALL_MARKS` only if both are exactly that.
+        let (first, last) = (addr / N, (addr + size - 1) / N);
+        if self.marks_mut(first) & self.marks_mut(last) != ALL_MARKS {
+            self.mark_value_slow(addr, size);
+        }
+    }
+
+    /// The slow path of [`mark_value_mut`](Self::mark_value_mut), out of
+    /// line: a value in one shard marks it directly.
+    #[cold]
+    #[inline(never)]
+    fn mark_value_slow(&mut self, addr: usize, size: usize) {
+        if addr % N + size <= N {
+            // `&mut self`: no other thread touches the marks.
+            self.track(addr / N).mark_owned(N, addr % N, size);
+        } else {
+            self.mark_mut(addr, size);
+        }
+    }
+
+    /// Marks bytes `addr..addr + len` written, for an owner holding
+    /// `&mut`: every shard of the range (lines included).
+    #[inline(never)]
+    pub(crate) fn mark_mut(&mut self, addr: usize, len: usize) {
+        let mut pos = addr;
+        let end = addr.saturating_add(len);
+        while pos < end {
+            let (i, off) = (pos / N, pos % N);
+            let n = (N - off).min(end - pos);
+            if !self.marked_mut(i) {
+                // `&mut self`: no other thread touches the marks.
+                self.track(i).mark_owned(N, off, n);
             }
+            pos += n;
         }
     }
 }

@@ -10,6 +10,7 @@
 use super::guard::{Contended, GShardWrite, OPTIMISTIC_TRIES};
 use super::handle::{low_bytes, Fixed, GShard, Geometry};
 use super::storage::{Shards, Word, W};
+use super::track::Track;
 use crate::section::{lock_pair, Masked};
 use crate::sync::Ordering;
 
@@ -20,6 +21,8 @@ use crate::sync::Ordering;
 pub(crate) struct ShardPair<'a, G: Geometry> {
     first: GShard<'a, G>,
     second: GShard<'a, G>,
+    /// Where `first` sits in its memory's summary (`second` is next).
+    track: Track<'a>,
 }
 
 /// Both write guards of a [`ShardPair`], taken ascending (as one `Masked`
@@ -27,13 +30,19 @@ pub(crate) struct ShardPair<'a, G: Geometry> {
 pub(crate) struct PairWrite<'a, G: Geometry> {
     first: GShardWrite<'a, G>,
     second: GShardWrite<'a, G>,
+    /// Where `first` sits in its memory's summary.
+    track: Track<'a>,
 }
 
 impl<'a, G: Geometry> ShardPair<'a, G> {
     /// `first` and the shard after it, `second`.
     #[inline]
-    fn new(first: GShard<'a, G>, second: GShard<'a, G>) -> Self {
-        ShardPair { first, second }
+    fn new(first: GShard<'a, G>, second: GShard<'a, G>, track: Track<'a>) -> Self {
+        ShardPair {
+            first,
+            second,
+            track,
+        }
     }
 
     /// Reads `size` bytes at `off` of `first` running on into `second`,
@@ -81,13 +90,17 @@ impl<'a, G: Geometry> ShardPair<'a, G> {
         &self,
         frozen: impl Fn() -> bool,
     ) -> Option<Masked<PairWrite<'a, G>>> {
-        let (first, second) = (&self.first, &self.second);
+        let (first, second, track) = (&self.first, &self.second, self.track);
         let both = lock_pair(
             || first.try_write_lock(),
             || second.try_write_lock(),
             frozen,
         )?;
-        Some(both.map(|(first, second)| PairWrite { first, second }))
+        Some(both.map(|(first, second)| PairWrite {
+            first,
+            second,
+            track,
+        }))
     }
 }
 
@@ -107,12 +120,15 @@ impl<G: Geometry> PairWrite<'_, G> {
         let tail = size.checked_sub(head)?;
         let v = u128::from(v);
         let second = &mut self.second;
-        self.first.modify(|a| {
-            second.modify(|b| {
-                a.store_value(off, head, v)?;
-                b.store_value(0, tail, v >> (head * 8))
-            })
-        })
+        let (ta, tb) = (self.track, self.track.at(self.track.i.wrapping_add(1)));
+        let (na, nb) = (self.first.shard.len(), second.shard.len());
+        self.first
+            .modify(Some(|_, o, l| ta.mark(na, o, l)), off, head, |a| {
+                second.modify(Some(|_, o, l| tb.mark(nb, o, l)), 0, tail, |b| {
+                    a.store_value(off, head, v)?;
+                    b.store_value(0, tail, v >> (head * 8))
+                })
+            })??
     }
 }
 
@@ -120,7 +136,8 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     /// Shards `i` and `i + 1`, if both exist.
     #[inline]
     pub(crate) fn pair(&self, i: usize) -> Option<ShardPair<'_, Fixed<N>>> {
-        Some(ShardPair::new(self.get(i)?, self.get(i.checked_add(1)?)?))
+        let second = self.get(i.checked_add(1)?)?;
+        Some(ShardPair::new(self.get(i)?, second, self.track(i)))
     }
 }
 
@@ -155,9 +172,9 @@ mod tests {
     /// Two shards with every byte `0xff`.
     fn all_ones() -> Shards<2, 64> {
         let shards = Shards::<2, 64>::new();
-        for shard in shards.iter() {
+        for (i, shard) in shards.iter().enumerate() {
             let mut g = shard.write_guard(|| false).unwrap();
-            assert_eq!(g.fill(0, 64, 0xff), Some(()));
+            assert_eq!(g.fill(shards.track(i), 0, 64, 0xff), Some(()));
         }
         shards
     }

@@ -18,5 +18,6 @@ mod concurrency;
 mod lockfree;
 mod machine_demand;
 mod map_live;
+mod snapshot_summary;
 mod soundness;
 mod torture;

@@ -32,4 +32,5 @@ mod names;
 mod review2;
 mod slices;
 mod snapshot;
+mod snapshot_speed;
 mod straddle;
