@@ -12,14 +12,9 @@
 
 use crate::error::{Access, VmError};
 use crate::exclusive::Exclusive;
+use crate::memory::Rmw;
 use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
-
-/// A guest read-modify-write with its width as data: given the old value
-/// (in the low bytes), the new one, or `None` to store nothing. One
-/// `dyn` closure type, so one copy of each atomic path serves every width
-/// and operation.
-pub(crate) type Rmw<'f> = &'f mut dyn FnMut(u64) -> Option<u64>;
 
 impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_SIZE> {
     /// The one guest read-modify-write behind every atomic method: under the
@@ -98,52 +93,6 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'_, SHARDS, SHARD_S
     crate::atomic::atomic_methods!(&mut Self, usize);
 }
 
-/// An integer a guest atomic works on: `u8`..`u64`, and `i8`..`i64` for
-/// the signed minimum and maximum (RISC-V `AMOMIN`/`AMOMAX`, x86 has none).
-/// A signed value is stored as its unsigned bits of the same width.
-/// Sealed: it cannot be implemented outside vm-mem.
-///
-/// ```
-/// let mem: vm_mem::ShardedMemory<1, 64> = vm_mem::ShardedMemory::new();
-/// mem.write_u32(0, 5)?;
-/// assert_eq!(mem.fetch_min::<i32>(0, -1)?, 5); // signed: -1 < 5
-/// assert_eq!(mem.read_u32(0)?, u32::MAX);
-/// assert_eq!(mem.fetch_min::<u32>(0, 7)?, u32::MAX); // unsigned: 7 < MAX
-/// assert_eq!(mem.read_u32(0)?, 7);
-/// # Ok::<(), vm_mem::VmError>(())
-/// ```
-pub trait GuestInt:
-    crate::scalar::sealed::Sealed + IntOps + Copy + Ord + core::fmt::Debug + 'static
-{
-    /// The unsigned type of the same width, as guest memory holds it.
-    type Bits: Scalar;
-    /// The value's bits (`as` between same-width integers keeps them).
-    fn to_bits(self) -> Self::Bits;
-    /// The value these bits hold.
-    fn from_bits(bits: Self::Bits) -> Self;
-}
-
-/// The operations of the atomics, vm-mem's own (unnameable outside it).
-pub trait IntOps: Sized {
-    /// `self + v`, wrapping.
-    fn wrapping_add(self, v: Self) -> Self;
-    /// `self - v`, wrapping.
-    fn wrapping_sub(self, v: Self) -> Self;
-    /// The bitwise operation `op` of `self` and `v`.
-    fn bits(self, op: Bits, v: Self) -> Self;
-}
-
-/// A bitwise operation of a guest atomic.
-#[derive(Clone, Copy)]
-pub enum Bits {
-    /// `&`
-    And,
-    /// `|`
-    Or,
-    /// `^`
-    Xor,
-}
-
 /// Emits the generic guest atomics (`compare_exchange`, `swap`,
 /// `fetch_add`, ...) over the handle's `fetch_update`, with receiver
 /// `&Self` or `&mut Self` and addresses of type `usize` (the memories) or
@@ -158,11 +107,11 @@ macro_rules! atomic_methods {
         $crate::atomic::atomic_methods!(@op $r, $addr, fetch_sub, "Subtracts `v` (wrapping) and returns the old value.",
             |old: T, v| old.wrapping_sub(v), "fetch_sub_u8", "fetch_sub_u16", "fetch_sub_u32", "fetch_sub_u64");
         $crate::atomic::atomic_methods!(@op $r, $addr, fetch_and, "Bitwise AND with `v`; returns the old value.",
-            |old: T, v| old.bits($crate::atomic::Bits::And, v), "fetch_and_u8", "fetch_and_u16", "fetch_and_u32", "fetch_and_u64");
+            |old: T, v| old.bits($crate::scalar::Bits::And, v), "fetch_and_u8", "fetch_and_u16", "fetch_and_u32", "fetch_and_u64");
         $crate::atomic::atomic_methods!(@op $r, $addr, fetch_or, "Bitwise OR with `v`; returns the old value.",
-            |old: T, v| old.bits($crate::atomic::Bits::Or, v), "fetch_or_u8", "fetch_or_u16", "fetch_or_u32", "fetch_or_u64");
+            |old: T, v| old.bits($crate::scalar::Bits::Or, v), "fetch_or_u8", "fetch_or_u16", "fetch_or_u32", "fetch_or_u64");
         $crate::atomic::atomic_methods!(@op $r, $addr, fetch_xor, "Bitwise XOR with `v`; returns the old value.",
-            |old: T, v| old.bits($crate::atomic::Bits::Xor, v), "fetch_xor_u8", "fetch_xor_u16", "fetch_xor_u32", "fetch_xor_u64");
+            |old: T, v| old.bits($crate::scalar::Bits::Xor, v), "fetch_xor_u8", "fetch_xor_u16", "fetch_xor_u32", "fetch_xor_u64");
         $crate::atomic::atomic_methods!(@op $r, $addr, fetch_min,
             "Stores the minimum of the old value and `v` (signed for `i8`..`i64`, as RISC-V `AMOMIN`); returns the old value.",
             |old: T, v| old.min(v), "fetch_min_u8", "fetch_min_u16", "fetch_min_u32", "fetch_min_u64",

@@ -211,7 +211,6 @@ mod sync;
 mod typed;
 
 pub use access::{read_by_width, write_by_width, MemoryAccess};
-pub use atomic::GuestInt;
 pub use batch::Batch;
 pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
@@ -225,6 +224,7 @@ pub use map::{
 };
 pub use memory::ShardedMemory;
 pub use perms::Perms;
+pub use scalar::GuestInt;
 pub use scalar::Scalar;
 pub use snapshot::Snapshot;
 

@@ -23,13 +23,18 @@
 //! [`batch`](ShardedMemory::batch).
 #![allow(unsafe_code)] // `new_boxed`'s zeroed allocation, argued at the call
 
-use crate::atomic::Rmw;
 use crate::error::{Access, ErrorKind, VmError};
 use crate::scalar::{load_sized, Scalar};
 use crate::section::Masked;
 use crate::shard::{NoWriters, Shard, ShardWrite, Shards, Track};
 use crate::sync::{AtomicU8, Ordering};
 use core::ops::Range;
+
+/// A guest read-modify-write with its width as data: given the old value
+/// (in the low bytes), the new one, or `None` to store nothing. One
+/// `dyn` closure type, so one copy of each atomic path serves every width
+/// and operation.
+pub(crate) type Rmw<'f> = &'f mut dyn FnMut(u64) -> Option<u64>;
 
 /// A memory's freeze states (`state`): defined beside the shards, whose
 /// page handles test them too.

@@ -5,8 +5,6 @@
 //! are thin wrappers. Guest memory is little-endian in host memory on every
 //! host; a big-endian access is the little-endian one with its bytes swapped.
 
-use crate::atomic::{Bits, GuestInt, IntOps};
-
 pub(crate) mod sealed {
     /// Keeps [`Scalar`](super::Scalar) and [`GuestInt`](crate::GuestInt) vm-mem's own.
     pub trait Sealed {}
@@ -54,6 +52,50 @@ pub trait Scalar:
 
     /// Truncates `v` to `Self` (keeps the low `SIZE` bytes).
     fn from_u64_truncating(v: u64) -> Self;
+}
+
+/// An integer a guest atomic works on: `u8`..`u64`, and `i8`..`i64` for
+/// the signed minimum and maximum (RISC-V `AMOMIN`/`AMOMAX`, x86 has none).
+/// A signed value is stored as its unsigned bits of the same width.
+/// Sealed: it cannot be implemented outside vm-mem.
+///
+/// ```
+/// let mem: vm_mem::ShardedMemory<1, 64> = vm_mem::ShardedMemory::new();
+/// mem.write_u32(0, 5)?;
+/// assert_eq!(mem.fetch_min::<i32>(0, -1)?, 5); // signed: -1 < 5
+/// assert_eq!(mem.read_u32(0)?, u32::MAX);
+/// assert_eq!(mem.fetch_min::<u32>(0, 7)?, u32::MAX); // unsigned: 7 < MAX
+/// assert_eq!(mem.read_u32(0)?, 7);
+/// # Ok::<(), vm_mem::VmError>(())
+/// ```
+pub trait GuestInt: sealed::Sealed + IntOps + Copy + Ord + core::fmt::Debug + 'static {
+    /// The unsigned type of the same width, as guest memory holds it.
+    type Bits: Scalar;
+    /// The value's bits (`as` between same-width integers keeps them).
+    fn to_bits(self) -> Self::Bits;
+    /// The value these bits hold.
+    fn from_bits(bits: Self::Bits) -> Self;
+}
+
+/// The operations of the atomics, vm-mem's own (unnameable outside it).
+pub trait IntOps: Sized {
+    /// `self + v`, wrapping.
+    fn wrapping_add(self, v: Self) -> Self;
+    /// `self - v`, wrapping.
+    fn wrapping_sub(self, v: Self) -> Self;
+    /// The bitwise operation `op` of `self` and `v`.
+    fn bits(self, op: Bits, v: Self) -> Self;
+}
+
+/// A bitwise operation of a guest atomic.
+#[derive(Clone, Copy)]
+pub enum Bits {
+    /// `&`
+    And,
+    /// `|`
+    Or,
+    /// `^`
+    Xor,
 }
 
 /// Implements [`Scalar`] (and [`GuestInt`] with itself as the bits) for

@@ -11,11 +11,11 @@
 //! is what the operation and the guest see), then write hooks on the new
 //! value (a refusal fails it with `DeniedByHook`, nothing stored).
 
-use crate::atomic::Rmw;
 use crate::error::{Access, VmError};
 use crate::map::access::relocate;
 use crate::map::region::Backing;
 use crate::map::MemoryMap;
+use crate::memory::Rmw;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
 

@@ -8,10 +8,10 @@
 //! map's plumbing, not an API, and would otherwise clutter the pages of the
 //! memory kinds. Use the memory's own `read_*`/`write_*` methods instead.
 
-use crate::atomic::Rmw;
 use crate::error::{Access, VmError};
 use crate::frozen::Frozen;
 use crate::map::image::Image;
+use crate::memory::Rmw;
 use crate::memory::ShardedMemory;
 use crate::scalar::Scalar;
 use crate::shard::RawShards;

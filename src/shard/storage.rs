@@ -5,7 +5,6 @@
 //! may be reached is the module's discipline (`shard/mod.rs`).
 #![allow(unsafe_code)]
 
-use super::track::Track;
 use crate::seqlock::SeqLock;
 use crate::sync::{AtomicU16, AtomicU8, AtomicUsize};
 use core::cell::UnsafeCell;
@@ -124,16 +123,6 @@ impl<const S: usize, const N: usize> Shards<S, N> {
             data: Storage(UnsafeCell::new([[0; N]; S])),
             ctl: [const { Ctl::new() }; S],
             top: AtomicUsize::new(0),
-        }
-    }
-
-    /// Where shard `i` sits in the summary (for its write guards).
-    #[inline(always)]
-    pub(crate) fn track(&self, i: usize) -> Track<'_> {
-        Track {
-            ctl: &self.ctl,
-            top: &self.top,
-            i,
         }
     }
 

@@ -46,7 +46,7 @@
 //! not opt in never reach it after the shard's first write. The lines are
 //! set and cleared under the shard's lock, as the marks.
 
-use super::storage::{Ctl, ALL_MARKS, CHANGED, LINES};
+use super::storage::{Ctl, Shards, ALL_MARKS, CHANGED, LINES};
 use crate::sync::{AtomicUsize, Ordering};
 
 /// Shards per summary word.
@@ -114,6 +114,18 @@ pub(crate) struct Track<'a> {
     pub(crate) ctl: &'a [Ctl],
     pub(crate) top: &'a AtomicUsize,
     pub(crate) i: usize,
+}
+
+impl<const S: usize, const N: usize> Shards<S, N> {
+    /// Where shard `i` sits in the summary (for its write guards).
+    #[inline(always)]
+    pub(crate) fn track(&self, i: usize) -> Track<'_> {
+        Track {
+            ctl: &self.ctl,
+            top: &self.top,
+            i,
+        }
+    }
 }
 
 impl<'a> Track<'a> {
