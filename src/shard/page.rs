@@ -115,31 +115,49 @@ impl<'a> OwnedRam<'a> {
         }
     }
 
-    /// Copies shard `i` into `dst` (exactly one shard long) and clears its
-    /// "changed since the baseline" mark and its lines: a snapshot's plain
-    /// copy. Unless `whole`, copies only if the shard is marked changed,
-    /// and only its written lines if it keeps them. Whether it copied;
-    /// `false` (nothing done) also if the memory has no shard `i` or `dst`
-    /// is not its size.
-    pub(crate) fn copy_out(&self, i: usize, dst: &mut [u8], whole: bool) -> bool {
-        let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == dst.len()) else {
-            return false;
-        };
-        // Only this owner touches the marks: no read-modify-write needed.
+    /// What a plain copy of shard `i` (`len` bytes long) copies: the
+    /// shard's bytes, its control block, its marks, and the byte runs
+    /// (all of it if `whole`; else nothing unless the shard is marked
+    /// changed, and only its written lines if it keeps them). `None`:
+    /// nothing to copy, or the memory has no such shard of that length.
+    /// Only this owner touches the marks: plain loads, no read-modify-write.
+    fn copy_plan(
+        &self,
+        i: usize,
+        len: usize,
+        whole: bool,
+    ) -> Option<(
+        *mut u8,
+        &'a Ctl,
+        u8,
+        impl Iterator<Item = core::ops::Range<usize>>,
+    )> {
+        let (bytes, size, ctl) = self.shard(i).filter(|s| s.1 == len)?;
         let marks = ctl.marks.load(Ordering::Relaxed);
         let lines = ctl.lines.load(Ordering::Relaxed);
         if !whole && marks & CHANGED == 0 {
-            return false;
+            return None;
         }
         let lines = if whole || marks & LINES == 0 || lines == 0 {
             usize::MAX
         } else {
             lines
         };
-        for run in line_runs(size, lines) {
+        Some((bytes, ctl, marks, line_runs(size, lines)))
+    }
+
+    /// Copies shard `i` into `dst` (exactly one shard long) and clears its
+    /// "changed since the baseline" mark and its lines: a snapshot's plain
+    /// copy of what [`copy_plan`](Self::copy_plan) names. Whether it
+    /// copied.
+    pub(crate) fn copy_out(&self, i: usize, dst: &mut [u8], whole: bool) -> bool {
+        let Some((bytes, ctl, marks, runs)) = self.copy_plan(i, dst.len(), whole) else {
+            return false;
+        };
+        for run in runs {
             if let Some(to) = dst.get_mut(run.clone()) {
                 // SAFETY: `run` lies in the shard (`line_runs` clamps to
-                // `size`), whose `size` bytes from `bytes` lie inside the
+                // its size), whose bytes from `bytes` lie inside the
                 // storage (see `shard`), alive for 'a; no other access to
                 // them runs during this call (`OwnedRam`'s rules), and `dst`
                 // is a distinct buffer the caller borrows mutably, so the
@@ -159,24 +177,13 @@ impl<'a> OwnedRam<'a> {
     }
 
     /// Copies `src` (exactly one shard long) back into shard `i`, as
-    /// [`copy_out`](Self::copy_out) copies out (all of it if `whole`, else
-    /// only if changed and only its written lines), marks it dirty and
-    /// clears its "changed" mark and lines: a restore's plain copy.
+    /// [`copy_out`](Self::copy_out) copies out, marks it dirty and clears
+    /// its "changed" mark and lines: a restore's plain copy.
     pub(crate) fn copy_in(&self, i: usize, src: &[u8], whole: bool) -> bool {
-        let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == src.len()) else {
+        let Some((bytes, ctl, marks, runs)) = self.copy_plan(i, src.len(), whole) else {
             return false;
         };
-        let marks = ctl.marks.load(Ordering::Relaxed);
-        let lines = ctl.lines.load(Ordering::Relaxed);
-        if !whole && marks & CHANGED == 0 {
-            return false;
-        }
-        let lines = if whole || marks & LINES == 0 || lines == 0 {
-            usize::MAX
-        } else {
-            lines
-        };
-        for run in line_runs(size, lines) {
+        for run in runs {
             if let Some(from) = src.get(run.clone()) {
                 // SAFETY: as in `copy_out`; the bytes sit in an
                 // `UnsafeCell` (the storage), so writing through a pointer
