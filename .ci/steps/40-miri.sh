@@ -55,7 +55,10 @@ racing=(
     "lockfree::|0..8|--skip lockfree::optimistic_reads"
 )
 # tests/suite's modules that take longest under Miri, run first.
-suite_first=(model map_owner map_differential machine map_hooks_model map_model)
+suite_first=(snapshot_speed model map_owner map_differential machine map_hooks_model map_model)
+# tests/suite's modules whose tests are slow each under Miri (minutes per
+# test): a job per test, so the two workers share them.
+suite_split=(snapshot_speed)
 # Modules run with Miri's weak-memory emulation off: current nightly Miri
 # itself panics ("cannot have empty store buffer when previous write was
 # atomic") on memory written by atomic word stores, then a plain 2-byte
@@ -90,8 +93,12 @@ trap 'rm -rf "$jobs"' EXIT
     # tests/suite, a job per module (the longest first); a module's tests
     # named exactly, so each runs in one job only.
     miri --test suite -- --list --format terse | sed -n 's/: test$//p' |
-        awk -F'::' -v first="${suite_first[*]}" '
-            BEGIN { n = split(first, f, " "); for (i = 1; i <= n; i++) rank[f[i]] = i }
+        awk -F'::' -v first="${suite_first[*]}" -v split_mods="${suite_split[*]}" '
+            BEGIN {
+                n = split(first, f, " "); for (i = 1; i <= n; i++) rank[f[i]] = i
+                n = split(split_mods, g, " "); for (i = 1; i <= n; i++) alone[g[i]] = 1
+            }
+            ($1 in alone) { printf "%03d %s|%s\n", rank[$1], $1, " " $0; next }
             { names[$1] = names[$1] " " $0 }
             END { for (m in names) printf "%03d %s|%s\n", (m in rank) ? rank[m] : 999, m, names[m] }' |
         sort | while read -r _ job; do
