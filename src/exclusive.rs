@@ -100,7 +100,7 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Exclusive<'a, SHARDS, SHA
     /// The one typed read behind every `read_*` method.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        ShardedMemory::read_unlocked_typed(self.no_writers(), addr, T::SIZE)
+        ShardedMemory::read_unlocked(self.no_writers(), addr, T::SIZE)
     }
 
     /// Refuses writes to a frozen memory (checked after bounds, as on

@@ -120,13 +120,13 @@ impl<'a, const SHARDS: usize, const SHARD_SIZE: usize> Frozen<'a, SHARDS, SHARD_
     /// The one typed read behind every `read_*` method: no lock.
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        ShardedMemory::read_unlocked_typed(self.quiet, addr, T::SIZE)
+        ShardedMemory::read_unlocked(self.quiet, addr, T::SIZE)
     }
 
     /// The read of `size` bytes, zero-extended, with no lock.
     #[inline(always)]
     pub(crate) fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
-        ShardedMemory::read_unlocked(self.quiet, addr, size)
+        ShardedMemory::read_unlocked::<u64>(self.quiet, addr, size)
     }
 
     /// Copies `buf.len()` bytes at `addr` into `buf`, with no lock.

@@ -416,19 +416,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// bytes are one contiguous slice, so this is a plain slice read: one
     /// bounds check and one load, straddling or not. `quiet` proves no
     /// writer runs (see [`NoWriters`]).
+    /// The out-of-bounds exit is a tail call, so the hit needs no stack
+    /// frame.
     #[inline(always)]
-    pub(crate) fn read_unlocked(
-        quiet: NoWriters<'_, SHARDS, SHARD_SIZE>,
-        addr: usize,
-        size: usize,
-    ) -> Result<u64, VmError> {
-        Self::read_unlocked_typed(quiet, addr, size)
-    }
-
-    /// [`read_unlocked`](Self::read_unlocked) of a `T`: the out-of-bounds
-    /// exit is a tail call, so the hit needs no stack frame.
-    #[inline(always)]
-    pub(crate) fn read_unlocked_typed<T: Scalar>(
+    pub(crate) fn read_unlocked<T: Scalar>(
         quiet: NoWriters<'_, SHARDS, SHARD_SIZE>,
         addr: usize,
         size: usize,
