@@ -48,7 +48,8 @@ use crate::error::{Access, ErrorKind, VmError};
 use crate::exclusive::Exclusive;
 use crate::memory::{ShardedMemory, LIVE};
 use crate::shard::{
-    for_each_noted, line_runs, line_size, OwnedRam, Shards, Summary, CHANGED, DIRTY, LINES,
+    for_each_noted, line_runs, line_size, lines_to_copy, OwnedRam, ShardCopy, Shards, Summary,
+    Track, CHANGED, LINES,
 };
 #[cfg(target_has_atomic = "64")]
 use crate::sync::AtomicU64 as IdCounter;
@@ -161,29 +162,11 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> Default for Snapshot<SHARDS, 
 /// between the shared memory, the exclusive view and an owner map's lent
 /// memory. Each also drains the memory's summary of changed shards.
 trait ShardCopies<const N: usize>: Summary {
-    /// Copies shard `i` into `dst` and clears its "changed" mark and line
-    /// word, with no write in between: all of it if `whole`; else only if
-    /// it is marked changed, and only its written lines if it keeps them.
-    /// Whether it copied.
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool;
-    /// Copies `src` back into shard `i` as `copy_out` copies out, marks it
-    /// dirty in the user's log (its bytes changed) and clears its
-    /// "changed" mark and line word, with no write in between.
-    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool;
-    /// Clears the summary (before a full copy).
-    fn clear_summary(&mut self);
-}
-
-/// Which lines of a shard with marks `marks` and line word `lines` a
-/// copy moves: `usize::MAX` (all) if `whole`, if the shard keeps no lines,
-/// or if its line word is empty (never so for a changed shard that keeps
-/// them; all, to be safe).
-fn lines_to_copy(whole: bool, marks: u8, lines: usize) -> usize {
-    if whole || marks & LINES == 0 || lines == 0 {
-        usize::MAX
-    } else {
-        lines
-    }
+    /// Copies shard `i` between it and `buf` (see [`ShardCopy`]) and
+    /// clears its "changed" mark and line word, with no write in between:
+    /// all of it if `whole`; else only if it is marked changed, and only its
+    /// written lines if it keeps them. Whether it copied.
+    fn copy(&mut self, i: usize, buf: ShardCopy<'_>, whole: bool) -> bool;
 }
 
 /// The shared memory's copies: each shard under its own lock.
@@ -194,57 +177,43 @@ impl<const S: usize, const N: usize> Summary for Locked<'_, S, N> {
         S
     }
 
-    fn take_top(&mut self) -> usize {
-        self.0.track(0).take_top()
-    }
-
-    fn take_sum(&mut self, j: usize) -> u16 {
-        self.0.track(0).take_sum(j)
+    fn summary(&self) -> Track<'_> {
+        self.0.track(0)
     }
 }
 
 impl<const S: usize, const N: usize> ShardCopies<N> for Locked<'_, S, N> {
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool {
+    fn copy(&mut self, i: usize, buf: ShardCopy<'_>, whole: bool) -> bool {
         let Some(shard) = self.0.get(i) else {
             return false;
         };
-        let g = shard.read_guard();
-        // Under the read lock no writer can mark the shard or record a
-        // line between the test, the copy and the clear.
-        let marks = shard.marks();
-        if !whole && marks & CHANGED == 0 {
-            return false;
-        }
-        let lines = lines_to_copy(whole, marks, shard.take_lines());
-        for run in line_runs(N, lines) {
-            if let (Some(to), Some(from)) = (dst.get_mut(run.clone()), g.bytes().get(run)) {
-                to.copy_from_slice(from);
+        let lines = || lines_to_copy(whole, shard.marks(), || shard.take_lines());
+        match buf {
+            ShardCopy::Out(dst) => {
+                let g = shard.read_guard();
+                // Under the read lock no writer can mark the shard or
+                // record a line between the test, the copy and the clear.
+                let Some(lines) = lines() else {
+                    return false;
+                };
+                for run in line_runs(N, lines) {
+                    if let (Some(to), Some(from)) = (dst.get_mut(run.clone()), g.bytes().get(run)) {
+                        to.copy_from_slice(from);
+                    }
+                }
+                shard.clear_marks(CHANGED);
+                true
+            }
+            ShardCopy::In(src) => {
+                // Never gives up: the caller holds the snapshot lock and saw
+                // the memory live, so no freeze can begin until it is done.
+                let Some(mut g) = shard.write_guard(|| false) else {
+                    return false;
+                };
+                // Cannot fail: the copy is exactly one shard long.
+                lines().is_some_and(|lines| g.put_back(src, lines).is_some())
             }
         }
-        shard.clear_marks(CHANGED);
-        true
-    }
-
-    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool {
-        let Some(shard) = self.0.get(i) else {
-            return false;
-        };
-        // Never gives up: the caller holds the snapshot lock and saw the
-        // memory live, so no freeze can begin until it is done.
-        let Some(mut g) = shard.write_guard(|| false) else {
-            return false;
-        };
-        let marks = shard.marks();
-        if !whole && marks & CHANGED == 0 {
-            return false;
-        }
-        let lines = lines_to_copy(whole, marks, shard.take_lines());
-        // Cannot fail: the copy is exactly one shard long.
-        g.put_back(src, lines).is_some()
-    }
-
-    fn clear_summary(&mut self) {
-        self.0.track(0).clear();
     }
 }
 
@@ -256,84 +225,33 @@ impl<const S: usize, const N: usize> Summary for Owned<'_, S, N> {
         S
     }
 
-    fn take_top(&mut self) -> usize {
-        self.0.track(0).take_top()
-    }
-
-    fn take_sum(&mut self, j: usize) -> u16 {
-        self.0.track(0).take_sum(j)
+    fn summary(&self) -> Track<'_> {
+        self.0.track(0)
     }
 }
 
 impl<const S: usize, const N: usize> ShardCopies<N> for Owned<'_, S, N> {
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool {
+    fn copy(&mut self, i: usize, mut buf: ShardCopy<'_>, whole: bool) -> bool {
         let Some((bytes, marks, lines)) = self.0.get_mut(i) else {
             return false;
         };
-        if !whole && *marks & CHANGED == 0 {
-            return false;
-        }
-        for run in line_runs(N, lines_to_copy(whole, *marks, *lines)) {
-            if let (Some(to), Some(from)) = (dst.get_mut(run.clone()), bytes.get(run)) {
-                to.copy_from_slice(from);
-            }
-        }
-        *marks &= !CHANGED;
-        *lines = 0;
-        true
-    }
-
-    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool {
-        let Some((bytes, marks, lines)) = self.0.get_mut(i) else {
+        let Some(copy) = lines_to_copy(whole, *marks, || *lines) else {
             return false;
         };
-        if !whole && *marks & CHANGED == 0 {
-            return false;
+        for run in line_runs(N, copy) {
+            buf.run(bytes, run);
         }
-        for run in line_runs(N, lines_to_copy(whole, *marks, *lines)) {
-            if let (Some(to), Some(from)) = (bytes.get_mut(run.clone()), src.get(run)) {
-                to.copy_from_slice(from);
-            }
-        }
-        *marks = (*marks | DIRTY) & !CHANGED;
+        *marks = buf.marks_after(*marks);
         *lines = 0;
         true
-    }
-
-    fn clear_summary(&mut self) {
-        self.0.track(0).clear();
     }
 }
 
 /// An owner map's copies of a memory lent to it: plain `memcpy` through
 /// the owner's handle (see [`OwnedRam`]'s rules), no locks.
-struct Lent<'m>(OwnedRam<'m>);
-
-impl Summary for Lent<'_> {
-    fn count(&self) -> usize {
-        self.0.count()
-    }
-
-    fn take_top(&mut self) -> usize {
-        self.0.take_top()
-    }
-
-    fn take_sum(&mut self, j: usize) -> u16 {
-        self.0.take_sum(j)
-    }
-}
-
-impl<const N: usize> ShardCopies<N> for Lent<'_> {
-    fn copy_out(&mut self, i: usize, dst: &mut [u8; N], whole: bool) -> bool {
-        self.0.copy_out(i, dst, whole)
-    }
-
-    fn copy_in(&mut self, i: usize, src: &[u8; N], whole: bool) -> bool {
-        self.0.copy_in(i, src, whole)
-    }
-
-    fn clear_summary(&mut self) {
-        self.0.clear_summary();
+impl<const N: usize> ShardCopies<N> for OwnedRam<'_> {
+    fn copy(&mut self, i: usize, buf: ShardCopy<'_>, whole: bool) -> bool {
+        OwnedRam::copy(self, i, buf, whole)
     }
 }
 
@@ -354,14 +272,14 @@ fn take<const S: usize, const N: usize, C: ShardCopies<N>>(
         let copies = &mut snap.shards;
         for_each_noted(shards, |c, i| {
             if let Some(copy) = copies.get_mut(i) {
-                copied += usize::from(c.copy_out(i, copy, false));
+                copied += usize::from(c.copy(i, ShardCopy::Out(copy), false));
             }
         });
     } else {
         // Cleared first: a write after this is noted anew (see `track.rs`).
-        shards.clear_summary();
+        shards.summary().clear();
         for (i, copy) in snap.shards.iter_mut().enumerate() {
-            copied += usize::from(shards.copy_out(i, copy, true));
+            copied += usize::from(shards.copy(i, ShardCopy::Out(copy), true));
         }
     }
     snap.id = next_id();
@@ -393,13 +311,13 @@ fn put<const S: usize, const N: usize, C: ShardCopies<N>>(
     if incremental {
         for_each_noted(shards, |c, i| {
             if let Some(copy) = snap.shards.get(i) {
-                copied += usize::from(c.copy_in(i, copy, false));
+                copied += usize::from(c.copy(i, ShardCopy::In(copy), false));
             }
         });
     } else {
-        shards.clear_summary();
+        shards.summary().clear();
         for (i, copy) in snap.shards.iter().enumerate() {
-            copied += usize::from(shards.copy_in(i, copy, true));
+            copied += usize::from(shards.copy(i, ShardCopy::In(copy), true));
         }
     }
     *baseline = snap.as_baseline();
@@ -553,23 +471,23 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// `split_owned` made from this very memory).
     pub(crate) fn snapshot_lent(
         &self,
-        lent: OwnedRam<'_>,
+        mut lent: OwnedRam<'_>,
         snap: &mut Snapshot<SHARDS, SHARD_SIZE>,
     ) {
         let mut baseline = self.baseline.write();
-        take(&mut Lent(lent), &mut baseline, snap);
+        take(&mut lent, &mut baseline, snap);
     }
 
     /// [`restore`](Self::restore) with plain copies through `lent`, as
     /// [`snapshot_lent`](Self::snapshot_lent).
     pub(crate) fn restore_lent(
         &self,
-        lent: OwnedRam<'_>,
+        mut lent: OwnedRam<'_>,
         snap: &Snapshot<SHARDS, SHARD_SIZE>,
     ) -> Result<usize, VmError> {
         let mut baseline = self.baseline.write();
         let frozen = self.is_read_only();
-        put(&mut Lent(lent), &mut baseline, frozen, snap)
+        put(&mut lent, &mut baseline, frozen, snap)
     }
 }
 

@@ -94,4 +94,6 @@ pub(crate) use guard::{ShardRead, ShardWrite};
 pub(crate) use handle::Shard;
 pub(crate) use page::{OwnedPage, OwnedRam, RawShards, SharedPage, PAGE};
 pub(crate) use storage::{NoWriters, Shards, CHANGED, DIRTY, FREEZING, FROZEN, LINES, LIVE};
-pub(crate) use track::{for_each_noted, line_runs, line_size, Summary, Track};
+pub(crate) use track::{
+    for_each_noted, line_runs, line_size, lines_to_copy, ShardCopy, Summary, Track,
+};

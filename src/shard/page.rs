@@ -6,8 +6,8 @@
 #![allow(unsafe_code)]
 
 use super::handle::{Fixed, GShard};
-use super::storage::{Ctl, Shards, ALL_MARKS, CHANGED, DIRTY, LINES, LIVE, W};
-use super::track::{line_runs, Summary, Track};
+use super::storage::{Ctl, Shards, ALL_MARKS, LIVE, W};
+use super::track::{line_runs, lines_to_copy, ShardCopy, Summary, Track};
 use crate::scalar::Scalar;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
 use core::marker::PhantomData;
@@ -115,98 +115,31 @@ impl<'a> OwnedRam<'a> {
         }
     }
 
-    /// What a plain copy of shard `i` (`len` bytes long) copies: the
-    /// shard's bytes, its control block, its marks, and the byte runs
-    /// (all of it if `whole`; else nothing unless the shard is marked
-    /// changed, and only its written lines if it keeps them). `None`:
-    /// nothing to copy, or the memory has no such shard of that length.
-    /// Only this owner touches the marks: plain loads, no read-modify-write.
-    fn copy_plan(
-        &self,
-        i: usize,
-        len: usize,
-        whole: bool,
-    ) -> Option<(
-        *mut u8,
-        &'a Ctl,
-        u8,
-        impl Iterator<Item = core::ops::Range<usize>>,
-    )> {
-        let (bytes, size, ctl) = self.shard(i).filter(|s| s.1 == len)?;
+    /// A snapshot's plain copy of shard `i` (`buf` exactly one shard
+    /// long; see [`lines_to_copy`] for what it copies) that leaves its marks
+    /// as [`ShardCopy::marks_after`] says and clears its lines. Whether it
+    /// copied. Only this owner touches the marks: plain loads and stores.
+    pub(crate) fn copy(&self, i: usize, mut buf: ShardCopy<'_>, whole: bool) -> bool {
+        let Some((bytes, size, ctl)) = self.shard(i).filter(|s| s.1 == buf.len()) else {
+            return false;
+        };
         let marks = ctl.marks.load(Ordering::Relaxed);
-        let lines = ctl.lines.load(Ordering::Relaxed);
-        if !whole && marks & CHANGED == 0 {
-            return None;
-        }
-        let lines = if whole || marks & LINES == 0 || lines == 0 {
-            usize::MAX
-        } else {
-            lines
-        };
-        Some((bytes, ctl, marks, line_runs(size, lines)))
-    }
-
-    /// Copies shard `i` into `dst` (exactly one shard long) and clears its
-    /// "changed since the baseline" mark and its lines: a snapshot's plain
-    /// copy of what [`copy_plan`](Self::copy_plan) names. Whether it
-    /// copied.
-    pub(crate) fn copy_out(&self, i: usize, dst: &mut [u8], whole: bool) -> bool {
-        let Some((bytes, ctl, marks, runs)) = self.copy_plan(i, dst.len(), whole) else {
+        let Some(lines) = lines_to_copy(whole, marks, || ctl.lines.load(Ordering::Relaxed)) else {
             return false;
         };
-        for run in runs {
-            if let Some(to) = dst.get_mut(run.clone()) {
-                // SAFETY: `run` lies in the shard (`line_runs` clamps to
-                // its size), whose bytes from `bytes` lie inside the
-                // storage (see `shard`), alive for 'a; no other access to
-                // them runs during this call (`OwnedRam`'s rules), and `dst`
-                // is a distinct buffer the caller borrows mutably, so the
-                // regions do not overlap.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        bytes.wrapping_add(run.start),
-                        to.as_mut_ptr(),
-                        to.len(),
-                    )
-                };
-            }
+        // SAFETY: the shard's `size` bytes from `bytes` lie inside the
+        // storage (see `shard`), alive for 'a, in an `UnsafeCell`, so a
+        // unique borrow derived from it is allowed; no other access to them
+        // runs and no reference to them lives during this call (`OwnedRam`'s
+        // rules: the owner lends slices only through `&mut` of its map), and
+        // `buf` is the snapshot's own buffer, so the two do not overlap.
+        let shard = unsafe { core::slice::from_raw_parts_mut(bytes, size) };
+        for run in line_runs(size, lines) {
+            buf.run(shard, run);
         }
-        ctl.marks.store(marks & !CHANGED, Ordering::Relaxed);
+        ctl.marks.store(buf.marks_after(marks), Ordering::Relaxed);
         ctl.lines.store(0, Ordering::Relaxed);
         true
-    }
-
-    /// Copies `src` (exactly one shard long) back into shard `i`, as
-    /// [`copy_out`](Self::copy_out) copies out, marks it dirty and clears
-    /// its "changed" mark and lines: a restore's plain copy.
-    pub(crate) fn copy_in(&self, i: usize, src: &[u8], whole: bool) -> bool {
-        let Some((bytes, ctl, marks, runs)) = self.copy_plan(i, src.len(), whole) else {
-            return false;
-        };
-        for run in runs {
-            if let Some(from) = src.get(run.clone()) {
-                // SAFETY: as in `copy_out`; the bytes sit in an
-                // `UnsafeCell` (the storage), so writing through a pointer
-                // derived from a shared borrow is allowed, and no
-                // reference to them exists meanwhile.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        from.as_ptr(),
-                        bytes.wrapping_add(run.start),
-                        from.len(),
-                    )
-                };
-            }
-        }
-        ctl.marks
-            .store((marks | DIRTY) & !CHANGED, Ordering::Relaxed);
-        ctl.lines.store(0, Ordering::Relaxed);
-        true
-    }
-
-    /// Clears the memory's summary: before a full copy.
-    pub(crate) fn clear_summary(&self) {
-        self.track(0).clear();
     }
 
     /// The bytes `off..off + len`, if they lie in the memory.
@@ -337,12 +270,8 @@ impl Summary for OwnedRam<'_> {
         self.len >> self.shift
     }
 
-    fn take_top(&mut self) -> usize {
-        self.track(0).take_top()
-    }
-
-    fn take_sum(&mut self, j: usize) -> u16 {
-        self.track(0).take_sum(j)
+    fn summary(&self) -> Track<'_> {
+        self.track(0)
     }
 }
 

@@ -46,7 +46,7 @@
 //! not opt in never reach it after the shard's first write. The lines are
 //! set and cleared under the shard's lock, as the marks.
 
-use super::storage::{Ctl, Shards, ALL_MARKS, CHANGED, LINES};
+use super::storage::{Ctl, Shards, ALL_MARKS, CHANGED, DIRTY, LINES};
 use crate::sync::{AtomicUsize, Ordering};
 
 /// Shards per summary word.
@@ -103,6 +103,68 @@ pub(crate) fn line_runs(n: usize, lines: usize) -> impl Iterator<Item = core::op
         let end = ((first + run) * l).min(n);
         (start < end).then_some(start..end)
     })
+}
+
+/// Which lines of a shard with marks `marks` a snapshot's copy moves:
+/// `None` if none (not `whole` and the shard is not marked changed); else
+/// `usize::MAX` (all) if `whole`, if the shard keeps no lines or if its line
+/// word (`lines()`, called only then) is empty (never so for a changed shard
+/// that keeps them; all, to be safe), or the line word.
+pub(crate) fn lines_to_copy(
+    whole: bool,
+    marks: u8,
+    lines: impl FnOnce() -> usize,
+) -> Option<usize> {
+    if !whole && marks & CHANGED == 0 {
+        return None;
+    }
+    let lines = if whole || marks & LINES == 0 {
+        0
+    } else {
+        lines()
+    };
+    Some(if lines == 0 { usize::MAX } else { lines })
+}
+
+/// A snapshot's copy of one shard with the snapshot's buffer: which way it
+/// goes is all that differs between taking a snapshot and restoring one.
+pub(crate) enum ShardCopy<'b> {
+    /// The shard into the buffer (taking a snapshot).
+    Out(&'b mut [u8]),
+    /// The buffer back into the shard (restoring).
+    In(&'b [u8]),
+}
+
+impl ShardCopy<'_> {
+    /// The buffer's length (one shard's).
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            ShardCopy::Out(b) => b.len(),
+            ShardCopy::In(b) => b.len(),
+        }
+    }
+
+    /// The marks the copy leaves on a shard marked `marks`: no longer
+    /// changed since the baseline; dirty in the user's log after a restore,
+    /// because its bytes changed.
+    pub(crate) fn marks_after(&self, marks: u8) -> u8 {
+        match self {
+            ShardCopy::Out(_) => marks & !CHANGED,
+            ShardCopy::In(_) => (marks | DIRTY) & !CHANGED,
+        }
+    }
+
+    /// Copies the bytes `run` between the buffer and `shard` (nothing if
+    /// `run` lies outside either).
+    pub(crate) fn run(&mut self, shard: &mut [u8], run: core::ops::Range<usize>) {
+        let (to, from) = match self {
+            ShardCopy::Out(b) => (b.get_mut(run.clone()), shard.get(run)),
+            ShardCopy::In(b) => (shard.get_mut(run.clone()), b.get(run)),
+        };
+        if let (Some(to), Some(from)) = (to, from) {
+            to.copy_from_slice(from);
+        }
+    }
 }
 
 /// Where shard `i` sits in its memory's summary: the memory's control
@@ -234,10 +296,8 @@ impl<'a> Track<'a> {
 pub(crate) trait Summary {
     /// The shards of the memory.
     fn count(&self) -> usize;
-    /// Takes (reads and clears) the top word.
-    fn take_top(&mut self) -> usize;
-    /// Takes summary word `j`.
-    fn take_sum(&mut self, j: usize) -> u16;
+    /// The memory's summary words (any shard's [`Track`] reaches them).
+    fn summary(&self) -> Track<'_>;
 }
 
 /// Calls `each` for every shard noted in `c`'s summary, clearing the bits
@@ -246,13 +306,13 @@ pub(crate) trait Summary {
 /// unless more shards changed) per top bit set.
 pub(crate) fn for_each_noted<C: Summary>(c: &mut C, mut each: impl FnMut(&mut C, usize)) {
     let words = c.count().div_ceil(SUM_BITS);
-    let mut top = c.take_top();
+    let mut top = c.summary().take_top();
     while top != 0 {
         let t = top.trailing_zeros() as usize;
         top &= top - 1;
         let mut j = t;
         while j < words {
-            let mut w = c.take_sum(j);
+            let mut w = c.summary().take_sum(j);
             while w != 0 {
                 let b = w.trailing_zeros() as usize;
                 w &= w - 1;
