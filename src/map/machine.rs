@@ -57,6 +57,25 @@ use crate::DeviceState;
 /// memory lent (`&'a mut`): the shared map has none.
 pub(crate) type Lent<'l, 'a> = dyn Fn(*const ()) -> Option<OwnedRam<'a>> + 'l;
 
+/// Who runs a capture or restore: the owner map's id and an owner's handle
+/// on each memory lent to it (by the memory's address), or a shared map
+/// ([`By::shared`]: no owner, nothing lent).
+#[derive(Clone, Copy)]
+pub(crate) struct By<'l, 'a> {
+    pub(crate) owner: u64,
+    pub(crate) lent: &'l Lent<'l, 'a>,
+}
+
+impl<'a> By<'_, 'a> {
+    /// A shared map: no owner id ([`NEVER`]), no lent memory.
+    pub(crate) fn shared() -> Self {
+        By {
+            owner: NEVER,
+            lent: &|_| None,
+        }
+    }
+}
+
 /// Which machine snapshot a map's opted-in devices were last saved to or
 /// restored from, as memories keep their baseline snapshot: its id, or
 /// [`NEVER`] when unknown (no capture yet, a capture that failed part-way,
@@ -586,18 +605,17 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
-        self.snapshot_with(snap, NEVER, &|_| None)
+        self.snapshot_with(snap, By::shared())
     }
 
-    /// [`snapshot`](Self::snapshot) by the owner map with id `owner`
-    /// ([`NEVER`]: a shared map), copying each memory that `lent` gives an
-    /// owner's handle for (by the memory's address) with plain copies.
+    /// [`snapshot`](Self::snapshot) run `by` a map: an owner map's lent
+    /// memories are copied with plain copies.
     pub(crate) fn snapshot_with<const M: usize, const D: usize, const B: usize>(
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
-        owner: u64,
-        lent: &Lent<'_, 'a>,
+        by: By<'_, 'a>,
     ) -> Result<(), MachineError> {
+        let By { owner, lent } = by;
         // State that need not be `Sync` is called by its owner map alone.
         if snap.head.bound != NEVER && snap.head.bound != owner {
             return Err(MachineError::OtherMap);
@@ -775,17 +793,17 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
-        self.restore_with(snap, NEVER, &|_| None)
+        self.restore_with(snap, By::shared())
     }
 
-    /// [`restore`](Self::restore), copying each memory that `lent` gives
-    /// an owner's handle for with plain copies.
+    /// [`restore`](Self::restore) run `by` a map, as
+    /// [`snapshot_with`](Self::snapshot_with).
     pub(crate) fn restore_with<const M: usize, const D: usize, const B: usize>(
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
-        owner: u64,
-        lent: &Lent<'_, 'a>,
+        by: By<'_, 'a>,
     ) -> Result<Restored, MachineError> {
+        let By { owner, lent } = by;
         if !snap.head.taken {
             return Err(MachineError::NotTaken);
         }

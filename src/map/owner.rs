@@ -33,7 +33,7 @@ use crate::frozen::Frozen;
 use crate::map::demand::UnmappedHandler;
 use crate::map::error::{MapError, MapErrorKind};
 use crate::map::hooks::{AccessHook, HookId, WriteData};
-use crate::map::machine::MachineSnapshot;
+use crate::map::machine::{By, MachineSnapshot};
 use crate::map::machine_report::{Difference, MachineError, Restored};
 use crate::map::mmio::{DeviceRef, MmioDevice, StateRef};
 use crate::map::page_cache::{PageCache, PageOwner};
@@ -463,9 +463,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<(), MachineError> {
-        let _sync = self.synced();
-        self.map
-            .snapshot_with(snap, self.id()?, &|at| self.lent_ram(at))
+        self.as_owner(|map, by| map.snapshot_with(snap, by))
     }
 
     /// Adds user state to `snap`, as [`MachineSnapshot::add_state`], for
@@ -530,9 +528,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         &self,
         snap: &mut MachineSnapshot<'a, '_, N, M, D, B, H>,
     ) -> Result<Restored, MachineError> {
-        let _sync = self.synced();
-        self.map
-            .restore_with(snap, self.id()?, &|at| self.lent_ram(at))
+        self.as_owner(|map, by| map.restore_with(snap, by))
     }
 
     /// The guest bytes `addr..addr + len` as a host slice, for a loader, a
@@ -671,6 +667,24 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         Ok(self.id.get())
     }
 
+    /// Runs a machine snapshot's capture, restore or comparison `f` on the
+    /// shared map as this owner map: synced, with its id and its lent
+    /// memories.
+    fn as_owner<R>(
+        &self,
+        f: impl FnOnce(&MemoryMap<'a, N, H>, By<'_, 'a>) -> Result<R, MachineError>,
+    ) -> Result<R, MachineError> {
+        let _sync = self.synced();
+        let lent = |at| self.lent_ram(at);
+        f(
+            &self.map,
+            By {
+                owner: self.id()?,
+                lent: &lent,
+            },
+        )
+    }
+
     /// The owner's handle on the lent memory at address `at`, if any.
     fn lent_ram(&self, at: *const ()) -> Option<OwnedRam<'a>> {
         let at: *const u8 = at.cast();
@@ -686,8 +700,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         snap: &MachineSnapshot<'a, '_, N, M, D, B, H>,
         scratch: &mut [u8],
     ) -> Result<Option<Difference>, MachineError> {
-        let _sync = self.synced();
-        snap.diff_as(&self.map, self.id()?, scratch)
+        self.as_owner(|map, by| snap.diff_as(map, by.owner, scratch))
     }
 
     crate::typed::typed_methods!(cached);
