@@ -216,7 +216,7 @@ pub use error::{Access, ErrorKind, VmError};
 pub use exclusive::Exclusive;
 pub use frozen::Frozen;
 pub use map::{
-    AccessHook, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
+    AccessHook, Caller, Cursor, Demand, DeviceState, Difference, GuestRam, HookId, MachineError,
     MachineSnapshot, MapError, MapErrorKind, MapUpdate, Mapping, MemoryMap, Miss, MmioDevice, Name,
     OwnerMap, PerAccess, PerStep, Region, RegionKind, Restored, UnmappedHandler, Validation,
     WriteData, HANDLER_SLOTS, NAME_BYTES, SNAPSHOT_DEVICES, SNAPSHOT_MEMORIES,

@@ -14,6 +14,7 @@
 //! touches, [`View::check`], hooks, then the access.
 
 use crate::error::{Access, ErrorKind, VmError};
+use crate::map::caller::Caller;
 use crate::map::hooks::WriteData;
 use crate::map::mmio::MmioDevice;
 use crate::map::ram::{ram_load, GuestRam};
@@ -58,14 +59,14 @@ pub(crate) fn relocate(e: VmError, access: Access, addr: u64, size: usize) -> Vm
 pub(crate) fn fast_load<T: Scalar>(
     r: &Region<'_>,
     addr: u64,
-    access: Access,
+    by: Caller,
 ) -> Option<Result<T, VmError>> {
-    let off = r.serves(addr, T::SIZE, needs(access))?;
+    let off = r.serves(addr, T::SIZE, needs(by.access()))?;
     let v = match r.backing {
         Backing::Ram(m) | Backing::Rom(m) => ram_load::<T>(m, off),
-        Backing::Mmio(d) => d.read(off, T::SIZE).map(T::from_u64_truncating),
+        Backing::Mmio(d) => d.read_by(by, off, T::SIZE).map(T::from_u64_truncating),
     };
-    Some(v.map_err(|e| relocate(e, access, addr, T::SIZE)))
+    Some(v.map_err(|e| relocate(e, by.access(), addr, T::SIZE)))
 }
 
 /// The fast path of a typed store into region `r`, as [`fast_load`]: a
@@ -76,11 +77,12 @@ pub(crate) fn fast_store<T: Scalar>(
     r: &Region<'_>,
     addr: u64,
     v: T,
+    cpu: Option<u32>,
 ) -> Option<Result<(), VmError>> {
     let off = r.serves(addr, T::SIZE, Perms::WRITE)?;
     match r.backing {
         Backing::Ram(m) => Some(ram_store_cold(m, off, addr, v)),
-        Backing::Mmio(d) => Some(device_store(d.get(), off, addr, v)),
+        Backing::Mmio(d) => Some(device_store(d.get(), off, addr, v, cpu)),
         Backing::Rom(_) => None,
     }
 }
@@ -97,8 +99,15 @@ fn ram_store_cold<T: Scalar>(m: &dyn GuestRam, off: u64, addr: u64, v: T) -> Res
 /// A device's typed store: inline, as a device's load is in the map's
 /// `load` and in [`fast_load`] (one call, the device's own).
 #[inline(always)]
-fn device_store<T: Scalar>(d: &dyn MmioDevice, off: u64, addr: u64, v: T) -> Result<(), VmError> {
-    d.write(off, T::SIZE, v.to_u64())
+fn device_store<T: Scalar>(
+    d: &dyn MmioDevice,
+    off: u64,
+    addr: u64,
+    v: T,
+    cpu: Option<u32>,
+) -> Result<(), VmError> {
+    let by = Caller::with_cpu(Access::Write, cpu);
+    d.write_by(by, off, T::SIZE, v.to_u64())
         .map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
 
@@ -177,7 +186,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                 // in a register.
                 (None, Backing::Mmio(d)) if access != Access::Fetch => {
                     return d
-                        .read(off, T::SIZE)
+                        .read_by(Caller::new(access), off, T::SIZE)
                         .map(T::from_u64_truncating)
                         .map_err(|e| relocate(e, access, addr, T::SIZE))
                 }
@@ -199,18 +208,19 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             {
                 return Ok(T::from_u64_truncating(v));
             }
-            if let Some(v) = fast_load::<T>(&r, addr, access) {
+            if let Some(v) = fast_load::<T>(&r, addr, Caller::new(access)) {
                 return v;
             }
         }
-        self.load_slow(addr, T::SIZE, access)
+        self.load_slow(addr, T::SIZE, Caller::new(access))
             .map(T::from_u64_truncating)
     }
 
     /// A typed load that is refused, hooked or spans regions.
     #[cold]
     #[inline(never)]
-    pub(crate) fn load_slow(&self, addr: u64, size: usize, access: Access) -> Result<u64, VmError> {
+    pub(crate) fn load_slow(&self, addr: u64, size: usize, by: Caller) -> Result<u64, VmError> {
+        let access = by.access();
         let view = self.checked_view(addr, size as u64, access, true)?;
         let mut buf = [0u8; 8];
         let moved = |e| relocate(e, access, addr, size);
@@ -219,7 +229,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
             // (perhaps in parts `protect` made): one call.
             Some((r, Backing::Mmio(d))) => {
                 buf = d
-                    .read(r.backing_offset(addr), size)
+                    .read_by(by, r.backing_offset(addr), size)
                     .map_err(moved)?
                     .to_le_bytes();
                 buf[size..].fill(0);
@@ -231,9 +241,9 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
                     .map_err(moved)?
                     .to_le_bytes();
             }
-            _ => view.copy_out(addr, &mut buf[..size], access, &|_| None)?,
+            _ => view.copy_out(addr, &mut buf[..size], by, &|_| None)?,
         }
-        view.run_load_hooks(access, addr, &mut buf[..size]);
+        view.run_load_hooks(by, addr, &mut buf[..size]);
         Ok(u64::from_le_bytes(buf))
     }
 
@@ -247,7 +257,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         {
             match r.backing {
                 Backing::Ram(m) => return ram_store_cold(m, off, addr, v),
-                Backing::Mmio(d) => return device_store(d.get(), off, addr, v),
+                Backing::Mmio(d) => return device_store(d.get(), off, addr, v, None),
                 Backing::Rom(_) => {} // the general path refuses it
             }
         }
@@ -258,34 +268,43 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     #[inline(never)]
     fn store_unhinted<T: Scalar>(&self, addr: u64, v: T) -> Result<(), VmError> {
         if let Some(h) = self.table.hit(addr)
-            && let Some(res) = fast_store(&h.region, addr, v)
+            && let Some(res) = fast_store(&h.region, addr, v, None)
         {
             return res;
         }
-        self.store_slow(addr, T::SIZE, v.to_u64())
+        self.store_slow(addr, T::SIZE, v.to_u64(), None)
     }
 
     /// A typed store that is refused, hooked or spans regions.
     #[cold]
     #[inline(never)]
-    pub(crate) fn store_slow(&self, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+    pub(crate) fn store_slow(
+        &self,
+        addr: u64,
+        size: usize,
+        v: u64,
+        cpu: Option<u32>,
+    ) -> Result<(), VmError> {
+        let by = Caller::with_cpu(Access::Write, cpu);
         let view = self.checked_view(addr, size as u64, Access::Write, true)?;
         let mut bytes = v.to_le_bytes();
         // Write hooks may change the value stored.
-        view.run_store_hooks(Access::Write, addr, &mut bytes[..size])?;
+        view.run_store_hooks(by, addr, &mut bytes[..size])?;
         let v = u64::from_le_bytes(bytes);
         let data = WriteData::Bytes(&bytes[..size]);
         let moved = |e| relocate(e, Access::Write, addr, size);
         match view.region_at(addr).map(|r| (r, r.backing)) {
             Some((r, Backing::Mmio(d))) => {
-                return d.write(r.backing_offset(addr), size, v).map_err(moved)
+                return d
+                    .write_by(by, r.backing_offset(addr), size, v)
+                    .map_err(moved)
             }
             Some((r, Backing::Ram(m))) if r.fits(addr, size) => {
                 return m.store(r.backing_offset(addr), size, v).map_err(moved)
             }
             _ => {}
         }
-        view.copy_in(addr, size as u64, data, Access::Write, &|_| None)
+        view.copy_in(addr, size as u64, data, by, &|_| None)
     }
 }
 

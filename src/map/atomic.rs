@@ -13,6 +13,7 @@
 
 use crate::error::{Access, VmError};
 use crate::map::access::relocate;
+use crate::map::caller::Caller;
 use crate::map::region::Backing;
 use crate::map::MemoryMap;
 use crate::memory::Rmw;
@@ -94,14 +95,14 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         loop {
             let old = m.load(off, size).map_err(moved)?;
             let mut seen = old.to_le_bytes();
-            view.run_load_hooks(Access::Atomic, addr, &mut seen[..size]);
+            view.run_load_hooks(Caller::new(Access::Atomic), addr, &mut seen[..size]);
             let seen = u64::from_le_bytes(seen);
             let Some(new) = f(seen) else {
                 return Ok(seen);
             };
             let mut bytes = new.to_le_bytes();
             // Write hooks may change the value stored.
-            view.run_store_hooks(Access::Atomic, addr, &mut bytes[..size])?;
+            view.run_store_hooks(Caller::new(Access::Atomic), addr, &mut bytes[..size])?;
             let new = u64::from_le_bytes(bytes);
             let now = m
                 .update(off, size, &mut |cur| (cur == old).then_some(new))

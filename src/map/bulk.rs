@@ -9,6 +9,7 @@
 
 use crate::error::{Access, ErrorKind, VmError};
 use crate::map::access::{err_size, relocate};
+use crate::map::caller::Caller;
 use crate::map::hooks::WriteData;
 use crate::map::machine::Lent;
 use crate::map::region::Backing;
@@ -43,10 +44,11 @@ impl<'a, const N: usize, const H: usize> View<'a, N, H> {
         &self,
         addr: u64,
         buf: &mut [u8],
-        access: Access,
+        by: Caller,
         lent: &Lent<'_, 'a>,
     ) -> Result<(), VmError> {
         let size = buf.len();
+        let access = by.access();
         let moved = |e| relocate(e, access, addr, size);
         let mut pos = 0usize;
         for p in self.runs(addr, size as u64) {
@@ -65,7 +67,7 @@ impl<'a, const N: usize, const H: usize> View<'a, N, H> {
                 Backing::Rom(m) => m.load_bytes(off, dst).map_err(moved)?,
                 Backing::Mmio(d) => {
                     for (at, s) in mmio_chunks(p.addr, p.len) {
-                        let v = d.read(off + at, s).map_err(moved)?;
+                        let v = d.read_by(by, off + at, s).map_err(moved)?;
                         let at = at as usize;
                         dst[at..at + s].copy_from_slice(&v.to_le_bytes()[..s]);
                     }
@@ -83,10 +85,11 @@ impl<'a, const N: usize, const H: usize> View<'a, N, H> {
         addr: u64,
         len: u64,
         src: WriteData<'_>,
-        access: Access,
+        by: Caller,
         lent: &Lent<'_, 'a>,
     ) -> Result<(), VmError> {
         let size = err_size(len);
+        let access = by.access();
         let moved = |e| relocate(e, access, addr, size);
         let mut pos = 0usize;
         for p in self.runs(addr, len) {
@@ -119,7 +122,7 @@ impl<'a, const N: usize, const H: usize> View<'a, N, H> {
                     for (at, s) in mmio_chunks(p.addr, p.len) {
                         let mut le = [0u8; 8];
                         src.copy_to(pos + at as usize, &mut le[..s]);
-                        d.write(off + at, s, u64::from_le_bytes(le))
+                        d.write_by(by, off + at, s, u64::from_le_bytes(le))
                             .map_err(moved)?;
                     }
                 }
@@ -174,8 +177,9 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         // A `usize` always fits a `u64` on the hosts Rust supports.
         let len = buf.len() as u64;
         let view = self.checked_view(addr, len, Access::Read, false)?;
-        view.copy_out(addr, buf, Access::Read, lent)?;
-        view.run_load_hooks(Access::Read, addr, buf);
+        let by = Caller::new(Access::Read);
+        view.copy_out(addr, buf, by, lent)?;
+        view.run_load_hooks(by, addr, buf);
         Ok(())
     }
 
@@ -206,7 +210,8 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         }
         let len = data.len() as u64;
         let view = self.checked_view(addr, len, Access::Write, false)?;
-        view.run_write_hooks(Access::Write, addr, data)?;
-        view.copy_in(addr, len, data, Access::Write, lent)
+        let by = Caller::new(Access::Write);
+        view.run_write_hooks(by, addr, data)?;
+        view.copy_in(addr, len, data, by, lent)
     }
 }

@@ -270,7 +270,14 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
             table: crate::map::table::Table::with_directory(directed),
             demand: crate::map::demand::Handlers::new(),
             devices: crate::map::machine::DeviceBaseline::new(),
+            cpus: crate::sync::AtomicUsize::new(0),
         }
+    }
+
+    /// The id of the next cursor made over this map: 0, 1, 2... (wrapping).
+    pub(crate) fn next_cpu_id(&self) -> u32 {
+        // ORDERING: `Relaxed`: only the count matters, nothing is published.
+        self.cpus.fetch_add(1, crate::sync::Ordering::Relaxed) as u32
     }
 
     crate::access::forward! {

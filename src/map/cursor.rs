@@ -101,6 +101,8 @@ pub struct Cursor<
     cache: PageCache<'a, SharedPage<'a>>,
     /// The table version the cache was last synced with ([`PerStep`]).
     seen: core::cell::Cell<usize>,
+    /// The vCPU id devices and hooks are told ([`Cursor::id`]).
+    id: u32,
     _map: core::marker::PhantomData<(&'m MemoryMap<'a, N, H>, V)>,
 }
 
@@ -180,16 +182,47 @@ where
     V: Validation,
 {
     /// A new, empty cursor over the map `map` points to: a borrow (as
-    /// [`MemoryMap::cpu`] makes), an `Arc`, any `Deref` to the map.
+    /// [`MemoryMap::cpu`] makes), an `Arc`, any `Deref` to the map. Its
+    /// vCPU id is the map's next (0 for the first cursor, then 1, 2...;
+    /// see [`id`](Self::id)).
     #[inline]
     pub fn new(map: R) -> Self {
         let seen = map.table.current();
+        let id = map.next_cpu_id();
         Cursor {
             map,
             cache: PageCache::new(),
             seen: core::cell::Cell::new(seen),
+            id,
             _map: core::marker::PhantomData,
         }
+    }
+
+    /// The vCPU id that devices and hooks are told made this cursor's
+    /// typed accesses ([`Caller::cpu`](crate::Caller::cpu)): the map
+    /// numbers its cursors 0, 1, 2... as they are made (wrapping after
+    /// 2^32), unless [`with_id`](Self::with_id) set another.
+    ///
+    /// ```
+    /// use vm_mem::MemoryMap;
+    ///
+    /// let map: MemoryMap<'_, 1> = MemoryMap::new();
+    /// let (a, b) = (map.cpu(), map.cpu());
+    /// assert_eq!((a.id(), b.id()), (0, 1));
+    /// assert_eq!(map.cpu().with_id(7).id(), 7); // the machine's own numbering
+    /// ```
+    #[inline]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// This cursor with vCPU id `id` (the machine's own numbering: an
+    /// MPIDR, a hart id), for devices and hooks to see.
+    #[inline]
+    #[must_use]
+    pub fn with_id(mut self, id: u32) -> Self {
+        self.id = id;
+        self
     }
 
     /// Sees every change to the map that returned before this call: the
@@ -240,6 +273,7 @@ where
 impl<const N: usize, const H: usize, R, V> core::fmt::Debug for Cursor<'_, '_, N, H, R, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Cursor")
+            .field("id", &self.id)
             .field("cached_pages", &self.cache.cached())
             .finish_non_exhaustive()
     }
@@ -303,4 +337,9 @@ where
 
     #[inline(always)]
     fn miss_guard(&self) {}
+
+    #[inline(always)]
+    fn cpu(&self) -> Option<u32> {
+        Some(self.id)
+    }
 }

@@ -24,6 +24,8 @@
 //! still call it (it finishes against the map it started with), which is
 //! why hooks are borrowed for the map's `'a`.
 
+use crate::error::Access;
+use crate::map::caller::Caller;
 use crate::perms::Perms;
 
 /// The bytes a write stores, the map's one byte-source type: what a write
@@ -196,6 +198,69 @@ pub trait AccessHook: Sync {
     /// ```
     fn write_value(&self, addr: u64, data: &mut [u8]) -> bool {
         self.write(addr, WriteData::Bytes(data))
+    }
+
+    /// A read or a fetch, told who is asking ([`Caller`]: the access kind,
+    /// [`Access::Read`](crate::Access::Read), [`Access::Fetch`](crate::Access::Fetch)
+    /// or a guest atomic's read half, [`Access::Atomic`](crate::Access::Atomic),
+    /// and the vCPU if it came through a [`Cursor`](crate::Cursor)). The map
+    /// calls this one; the default calls [`fetch`](Self::fetch) for a
+    /// fetch and [`read`](Self::read) for the rest.
+    ///
+    /// ```
+    /// use core::sync::atomic::{AtomicU32, Ordering};
+    /// use vm_mem::{Access, AccessHook, Caller, MemoryMap, Perms, ShardedMemory};
+    ///
+    /// /// Counts the reads vCPU 1 makes, fetches apart.
+    /// struct CpuOneReads(AtomicU32);
+    /// impl AccessHook for CpuOneReads {
+    ///     fn read_by(&self, by: Caller, _addr: u64, _data: &mut [u8]) {
+    ///         if by.cpu() == Some(1) && by.access() != Access::Fetch {
+    ///             self.0.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let ram = ShardedMemory::<1, 64>::new();
+    /// let hook = CpuOneReads(AtomicU32::new(0));
+    /// let map: MemoryMap<'_, 1> = MemoryMap::new();
+    /// map.add_ram("ram", 0, 64, Perms::RWX, &ram)?;
+    /// map.watch(0..=63, Perms::READ | Perms::EXEC, &hook)?;
+    /// let (cpu0, cpu1) = (map.cpu(), map.cpu());
+    /// cpu0.read_u32(0)?;
+    /// cpu1.read_u32(0)?;
+    /// cpu1.fetch_u32(0)?;
+    /// map.read_u32(0)?;
+    /// assert_eq!(hook.0.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    fn read_by(&self, by: Caller, addr: u64, data: &mut [u8]) {
+        if by.access() == Access::Fetch {
+            self.fetch(addr, data);
+        } else {
+            self.read(addr, data);
+        }
+    }
+
+    /// [`write`](Self::write), told who is asking, as
+    /// [`read_by`](Self::read_by) (kind [`Access::Write`](crate::Access::Write),
+    /// or [`Access::Atomic`](crate::Access::Atomic) for a guest atomic's
+    /// store). The map calls this one for bulk writes; the default calls
+    /// `write`.
+    #[inline]
+    fn write_by(&self, by: Caller, addr: u64, data: WriteData<'_>) -> bool {
+        let _ = by;
+        self.write(addr, data)
+    }
+
+    /// [`write_value`](Self::write_value), told who is asking, as
+    /// [`write_by`](Self::write_by). The map calls this one for typed
+    /// writes and atomics' stores; the default calls `write_value`.
+    #[inline]
+    fn write_value_by(&self, by: Caller, addr: u64, data: &mut [u8]) -> bool {
+        let _ = by;
+        self.write_value(addr, data)
     }
 }
 

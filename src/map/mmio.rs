@@ -21,6 +21,7 @@
 #![allow(unsafe_code)] // DeviceRef's thread-safety claim, argued at each item
 
 use crate::error::VmError;
+use crate::map::caller::Caller;
 use crate::map::device_state::DeviceState;
 
 /// A memory-mapped device: reads and writes of 1, 2, 4 or 8 bytes at an
@@ -87,6 +88,26 @@ pub trait MmioDevice {
     /// Serves a write of `size` bytes (1, 2, 4 or 8) at `offset`; `value`
     /// holds them in its low bytes (the rest are zero).
     fn write(&self, offset: u64, size: usize, value: u64) -> Result<(), VmError>;
+
+    /// [`read`](Self::read), told who is asking ([`Caller`]: the access
+    /// kind, read or fetch, and the vCPU if the access came through a
+    /// [`Cursor`](crate::Cursor)). The map calls this one; the default
+    /// forwards to `read`, so a device that does not care implements `read`
+    /// alone.
+    #[inline]
+    fn read_by(&self, by: Caller, offset: u64, size: usize) -> Result<u64, VmError> {
+        let _ = by;
+        self.read(offset, size)
+    }
+
+    /// [`write`](Self::write), told who is asking, as
+    /// [`read_by`](Self::read_by). The map calls this one; the default
+    /// forwards to `write`.
+    #[inline]
+    fn write_by(&self, by: Caller, offset: u64, size: usize, value: u64) -> Result<(), VmError> {
+        let _ = by;
+        self.write(offset, size, value)
+    }
 
     /// The device's snapshot support, if it opts in (see [`DeviceState`]):
     /// a machine snapshot saves and restores the state of devices that

@@ -34,6 +34,7 @@ mod access;
 mod bulk;
 mod atomic;
 
+mod caller;
 mod device_state;
 pub(crate) mod error;
 mod hooks;
@@ -48,6 +49,7 @@ mod region;
 mod table;
 mod view;
 
+pub use caller::Caller;
 pub use cursor::{Cursor, PerAccess, PerStep, Validation};
 pub use demand::{Demand, Mapping, Miss, UnmappedHandler, HANDLER_SLOTS};
 pub use device_state::DeviceState;
@@ -282,6 +284,8 @@ pub struct MemoryMap<'a, const N: usize, const H: usize = 16> {
     /// The machine snapshot the opted-in devices were last saved to or
     /// restored from.
     devices: machine::DeviceBaseline,
+    /// How many cursors were made over the map: the next one's vCPU id.
+    cpus: crate::sync::AtomicUsize,
 }
 
 impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {

@@ -20,6 +20,7 @@
 
 use crate::error::{Access, VmError};
 use crate::map::access::{fast_load, fast_store};
+use crate::map::caller::Caller;
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::perms::Perms;
@@ -145,6 +146,12 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     fn page(&self, r: &Region<'a>, off: u64) -> Option<Self::Page>;
     /// Taken at the start of a miss, dropped when it returns or unwinds.
     fn miss_guard(&self) -> Self::MissGuard<'_>;
+    /// The vCPU devices and hooks are told made a miss's access
+    /// ([`Caller::cpu`](crate::Caller::cpu)): a cursor's id; none by default.
+    #[inline(always)]
+    fn cpu(&self) -> Option<u32> {
+        None
+    }
 
     /// A typed access `op` through the cache: on the cached page's memory
     /// on a hit (a tag compare that also tests the alignment, the version
@@ -175,7 +182,7 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
         op: A,
     ) -> Result<A::Out, VmError> {
         let r = e.region.get().filter(|r| r.contains(addr));
-        match r.and_then(|r| op.on_region(&r, addr)) {
+        match r.and_then(|r| op.on_region(&r, addr, self.cpu())) {
             Some(res) => res,
             None => self.uncached(addr, op),
         }
@@ -187,18 +194,19 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     #[inline(never)]
     fn uncached<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
         let _guard = self.miss_guard();
-        if let Some(res) = self.cache().any(addr, op, self.version()) {
+        let cpu = self.cpu();
+        if let Some(res) = self.cache().any(addr, op, self.version(), cpu) {
             return res;
         }
         if let Some(r) = self.refill(addr) {
-            if let Some(res) = self.cache().any(addr, op, self.version()) {
+            if let Some(res) = self.cache().any(addr, op, self.version(), cpu) {
                 return res;
             }
-            if let Some(res) = op.on_region(&r, addr) {
+            if let Some(res) = op.on_region(&r, addr, cpu) {
                 return res;
             }
         }
-        op.general(self.map(), addr)
+        op.general(self.map(), addr, cpu)
     }
 
     /// Looks `addr` up in the map and caches its page (a hole is not
@@ -224,12 +232,20 @@ pub(crate) trait Op<T: Scalar>: Copy {
     /// page cannot serve it (it leaves the page, a writer gave up).
     fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<Self::Out>;
     /// The region's own fast path: `None` if it cannot serve the access.
-    fn on_region(self, r: &Region<'_>, addr: u64) -> Option<Result<Self::Out, VmError>>;
-    /// The map's general path, which serves (or refuses) everything else.
+    /// A device is told the access came from vCPU `cpu`.
+    fn on_region(
+        self,
+        r: &Region<'_>,
+        addr: u64,
+        cpu: Option<u32>,
+    ) -> Option<Result<Self::Out, VmError>>;
+    /// The map's general path, which serves (or refuses) everything else,
+    /// telling devices and hooks the access came from vCPU `cpu`.
     fn general<const N: usize, const H: usize>(
         self,
         map: &MemoryMap<'_, N, H>,
         addr: u64,
+        cpu: Option<u32>,
     ) -> Result<Self::Out, VmError>;
 }
 
@@ -255,8 +271,8 @@ impl<T: Scalar> Op<T> for Load<T> {
     }
 
     #[inline(always)]
-    fn on_region(self, r: &Region<'_>, addr: u64) -> Option<Result<T, VmError>> {
-        fast_load::<T>(r, addr, self.0)
+    fn on_region(self, r: &Region<'_>, addr: u64, cpu: Option<u32>) -> Option<Result<T, VmError>> {
+        fast_load::<T>(r, addr, Caller::with_cpu(self.0, cpu))
     }
 
     #[inline(always)]
@@ -264,8 +280,9 @@ impl<T: Scalar> Op<T> for Load<T> {
         self,
         map: &MemoryMap<'_, N, H>,
         addr: u64,
+        cpu: Option<u32>,
     ) -> Result<T, VmError> {
-        map.load_slow(addr, T::SIZE, self.0)
+        map.load_slow(addr, T::SIZE, Caller::with_cpu(self.0, cpu))
             .map(T::from_u64_truncating)
     }
 }
@@ -284,8 +301,8 @@ impl<T: Scalar> Op<T> for Store<T> {
     }
 
     #[inline(always)]
-    fn on_region(self, r: &Region<'_>, addr: u64) -> Option<Result<(), VmError>> {
-        fast_store(r, addr, self.0) // (ROM: `None`, refused by the general path)
+    fn on_region(self, r: &Region<'_>, addr: u64, cpu: Option<u32>) -> Option<Result<(), VmError>> {
+        fast_store(r, addr, self.0, cpu) // (ROM: `None`, refused by the general path)
     }
 
     #[inline(always)]
@@ -293,8 +310,9 @@ impl<T: Scalar> Op<T> for Store<T> {
         self,
         map: &MemoryMap<'_, N, H>,
         addr: u64,
+        cpu: Option<u32>,
     ) -> Result<(), VmError> {
-        map.store_slow(addr, T::SIZE, self.0.to_u64())
+        map.store_slow(addr, T::SIZE, self.0.to_u64(), cpu)
     }
 }
 
@@ -410,13 +428,14 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         addr: u64,
         op: A,
         version: Option<usize>,
+        cpu: Option<u32>,
     ) -> Option<Result<A::Out, VmError>> {
         let e = self.hit(addr, 1, op.kind(), version)?;
         match e.mem.get() {
             Some(p) => op.on_page(&p, in_page(addr)).map(Ok),
             None => {
                 let r = e.region.get().filter(|r| r.contains(addr))?;
-                op.on_region(&r, addr)
+                op.on_region(&r, addr, cpu)
             }
         }
     }

@@ -10,6 +10,7 @@
 //! meanwhile never mixes into one access.
 
 use crate::error::{Access, ErrorKind, VmError};
+use crate::map::caller::Caller;
 use crate::map::hooks::{Hook, WriteData};
 use crate::map::region::Region;
 use crate::perms::Perms;
@@ -104,22 +105,18 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
     /// `addr..addr + data.len()`, in installation order, on the bytes read.
     /// An atomic's read half runs the read hooks.
     #[inline]
-    pub(crate) fn run_load_hooks(&self, access: Access, addr: u64, data: &mut [u8]) {
+    pub(crate) fn run_load_hooks(&self, by: Caller, addr: u64, data: &mut [u8]) {
         if self.hooks.is_empty() || data.is_empty() {
             return;
         }
-        let kind = if access == Access::Fetch {
+        let kind = if by.access() == Access::Fetch {
             Perms::EXEC
         } else {
             Perms::READ
         };
         let last = addr.saturating_add(data.len() as u64 - 1);
         for h in self.hooks.iter().filter(|h| h.watches(kind, addr, last)) {
-            if access == Access::Fetch {
-                h.hook.fetch(addr, data);
-            } else {
-                h.hook.read(addr, data);
-            }
+            h.hook.read_by(by, addr, data);
         }
     }
 
@@ -131,12 +128,12 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
     #[inline]
     pub(crate) fn run_store_hooks(
         &self,
-        access: Access,
+        by: Caller,
         addr: u64,
         data: &mut [u8],
     ) -> Result<(), VmError> {
         let len = data.len();
-        self.run_writers(access, addr, len, |h| h.write_value(addr, data))
+        self.run_writers(by, addr, len, |h| h.write_value_by(by, addr, data))
     }
 
     /// Runs the write hooks watching the write, in installation order,
@@ -145,11 +142,11 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
     #[inline]
     pub(crate) fn run_write_hooks(
         &self,
-        access: Access,
+        by: Caller,
         addr: u64,
         data: WriteData<'_>,
     ) -> Result<(), VmError> {
-        self.run_writers(access, addr, data.len(), |h| h.write(addr, data))
+        self.run_writers(by, addr, data.len(), |h| h.write_by(by, addr, data))
     }
 
     /// The one loop of both: `call` on every hook watching writes to
@@ -157,7 +154,7 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
     #[inline]
     fn run_writers(
         &self,
-        access: Access,
+        by: Caller,
         addr: u64,
         len: usize,
         mut call: impl FnMut(&dyn crate::map::hooks::AccessHook) -> bool,
@@ -172,7 +169,12 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
             .filter(|h| h.watches(Perms::WRITE, addr, last))
         {
             if !call(h.hook) {
-                return Err(VmError::new(ErrorKind::DeniedByHook, access, addr, len));
+                return Err(VmError::new(
+                    ErrorKind::DeniedByHook,
+                    by.access(),
+                    addr,
+                    len,
+                ));
             }
         }
         Ok(())

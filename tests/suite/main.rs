@@ -18,6 +18,7 @@ mod support;
 mod access_adapter;
 mod atomics;
 mod bounds;
+mod callers;
 mod endian;
 mod errors;
 mod machine;
