@@ -236,6 +236,11 @@ use view::View;
 ///   and written inline; a single-threaded machine that owns its memories
 ///   uses an [`OwnerMap`] (plain loads and stores). `BENCHMARKS.md` has
 ///   the costs of each.
+/// - A [`Cursor`] and an [`OwnerMap`] cache 64 pages (4 KiB each,
+///   direct-mapped by page number with address bits 26 and up folded in, so
+///   flash, SRAM and peripherals at the usual bases do not share a slot). A
+///   cache, not a capacity: a guest working over more pages misses more
+///   often (each miss is a table lookup), it never fails an access.
 /// - Accesses to watched regions, and accesses spanning parts or regions,
 ///   take the general path (not inlined; a few times slower than the fast
 ///   path in `benches/map.rs`).
