@@ -423,7 +423,25 @@ impl VmError {
         Access::from_code(self.word() >> ACCESS_SHIFT)
     }
 
-    /// The guest address of the access (its first byte).
+    /// The failing address. Through a map, the first byte of the access
+    /// that the map refuses: the first unmapped byte (`Unmapped`), the
+    /// first byte past the region or device boundary crossed
+    /// (`CrossesRegion`), the first byte lacking the permission or in ROM
+    /// (`Permission`, `ReadOnly`), the first byte in a device
+    /// (`AtomicUnsupported`); else (an error a memory, a device or a hook
+    /// reports, `OutOfBounds` beside its limit, `WrapsAround`) the access's
+    /// first byte. [`size`](Self::size) is the whole access's.
+    ///
+    /// ```
+    /// use vm_mem::{ErrorKind, MemoryMap, Perms, ShardedMemory};
+    ///
+    /// let sram = ShardedMemory::<1, 64>::new();
+    /// let map: MemoryMap<'_, 1> = MemoryMap::new();
+    /// map.add_ram("sram", 0x2000_0000, 64, Perms::RW, &sram)?;
+    /// let e = map.read_u64(0x2000_003c).unwrap_err(); // 4 bytes mapped, 4 not
+    /// assert_eq!((e.kind(), e.addr(), e.size()), (ErrorKind::Unmapped, 0x2000_0040, 8));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub const fn addr(&self) -> u64 {
         self.addr

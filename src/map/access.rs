@@ -123,9 +123,9 @@ impl<const N: usize, const H: usize> View<'_, N, H> {
         access: Access,
         typed: bool,
     ) -> Result<(), VmError> {
-        // The error names the access (its first byte and length); which
-        // byte failed is the caller's to find (`region_at`).
-        let fail_at = |kind, _at: u64| Err(VmError::new(kind, access, addr, err_size(len)));
+        // The error names the first byte that fails (`at`) and the
+        // access's length.
+        let fail_at = |kind, at: u64| Err(VmError::new(kind, access, at, err_size(len)));
         if addr.checked_add(len - 1).is_none() {
             return fail_at(ErrorKind::WrapsAround, addr);
         }
@@ -338,8 +338,9 @@ mod tests {
             if g + 8 <= 0x1000 + 240 {
                 assert_eq!(map.read_u64(g).ok(), mem.read_u64(m).ok(), "u64 at {g:#x}");
             } else {
+                // The error names the first unmapped byte.
                 let e = map.read_u64(g).unwrap_err();
-                assert_eq!((e.kind(), e.addr()), (ErrorKind::Unmapped, g));
+                assert_eq!((e.kind(), e.addr()), (ErrorKind::Unmapped, 0x1000 + 240));
             }
         }
         for g in (0x1000u64..0x1000 + 232).step_by(3) {

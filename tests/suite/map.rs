@@ -262,12 +262,18 @@ fn unmapped_holes_and_the_ends_of_the_address_space() {
             assert_eq!((e.kind(), e.addr()), (ErrorKind::Unmapped, addr), "{e}");
         }
     }
-    // Straddling into a hole: the whole access is refused, nothing written.
-    for (addr, size) in [(0x10fe, 4), (0x0ffe, 4), (0x11fc, 8), (0x12ff, 2)] {
+    // Straddling into a hole: the whole access is refused, nothing
+    // written; the error names the first unmapped byte.
+    for (addr, size, hole) in [
+        (0x10fe, 4, 0x1100),
+        (0x0ffe, 4, 0x0ffe),
+        (0x11fc, 8, 0x11fc),
+        (0x12ff, 2, 0x1300),
+    ] {
         let e = map.write_bytes(addr, &vec![0xee; size]).unwrap_err();
         assert_eq!(
             (e.kind(), e.addr(), e.size()),
-            (ErrorKind::Unmapped, addr, size)
+            (ErrorKind::Unmapped, hole, size)
         );
     }
     assert_eq!(map.read_u16(0x10fe).unwrap(), 0);
@@ -323,10 +329,11 @@ fn region_edges_first_and_last_byte_every_width() {
         // Every access that runs past the end (or starts before the base).
         for into in 1..size {
             let addr = last + 1 - size + into;
+            // The first unmapped byte: the one past the end.
             let e = write(addr).unwrap_err();
             assert_eq!(
                 (e.kind(), e.addr(), e.size()),
-                (ErrorKind::Unmapped, addr, size as usize)
+                (ErrorKind::Unmapped, last + 1, size as usize)
             );
             assert_eq!(kind(read(addr)), ErrorKind::Unmapped);
             assert_eq!(kind(read(base - into)), ErrorKind::Unmapped);
@@ -398,7 +405,8 @@ fn accesses_spanning_adjacent_ram_are_split_at_every_offset() {
             needed: Perms::WRITE
         }
     );
-    assert_eq!((e.addr(), e.size()), (0x103c, 8));
+    // The first byte refused: the read-only part's first.
+    assert_eq!((e.addr(), e.size()), (0x1040, 8));
     assert_eq!(
         a.read_u32(60).unwrap(),
         0,
@@ -478,8 +486,10 @@ fn a_device_sees_one_call_per_access_with_its_offset_and_size() {
             // Past the device lies a hole: unmapped wins.
             assert_eq!(e.kind(), ErrorKind::Unmapped);
         } else {
+            // The error names the first byte past the boundary crossed.
+            let boundary = if addr < base { base } else { uart_end };
             assert_eq!(e.kind(), ErrorKind::CrossesRegion);
-            assert_eq!((e.addr(), e.size()), (addr, size));
+            assert_eq!((e.addr(), e.size()), (boundary, size));
         }
     }
     map.add_ram("after", uart_end, 0x10, Perms::RW, &next_ram)

@@ -165,14 +165,15 @@ impl Model {
         len: usize,
         needed: Perms,
         typed: bool,
-    ) -> Result<Vec<MRegion>, ErrorKind> {
+    ) -> Result<Vec<MRegion>, (ErrorKind, u64)> {
         let per_byte = bytes_regions(&self.regions, addr, len, typed)?;
         for (i, r) in per_byte.iter().enumerate() {
+            let at = addr + i as u64;
             if needed == Perms::WRITE && r.kind == K::Rom {
-                return Err(ErrorKind::ReadOnly);
+                return Err((ErrorKind::ReadOnly, at));
             }
-            if !self.perms_at(r, addr + i as u64).contains(needed) {
-                return Err(ErrorKind::Permission { needed });
+            if !self.perms_at(r, at).contains(needed) {
+                return Err((ErrorKind::Permission { needed }, at));
             }
         }
         Ok(per_byte)
@@ -325,9 +326,9 @@ proptest! {
                         _ => (Perms::EXEC, 'x', map.fetch_u32(a).map(u64::from)),
                     };
                     match model.check(a, size, kind, true) {
-                        Err(k) => {
+                        Err((k, at)) => {
                             let e = got.unwrap_err();
-                            prop_assert_eq!((e.kind(), e.addr(), e.size()), (k, a, size));
+                            prop_assert_eq!((e.kind(), e.addr(), e.size()), (k, at, size));
                         }
                         Ok(per_byte) => {
                             let mut le = [0u8; 8];
@@ -354,9 +355,9 @@ proptest! {
                         _ => unreachable!(),
                     };
                     match model.check(a, data.len(), Perms::WRITE, typed) {
-                        Err(k) => {
+                        Err((k, at)) => {
                             let e = got.unwrap_err();
-                            prop_assert_eq!((e.kind(), e.addr(), e.size()), (k, a, data.len()));
+                            prop_assert_eq!((e.kind(), e.addr(), e.size()), (k, at, data.len()));
                         }
                         Ok(per_byte) => {
                             let mut calls = Vec::new();
@@ -386,7 +387,10 @@ proptest! {
                     let mut buf = vec![0u8; len];
                     let got = map.read_bytes(a, &mut buf);
                     match model.check(a, len, Perms::READ, false) {
-                        Err(k) => prop_assert_eq!(got.unwrap_err().kind(), k),
+                        Err((k, at)) => {
+                            let e = got.unwrap_err();
+                            prop_assert_eq!((e.kind(), e.addr()), (k, at));
+                        }
                         Ok(per_byte) => {
                             got.unwrap();
                             let mut want: Vec<u8> = per_byte.iter().enumerate().map(|(i, r)| *model.slot(r, a + i as u64)).collect();

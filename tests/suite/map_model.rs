@@ -107,19 +107,20 @@ impl Model {
         len: usize,
         access: Access,
         typed: bool,
-    ) -> Result<Vec<MRegion>, ErrorKind> {
+    ) -> Result<Vec<MRegion>, (ErrorKind, u64)> {
         let per_byte = bytes_regions(&self.regions, addr, len, typed)?;
         let needed = match access {
             Access::Read => Perms::READ,
             Access::Write => Perms::WRITE,
             _ => Perms::EXEC,
         };
-        for r in &per_byte {
+        for (i, r) in per_byte.iter().enumerate() {
+            let at = addr + i as u64;
             if access == Access::Write && r.kind == K::Rom {
-                return Err(ErrorKind::ReadOnly);
+                return Err((ErrorKind::ReadOnly, at));
             }
             if !r.perms.contains(needed) {
-                return Err(ErrorKind::Permission { needed });
+                return Err((ErrorKind::Permission { needed }, at));
             }
         }
         Ok(per_byte)
@@ -195,7 +196,7 @@ fn write_typed(
     }
 }
 
-/// Compares an actual error with the model's, for an access at `addr` of `size` bytes.
+/// Compares an actual error with the model's: its first failing byte `addr`, the access's `size`.
 fn same_error(e: VmError, kind: ErrorKind, access: Access, addr: u64, size: usize) {
     assert_eq!(
         (e.kind(), e.access(), e.addr(), e.size()),
@@ -254,7 +255,7 @@ proptest! {
                         _ => read_typed(&map, a, size, be),
                     };
                     match model.check(a, size, access, true) {
-                        Err(kind) => same_error(got.unwrap_err(), kind, access, a, size),
+                        Err((kind, at)) => same_error(got.unwrap_err(), kind, access, at, size),
                         Ok(per_byte) => {
                             let mut le = [0u8; 8];
                             for (i, r) in per_byte.iter().enumerate() {
@@ -273,7 +274,7 @@ proptest! {
                 Op::Write(a, size, v, be) => {
                     let got = write_typed(&map, a, size, v, be);
                     match model.check(a, size, Access::Write, true) {
-                        Err(kind) => same_error(got.unwrap_err(), kind, Access::Write, a, size),
+                        Err((kind, at)) => same_error(got.unwrap_err(), kind, Access::Write, at, size),
                         Ok(per_byte) => {
                             got.unwrap();
                             let v = if be { v.swap_bytes() >> (64 - 8 * size) } else { v };
@@ -290,7 +291,7 @@ proptest! {
                     let got = map.read_bytes(a, &mut buf);
                     match (len, model.check(a, len, Access::Read, false)) {
                         (0, _) => got.unwrap(),
-                        (_, Err(kind)) => same_error(got.unwrap_err(), kind, Access::Read, a, len),
+                        (_, Err((kind, at))) => same_error(got.unwrap_err(), kind, Access::Read, at, len),
                         (_, Ok(per_byte)) => {
                             got.unwrap();
                             for (i, r) in per_byte.iter().enumerate() {
@@ -313,7 +314,7 @@ proptest! {
                     };
                     match (data.len(), model.check(a, data.len(), Access::Write, false)) {
                         (0, _) => got.unwrap(),
-                        (_, Err(kind)) => same_error(got.unwrap_err(), kind, Access::Write, a, data.len()),
+                        (_, Err((kind, at))) => same_error(got.unwrap_err(), kind, Access::Write, at, data.len()),
                         (_, Ok(per_byte)) => {
                             got.unwrap();
                             for (i, r) in per_byte.iter().enumerate() {

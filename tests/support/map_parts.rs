@@ -68,25 +68,26 @@ pub fn bytes_regions(
     addr: u64,
     len: usize,
     typed: bool,
-) -> Result<Vec<MRegion>, ErrorKind> {
+) -> Result<Vec<MRegion>, (ErrorKind, u64)> {
     // Past the top of the address space: that kind first, whatever holes
-    // come before it.
+    // come before it, at the access's first byte.
     if len > 0 && u128::from(addr) + len as u128 > 1 << 64 {
-        return Err(ErrorKind::WrapsAround);
+        return Err((ErrorKind::WrapsAround, addr));
     }
     let mut per_byte = Vec::new();
     for i in 0..len as u128 {
         let a = u128::from(addr) + i;
         match (a < 1 << 64).then(|| region_at(regions, a)).flatten() {
             Some(r) => per_byte.push(r),
-            None => return Err(ErrorKind::Unmapped),
+            None => return Err((ErrorKind::Unmapped, a as u64)),
         }
     }
     if typed {
-        for w in per_byte.windows(2) {
+        for (i, w) in per_byte.windows(2).enumerate() {
             let boundary = w[0].name != w[1].name || w[0].base != w[1].base;
             if boundary && (w[0].kind == K::Dev || w[1].kind == K::Dev) {
-                return Err(ErrorKind::CrossesRegion);
+                // The first byte past the boundary.
+                return Err((ErrorKind::CrossesRegion, addr + i as u64 + 1));
             }
         }
     }
