@@ -146,29 +146,36 @@ impl<'a, const N: usize, const H: usize> Layout<'a, N, H> {
             return Err(MapError::new(MapErrorKind::ZeroLength, "", "", a, 0));
         }
         let mut cur = a;
+        let mut first = None;
         loop {
             let r = self
                 .regions
                 .iter()
                 .find(|r| r.contains(cur))
                 .ok_or_else(|| unmapped(cur))?;
+            first = first.or(Some(r.name));
             if r.last >= b {
                 break;
             }
             cur = r.last + 1;
         }
+        // A full table is reported as the user's range in the region it
+        // starts in, not as the piece whose split did not fit.
+        let name = first.unwrap_or_default();
+        let full = |e: MapError| MapError::new(e.kind(), name, "", a, (b - a).saturating_add(1));
         let mut table: heapless::Vec<Region<'a>, N> = heapless::Vec::new();
         for r in self.regions.iter() {
             if r.last < a || r.base > b {
-                push_merged(&mut table, *r)?;
+                push_merged(&mut table, *r).map_err(full)?;
                 continue;
             }
+            let mut push = |piece| push_merged(&mut table, piece).map_err(full);
             if r.base < a {
-                push_merged(&mut table, r.part(r.base, a - 1, r.perms))?;
+                push(r.part(r.base, a - 1, r.perms))?;
             }
-            push_merged(&mut table, r.part(r.base.max(a), r.last.min(b), perms))?;
+            push(r.part(r.base.max(a), r.last.min(b), perms))?;
             if r.last > b {
-                push_merged(&mut table, r.part(b + 1, r.last, r.perms))?;
+                push(r.part(b + 1, r.last, r.perms))?;
             }
         }
         self.regions = table;

@@ -425,6 +425,15 @@ fn protect_refusals_change_nothing_and_rom_stays_read_only() {
     map.protect(0x1010..=0x1010, Perms::READ).unwrap(); // 4 regions now
     let e = map.protect(0x1080..=0x1080, Perms::READ).unwrap_err();
     assert_eq!((e.kind(), e.region()), (MapErrorKind::TableFull, "ram"));
+    // The user's range, not the piece whose split did not fit.
+    assert_eq!((e.base(), e.len()), (0x1080, 1));
+    let two: MemoryMap<'_, 2> = MemoryMap::new();
+    two.add_ram("ram", 0x1000, 0x100, Perms::RW, &ram).unwrap();
+    let e = two.protect(0x1010..=0x1020, Perms::READ).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.region(), e.base(), e.len()),
+        (MapErrorKind::TableFull, "ram", 0x1010, 0x11)
+    );
     assert_eq!(map.regions().len(), 4);
     map.protect(0x1010..=0x1010, Perms::RW).unwrap();
     let after: Vec<_> = map
