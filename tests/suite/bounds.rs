@@ -213,7 +213,11 @@ fn boxed_memory_starts_zeroed_and_works() {
     // is no baseline (a first restore copies every shard), the state is live.
     let mut snap = vm_mem::Snapshot::<SHARDS, 4096>::new_boxed();
     assert!(!snap.is_taken());
-    assert_eq!(mem.restore(&snap).unwrap(), SHARDS, "no baseline: full copy");
+    assert_eq!(
+        mem.restore(&snap).unwrap(),
+        SHARDS,
+        "no baseline: full copy"
+    );
     mem.snapshot(&mut snap);
     mem.write_u8(0, 1).unwrap();
     assert_eq!(mem.restore(&snap).unwrap(), 1);
