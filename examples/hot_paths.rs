@@ -14,6 +14,16 @@ pub fn exclusive_read_u32(m: &Exclusive<'_, 16, 4096>, a: usize) -> Result<u32, 
     m.read_u32(a)
 }
 
+/// The exclusive view's `write_u32`.
+#[inline(never)]
+pub fn exclusive_write_u32(
+    m: &mut Exclusive<'_, 16, 4096>,
+    a: usize,
+    v: u32,
+) -> Result<(), VmError> {
+    m.write_u32(a, v)
+}
+
 /// The shared memory's lock-free `read_u32`.
 #[inline(never)]
 pub fn shared_read_u32(m: &Mem, a: usize) -> Result<u32, VmError> {
@@ -79,10 +89,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         owner_write_u32(black_box(&owner), black_box(0x100), 9)?;
         assert_eq!(owner_read_u32(black_box(&owner), black_box(0x100))?, 9);
     }
-    assert_eq!(
-        exclusive_read_u32(black_box(&mem.exclusive()), black_box(0x100))?,
-        9
-    );
+    let mut view = mem.exclusive();
+    exclusive_write_u32(black_box(&mut view), black_box(0x104), 10)?;
+    assert_eq!(exclusive_read_u32(black_box(&view), black_box(0x100))?, 9);
+    assert_eq!(exclusive_read_u32(black_box(&view), black_box(0x104))?, 10);
     println!("hot paths agree");
     Ok(())
 }
