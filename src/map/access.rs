@@ -82,7 +82,10 @@ pub(crate) fn fast_store<T: Scalar>(
     let off = r.serves(addr, T::SIZE, Perms::WRITE)?;
     match r.backing {
         Backing::Ram(m) => Some(ram_store_cold(m, off, addr, v)),
-        Backing::Mmio(d) => Some(device_store(d.get(), off, addr, v, cpu)),
+        Backing::Mmio(d) => {
+            let by = Caller::with_cpu(Access::Write, cpu);
+            Some(device_store(d.get(), off, addr, v, by))
+        }
         Backing::Rom(_) => None,
     }
 }
@@ -104,9 +107,8 @@ fn device_store<T: Scalar>(
     off: u64,
     addr: u64,
     v: T,
-    cpu: Option<u32>,
+    by: Caller,
 ) -> Result<(), VmError> {
-    let by = Caller::with_cpu(Access::Write, cpu);
     d.write_by(by, off, T::SIZE, v.to_u64())
         .map_err(|e| relocate(e, Access::Write, addr, T::SIZE))
 }
@@ -257,7 +259,9 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         {
             match r.backing {
                 Backing::Ram(m) => return ram_store_cold(m, off, addr, v),
-                Backing::Mmio(d) => return device_store(d.get(), off, addr, v, None),
+                Backing::Mmio(d) => {
+                    return device_store(d.get(), off, addr, v, Caller::new(Access::Write));
+                }
                 Backing::Rom(_) => {} // the general path refuses it
             }
         }
@@ -272,7 +276,7 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         {
             return res;
         }
-        self.store_slow(addr, T::SIZE, v.to_u64(), None)
+        self.store_slow(addr, T::SIZE, v.to_u64(), Caller::new(Access::Write))
     }
 
     /// A typed store that is refused, hooked or spans regions.
@@ -283,9 +287,8 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         addr: u64,
         size: usize,
         v: u64,
-        cpu: Option<u32>,
+        by: Caller,
     ) -> Result<(), VmError> {
-        let by = Caller::with_cpu(Access::Write, cpu);
         let view = self.checked_view(addr, size as u64, Access::Write, true)?;
         let mut bytes = v.to_le_bytes();
         // Write hooks may change the value stored.

@@ -61,17 +61,36 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     pub fn fetch_update<T: Scalar>(
         &self,
         addr: u64,
+        f: impl FnMut(T) -> Option<T>,
+    ) -> Result<T, VmError> {
+        self.fetch_update_by(addr, f, None)
+    }
+
+    /// [`fetch_update`](Self::fetch_update) by vCPU `cpu` (a cursor's).
+    #[inline]
+    pub(crate) fn fetch_update_by<T: Scalar>(
+        &self,
+        addr: u64,
         mut f: impl FnMut(T) -> Option<T>,
+        cpu: Option<u32>,
     ) -> Result<T, VmError> {
         let mut g = |old: u64| f(T::from_u64_truncating(old)).map(T::to_u64);
-        self.update_sized(addr, T::SIZE, &mut g)
+        self.update_sized(addr, T::SIZE, &mut g, cpu)
             .map(T::from_u64_truncating)
     }
 
     /// `fetch_update` with the size and the operation as data: one copy in
-    /// the binary serves every named atomic.
+    /// the binary serves every named atomic (of the map, or of vCPU `cpu`'s
+    /// cursor: its hooks are told).
     #[inline(never)]
-    fn update_sized(&self, addr: u64, size: usize, f: Rmw<'_>) -> Result<u64, VmError> {
+    fn update_sized(
+        &self,
+        addr: u64,
+        size: usize,
+        f: Rmw<'_>,
+        cpu: Option<u32>,
+    ) -> Result<u64, VmError> {
+        let by = Caller::with_cpu(Access::Atomic, cpu);
         let moved = |e| relocate(e, Access::Atomic, addr, size);
         if let Some(r) = self.table.hit(addr).map(|h| h.region)
             && let Backing::Ram(m) = r.backing
@@ -95,14 +114,14 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
         loop {
             let old = m.load(off, size).map_err(moved)?;
             let mut seen = old.to_le_bytes();
-            view.run_load_hooks(Caller::new(Access::Atomic), addr, &mut seen[..size]);
+            view.run_load_hooks(by, addr, &mut seen[..size]);
             let seen = u64::from_le_bytes(seen);
             let Some(new) = f(seen) else {
                 return Ok(seen);
             };
             let mut bytes = new.to_le_bytes();
             // Write hooks may change the value stored.
-            view.run_store_hooks(Caller::new(Access::Atomic), addr, &mut bytes[..size])?;
+            view.run_store_hooks(by, addr, &mut bytes[..size])?;
             let new = u64::from_le_bytes(bytes);
             let now = m
                 .update(off, size, &mut |cur| (cur == old).then_some(new))

@@ -160,16 +160,18 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
-        self.read_bytes_with(addr, buf, &|_| None)
+        self.read_bytes_with(addr, buf, &|_| None, None)
     }
 
     /// [`read_bytes`](Self::read_bytes), reading the memories `lent` gives
-    /// an owner's handle for with plain copies.
+    /// an owner's handle for with plain copies, for vCPU `cpu` (devices and
+    /// hooks are told).
     pub(crate) fn read_bytes_with(
         &self,
         addr: u64,
         buf: &mut [u8],
         lent: &Lent<'_, 'a>,
+        cpu: Option<u32>,
     ) -> Result<(), VmError> {
         if buf.is_empty() {
             return Ok(());
@@ -177,7 +179,7 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         // A `usize` always fits a `u64` on the hosts Rust supports.
         let len = buf.len() as u64;
         let view = self.checked_view(addr, len, Access::Read, false)?;
-        let by = Caller::new(Access::Read);
+        let by = Caller::with_cpu(Access::Read, cpu);
         view.copy_out(addr, buf, by, lent)?;
         view.run_load_hooks(by, addr, buf);
         Ok(())
@@ -187,13 +189,13 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
     /// no ROM), nothing written on a refusal; then performed as
     /// [`read_bytes`](Self::read_bytes) is.
     pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
-        self.write_data(addr, WriteData::Bytes(buf), &|_| None)
+        self.write_data(addr, WriteData::Bytes(buf), &|_| None, None)
     }
 
     /// Sets `len` guest bytes at `addr` to `byte`, as
     /// [`write_bytes`](Self::write_bytes) would.
     pub fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
-        self.write_data(addr, WriteData::Fill { byte, len }, &|_| None)
+        self.write_data(addr, WriteData::Fill { byte, len }, &|_| None, None)
     }
 
     /// The one bulk write behind `write_bytes` and `fill` (of this map, or
@@ -204,13 +206,14 @@ impl<'a, const N: usize, const H: usize> MemoryMap<'a, N, H> {
         addr: u64,
         data: WriteData<'_>,
         lent: &Lent<'_, 'a>,
+        cpu: Option<u32>,
     ) -> Result<(), VmError> {
         if data.len() == 0 {
             return Ok(());
         }
         let len = data.len() as u64;
         let view = self.checked_view(addr, len, Access::Write, false)?;
-        let by = Caller::new(Access::Write);
+        let by = Caller::with_cpu(Access::Write, cpu);
         view.run_write_hooks(by, addr, data)?;
         view.copy_in(addr, len, data, by, lent)
     }

@@ -13,10 +13,9 @@ use core::fmt;
 /// atomic (its hooks run as a read, then a write). The vCPU is
 /// [`Cursor::id`]: a map numbers its cursors 0, 1, 2... as
 /// [`MemoryMap::cpu`] makes them, or the user picks it
-/// ([`Cursor::with_id`]); a cursor's typed reads, fetches and writes name
-/// it. An access through the map itself or an [`OwnerMap`] names no vCPU,
-/// nor do the bulk copies and guest atomics a cursor reaches through its
-/// map (they are the map's own methods).
+/// ([`Cursor::with_id`]); every access a cursor makes names it (typed
+/// reads, fetches and writes, bulk copies, guest atomics). An access
+/// through the map itself or an [`OwnerMap`] names no vCPU.
 ///
 /// ```
 /// use core::sync::atomic::{AtomicU64, Ordering};

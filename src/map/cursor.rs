@@ -23,9 +23,12 @@
 //! [`MemoryMap::version`] does. Bulk copies and guest atomics have no
 //! per-page fast path to cache: they reach the map through `Deref`.
 
+use crate::error::VmError;
+use crate::map::hooks::WriteData;
 use crate::map::page_cache::{PageCache, PageOwner};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
+use crate::scalar::Scalar;
 use crate::shard::SharedPage;
 
 /// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses
@@ -241,6 +244,39 @@ where
 
     crate::typed::typed_methods!(cached);
 
+    /// [`MemoryMap::read_bytes`], with devices and hooks told it is this
+    /// vCPU's ([`id`](Self::id)).
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
+        self.map
+            .read_bytes_with(addr, buf, &|_| None, Some(self.id))
+    }
+
+    /// [`MemoryMap::write_bytes`], with devices and hooks told it is this
+    /// vCPU's.
+    pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
+        let data = WriteData::Bytes(buf);
+        self.map.write_data(addr, data, &|_| None, Some(self.id))
+    }
+
+    /// [`MemoryMap::fill`], with devices and hooks told it is this vCPU's.
+    pub fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
+        let data = WriteData::Fill { byte, len };
+        self.map.write_data(addr, data, &|_| None, Some(self.id))
+    }
+
+    /// [`MemoryMap::fetch_update`], with hooks told it is this vCPU's (the
+    /// guest atomics below are built on it).
+    #[inline]
+    pub fn fetch_update<T: Scalar>(
+        &self,
+        addr: u64,
+        f: impl FnMut(T) -> Option<T>,
+    ) -> Result<T, VmError> {
+        self.map.fetch_update_by(addr, f, Some(self.id))
+    }
+
+    crate::atomic::atomic_methods!(&Self, u64);
+
     /// The map this cursor caches.
     #[inline]
     pub fn map(&self) -> &MemoryMap<'a, N, H> {
@@ -286,7 +322,7 @@ where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
     V: Validation,
 {
-    crate::access::forward!(guest(MemoryMap), [*]);
+    crate::access::forward!(guest(Cursor), [*]);
 }
 
 /// `&Cursor` too: a cursor's writes need no `&mut`.
@@ -295,7 +331,7 @@ where
     R: core::ops::Deref<Target = MemoryMap<'a, N, H>>,
     V: Validation,
 {
-    crate::access::forward!(guest(MemoryMap), [**]);
+    crate::access::forward!(guest(Cursor), [**]);
 }
 
 /// A cursor's cache checks the table's version on every hit ([`PerAccess`])

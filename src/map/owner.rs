@@ -401,7 +401,8 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     /// copies.
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), VmError> {
         let _sync = self.synced();
-        self.map.read_bytes_with(addr, buf, &|at| self.lent_ram(at))
+        self.map
+            .read_bytes_with(addr, buf, &|at| self.lent_ram(at), None)
     }
 
     /// Copies bytes in, as [`MemoryMap::write_bytes`]; the memories lent to
@@ -409,7 +410,8 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     pub fn write_bytes(&self, addr: u64, buf: &[u8]) -> Result<(), VmError> {
         let _sync = self.synced();
         let data = WriteData::Bytes(buf);
-        self.map.write_data(addr, data, &|at| self.lent_ram(at))
+        self.map
+            .write_data(addr, data, &|at| self.lent_ram(at), None)
     }
 
     /// Fills guest bytes, as [`MemoryMap::fill`], with plain stores into
@@ -417,7 +419,8 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
     pub fn fill(&self, addr: u64, len: usize, byte: u8) -> Result<(), VmError> {
         let _sync = self.synced();
         let data = WriteData::Fill { byte, len };
-        self.map.write_data(addr, data, &|at| self.lent_ram(at))
+        self.map
+            .write_data(addr, data, &|at| self.lent_ram(at), None)
     }
 
     /// How many regions the map can hold: `N`.

@@ -312,7 +312,8 @@ impl<T: Scalar> Op<T> for Store<T> {
         addr: u64,
         cpu: Option<u32>,
     ) -> Result<(), VmError> {
-        map.store_slow(addr, T::SIZE, self.0.to_u64(), cpu)
+        let by = Caller::with_cpu(Access::Write, cpu);
+        map.store_slow(addr, T::SIZE, self.0.to_u64(), by)
     }
 }
 

@@ -157,23 +157,43 @@ fn the_general_path_tells_devices_and_hooks_the_cursor() {
             (by(Access::Write), "write_value", RAM + 0xf8),
         ]
     );
-    // Guest atomics and bulk copies are the map's own (through the
-    // cursor's `Deref`): both halves of an atomic say `Atomic`, a copy
-    // `Read` or `Write`; neither names a vCPU.
+    // A cursor's guest atomics and bulk copies name it too (both halves of
+    // an atomic say `Atomic`, a copy `Read` or `Write`); the map's name no
+    // vCPU.
+    cpu.fetch_add::<u32>(RAM + 0x10, 1).unwrap();
     map.fetch_add::<u32>(RAM + 0x10, 1).unwrap();
     cpu.write_bytes(RAM + 0x20, &[1, 2]).unwrap();
+    cpu.fill(RAM + 0x28, 3, 7).unwrap();
+    map.write_bytes(RAM + 0x20, &[1, 2]).unwrap();
     let mut buf = [0u8; 2];
     cpu.read_bytes(DEV + 0x30, &mut buf).unwrap();
+    map.read_bytes(DEV + 0x30, &mut buf).unwrap();
     assert_eq!(
         hooks.take(),
         [
+            (by(Access::Atomic), "read", RAM + 0x10),
+            (by(Access::Atomic), "write_value", RAM + 0x10),
             (read(Access::Atomic), "read", RAM + 0x10),
             (read(Access::Atomic), "write_value", RAM + 0x10),
+            (by(Access::Write), "write", RAM + 0x20),
+            (by(Access::Write), "write", RAM + 0x28),
             (read(Access::Write), "write", RAM + 0x20),
+            (by(Access::Read), "read", DEV + 0x30),
             (read(Access::Read), "read", DEV + 0x30),
         ]
     );
-    assert_eq!(dev.take(), [(read(Access::Read), "read", 0x30, 2)]);
+    assert_eq!(
+        dev.take(),
+        [
+            (by(Access::Read), "read", 0x30, 2),
+            (read(Access::Read), "read", 0x30, 2)
+        ]
+    );
+    // Through `MemoryAccess`, a cursor is the same handle.
+    let mut c = &cpu;
+    vm_mem::MemoryAccess::write_bytes(&mut c, DEV + 0x40, &[9]).unwrap();
+    assert_eq!(dev.take(), [(by(Access::Write), "write", 0x40, 1)]);
+    hooks.take();
 }
 
 #[test]
