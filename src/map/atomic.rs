@@ -57,7 +57,6 @@ impl<const N: usize, const H: usize> MemoryMap<'_, N, H> {
     /// assert_eq!(e.kind(), ErrorKind::AtomicUnsupported);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    #[inline]
     pub fn fetch_update<T: Scalar>(
         &self,
         addr: u64,

@@ -265,8 +265,8 @@ where
     }
 
     /// [`MemoryMap::fetch_update`], with hooks told it is this vCPU's (the
-    /// guest atomics below are built on it).
-    #[inline]
+    /// guest atomics below are built on it). Generic and one call long, so
+    /// it is inlined without a hint.
     pub fn fetch_update<T: Scalar>(
         &self,
         addr: u64,
