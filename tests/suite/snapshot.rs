@@ -71,6 +71,30 @@ fn restore_copies_only_written_shards_and_equals_the_snapshot() {
 }
 
 #[test]
+fn exclusive_straddling_write_marks_both_shards() {
+    // The first shard already written since the snapshot, the second not:
+    // a value across their edge must still mark the second, or restore
+    // would leave its bytes changed.
+    let mut mem = Mem::new();
+    let mut snap = Snapshot::<8, 64>::new_boxed();
+    mem.exclusive().snapshot(&mut snap);
+    let mut view = mem.exclusive();
+    view.write_u8(64, 1).unwrap();
+    for (addr, size) in [(126usize, 4usize), (124, 8), (127, 2)] {
+        let v = 0x0102_0304_0506_0708u64;
+        match size {
+            2 => view.write_u16(addr, v as u16).unwrap(),
+            4 => view.write_u32(addr, v as u32).unwrap(),
+            _ => view.write_u64(addr, v).unwrap(),
+        }
+        assert_eq!(view.restore(&snap).unwrap(), 2, "{size} bytes at {addr}");
+        assert_eq!(view.read_u64(120).unwrap(), 0);
+        assert_eq!(view.read_u64(128).unwrap(), 0);
+        view.write_u8(64, 1).unwrap();
+    }
+}
+
+#[test]
 fn exclusive_snapshot_and_restore() {
     let mut mem = Mem::new();
     let mut snap = Snapshot::<8, 64>::new_boxed();
