@@ -173,26 +173,24 @@ impl<const S: usize, const N: usize> Shards<S, N> {
             .map_or(ALL_MARKS, |ctl| *ctl.marks.get_mut())
     }
 
-    /// Marks the `size` bytes (1 to 8) at `addr` written, for an owner
-    /// holding `&mut`: a test of the shard's marks, the slow path only when
-    /// a mark or a line is missing (or the value straddles).
+    /// Whether a write of the `size` bytes (1 to 8) at `addr` needs no
+    /// marking: they lie in one shard whose marks are all set (and which
+    /// keeps no lines). The exclusive view's hit tests this; a straddling
+    /// value goes to the slow path, which marks both shards, so the common
+    /// case tests one shard's marks and the straddle test folds away for
+    /// bytes (measured with `benches/callgrind.sh`: the toy's prefix sums
+    /// 20.89 -> 20.64 host instructions per access against testing both
+    /// shards' marks).
     #[inline(always)]
-    pub(crate) fn mark_value_mut(&mut self, addr: usize, size: usize) {
-        // A straddling value takes the slow path, which marks both shards:
-        // the common case tests one shard's marks, and the straddle test
-        // folds away for bytes (measured with `benches/callgrind.sh`: the
-        // toy's prefix sums 20.89 -> 20.64 host instructions per access
-        // against testing both shards' marks).
-        if addr % N + size > N || self.marks_mut(addr / N) != ALL_MARKS {
-            self.mark_value_slow(addr, size);
-        }
+    pub(crate) fn marked_for(&mut self, addr: usize, size: usize) -> bool {
+        self.marks_mut(addr / N) == ALL_MARKS && addr % N + size <= N
     }
 
-    /// The slow path of [`mark_value_mut`](Self::mark_value_mut), out of
-    /// line: a value in one shard marks it directly.
-    #[cold]
-    #[inline(never)]
-    fn mark_value_slow(&mut self, addr: usize, size: usize) {
+    /// Marks the `size` bytes (1 to 8) at `addr` written, for an owner
+    /// holding `&mut` (the exclusive view's slow path): a value in one
+    /// shard marks it directly, a straddling one both.
+    #[inline]
+    pub(crate) fn mark_value(&mut self, addr: usize, size: usize) {
         if addr % N + size <= N {
             // `&mut self`: no other thread touches the marks.
             self.track(addr / N).mark_owned(N, addr % N, size);
