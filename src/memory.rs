@@ -243,12 +243,17 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
     crate::typed::typed_methods!(usize, read = &Self, write = &Self);
 
-    /// The one typed read behind every `read_*` method: in one shard, one
-    /// validated load; anything else one tail call out of line.
+    /// The one typed read behind every `read_*` method: inside one word of
+    /// one shard, one atomic load; anything else (across words or shards,
+    /// out of bounds) one tail call out of line, which reads across words
+    /// in one shard or across two. One exit: the across-words read inline,
+    /// with its own call, cost the toy simulator's shared mode 1.75 (prefix
+    /// sums) and 2.0 (checksum) host instructions per access
+    /// (`benches/callgrind.sh`).
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
         if let Some((shard, off)) = self.in_shard(addr, T::SIZE)
-            && let Some(v) = shard.read(off, T::SIZE)
+            && let Some(v) = shard.read_one_word(off, T::SIZE)
         {
             return Ok(T::from_u64_truncating(v));
         }
@@ -279,22 +284,30 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
 
     /// The read of `size` bytes, zero-extended. Not generic over the width,
     /// so cold paths stay single; always inlined (with a constant size it is
-    /// a bounds check and one load): reads are the hot path.
+    /// a bounds check and one load, one exit as in [`read`](Self::read)):
+    /// reads are the hot path.
     #[inline(always)]
     pub(crate) fn read_sized(&self, addr: usize, size: usize) -> Result<u64, VmError> {
         if let Some((shard, off)) = self.in_shard(addr, size)
-            && let Some(v) = shard.read(off, size)
+            && let Some(v) = shard.read_one_word(off, size)
         {
             return Ok(v);
         }
         self.read_slow(addr, size)
     }
 
-    /// Straddling or out-of-bounds read of `size` bytes: validated against
-    /// both shards' counters (or under both read locks, ascending).
+    /// A read of `size` bytes the one-word read left: across words of one
+    /// shard (validated against its counter), straddling two (against both
+    /// shards' counters, or under both read locks, ascending), or out of
+    /// bounds.
     #[cold]
     #[inline(never)]
     fn read_slow(&self, addr: usize, size: usize) -> Result<u64, VmError> {
+        if let Some((shard, off)) = self.in_shard(addr, size)
+            && let Some(v) = shard.read(off, size)
+        {
+            return Ok(v);
+        }
         let (idx, off) = Self::split(addr);
         let oob = || VmError::out_of_bounds(Access::Read, addr, size, Self::SIZE);
         let pair = self.shards.pair(idx).ok_or_else(oob)?;

@@ -40,14 +40,24 @@ impl<'a, G: Geometry> GShard<'a, G> {
         self.read_impl(off, size, Contended::GiveUp)
     }
 
+    /// The read of `size` bytes at `off` inside one word: one atomic load,
+    /// which cannot tear; `None` if they span words or do not fit. What the
+    /// memory's typed read inlines: everything else is its one cold exit.
+    #[inline(always)]
+    pub(crate) fn read_one_word(&self, off: usize, size: usize) -> Option<u64> {
+        let (i, sh) = (off / W, off % W);
+        if sh + size > W {
+            return None;
+        }
+        let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
+        Some(low_bytes(u128::from(w >> (sh * 8)), size))
+    }
+
     /// The typed read; `how` says what a spanning read does about writers.
     #[inline(always)]
     fn read_impl(&self, off: usize, size: usize, how: Contended) -> Option<u64> {
-        let (i, sh) = (off / W, off % W);
-        if sh + size <= W {
-            // Inside one word: one atomic load cannot tear.
-            let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
-            return Some(low_bytes(u128::from(w >> (sh * 8)), size));
+        if off % W + size <= W {
+            return self.read_one_word(off, size);
         }
         // The shard by its parts: in registers, not through the stack.
         let (ctl, bytes, geom) = self.parts();
