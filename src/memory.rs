@@ -260,11 +260,18 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
         self.read_slow_typed(addr)
     }
 
-    /// [`read_slow`](Self::read_slow) as the typed read's own result, so
-    /// the hot path tail-calls it.
+    /// What the typed read's one-word read left, as its own result, so the
+    /// hot path tail-calls it: across words of one shard here (a misaligned
+    /// access: one call into the shard's validated read), else
+    /// [`read_slow`](Self::read_slow).
     #[cold]
     #[inline(never)]
     fn read_slow_typed<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
+        if let Some((shard, off)) = self.in_shard(addr, T::SIZE)
+            && let Some(v) = shard.read(off, T::SIZE)
+        {
+            return Ok(T::from_u64_truncating(v));
+        }
         self.read_slow(addr, T::SIZE).map(T::from_u64_truncating)
     }
 
