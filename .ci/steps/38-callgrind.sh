@@ -6,10 +6,10 @@
 # checks that), and the extra host instructions per guest access stay
 # under bounds. Callgrind counts are deterministic, so the bounds do not
 # flake; they are today's figures for this build (no LTO, 16 codegen
-# units, shared with 30-benches.sh; stop 24: toy exclusive -1.6/-3.0,
-# shared 21.5/14.0, map 66.0/54.9, cursor 33.5/19.9, per-step cursor
+# units, shared with 30-benches.sh; stop 32: toy exclusive -0.4/-2.0,
+# shared 20.0/12.0, map 65.1/53.9, cursor 33.6/19.9, per-step cursor
 # 30.9/20.4, owner 13.9/12.8; rrs-lib vec 72.1, exclusive 4.3, shared
-# 49.2, map 78.9, cursor 53.1, owner 36.6) plus about 15% (2.6 for the
+# 39.8, map 77.8, cursor 53.3, owner 36.5) plus about 15% (2.6 for the
 # exclusive view, whose figure is near 0), so they catch a regression of a
 # few instructions per access, not a toolchain moving one. The figures in
 # BENCHMARKS.md come from the LTO build at full size, not from here.
@@ -48,7 +48,7 @@ toy=$(bash benches/callgrind.sh 2 12)
 echo "$toy"
 check "$toy" vec 30 30
 check "$toy" exclusive 1 1
-check "$toy" shared 25 17
+check "$toy" shared 23 14
 check "$toy" map 76 63
 check "$toy" cursor 39 24
 check "$toy" cursor_step 36 24
@@ -59,7 +59,7 @@ real=$(bash benches/callgrind.sh --real 1 4)
 echo "$real"
 check "$real" vec 85
 check "$real" exclusive 8
-check "$real" shared 57
+check "$real" shared 46
 check "$real" map 91
 check "$real" cursor 62
 check "$real" owner 43
