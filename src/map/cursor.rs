@@ -21,7 +21,8 @@
 //! to its vCPU thread, keep one per vCPU); the
 //! version comparison wraps after `usize::MAX / 2` changes, as
 //! [`MemoryMap::version`] does. Bulk copies and guest atomics have no
-//! per-page fast path to cache: they reach the map through `Deref`.
+//! per-page fast path to cache: the cursor's own `read_bytes`,
+//! `write_bytes`, `fill` and atomics run the map's, with its vCPU id.
 
 use crate::error::VmError;
 use crate::map::hooks::WriteData;

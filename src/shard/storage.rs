@@ -178,9 +178,9 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     /// keeps no lines). The exclusive view's hit tests this; a straddling
     /// value goes to the slow path, which marks both shards, so the common
     /// case tests one shard's marks and the straddle test folds away for
-    /// bytes (measured with `benches/callgrind.sh`: the toy's prefix sums
-    /// 20.89 -> 20.64 host instructions per access against testing both
-    /// shards' marks).
+    /// bytes (measured with `benches/callgrind.sh`, before the exclusive
+    /// write had one exit: the toy's prefix sums 20.89 -> 20.64 host
+    /// instructions per access against testing both shards' marks).
     #[inline(always)]
     pub(crate) fn marked_for(&mut self, addr: usize, size: usize) -> bool {
         self.marks_mut(addr / N) == ALL_MARKS && addr % N + size <= N
