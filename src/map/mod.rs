@@ -48,6 +48,7 @@ mod ram;
 mod region;
 mod table;
 mod view;
+mod window;
 
 pub use caller::Caller;
 pub use cursor::{Cursor, PerAccess, PerStep, Validation};

@@ -36,14 +36,15 @@ use crate::map::hooks::{AccessHook, HookId, WriteData};
 use crate::map::machine::{By, MachineSnapshot};
 use crate::map::machine_report::{Difference, MachineError, Restored};
 use crate::map::mmio::{DeviceRef, MmioDevice, StateRef};
-use crate::map::page_cache::{PageCache, PageOwner};
+use crate::map::page_cache::{Kind, PageCache, PageOwner};
 use crate::map::region::{Backing, NewRegion, Region};
 use crate::map::update::MapUpdate;
+use crate::map::window::Window;
 use crate::map::MemoryMap;
 use crate::memory::ShardedMemory;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
-use crate::shard::{OwnedPage, OwnedRam, DIRTY, PAGE};
+use crate::shard::{OwnedPage, OwnedRam, OwnedRun, DIRTY, PAGE};
 use crate::snapshot::{NEVER, UNTRACKED};
 use crate::DeviceState;
 use core::cell::Cell;
@@ -102,6 +103,9 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 16> {
     /// (every page lives for `'a`, on this thread); tests/map_owner_reentry.rs
     /// checks each way in.
     cache: PageCache<'a, OwnedPage<'a>>,
+    /// The read and fetch windows tried before the cache: emptied with it.
+    read_window: Window<'a>,
+    fetch_window: Window<'a>,
     /// The table version the cache is of.
     seen: Cell<usize>,
     /// Its id for machine snapshots ([`NEVER`] until the first capture).
@@ -139,6 +143,8 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             map: MemoryMap::with_directory(false),
             lent: [const { Cell::new(None) }; N],
             cache: PageCache::new(),
+            read_window: Window::new(),
+            fetch_window: Window::new(),
             seen: Cell::new(0),
             id: Cell::new(NEVER),
         }
@@ -150,6 +156,8 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
         let now = self.map.table.current();
         if now != self.seen.get() {
             self.cache.flush();
+            self.read_window.clear();
+            self.fetch_window.clear();
             self.seen.set(now);
         }
     }
@@ -806,5 +814,37 @@ impl<'a, const N: usize, const H: usize> PageOwner<'a, N, H> for OwnerMap<'a, N,
     #[inline(always)]
     fn miss_guard(&self) -> Synced<'_, 'a, N, H> {
         self.synced()
+    }
+
+    #[inline(always)]
+    fn window(&self, kind: Kind) -> Option<&Window<'a>> {
+        match kind {
+            Kind::Read => Some(&self.read_window),
+            Kind::Fetch => Some(&self.fetch_window),
+            Kind::Write => None,
+        }
+    }
+
+    /// Aims `kind`'s window at the whole region the cache holds for
+    /// `addr` (its tag says the fast path may serve `kind` there), if it
+    /// is lent RAM or ROM.
+    fn aim(&self, addr: u64, kind: Kind) {
+        let (Some(w), Some(r)) = (self.window(kind), self.cache.region(addr, kind, None)) else {
+            return;
+        };
+        let run = match r.backing {
+            Backing::Ram(m) => self
+                .lent_ram(core::ptr::from_ref(m).cast())
+                .and_then(|ram| ram.run(r.offset, r.len())),
+            Backing::Rom(m) => m
+                .frozen_bytes()
+                .and_then(|b| b.get(usize::try_from(r.offset).ok()?..))
+                .and_then(|b| b.get(..usize::try_from(r.len()).ok()?))
+                .map(OwnedRun::rom),
+            Backing::Mmio(_) => None,
+        };
+        if let Some(run) = run {
+            w.aim(r.base, run);
+        }
     }
 }

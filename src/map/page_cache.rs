@@ -22,6 +22,7 @@ use crate::error::{Access, VmError};
 use crate::map::access::{fast_load, fast_store};
 use crate::map::caller::Caller;
 use crate::map::region::{Backing, Region};
+use crate::map::window::Window;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
@@ -153,11 +154,52 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
         None
     }
 
+    /// The owner's read window for `kind` ([`Window`]), tried before the
+    /// cache: none by default (a cursor's reads take the page's words).
+    #[inline(always)]
+    fn window(&self, _kind: Kind) -> Option<&Window<'a>> {
+        None
+    }
+
+    /// Aims `kind`'s window at the region of `addr`, which the cache has
+    /// just looked up (nothing by default).
+    fn aim(&self, _addr: u64, _kind: Kind) {}
+
+    /// A typed access `op`: from the owner's window for its kind if it has
+    /// one (one compare and the load, else one call to the cache), else
+    /// through the cache.
+    #[inline(always)]
+    fn cached<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
+        match self.window(op.kind()) {
+            Some(w) => match op.on_window(w, addr) {
+                Some(v) => Ok(v),
+                None => self.unwindowed(addr, op),
+            },
+            None => self.paged(addr, op),
+        }
+    }
+
+    /// An access its window did not serve: through the cache, then the
+    /// window aimed at the region found if the cache missed (it looked the
+    /// page up) or the window is due ([`Window::due`]).
+    #[inline(never)]
+    fn unwindowed<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
+        let held = self
+            .cache()
+            .hit(addr, 1, op.kind(), self.version())
+            .is_some();
+        let res = self.paged(addr, op);
+        if !held || self.window(op.kind()).is_some_and(Window::due) {
+            self.aim(addr, op.kind());
+        }
+        res
+    }
+
     /// A typed access `op` through the cache: on the cached page's memory
     /// on a hit (a tag compare that also tests the alignment, the version
     /// if the owner checks one, the access), else one call out of line.
     #[inline(always)]
-    fn cached<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
+    fn paged<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
         if let Some(e) = self.cache().hit(addr, T::SIZE, op.kind(), self.version()) {
             match e.mem.get() {
                 Some(p) => {
@@ -231,6 +273,9 @@ pub(crate) trait Op<T: Scalar>: Copy {
     /// The access on a cached page's memory at offset `o`: `None` if the
     /// page cannot serve it (it leaves the page, a writer gave up).
     fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<Self::Out>;
+    /// The access through a read window at guest address `addr`: `None`
+    /// if the window does not hold it (a store: a window serves loads only).
+    fn on_window(self, w: &Window<'_>, addr: u64) -> Option<Self::Out>;
     /// The region's own fast path: `None` if it cannot serve the access.
     /// A device is told the access came from vCPU `cpu`.
     fn on_region(
@@ -271,6 +316,11 @@ impl<T: Scalar> Op<T> for Load<T> {
     }
 
     #[inline(always)]
+    fn on_window(self, w: &Window<'_>, addr: u64) -> Option<T> {
+        w.load::<T>(addr)
+    }
+
+    #[inline(always)]
     fn on_region(self, r: &Region<'_>, addr: u64, cpu: Option<u32>) -> Option<Result<T, VmError>> {
         fast_load::<T>(r, addr, Caller::with_cpu(self.0, cpu))
     }
@@ -298,6 +348,11 @@ impl<T: Scalar> Op<T> for Store<T> {
     #[inline(always)]
     fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<()> {
         p.store(o, self.0)
+    }
+
+    #[inline(always)]
+    fn on_window(self, _: &Window<'_>, _: u64) -> Option<()> {
+        None // an owner has no write window: its pages know their marks
     }
 
     #[inline(always)]
@@ -409,6 +464,18 @@ impl<'a, P: PageMem, const E: usize> PageCache<'a, P, E> {
         let mask = !(PAGE as u64 - 1) | (align as u64 - 1);
         let current = version.is_none_or(|v| e.version.get() == v);
         (e.tags[kind as usize].get() == addr & mask && current).then_some(e)
+    }
+
+    /// The region cached for `kind` at `addr` as of `version`, if it holds
+    /// `addr` (an entry's region may be smaller than its page).
+    pub(crate) fn region(
+        &self,
+        addr: u64,
+        kind: Kind,
+        version: Option<usize>,
+    ) -> Option<Region<'a>> {
+        let e = self.hit(addr, 1, kind, version)?;
+        e.region.get().filter(|r| r.contains(addr))
     }
 
     /// Whether `addr`'s page is tagged for `kind` as of `version` (for

@@ -422,6 +422,100 @@ impl<'a> OwnedPage<'a> {
     }
 }
 
+/// A run of bytes of an owner's memory (a whole RAM region's, from an
+/// [`OwnedRam`]) or of a frozen memory (a ROM region's), read with plain
+/// loads under the same rules as an [`OwnedPage`]: what an owner map's read
+/// window ([`Window`](crate::map::window::Window)) serves a region from,
+/// one compare and one load per access. Never written (it knows no
+/// shard's marks).
+#[derive(Clone, Copy)]
+pub(crate) struct OwnedRun<'a> {
+    data: NonNull<u8>,
+    /// The run's length minus 7: an access of up to 8 bytes from an
+    /// offset below it lies inside (so one compare serves every width); 0
+    /// for a run shorter than 8 bytes, or none.
+    lim: u64,
+    _owner: PhantomData<(&'a Ctl, *const ())>,
+}
+
+/// The longest access a run's single compare covers ([`OwnedRun::lim`]).
+const RUN_SLACK: u64 = 8 - 1;
+
+impl<'a> OwnedRam<'a> {
+    /// The run of `len` bytes from byte `off`, if they lie inside the
+    /// memory.
+    pub(crate) fn run(&self, off: u64, len: u64) -> Option<OwnedRun<'a>> {
+        let (off, n) = (usize::try_from(off).ok()?, usize::try_from(len).ok()?);
+        if off.checked_add(n)? > self.len {
+            return None;
+        }
+        Some(OwnedRun {
+            // Inside the storage: `off + len <= self.len`.
+            data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
+            lim: len.saturating_sub(RUN_SLACK),
+            _owner: PhantomData,
+        })
+    }
+}
+
+impl<'a> OwnedRun<'a> {
+    /// A run that serves nothing.
+    pub(crate) const EMPTY: OwnedRun<'static> = OwnedRun {
+        data: NonNull::dangling(),
+        lim: 0,
+        _owner: PhantomData,
+    };
+
+    /// A frozen memory's bytes (`bytes`, from
+    /// [`Frozen::as_slice`](crate::Frozen::as_slice)), read with plain
+    /// loads: no writer can ever run there.
+    pub(crate) fn rom(bytes: &'a [u8]) -> Self {
+        OwnedRun {
+            data: NonNull::from(bytes).cast(),
+            lim: (bytes.len() as u64).saturating_sub(RUN_SLACK),
+            _owner: PhantomData,
+        }
+    }
+
+    /// Whether the run serves nothing (shorter than 8 bytes, or
+    /// [`EMPTY`](Self::EMPTY)).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lim == 0
+    }
+
+    /// Loads a `T` at `o` in the run with a plain load: one compare;
+    /// `None` if `o` is not below [`lim`](Self::lim) (it may leave the
+    /// run, whose last 7 bytes take the caller's slower path).
+    #[inline(always)]
+    pub(crate) fn load<T: Scalar>(&self, o: u64) -> Option<T> {
+        if o >= self.lim {
+            return None;
+        }
+        // SAFETY: `o + 8 <= len`, and the run lies inside the memory's
+        // storage (`OwnedRam::run`) or a frozen `&'a [u8]` (`rom`), which
+        // live for 'a; `o < lim <= len` fits a `usize`.
+        unsafe { plain_load(self.data, o as usize) }
+    }
+}
+
+/// Loads a `T` at `data + o` with a plain (unaligned) load, as an owner
+/// map reads its pages and runs.
+///
+/// # Safety
+/// The `T::SIZE` bytes from `data + o` lie in an owner's memory or a
+/// frozen memory, alive for the call. An owner's memory: no other access to
+/// the bytes can run during this call (`OwnedRam`'s rules: the memory was
+/// borrowed `&'a mut`, every handle on it stays on this thread, and no
+/// reference to the bytes outlives a call), so a plain read races nothing.
+/// A frozen memory's bytes are a `&'a [u8]` that no writer can ever change.
+#[inline(always)]
+unsafe fn plain_load<T: Scalar>(data: NonNull<u8>, o: usize) -> Option<T> {
+    // SAFETY: the caller's contract above. Unaligned: `load_le` reads a
+    // `[u8]`.
+    let bytes = unsafe { core::slice::from_raw_parts(data.as_ptr().wrapping_add(o), T::SIZE) };
+    T::load_le(bytes)
+}
+
 impl OwnedPage<'_> {
     /// Loads a `T` at `o` in the page with a plain load; `None` if it
     /// leaves the page.
@@ -431,16 +525,9 @@ impl OwnedPage<'_> {
             return None;
         }
         // SAFETY: `o + T::SIZE <= PAGE`, and the page lies inside the
-        // memory's storage (`OwnedRam::page`), which lives for 'a. No other
-        // access to the bytes can run during this call (`OwnedRam`'s rules:
-        // the memory was borrowed `&'a mut`, every handle on it stays on
-        // this thread, and no reference to the bytes outlives a call), so a
-        // plain read races nothing. A frozen page (`rom`) is a `&'a [u8]`
-        // that no writer can ever change: reads race nothing either.
-        // Unaligned: `load_le` reads a `[u8]`.
-        let bytes =
-            unsafe { core::slice::from_raw_parts(self.data.as_ptr().wrapping_add(o), T::SIZE) };
-        T::load_le(bytes)
+        // memory's storage (`OwnedRam::page`), which lives for 'a; an
+        // `OwnedPage` is an owner's (`OwnedRam`'s rules) or frozen.
+        unsafe { plain_load(self.data, o) }
     }
 
     /// Stores `v` at `o` in the page with a plain store; `None` (nothing
