@@ -103,9 +103,11 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 16> {
     /// (every page lives for `'a`, on this thread); tests/map_owner_reentry.rs
     /// checks each way in.
     cache: PageCache<'a, OwnedPage<'a>>,
-    /// The read and fetch windows tried before the cache: emptied with it.
+    /// The read, fetch and write windows tried before the cache: emptied
+    /// with it.
     read_window: Window<'a>,
     fetch_window: Window<'a>,
+    write_window: Window<'a>,
     /// The table version the cache is of.
     seen: Cell<usize>,
     /// Its id for machine snapshots ([`NEVER`] until the first capture).
@@ -145,6 +147,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             cache: PageCache::new(),
             read_window: Window::new(),
             fetch_window: Window::new(),
+            write_window: Window::new(),
             seen: Cell::new(0),
             id: Cell::new(NEVER),
         }
@@ -158,6 +161,7 @@ impl<'a, const N: usize, const H: usize> OwnerMap<'a, N, H> {
             self.cache.flush();
             self.read_window.clear();
             self.fetch_window.clear();
+            self.write_window.clear();
             self.seen.set(now);
         }
     }
@@ -821,21 +825,31 @@ impl<'a, const N: usize, const H: usize> PageOwner<'a, N, H> for OwnerMap<'a, N,
         match kind {
             Kind::Read => Some(&self.read_window),
             Kind::Fetch => Some(&self.fetch_window),
-            Kind::Write => None,
+            Kind::Write => Some(&self.write_window),
         }
     }
 
-    /// Aims `kind`'s window at the whole region the cache holds for
-    /// `addr` (its tag says the fast path may serve `kind` there), if it
-    /// is lent RAM or ROM.
+    /// Aims `kind`'s window at the region the cache holds for `addr` (its
+    /// tag says the fast path may serve `kind` there), if it is lent RAM
+    /// or ROM: a load's at the whole region, a store's at the part of it
+    /// in `addr`'s shard (whose marks each store tests).
     fn aim(&self, addr: u64, kind: Kind) {
         let (Some(w), Some(r)) = (self.window(kind), self.cache.region(addr, kind, None)) else {
             return;
         };
+        let ram = || match r.backing {
+            Backing::Ram(m) => self.lent_ram(core::ptr::from_ref(m).cast()),
+            _ => None,
+        };
+        if kind == Kind::Write {
+            let at = r.backing_offset(addr);
+            if let Some((start, run)) = ram().and_then(|m| m.shard_run(r.offset, r.len(), at)) {
+                w.aim(r.base + (start - r.offset), run);
+            }
+            return;
+        }
         let run = match r.backing {
-            Backing::Ram(m) => self
-                .lent_ram(core::ptr::from_ref(m).cast())
-                .and_then(|ram| ram.run(r.offset, r.len())),
+            Backing::Ram(_) => ram().and_then(|m| m.run(r.offset, r.len())),
             Backing::Rom(m) => m
                 .frozen_bytes()
                 .and_then(|b| b.get(usize::try_from(r.offset).ok()?..))

@@ -154,8 +154,8 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
         None
     }
 
-    /// The owner's read window for `kind` ([`Window`]), tried before the
-    /// cache: none by default (a cursor's reads take the page's words).
+    /// The owner's window for `kind` ([`Window`]), tried before the
+    /// cache: none by default (a cursor takes the page's words).
     #[inline(always)]
     fn window(&self, _kind: Kind) -> Option<&Window<'a>> {
         None
@@ -273,8 +273,8 @@ pub(crate) trait Op<T: Scalar>: Copy {
     /// The access on a cached page's memory at offset `o`: `None` if the
     /// page cannot serve it (it leaves the page, a writer gave up).
     fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<Self::Out>;
-    /// The access through a read window at guest address `addr`: `None`
-    /// if the window does not hold it (a store: a window serves loads only).
+    /// The access through a window at guest address `addr`: `None` if the
+    /// window does not serve it.
     fn on_window(self, w: &Window<'_>, addr: u64) -> Option<Self::Out>;
     /// The region's own fast path: `None` if it cannot serve the access.
     /// A device is told the access came from vCPU `cpu`.
@@ -351,8 +351,8 @@ impl<T: Scalar> Op<T> for Store<T> {
     }
 
     #[inline(always)]
-    fn on_window(self, _: &Window<'_>, _: u64) -> Option<()> {
-        None // an owner has no write window: its pages know their marks
+    fn on_window(self, w: &Window<'_>, addr: u64) -> Option<()> {
+        w.store(addr, self.0)
     }
 
     #[inline(always)]

@@ -61,6 +61,14 @@ impl<'a> Window<'a> {
         self.run.get().load(addr.wrapping_sub(self.base.get()))
     }
 
+    /// Stores `v` at guest address `addr` if the window holds it and may
+    /// store there (a run inside one shard whose marks are all set): a
+    /// subtraction, one compare, the marks and the store.
+    #[inline(always)]
+    pub(crate) fn store<T: Scalar>(&self, addr: u64, v: T) -> Option<()> {
+        self.run.get().store(addr.wrapping_sub(self.base.get()), v)
+    }
+
     /// Counts a miss the page cache served: whether the window should be
     /// aimed at its region (it is empty, or this is the [`AIM_AFTER`]th
     /// miss since it was last aimed or found due).
@@ -95,6 +103,10 @@ mod tests {
         let mut mem = ShardedMemory::<2, 64>::new();
         mem.write_u64(0, 0x0807_0605_0403_0201).unwrap();
         mem.write_u64(120, 0x1122_3344_5566_7788).unwrap();
+        // A snapshot's baseline: no shard is marked until written again.
+        let mut snap = crate::Snapshot::<2, 64>::new();
+        mem.snapshot(&mut snap);
+        mem.write_u8(64, 0).unwrap();
         let ram = mem.split_owned().1;
         let w = Window::new();
         assert_eq!(w.load::<u8>(0x1000), None, "not aimed");
@@ -123,6 +135,38 @@ mod tests {
         // A run shorter than 8 bytes serves nothing.
         w.aim(0, ram.run(0, 7).unwrap());
         assert_eq!(w.load::<u8>(0), None);
+        // Stores: only through a run inside one shard, once its marks are
+        // all set (the second shard's, by its first write above).
+        w.aim(0x1000, ram.run(0, 128).unwrap());
+        assert_eq!(
+            w.store::<u8>(0x1000 + 64, 9),
+            None,
+            "several shards: loads only"
+        );
+        let (start, run) = ram.shard_run(0, 128, 70).unwrap();
+        assert_eq!(start, 64, "the second shard");
+        w.aim(0x1000 + start, run);
+        assert_eq!(w.store::<u32>(0x1000 + 64, 7), Some(()));
+        assert_eq!(w.store::<u64>(0x1000 + 120, 1), Some(()));
+        assert_eq!(w.store::<u8>(0x1000 + 121, 1), None, "its last 7 bytes");
+        assert_eq!(w.store::<u8>(0x1000 + 63, 1), None, "the first shard");
+        assert_eq!(w.load::<u32>(0x1000 + 64), Some(7));
+        let (start, run) = ram.shard_run(0, 128, 3).unwrap();
+        w.aim(0x1000 + start, run);
+        assert_eq!(
+            w.store::<u8>(0x1000 + 8, 1),
+            None,
+            "never written: not marked"
+        );
+        // Part of a shard: a region of 20 bytes from offset 60 (4 in the
+        // first shard, 16 in the second).
+        let (start, run) = ram.shard_run(60, 20, 66).unwrap();
+        w.aim(0x2000, run);
+        assert_eq!(start, 64);
+        assert_eq!(w.store::<u64>(0x2000 + 8, 3), Some(()), "its bytes 72..80");
+        assert_eq!(w.store::<u64>(0x2000 + 9, 3), None, "past the region");
+        assert_eq!(w.load::<u64>(0x2000 + 8), Some(3));
+        assert!(ram.shard_run(60, 20, 80).is_none(), "at: outside the bytes");
         // A frozen memory's bytes.
         let rom = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
         w.aim(0x10, OwnedRun::rom(&rom));

@@ -422,12 +422,14 @@ impl<'a> OwnedPage<'a> {
     }
 }
 
-/// A run of bytes of an owner's memory (a whole RAM region's, from an
-/// [`OwnedRam`]) or of a frozen memory (a ROM region's), read with plain
-/// loads under the same rules as an [`OwnedPage`]: what an owner map's read
-/// window ([`Window`](crate::map::window::Window)) serves a region from,
-/// one compare and one load per access. Never written (it knows no
-/// shard's marks).
+/// A run of bytes of an owner's memory (from an [`OwnedRam`]) or of a
+/// frozen memory, reached with plain loads and stores under the same rules
+/// as an [`OwnedPage`]: what an owner map's windows
+/// ([`Window`](crate::map::window::Window)) serve a region from, one
+/// compare and one load or store per access. A run over several shards (a
+/// whole RAM region, for reads) or a frozen memory (a ROM region) is never
+/// written; a run inside one shard ([`OwnedRam::shard_run`]) knows that
+/// shard's marks and stores like a page.
 #[derive(Clone, Copy)]
 pub(crate) struct OwnedRun<'a> {
     data: NonNull<u8>,
@@ -435,6 +437,9 @@ pub(crate) struct OwnedRun<'a> {
     /// offset below it lies inside (so one compare serves every width); 0
     /// for a run shorter than 8 bytes, or none.
     lim: u64,
+    /// The control block of the one shard the run lies in, if it is
+    /// written (`None`: loads only).
+    ctl: Option<NonNull<Ctl>>,
     _owner: PhantomData<(&'a Ctl, *const ())>,
 }
 
@@ -453,8 +458,32 @@ impl<'a> OwnedRam<'a> {
             // Inside the storage: `off + len <= self.len`.
             data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
             lim: len.saturating_sub(RUN_SLACK),
+            ctl: None,
             _owner: PhantomData,
         })
+    }
+
+    /// The part of the bytes `off..off + len` that lies in the shard
+    /// holding byte `at` (one of them), as a run that stores (it knows that
+    /// shard's marks), with the memory offset it starts at.
+    pub(crate) fn shard_run(&self, off: u64, len: u64, at: u64) -> Option<(u64, OwnedRun<'a>)> {
+        let end = off.checked_add(len)?;
+        if !(off..end).contains(&at) {
+            return None;
+        }
+        let i = usize::try_from(at >> self.shift).ok()?;
+        let (bytes, size, ctl) = self.shard(i)?;
+        let first = (i as u64) << self.shift; // the shard's first byte
+        let (start, stop) = (off.max(first), end.min(first + size as u64));
+        let run = OwnedRun {
+            // Inside shard `i`'s bytes: `first <= start < stop <= first +
+            // size`.
+            data: NonNull::new(bytes.wrapping_add((start - first) as usize))?,
+            lim: (stop - start).saturating_sub(RUN_SLACK),
+            ctl: Some(NonNull::from(ctl)),
+            _owner: PhantomData,
+        };
+        Some((start, run))
     }
 }
 
@@ -463,6 +492,7 @@ impl<'a> OwnedRun<'a> {
     pub(crate) const EMPTY: OwnedRun<'static> = OwnedRun {
         data: NonNull::dangling(),
         lim: 0,
+        ctl: None,
         _owner: PhantomData,
     };
 
@@ -473,6 +503,7 @@ impl<'a> OwnedRun<'a> {
         OwnedRun {
             data: NonNull::from(bytes).cast(),
             lim: (bytes.len() as u64).saturating_sub(RUN_SLACK),
+            ctl: None,
             _owner: PhantomData,
         }
     }
@@ -495,6 +526,21 @@ impl<'a> OwnedRun<'a> {
         // storage (`OwnedRam::run`) or a frozen `&'a [u8]` (`rom`), which
         // live for 'a; `o < lim <= len` fits a `usize`.
         unsafe { plain_load(self.data, o as usize) }
+    }
+
+    /// Stores `v` at `o` in the run with a plain store: one compare and the
+    /// shard's marks; `None` (nothing stored) if `o` is not below
+    /// [`lim`](Self::lim), the run is not written (several shards, or
+    /// frozen), or the shard's marks are not all set.
+    #[inline(always)]
+    pub(crate) fn store<T: Scalar>(&self, o: u64, v: T) -> Option<()> {
+        if o >= self.lim {
+            return None;
+        }
+        // SAFETY: `o + 8 <= len` (`o < lim`, which fits a `usize`), and a
+        // run with a control block lies inside that one shard's bytes of an
+        // owner's memory (`OwnedRam::shard_run`), alive for 'a.
+        unsafe { marked_store(self.data, self.ctl, o as usize, v) }
     }
 }
 
@@ -540,22 +586,43 @@ impl OwnedPage<'_> {
         if o > PAGE - T::SIZE {
             return None;
         }
-        // A frozen page has no control block: it is never written.
-        let ctl = self.ctl?;
-        // SAFETY: the control block of the page's shard (`OwnedRam::page`),
-        // alive for 'a; read and stored only through its atomics.
-        let ctl = unsafe { ctl.as_ref() };
-        // A load: the marks are all set after the shard's first write.
-        if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
-            return None;
-        }
-        // SAFETY: in bounds as in `load`; the bytes sit in an `UnsafeCell`
-        // (the storage), so writing through a pointer derived from a shared
-        // borrow is allowed, and no other access (nor reference) to them
-        // exists during this call (`OwnedRam`'s rules), so the `&mut` below
-        // is unique while it lives.
-        let bytes =
-            unsafe { core::slice::from_raw_parts_mut(self.data.as_ptr().wrapping_add(o), T::SIZE) };
-        v.store_le(bytes)
+        // SAFETY: `o + T::SIZE <= PAGE`: inside the page, which lies in
+        // the shard whose control block is `ctl` (`OwnedRam::page`).
+        unsafe { marked_store(self.data, self.ctl, o, v) }
     }
+}
+
+/// Stores `v` at `data + o` with a plain (unaligned) store if `ctl` is
+/// given and its shard's marks are all set (after the shard's first write
+/// since the baseline, for a memory that keeps no lines), else stores
+/// nothing and gives `None`: the owner map's slow path then writes and
+/// marks, as a page or run knows neither its shard's place in the summary
+/// nor its lines. A frozen memory's page or run has no `ctl`: it is never
+/// written.
+///
+/// # Safety
+/// The `T::SIZE` bytes from `data + o` lie in an owner's memory
+/// ([`OwnedRam`]'s rules: no other access to them, nor reference, exists
+/// during this call), inside the one shard whose control block `ctl` is;
+/// both are alive for the call.
+#[inline(always)]
+unsafe fn marked_store<T: Scalar>(
+    data: NonNull<u8>,
+    ctl: Option<NonNull<Ctl>>,
+    o: usize,
+    v: T,
+) -> Option<()> {
+    // SAFETY: the shard's control block (the contract), read and stored
+    // only through its atomics.
+    let ctl = unsafe { ctl?.as_ref() };
+    // A load: the marks are all set after the shard's first write.
+    if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
+        return None;
+    }
+    // SAFETY: the bytes sit in an `UnsafeCell` (the storage), so writing
+    // through a pointer derived from a shared borrow is allowed, and no
+    // other access (nor reference) to them exists during this call (the
+    // contract), so the `&mut` below is unique while it lives.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(data.as_ptr().wrapping_add(o), T::SIZE) };
+    v.store_le(bytes)
 }
