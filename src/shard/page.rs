@@ -6,7 +6,7 @@
 #![allow(unsafe_code)]
 
 use super::handle::{Fixed, GShard};
-use super::storage::{Ctl, Shards, ALL_MARKS, LIVE, W};
+use super::storage::{Ctl, Shards, ALL_MARKS, LIVE, NEVER_WRITTEN, W};
 use super::track::{line_runs, lines_to_copy, ShardCopy, Summary, Track};
 use crate::scalar::Scalar;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
@@ -381,9 +381,9 @@ impl SharedPage<'_> {
 #[derive(Clone, Copy)]
 pub(crate) struct OwnedPage<'a> {
     data: NonNull<u8>,
-    /// The control block of the shard the page lies in (its marks); `None`
-    /// for a frozen memory's page, which is never written.
-    ctl: Option<NonNull<Ctl>>,
+    /// The control block of the shard the page lies in (its marks);
+    /// [`NEVER_WRITTEN`] for a frozen memory's page.
+    ctl: NonNull<Ctl>,
     _owner: PhantomData<(&'a Ctl, *const ())>,
 }
 
@@ -402,7 +402,7 @@ impl<'a> OwnedRam<'a> {
             // Inside the storage: `off + PAGE <= len`.
             data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
             // Control block `i < count` of the memory's array.
-            ctl: Some(NonNull::from(self.ctl.get(i)?)),
+            ctl: NonNull::from(self.ctl.get(i)?),
             _owner: PhantomData,
         })
     }
@@ -416,7 +416,7 @@ impl<'a> OwnedPage<'a> {
     pub(crate) fn rom(page: &'a [u8]) -> Option<Self> {
         (page.len() == PAGE).then(|| OwnedPage {
             data: NonNull::from(page).cast(),
-            ctl: None,
+            ctl: NonNull::from(&NEVER_WRITTEN),
             _owner: PhantomData,
         })
     }
@@ -437,9 +437,9 @@ pub(crate) struct OwnedRun<'a> {
     /// offset below it lies inside (so one compare serves every width); 0
     /// for a run shorter than 8 bytes, or none.
     lim: u64,
-    /// The control block of the one shard the run lies in, if it is
-    /// written (`None`: loads only).
-    ctl: Option<NonNull<Ctl>>,
+    /// The control block of the one shard the run lies in, or
+    /// [`NEVER_WRITTEN`] (loads only).
+    ctl: NonNull<Ctl>,
     _owner: PhantomData<(&'a Ctl, *const ())>,
 }
 
@@ -458,7 +458,7 @@ impl<'a> OwnedRam<'a> {
             // Inside the storage: `off + len <= self.len`.
             data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
             lim: len.saturating_sub(RUN_SLACK),
-            ctl: None,
+            ctl: NonNull::from(&NEVER_WRITTEN),
             _owner: PhantomData,
         })
     }
@@ -480,7 +480,7 @@ impl<'a> OwnedRam<'a> {
             // size`.
             data: NonNull::new(bytes.wrapping_add((start - first) as usize))?,
             lim: (stop - start).saturating_sub(RUN_SLACK),
-            ctl: Some(NonNull::from(ctl)),
+            ctl: NonNull::from(ctl),
             _owner: PhantomData,
         };
         Some((start, run))
@@ -492,7 +492,7 @@ impl<'a> OwnedRun<'a> {
     pub(crate) const EMPTY: OwnedRun<'static> = OwnedRun {
         data: NonNull::dangling(),
         lim: 0,
-        ctl: None,
+        ctl: NonNull::from_ref(&NEVER_WRITTEN),
         _owner: PhantomData,
     };
 
@@ -503,7 +503,7 @@ impl<'a> OwnedRun<'a> {
         OwnedRun {
             data: NonNull::from(bytes).cast(),
             lim: (bytes.len() as u64).saturating_sub(RUN_SLACK),
-            ctl: None,
+            ctl: NonNull::from(&NEVER_WRITTEN),
             _owner: PhantomData,
         }
     }
@@ -592,34 +592,30 @@ impl OwnedPage<'_> {
     }
 }
 
-/// Stores `v` at `data + o` with a plain (unaligned) store if `ctl` is
-/// given and its shard's marks are all set (after the shard's first write
-/// since the baseline, for a memory that keeps no lines), else stores
-/// nothing and gives `None`: the owner map's slow path then writes and
-/// marks, as a page or run knows neither its shard's place in the summary
-/// nor its lines. A frozen memory's page or run has no `ctl`: it is never
-/// written.
+/// Stores `v` at `data + o` with a plain (unaligned) store if the marks
+/// of `ctl` are all set (after its shard's first write since the baseline,
+/// for a memory that keeps no lines), else stores nothing and gives
+/// `None`: the owner map's slow path then writes and marks, as a page or
+/// run knows neither its shard's place in the summary nor its lines. A
+/// frozen memory's page or run has [`NEVER_WRITTEN`]'s, never set.
 ///
 /// # Safety
-/// The `T::SIZE` bytes from `data + o` lie in an owner's memory
-/// ([`OwnedRam`]'s rules: no other access to them, nor reference, exists
-/// during this call), inside the one shard whose control block `ctl` is;
-/// both are alive for the call.
+/// `ctl` is alive for the call. Unless it is [`NEVER_WRITTEN`], the
+/// `T::SIZE` bytes from `data + o` lie in an owner's memory ([`OwnedRam`]'s
+/// rules: no other access to them, nor reference, exists during this call),
+/// alive for the call, inside the one shard whose control block `ctl` is.
 #[inline(always)]
-unsafe fn marked_store<T: Scalar>(
-    data: NonNull<u8>,
-    ctl: Option<NonNull<Ctl>>,
-    o: usize,
-    v: T,
-) -> Option<()> {
-    // SAFETY: the shard's control block (the contract), read and stored
-    // only through its atomics.
-    let ctl = unsafe { ctl?.as_ref() };
-    // A load: the marks are all set after the shard's first write.
+unsafe fn marked_store<T: Scalar>(data: NonNull<u8>, ctl: NonNull<Ctl>, o: usize, v: T) -> Option<()> {
+    // SAFETY: a live control block (the contract), read and stored only
+    // through its atomics.
+    let ctl = unsafe { ctl.as_ref() };
+    // A load: the marks are all set after the shard's first write (and
+    // never in `NEVER_WRITTEN`).
     if ctl.marks.load(Ordering::Relaxed) != ALL_MARKS {
         return None;
     }
-    // SAFETY: the bytes sit in an `UnsafeCell` (the storage), so writing
+    // SAFETY: not `NEVER_WRITTEN` (its marks are never set), so the bytes
+    // sit in an `UnsafeCell` (the storage), so writing
     // through a pointer derived from a shared borrow is allowed, and no
     // other access (nor reference) to them exists during this call (the
     // contract), so the `&mut` below is unique while it lives.

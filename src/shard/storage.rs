@@ -79,6 +79,12 @@ pub(crate) struct Ctl {
     pub(super) sum: AtomicU16,
 }
 
+/// The control block of bytes that are never written through it (a
+/// frozen memory's page or run, a run over several shards): its marks stay
+/// 0, so a marked store there always refuses, with no test for a missing
+/// control block on the owner's store path.
+pub(super) static NEVER_WRITTEN: Ctl = Ctl::new();
+
 impl Ctl {
     const fn new() -> Self {
         Ctl {
