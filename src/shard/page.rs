@@ -605,7 +605,12 @@ impl OwnedPage<'_> {
 /// rules: no other access to them, nor reference, exists during this call),
 /// alive for the call, inside the one shard whose control block `ctl` is.
 #[inline(always)]
-unsafe fn marked_store<T: Scalar>(data: NonNull<u8>, ctl: NonNull<Ctl>, o: usize, v: T) -> Option<()> {
+unsafe fn marked_store<T: Scalar>(
+    data: NonNull<u8>,
+    ctl: NonNull<Ctl>,
+    o: usize,
+    v: T,
+) -> Option<()> {
     // SAFETY: a live control block (the contract), read and stored only
     // through its atomics.
     let ctl = unsafe { ctl.as_ref() };

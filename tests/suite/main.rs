@@ -30,6 +30,7 @@ mod map_model;
 mod map_owner;
 mod model;
 mod names;
+mod owner_window;
 mod review2;
 mod slices;
 mod snapshot;
