@@ -26,11 +26,12 @@
 
 use crate::error::VmError;
 use crate::map::hooks::WriteData;
-use crate::map::page_cache::{PageCache, PageOwner};
+use crate::map::page_cache::{Kind, PageCache, PageOwner};
 use crate::map::region::{Backing, Region};
 use crate::map::MemoryMap;
 use crate::scalar::Scalar;
-use crate::shard::SharedPage;
+use crate::map::window::Window;
+use crate::shard::{SharedPage, SharedRun};
 
 /// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses
 /// (`read_*`, `write_*`, `fetch_*`, [`read`](Self::read),
@@ -103,6 +104,10 @@ pub struct Cursor<
 > {
     map: R,
     cache: PageCache<'a, SharedPage<'a>>,
+    /// The read and fetch windows tried before the cache (`window.rs`):
+    /// flushed with it.
+    read_window: Window<SharedRun<'a>>,
+    fetch_window: Window<SharedRun<'a>>,
     /// The table version the cache was last synced with ([`PerStep`]).
     seen: core::cell::Cell<usize>,
     /// The vCPU id devices and hooks are told ([`Cursor::id`]).
@@ -196,6 +201,8 @@ where
         Cursor {
             map,
             cache: PageCache::new(),
+            read_window: Window::new(),
+            fetch_window: Window::new(),
             seen: core::cell::Cell::new(seen),
             id,
             _map: core::marker::PhantomData,
@@ -239,7 +246,7 @@ where
         let now = self.map.table.current();
         if now != self.seen.get() {
             self.seen.set(now);
-            self.cache.flush();
+            self.flush();
         }
     }
 
@@ -288,6 +295,8 @@ where
     /// up). Never needed for correctness; frees nothing.
     pub fn flush(&self) {
         self.cache.flush();
+        self.read_window.clear();
+        self.fetch_window.clear();
     }
 }
 
@@ -344,6 +353,7 @@ where
     V: Validation,
 {
     type Page = SharedPage<'a>;
+    type Run = SharedRun<'a>;
     type MissGuard<'s>
         = ()
     where
@@ -378,5 +388,28 @@ where
     #[inline(always)]
     fn cpu(&self) -> Option<u32> {
         Some(self.id)
+    }
+
+    #[inline(always)]
+    fn window(&self, kind: Kind) -> Option<&Window<SharedRun<'a>>> {
+        match kind {
+            Kind::Read => Some(&self.read_window),
+            Kind::Fetch => Some(&self.fetch_window),
+            Kind::Write => None, // a store takes its shard's lock
+        }
+    }
+
+    /// Aims `kind`'s window at the whole RAM or ROM region the cache holds
+    /// for `addr` as of the version read now (a change since: no aim).
+    fn aim(&self, addr: u64, kind: Kind) {
+        let version = self.version();
+        let (Some(w), Some(r)) = (self.window(kind), self.cache.region(addr, kind, version)) else {
+            return;
+        };
+        if let Backing::Ram(m) | Backing::Rom(m) = r.backing
+            && let Some(run) = m.raw().run(r.offset, r.len())
+        {
+            w.aim(r.base, run, version.unwrap_or(0));
+        }
     }
 }

@@ -105,9 +105,9 @@ pub struct OwnerMap<'a, const N: usize, const H: usize = 16> {
     cache: PageCache<'a, OwnedPage<'a>>,
     /// The read, fetch and write windows tried before the cache: emptied
     /// with it.
-    read_window: Window<'a>,
-    fetch_window: Window<'a>,
-    write_window: Window<'a>,
+    read_window: Window<OwnedRun<'a>>,
+    fetch_window: Window<OwnedRun<'a>>,
+    write_window: Window<OwnedRun<'a>>,
     /// The table version the cache is of.
     seen: Cell<usize>,
     /// Its id for machine snapshots ([`NEVER`] until the first capture).
@@ -773,6 +773,7 @@ impl<const N: usize, const H: usize> crate::MemoryAccess for &OwnerMap<'_, N, H>
 /// ROM as its frozen bytes.
 impl<'a, const N: usize, const H: usize> PageOwner<'a, N, H> for OwnerMap<'a, N, H> {
     type Page = OwnedPage<'a>;
+    type Run = OwnedRun<'a>;
     type MissGuard<'s>
         = Synced<'s, 'a, N, H>
     where
@@ -821,7 +822,7 @@ impl<'a, const N: usize, const H: usize> PageOwner<'a, N, H> for OwnerMap<'a, N,
     }
 
     #[inline(always)]
-    fn window(&self, kind: Kind) -> Option<&Window<'a>> {
+    fn window(&self, kind: Kind) -> Option<&Window<OwnedRun<'a>>> {
         match kind {
             Kind::Read => Some(&self.read_window),
             Kind::Fetch => Some(&self.fetch_window),
@@ -844,7 +845,7 @@ impl<'a, const N: usize, const H: usize> PageOwner<'a, N, H> for OwnerMap<'a, N,
         if kind == Kind::Write {
             let at = r.backing_offset(addr);
             if let Some((start, run)) = ram().and_then(|m| m.shard_run(r.offset, r.len(), at)) {
-                w.aim(r.base + (start - r.offset), run);
+                w.aim(r.base + (start - r.offset), run, 0);
             }
             return;
         }
@@ -858,7 +859,7 @@ impl<'a, const N: usize, const H: usize> PageOwner<'a, N, H> for OwnerMap<'a, N,
             Backing::Mmio(_) => None,
         };
         if let Some(run) = run {
-            w.aim(r.base, run);
+            w.aim(r.base, run, 0);
         }
     }
 }

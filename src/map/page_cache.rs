@@ -22,7 +22,7 @@ use crate::error::{Access, VmError};
 use crate::map::access::{fast_load, fast_store};
 use crate::map::caller::Caller;
 use crate::map::region::{Backing, Region};
-use crate::map::window::Window;
+use crate::map::window::{Run, Window};
 use crate::map::MemoryMap;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
@@ -127,6 +127,8 @@ impl PageMem for OwnedPage<'_> {
 pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     /// How the cached pages are reached.
     type Page: PageMem;
+    /// How a window reaches a region.
+    type Run: Run;
     /// What a miss holds while it runs: the owner map syncs its cache when
     /// the miss returns (a miss may run devices, hooks or the handler,
     /// which may change the table); a cursor checks versions instead.
@@ -157,7 +159,7 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     /// The owner's window for `kind` ([`Window`]), tried before the
     /// cache: none by default (a cursor takes the page's words).
     #[inline(always)]
-    fn window(&self, _kind: Kind) -> Option<&Window<'a>> {
+    fn window(&self, _kind: Kind) -> Option<&Window<Self::Run>> {
         None
     }
 
@@ -171,7 +173,7 @@ pub(crate) trait PageOwner<'a, const N: usize, const H: usize> {
     #[inline(always)]
     fn cached<T: Scalar, A: Op<T>>(&self, addr: u64, op: A) -> Result<A::Out, VmError> {
         match self.window(op.kind()) {
-            Some(w) => match op.on_window(w, addr) {
+            Some(w) => match op.on_window(w, addr, self.version()) {
                 Some(v) => Ok(v),
                 None => self.unwindowed(addr, op),
             },
@@ -273,9 +275,10 @@ pub(crate) trait Op<T: Scalar>: Copy {
     /// The access on a cached page's memory at offset `o`: `None` if the
     /// page cannot serve it (it leaves the page, a writer gave up).
     fn on_page<P: PageMem>(self, p: &P, o: usize) -> Option<Self::Out>;
-    /// The access through a window at guest address `addr`: `None` if the
-    /// window does not serve it.
-    fn on_window(self, w: &Window<'_>, addr: u64) -> Option<Self::Out>;
+    /// The access through a window at guest address `addr`, current as of
+    /// table version `version` (`None`: not checked): `None` if the window
+    /// does not serve it.
+    fn on_window<R: Run>(self, w: &Window<R>, addr: u64, version: Option<usize>) -> Option<Self::Out>;
     /// The region's own fast path: `None` if it cannot serve the access.
     /// A device is told the access came from vCPU `cpu`.
     fn on_region(
@@ -316,8 +319,8 @@ impl<T: Scalar> Op<T> for Load<T> {
     }
 
     #[inline(always)]
-    fn on_window(self, w: &Window<'_>, addr: u64) -> Option<T> {
-        w.load::<T>(addr)
+    fn on_window<R: Run>(self, w: &Window<R>, addr: u64, version: Option<usize>) -> Option<T> {
+        w.load::<T>(addr, version)
     }
 
     #[inline(always)]
@@ -351,8 +354,8 @@ impl<T: Scalar> Op<T> for Store<T> {
     }
 
     #[inline(always)]
-    fn on_window(self, w: &Window<'_>, addr: u64) -> Option<()> {
-        w.store(addr, self.0)
+    fn on_window<R: Run>(self, w: &Window<R>, addr: u64, version: Option<usize>) -> Option<()> {
+        w.store(addr, self.0, version)
     }
 
     #[inline(always)]

@@ -21,7 +21,7 @@
 //! - `store.rs`: the storing side of a write (the words of one shard, only
 //!   handed out with the write lock held and the counter odd);
 //! - `page.rs`: the map's page handles ([`RawShards`], [`SharedPage`],
-//!   [`OwnedRam`], [`OwnedPage`], [`OwnedRun`]);
+//!   [`SharedRun`], [`OwnedRam`], [`OwnedPage`], [`OwnedRun`]);
 //! - `track.rs`: what a write leaves for snapshot and restore: the summary
 //!   of changed shards (so they cost O(changed)) and, for a memory that
 //!   opted in, the 64-byte lines written.
@@ -92,7 +92,7 @@ mod track;
 
 pub(crate) use guard::{ShardRead, ShardWrite};
 pub(crate) use handle::Shard;
-pub(crate) use page::{OwnedPage, OwnedRam, OwnedRun, RawShards, SharedPage, PAGE};
+pub(crate) use page::{OwnedPage, OwnedRam, OwnedRun, RawShards, SharedPage, SharedRun, PAGE};
 pub(crate) use storage::{NoWriters, Shards, CHANGED, DIRTY, FREEZING, FROZEN, LINES, LIVE};
 pub(crate) use track::{
     for_each_noted, line_runs, line_size, lines_to_copy, ShardCopy, Summary, Track,

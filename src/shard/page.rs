@@ -5,8 +5,8 @@
 //! loads and stores.
 #![allow(unsafe_code)]
 
-use super::handle::{Fixed, GShard};
-use super::storage::{Ctl, Shards, ALL_MARKS, LIVE, NEVER_WRITTEN, W};
+use super::handle::{low_bytes, Fixed, GShard};
+use super::storage::{AtomicWord, Ctl, Shards, Word, ALL_MARKS, LIVE, NEVER_WRITTEN, W};
 use super::track::{line_runs, lines_to_copy, ShardCopy, Summary, Track};
 use crate::scalar::Scalar;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
@@ -367,6 +367,87 @@ impl SharedPage<'_> {
         let frozen = || self.state.load(Ordering::Acquire) != LIVE;
         let mut g = self.page.write_guard(frozen)?;
         g.write(o, size, v)
+    }
+}
+
+/// A run of bytes of a shared memory (a whole RAM or ROM region's): what a
+/// [`Cursor`](crate::Cursor)'s read windows
+/// ([`Window`](crate::map::window::Window)) serve a region from. A load is
+/// the shard's own one-word read (`GShard::read_one_word`: one atomic load
+/// of the aligned word that holds the bytes, lock-free and tear-free, the
+/// way `ShardedMemory::read_*` reads); an access across words takes the
+/// page cache. Borrows the memory for `'a` like `&'a ShardedMemory`.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedRun<'a> {
+    /// The memory's bytes from the run's first byte.
+    data: NonNull<u8>,
+    /// The run's length minus 7, as [`OwnedRun`]'s; 0 for none.
+    lim: u64,
+    _mem: PhantomData<&'a AtomicWord>,
+}
+
+// SAFETY: a `SharedRun<'a>` is a `&'a ShardedMemory` narrowed to a run of
+// its bytes, which it reaches only through atomic word loads, exactly as
+// `&ShardedMemory` does from any thread; `ShardedMemory` is `Sync`. So a
+// `Cursor` can be made on one thread and moved to its vCPU thread.
+unsafe impl Send for SharedRun<'_> {}
+// SAFETY: as for `Send` above.
+unsafe impl Sync for SharedRun<'_> {}
+
+impl<'a> RawShards<'a> {
+    /// The run of `len` bytes from byte `off`, if they lie inside the
+    /// memory.
+    pub(crate) fn run(&self, off: u64, len: u64) -> Option<SharedRun<'a>> {
+        let size = self.ctl.len().checked_shl(self.shift)?; // the memory's bytes
+        let (off, n) = (usize::try_from(off).ok()?, usize::try_from(len).ok()?);
+        if off.checked_add(n)? > size {
+            return None;
+        }
+        Some(SharedRun {
+            // Inside the storage: `off + len <= size`.
+            data: NonNull::new(self.data.as_ptr().wrapping_add(off))?,
+            lim: len.saturating_sub(RUN_SLACK),
+            _mem: PhantomData,
+        })
+    }
+}
+
+impl SharedRun<'_> {
+    /// A run that serves nothing.
+    pub(crate) const EMPTY: SharedRun<'static> = SharedRun {
+        data: NonNull::dangling(),
+        lim: 0,
+        _mem: PhantomData,
+    };
+
+    /// Whether the run serves nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lim == 0
+    }
+
+    /// Loads a `T` at `o` in the run, lock-free, as
+    /// `ShardedMemory::read_*` does inside one word: `None` if `o` is not
+    /// below the run's length minus 7 or the `T` leaves its aligned word.
+    #[inline(always)]
+    pub(crate) fn load<T: Scalar>(&self, o: u64) -> Option<T> {
+        if o >= self.lim {
+            return None;
+        }
+        let p = self.data.as_ptr().wrapping_add(o as usize); // `o < lim`: a usize
+        let sh = p.addr() % W;
+        if sh + T::SIZE > W {
+            return None;
+        }
+        // SAFETY: `o + 8 <= len`, so byte `p` lies in the run, inside the
+        // memory's storage borrowed for 'a (`RawShards::run`); the storage
+        // starts `align(8)` and is whole words, so the aligned word holding
+        // `p` lies inside it too, aligned for `AtomicWord`. Every access to
+        // those bytes that can run concurrently is atomic and word-sized,
+        // as `GShard::words` says (writers store whole words under their
+        // shard's lock).
+        let word = unsafe { &*p.wrapping_sub(sh).cast::<AtomicWord>() };
+        let w = Word::from_le(word.load(Ordering::Relaxed));
+        Some(T::from_u64_truncating(low_bytes(u128::from(w >> (sh * 8)), T::SIZE)))
     }
 }
 
