@@ -41,13 +41,9 @@ if ! [[ $short =~ ^[0-9]+$ && $long =~ ^[0-9]+$ ]] || ((long <= short)); then
 fi
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 
-# The per-step cursor is the toy's alone: it steps at each instruction
-# fetch, which rrs-lib's memory interface does not tell apart.
-if $real; then
-    modes=(vec exclusive shared map cursor owner)
-else
-    modes=(vec exclusive shared map cursor cursor_step owner)
-fi
+# The per-step cursor validates once per instruction: the toy steps it at
+# each instruction fetch, rrs-lib's run loop before each instruction.
+modes=(vec exclusive shared map cursor cursor_step owner)
 # target_dir DIR: where cargo puts the build of the package in DIR.
 target_dir() {
     (cd "$1" && cargo metadata --format-version 1 --no-deps |

@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! real-emulator MODE ROUNDS
-//!   MODE  vec | exclusive | shared | map | cursor | owner: run the guest
+//!   MODE  vec | exclusive | shared | map | cursor | cursor_step | owner:
+//!         run the guest
 //!         count: run it on the Vec<u8> counting guest memory accesses
 //! ```
 //!
@@ -25,7 +26,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rrs_lib::instruction_executor::{InstructionException, InstructionExecutor};
 use rrs_lib::{HartState, MemAccessSize, Memory};
-use vm_mem::{MemoryAccess, MemoryMap, MmioDevice, OwnerMap, Perms, ShardedMemory, VmError};
+use vm_mem::{
+    Cursor, MemoryAccess, MemoryMap, MmioDevice, OwnerMap, PerStep, Perms, ShardedMemory, VmError,
+};
 
 /// The guest image, loaded at address 0.
 const GUEST: &[u8] = include_bytes!("../guest/guest.bin");
@@ -109,6 +112,43 @@ impl<M: MemoryAccess + 'static> Memory for VmMem<M> {
     }
 }
 
+/// What the run loop calls before each instruction: a cursor that
+/// validates per step ([`PerStep`]) checks there that the map did not
+/// change, as QEMU flushes a vCPU's TLB at a translation-block boundary;
+/// every other memory does nothing.
+trait Step {
+    #[inline(always)]
+    fn step(&self) {}
+}
+
+impl Step for VecRam {}
+impl<M> Step for Counting<M> {}
+impl<M> Step for VmMem<M> {}
+
+/// A per-step cursor: its accesses check no version, its `step` does.
+struct PerStepCursor(
+    VmMem<Cursor<'static, 'static, 4, 16, &'static MemoryMap<'static, 4>, PerStep>>,
+);
+
+impl Memory for PerStepCursor {
+    #[inline(always)]
+    fn read_mem(&mut self, addr: u32, size: MemAccessSize) -> Option<u32> {
+        self.0.read_mem(addr, size)
+    }
+
+    #[inline(always)]
+    fn write_mem(&mut self, addr: u32, size: MemAccessSize, v: u32) -> bool {
+        self.0.write_mem(addr, size, v)
+    }
+}
+
+impl Step for PerStepCursor {
+    #[inline(always)]
+    fn step(&self) {
+        self.0 .0.step();
+    }
+}
+
 /// Counts the accesses it forwards (the `count` mode, never measured).
 struct Counting<M> {
     /// The memory counted.
@@ -157,7 +197,7 @@ impl MmioDevice for Console {
 
 /// Loads the guest into `mem`, runs `rounds` rounds to its `unimp`, and
 /// returns (instructions executed, checksum).
-fn run<M: Memory>(mem: &mut M, rounds: u32) -> Result<(u64, u32), String> {
+fn run<M: Memory + Step>(mem: &mut M, rounds: u32) -> Result<(u64, u32), String> {
     for (i, &b) in GUEST.iter().enumerate() {
         if !mem.write_mem(i as u32, MemAccessSize::Byte, b.into()) {
             return Err(format!("loading the guest failed at {i:#x}"));
@@ -174,6 +214,7 @@ fn run<M: Memory>(mem: &mut M, rounds: u32) -> Result<(u64, u32), String> {
     };
     let mut steps = 0u64;
     loop {
+        cpu.mem.step();
         match cpu.step() {
             Ok(()) => steps += 1,
             Err(InstructionException::IllegalInstruction(_, UNIMP)) => break,
@@ -195,7 +236,8 @@ fn leak<T>(v: T) -> &'static mut T {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: real-emulator vec|exclusive|shared|map|cursor|owner|count ROUNDS";
+    let usage =
+        "usage: real-emulator vec|exclusive|shared|map|cursor|cursor_step|owner|count ROUNDS";
     let (Some(mode), Some(Ok(rounds))) = (args.first(), args.get(1).map(|r| r.parse::<u32>()))
     else {
         eprintln!("{usage}");
@@ -257,6 +299,17 @@ fn main() -> ExitCode {
                 .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console));
             match built {
                 Ok(()) => run(&mut VmMem(map.cpu()), rounds),
+                Err(e) => Err(format!("building the map: {e}")),
+            }
+        }
+        "cursor_step" => {
+            let console = leak(Console(AtomicU64::new(0)));
+            let map = leak(MemoryMap::<'static, 4>::new());
+            let built = map
+                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, shared(mem))
+                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console));
+            match built {
+                Ok(()) => run(&mut PerStepCursor(VmMem(map.cpu_per_step())), rounds),
                 Err(e) => Err(format!("building the map: {e}")),
             }
         }
