@@ -28,9 +28,9 @@ use crate::error::VmError;
 use crate::map::hooks::WriteData;
 use crate::map::page_cache::{Kind, PageCache, PageOwner};
 use crate::map::region::{Backing, Region};
+use crate::map::window::Window;
 use crate::map::MemoryMap;
 use crate::scalar::Scalar;
-use crate::map::window::Window;
 use crate::shard::{SharedPage, SharedRun};
 
 /// A per-CPU lookup cache over a [`MemoryMap`]: the same typed accesses

@@ -278,7 +278,12 @@ pub(crate) trait Op<T: Scalar>: Copy {
     /// The access through a window at guest address `addr`, current as of
     /// table version `version` (`None`: not checked): `None` if the window
     /// does not serve it.
-    fn on_window<R: Run>(self, w: &Window<R>, addr: u64, version: Option<usize>) -> Option<Self::Out>;
+    fn on_window<R: Run>(
+        self,
+        w: &Window<R>,
+        addr: u64,
+        version: Option<usize>,
+    ) -> Option<Self::Out>;
     /// The region's own fast path: `None` if it cannot serve the access.
     /// A device is told the access came from vCPU `cpu`.
     fn on_region(

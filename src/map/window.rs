@@ -185,8 +185,15 @@ mod tests {
         // The whole memory (two shards) at guest 0x1000.
         w.aim(0x1000, ram.run(0, 128).unwrap(), 0);
         assert_eq!(w.load::<u32>(0x1001, None), Some(0x0504_0302));
-        assert_eq!(w.load::<u64>(0x1000 + 60, None), Some(0), "across the shards");
-        assert_eq!(w.load::<u64>(0x1000 + 120, None), Some(0x1122_3344_5566_7788));
+        assert_eq!(
+            w.load::<u64>(0x1000 + 60, None),
+            Some(0),
+            "across the shards"
+        );
+        assert_eq!(
+            w.load::<u64>(0x1000 + 120, None),
+            Some(0x1122_3344_5566_7788)
+        );
         // The last 7 bytes are left to the page cache, as is what lies
         // past the run or below its base (the offset wraps).
         assert_eq!(w.load::<u8>(0x1000 + 121, None), None);
@@ -220,7 +227,11 @@ mod tests {
         w.aim(0x1000 + start, run, 0);
         assert_eq!(w.store::<u32>(0x1000 + 64, 7, None), Some(()));
         assert_eq!(w.store::<u64>(0x1000 + 120, 1, None), Some(()));
-        assert_eq!(w.store::<u8>(0x1000 + 121, 1, None), None, "its last 7 bytes");
+        assert_eq!(
+            w.store::<u8>(0x1000 + 121, 1, None),
+            None,
+            "its last 7 bytes"
+        );
         assert_eq!(w.store::<u8>(0x1000 + 63, 1, None), None, "the first shard");
         assert_eq!(w.load::<u32>(0x1000 + 64, None), Some(7));
         let (start, run) = ram.shard_run(0, 128, 3).unwrap();
@@ -235,7 +246,11 @@ mod tests {
         let (start, run) = ram.shard_run(60, 20, 66).unwrap();
         w.aim(0x2000, run, 0);
         assert_eq!(start, 64);
-        assert_eq!(w.store::<u64>(0x2000 + 8, 3, None), Some(()), "its bytes 72..80");
+        assert_eq!(
+            w.store::<u64>(0x2000 + 8, 3, None),
+            Some(()),
+            "its bytes 72..80"
+        );
         assert_eq!(w.store::<u64>(0x2000 + 9, 3, None), None, "past the region");
         assert_eq!(w.load::<u64>(0x2000 + 8, None), Some(3));
         assert!(ram.shard_run(60, 20, 80).is_none(), "at: outside the bytes");

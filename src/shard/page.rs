@@ -447,7 +447,10 @@ impl SharedRun<'_> {
         // shard's lock).
         let word = unsafe { &*p.wrapping_sub(sh).cast::<AtomicWord>() };
         let w = Word::from_le(word.load(Ordering::Relaxed));
-        Some(T::from_u64_truncating(low_bytes(u128::from(w >> (sh * 8)), T::SIZE)))
+        Some(T::from_u64_truncating(low_bytes(
+            u128::from(w >> (sh * 8)),
+            T::SIZE,
+        )))
     }
 }
 
@@ -573,7 +576,11 @@ impl<'a> OwnedRun<'a> {
     pub(crate) const EMPTY: OwnedRun<'static> = OwnedRun {
         data: NonNull::dangling(),
         lim: 0,
-        ctl: NonNull::from_ref(&NEVER_WRITTEN),
+        // `NonNull::from_ref` is const only from Rust 1.89 (MSRV 1.88).
+        ctl: match NonNull::new(core::ptr::from_ref(&NEVER_WRITTEN).cast_mut()) {
+            Some(ctl) => ctl,
+            None => unreachable!(), // a static's address (evaluated at compile time)
+        },
         _owner: PhantomData,
     };
 

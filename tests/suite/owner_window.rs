@@ -182,7 +182,6 @@ fn windows_agree_with_the_shared_map_at_edges_on_rom_and_across_regions() {
         );
         assert_eq!(a, b, "step {step}: {size} bytes at {addr:#x}");
     }
-    drop(owner);
     let (mut a, mut b) = (vec![0u8; 0x1000], vec![0u8; 0x1000]);
     owned.read_bytes(0, &mut a).unwrap();
     shared.read_bytes(0, &mut b).unwrap();
