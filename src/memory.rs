@@ -252,7 +252,10 @@ impl<const SHARDS: usize, const SHARD_SIZE: usize> ShardedMemory<SHARDS, SHARD_S
     /// (`benches/callgrind.sh`).
     #[inline(always)]
     pub fn read<T: Scalar>(&self, addr: usize) -> Result<T, VmError> {
-        if let Some((shard, off)) = self.in_shard(addr, T::SIZE)
+        // No in-shard bound here: the one-word read's own (the word lies
+        // in the shard) implies it.
+        let (idx, off) = Self::split(addr);
+        if let Some(shard) = self.shards.get(idx)
             && let Some(v) = shard.read_one_word(off, T::SIZE)
         {
             return Ok(T::from_u64_truncating(v));

@@ -233,10 +233,15 @@ impl<const S: usize, const N: usize> Shards<S, N> {
     #[inline(always)]
     pub(crate) fn get(&self, i: usize) -> Option<Shard<'_, N>> {
         let ctl = self.ctl.get(i)?;
-        let bytes = NonNull::new(self.data.0.get().cast::<[u8; N]>().wrapping_add(i))?;
-        // SAFETY: `i < S` (control block `i` exists): shard `i`'s `N` bytes
-        // lie inside the storage, `i * N` bytes (a multiple of 8) into it,
-        // and `ctl` is their control block; both are borrowed from `self`.
+        let first = NonNull::from(&self.data.0).cast::<[u8; N]>();
+        // SAFETY: `i < S` (control block `i` exists), so shard `i` lies
+        // inside the storage: the offset stays in its allocation. (A
+        // reference's pointer, offset in bounds: no null test on the hot
+        // path.)
+        let bytes = unsafe { first.add(i) };
+        // SAFETY: `i < S`: shard `i`'s `N` bytes lie inside the storage,
+        // `i * N` bytes (a multiple of 8) into it, and `ctl` is their
+        // control block; both are borrowed from `self`.
         Some(unsafe { GShard::new(ctl, bytes.cast(), Fixed) })
     }
 
