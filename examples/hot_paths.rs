@@ -30,8 +30,14 @@ pub fn shared_read_u32(m: &Mem, a: usize) -> Result<u32, VmError> {
     m.read_u32(a)
 }
 
-/// A cursor's `read_u32` (cache hit: one compare for page and alignment,
-/// one version load, one atomic word load).
+/// The shared memory's `write_u32` (the shard's write lock).
+#[inline(never)]
+pub fn shared_write_u32(m: &Mem, a: usize, v: u32) -> Result<(), VmError> {
+    m.write_u32(a, v)
+}
+
+/// A cursor's `read_u32` (window hit: the map's version, one compare for
+/// the region, one atomic word load).
 #[inline(never)]
 pub fn cursor_read_u32(c: &Cursor<'_, '_, 4>, a: u64) -> Result<u32, VmError> {
     c.read_u32(a)
@@ -78,6 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     map8.add_ram("ram", 0, Mem::SIZE as u64, Perms::RW, &*shared)?;
     cursor_write_u32(black_box(&cpu), black_box(0x100), 7)?;
     assert_eq!(cursor_read_u32(black_box(&cpu), black_box(0x100))?, 7);
+    shared_write_u32(black_box(&shared), black_box(0x104), 8)?;
     assert_eq!(shared_read_u32(black_box(&shared), black_box(0x100))?, 7);
     map_write_u32(black_box(&map8), black_box(0x104), 8)?;
     assert_eq!(map_read_u32(black_box(&map8), black_box(0x104))?, 8);

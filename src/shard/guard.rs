@@ -8,7 +8,7 @@
 #![allow(clippy::unnecessary_cast)]
 
 use super::handle::{low_bytes, Fixed, GShard, Geometry};
-use super::storage::{Ctl, Word, W};
+use super::storage::{in_one_word, Ctl, Word, W};
 use super::storage::{CHANGED, DIRTY};
 use super::store::{Src, WordStore};
 use super::track::{line_runs, Track};
@@ -45,10 +45,10 @@ impl<'a, G: Geometry> GShard<'a, G> {
     /// memory's typed read inlines: everything else is its one cold exit.
     #[inline(always)]
     pub(crate) fn read_one_word(&self, off: usize, size: usize) -> Option<u64> {
-        let (i, sh) = (off / W, off % W);
-        if sh + size > W {
+        if !in_one_word(off, size) {
             return None;
         }
+        let (i, sh) = (off / W, off % W);
         let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
         Some(low_bytes(u128::from(w >> (sh * 8)), size))
     }

@@ -93,6 +93,9 @@ mod track;
 pub(crate) use guard::{ShardRead, ShardWrite};
 pub(crate) use handle::Shard;
 pub(crate) use page::{OwnedPage, OwnedRam, OwnedRun, RawShards, SharedPage, SharedRun, PAGE};
+// The host's typed write tests it before inlining its hit (`memory.rs`).
+#[cfg(not(target_os = "none"))]
+pub(crate) use storage::in_one_word;
 pub(crate) use storage::{NoWriters, Shards, CHANGED, DIRTY, FREEZING, FROZEN, LINES, LIVE};
 pub(crate) use track::{
     for_each_noted, line_runs, line_size, lines_to_copy, ShardCopy, Summary, Track,

@@ -23,6 +23,13 @@ pub(crate) type Word = u32;
 
 /// Bytes in a word.
 pub(super) const W: usize = core::mem::size_of::<Word>();
+
+/// Whether the `size` bytes at shard offset `off` lie inside one word (one
+/// atomic load or store, no merge across words).
+#[inline(always)]
+pub(crate) const fn in_one_word(off: usize, size: usize) -> bool {
+    off % W + size <= W
+}
 /// Mark bit: written since the user last cleared the dirty log.
 pub(crate) const DIRTY: u8 = 1;
 /// Mark bit: written since the snapshot baseline.
