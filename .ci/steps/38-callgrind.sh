@@ -7,9 +7,9 @@
 # under bounds. Callgrind counts are deterministic, so the bounds do not
 # flake; they are today's figures for this build (no LTO, 16 codegen
 # units, shared with 30-benches.sh; stop 33: toy exclusive -0.4/-2.0,
-# shared 16.4/7.9, map 65.5/53.9, cursor 26.6/11.9, per-step cursor
+# shared 12.1/8.2, map 64.1/53.9, cursor 26.6/11.9, per-step cursor
 # 24.2/12.4, owner 1.6/1.0; rrs-lib vec 72.1, exclusive 4.3, shared
-# 20.7, map 78.1, cursor 44.3, per-step cursor 44.2, owner 8.8) plus about
+# 18.7, map 77.0, cursor 44.3, per-step cursor 44.2, owner 8.8) plus about
 # 15% (2 to 2.6 for the exclusive view and the owner map's toy figures,
 # which are near 0), so they catch a regression of a
 # few instructions per access, not a toolchain moving one. The figures in
@@ -49,8 +49,8 @@ toy=$(bash benches/callgrind.sh 2 12)
 echo "$toy"
 check "$toy" vec 30 30
 check "$toy" exclusive 1 1
-check "$toy" shared 19 10
-check "$toy" map 76 63
+check "$toy" shared 14 10
+check "$toy" map 74 62
 check "$toy" cursor 31 14
 check "$toy" cursor_step 28 15
 check "$toy" owner 4 3
@@ -60,8 +60,8 @@ real=$(bash benches/callgrind.sh --real 1 4)
 echo "$real"
 check "$real" vec 85
 check "$real" exclusive 8
-check "$real" shared 24
-check "$real" map 91
+check "$real" shared 22
+check "$real" map 89
 check "$real" cursor 51
 check "$real" cursor_step 51
 check "$real" owner 11
