@@ -22,10 +22,11 @@ use crate::error::{Access, VmError};
 use crate::map::access::{fast_load, fast_store};
 use crate::map::caller::Caller;
 use crate::map::region::{Backing, Region};
-use crate::map::window::{Run, Window};
+use crate::map::window::Window;
 use crate::map::MemoryMap;
 use crate::perms::Perms;
 use crate::scalar::Scalar;
+use crate::shard::Run;
 use crate::shard::{OwnedPage, SharedPage, PAGE};
 use core::cell::Cell;
 

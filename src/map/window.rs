@@ -26,59 +26,8 @@
 //! region that a change which returned before the access replaced.
 
 use crate::scalar::Scalar;
-use crate::shard::{OwnedRun, SharedRun};
+use crate::shard::Run;
 use core::cell::Cell;
-
-/// Memory a window serves a region from: an owner's plain bytes
-/// ([`OwnedRun`]) or a shared memory's words ([`SharedRun`]). Offsets are
-/// from the region's first byte; `None` means "not here" and the caller
-/// takes the page cache, which decides.
-pub(crate) trait Run: Copy {
-    /// A run that serves nothing.
-    const EMPTY: Self;
-    /// Whether the run serves nothing.
-    fn is_empty(&self) -> bool;
-    /// Loads a `T` at offset `o`.
-    fn load<T: Scalar>(&self, o: u64) -> Option<T>;
-    /// Stores `v` at offset `o`.
-    fn store<T: Scalar>(&self, o: u64, v: T) -> Option<()>;
-}
-
-impl Run for OwnedRun<'_> {
-    const EMPTY: Self = OwnedRun::EMPTY;
-
-    fn is_empty(&self) -> bool {
-        OwnedRun::is_empty(self)
-    }
-
-    #[inline(always)]
-    fn load<T: Scalar>(&self, o: u64) -> Option<T> {
-        OwnedRun::load(self, o)
-    }
-
-    #[inline(always)]
-    fn store<T: Scalar>(&self, o: u64, v: T) -> Option<()> {
-        OwnedRun::store(self, o, v)
-    }
-}
-
-impl Run for SharedRun<'_> {
-    const EMPTY: Self = SharedRun::EMPTY;
-
-    fn is_empty(&self) -> bool {
-        SharedRun::is_empty(self)
-    }
-
-    #[inline(always)]
-    fn load<T: Scalar>(&self, o: u64) -> Option<T> {
-        SharedRun::load(self, o)
-    }
-
-    #[inline(always)]
-    fn store<T: Scalar>(&self, _: u64, _: T) -> Option<()> {
-        None // a shared store takes its shard's lock: the page cache's
-    }
-}
 
 /// One access kind's window: the guest address of a region's first byte,
 /// the region's memory, and the table version it was found at. Owned by
@@ -180,7 +129,7 @@ mod tests {
         mem.snapshot(&mut snap);
         mem.write_u8(64, 0).unwrap();
         let ram = mem.split_owned().1;
-        let w = Window::<OwnedRun<'_>>::new();
+        let w = Window::<crate::shard::OwnedRun<'_>>::new();
         assert_eq!(w.load::<u8>(0x1000, None), None, "not aimed");
         // The whole memory (two shards) at guest 0x1000.
         w.aim(0x1000, ram.run(0, 128).unwrap(), 0);
@@ -256,7 +205,7 @@ mod tests {
         assert!(ram.shard_run(60, 20, 80).is_none(), "at: outside the bytes");
         // A frozen memory's bytes.
         let rom = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
-        w.aim(0x10, OwnedRun::rom(&rom), 0);
+        w.aim(0x10, crate::shard::OwnedRun::rom(&rom), 0);
         assert_eq!(w.load::<u16>(0x11, None), Some(0x0302));
         assert_eq!(w.load::<u16>(0x12, None), None, "its last 7 bytes");
     }

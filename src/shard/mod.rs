@@ -92,7 +92,7 @@ mod track;
 
 pub(crate) use guard::{ShardRead, ShardWrite};
 pub(crate) use handle::Shard;
-pub(crate) use page::{OwnedPage, OwnedRam, OwnedRun, RawShards, SharedPage, SharedRun, PAGE};
+pub(crate) use page::{OwnedPage, OwnedRam, OwnedRun, RawShards, Run, SharedPage, SharedRun, PAGE};
 // The host's typed write tests it before inlining its hit (`memory.rs`).
 #[cfg(not(target_os = "none"))]
 pub(crate) use storage::in_one_word;

@@ -370,6 +370,27 @@ impl SharedPage<'_> {
     }
 }
 
+/// Memory a map handle's window serves a region from: an owner's plain
+/// bytes ([`OwnedRun`]) or a shared memory's words ([`SharedRun`]), both
+/// reached at offsets from the region's first byte. `None` means "not
+/// here" and the caller takes its page cache, which decides.
+pub(crate) trait Run: Copy {
+    /// A run that serves nothing.
+    const EMPTY: Self;
+    /// The run's length minus 7: an access of up to 8 bytes from an offset
+    /// below it lies inside (so one compare serves every width); 0 for a
+    /// run shorter than 8 bytes, or none.
+    fn lim(&self) -> u64;
+    /// Whether the run serves nothing.
+    fn is_empty(&self) -> bool {
+        self.lim() == 0
+    }
+    /// Loads a `T` at offset `o`.
+    fn load<T: Scalar>(&self, o: u64) -> Option<T>;
+    /// Stores `v` at offset `o`.
+    fn store<T: Scalar>(&self, o: u64, v: T) -> Option<()>;
+}
+
 /// A run of bytes of a shared memory (a whole RAM or ROM region's): what a
 /// [`Cursor`](crate::Cursor)'s read windows
 /// ([`Window`](crate::map::window::Window)) serve a region from. A load is
@@ -381,7 +402,7 @@ impl SharedPage<'_> {
 pub(crate) struct SharedRun<'a> {
     /// The memory's bytes from the run's first byte.
     data: NonNull<u8>,
-    /// The run's length minus 7, as [`OwnedRun`]'s; 0 for none.
+    /// [`Run::lim`].
     lim: u64,
     _mem: PhantomData<&'a AtomicWord>,
 }
@@ -412,24 +433,22 @@ impl<'a> RawShards<'a> {
     }
 }
 
-impl SharedRun<'_> {
-    /// A run that serves nothing.
-    pub(crate) const EMPTY: SharedRun<'static> = SharedRun {
+impl Run for SharedRun<'_> {
+    const EMPTY: Self = SharedRun {
         data: NonNull::dangling(),
         lim: 0,
         _mem: PhantomData,
     };
 
-    /// Whether the run serves nothing.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lim == 0
+    fn lim(&self) -> u64 {
+        self.lim
     }
 
     /// Loads a `T` at `o` in the run, lock-free, as
     /// `ShardedMemory::read_*` does inside one word: `None` if `o` is not
     /// below the run's length minus 7 or the `T` leaves its aligned word.
     #[inline(always)]
-    pub(crate) fn load<T: Scalar>(&self, o: u64) -> Option<T> {
+    fn load<T: Scalar>(&self, o: u64) -> Option<T> {
         if o >= self.lim {
             return None;
         }
@@ -451,6 +470,12 @@ impl SharedRun<'_> {
             u128::from(w >> (sh * 8)),
             T::SIZE,
         )))
+    }
+
+    /// Never: a shared store takes its shard's lock (the page cache's).
+    #[inline(always)]
+    fn store<T: Scalar>(&self, _: u64, _: T) -> Option<()> {
+        None
     }
 }
 
@@ -572,18 +597,6 @@ impl<'a> OwnedRam<'a> {
 }
 
 impl<'a> OwnedRun<'a> {
-    /// A run that serves nothing.
-    pub(crate) const EMPTY: OwnedRun<'static> = OwnedRun {
-        data: NonNull::dangling(),
-        lim: 0,
-        // `NonNull::from_ref` is const only from Rust 1.89 (MSRV 1.88).
-        ctl: match NonNull::new(core::ptr::from_ref(&NEVER_WRITTEN).cast_mut()) {
-            Some(ctl) => ctl,
-            None => unreachable!(), // a static's address (evaluated at compile time)
-        },
-        _owner: PhantomData,
-    };
-
     /// A frozen memory's bytes (`bytes`, from
     /// [`Frozen::as_slice`](crate::Frozen::as_slice)), read with plain
     /// loads: no writer can ever run there.
@@ -595,18 +608,29 @@ impl<'a> OwnedRun<'a> {
             _owner: PhantomData,
         }
     }
+}
 
-    /// Whether the run serves nothing (shorter than 8 bytes, or
-    /// [`EMPTY`](Self::EMPTY)).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lim == 0
+impl Run for OwnedRun<'_> {
+    const EMPTY: Self = OwnedRun {
+        data: NonNull::dangling(),
+        lim: 0,
+        // `NonNull::from_ref` is const only from Rust 1.89 (MSRV 1.88).
+        ctl: match NonNull::new(core::ptr::from_ref(&NEVER_WRITTEN).cast_mut()) {
+            Some(ctl) => ctl,
+            None => unreachable!(), // a static's address (evaluated at compile time)
+        },
+        _owner: PhantomData,
+    };
+
+    fn lim(&self) -> u64 {
+        self.lim
     }
 
     /// Loads a `T` at `o` in the run with a plain load: one compare;
-    /// `None` if `o` is not below [`lim`](Self::lim) (it may leave the
-    /// run, whose last 7 bytes take the caller's slower path).
+    /// `None` if `o` is not below `lim` (it may leave the run, whose last
+    /// 7 bytes take the caller's slower path).
     #[inline(always)]
-    pub(crate) fn load<T: Scalar>(&self, o: u64) -> Option<T> {
+    fn load<T: Scalar>(&self, o: u64) -> Option<T> {
         if o >= self.lim {
             return None;
         }
@@ -617,11 +641,11 @@ impl<'a> OwnedRun<'a> {
     }
 
     /// Stores `v` at `o` in the run with a plain store: one compare and the
-    /// shard's marks; `None` (nothing stored) if `o` is not below
-    /// [`lim`](Self::lim), the run is not written (several shards, or
-    /// frozen), or the shard's marks are not all set.
+    /// shard's marks; `None` (nothing stored) if `o` is not below `lim`,
+    /// the run is not written (several shards, or frozen), or the shard's
+    /// marks are not all set.
     #[inline(always)]
-    pub(crate) fn store<T: Scalar>(&self, o: u64, v: T) -> Option<()> {
+    fn store<T: Scalar>(&self, o: u64, v: T) -> Option<()> {
         if o >= self.lim {
             return None;
         }

@@ -234,6 +234,17 @@ fn leak<T>(v: T) -> &'static mut T {
     Box::leak(Box::new(v))
 }
 
+/// The shared map the map and cursor modes run on: `mem` as RAM at 0 and
+/// the console above it.
+fn shared_map(mem: &'static Mem) -> Result<&'static MemoryMap<'static, 4>, String> {
+    let console = leak(Console(AtomicU64::new(0)));
+    let map = leak(MemoryMap::<'static, 4>::new());
+    map.add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, mem)
+        .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console))
+        .map_err(|e| format!("building the map: {e}"))?;
+    Ok(map)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage =
@@ -251,17 +262,7 @@ fn main() -> ExitCode {
         "vec" => run(&mut { vec }, rounds),
         "exclusive" => run(&mut VmMem(mem.exclusive()), rounds),
         "shared" => run(&mut VmMem(shared(mem)), rounds),
-        "map" => {
-            let console = leak(Console(AtomicU64::new(0)));
-            let map = leak(MemoryMap::<'static, 4>::new());
-            let built = map
-                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, shared(mem))
-                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console));
-            match built {
-                Ok(()) => run(&mut VmMem(&*map), rounds),
-                Err(e) => Err(format!("building the map: {e}")),
-            }
-        }
+        "map" => shared_map(shared(mem)).and_then(|map| run(&mut VmMem(map), rounds)),
         "count" => {
             let mut counting = Counting {
                 inner: vec,
@@ -291,28 +292,9 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        "cursor" => {
-            let console = leak(Console(AtomicU64::new(0)));
-            let map = leak(MemoryMap::<'static, 4>::new());
-            let built = map
-                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, shared(mem))
-                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console));
-            match built {
-                Ok(()) => run(&mut VmMem(map.cpu()), rounds),
-                Err(e) => Err(format!("building the map: {e}")),
-            }
-        }
-        "cursor_step" => {
-            let console = leak(Console(AtomicU64::new(0)));
-            let map = leak(MemoryMap::<'static, 4>::new());
-            let built = map
-                .add_ram("ram", 0, Mem::SIZE as u64, Perms::RWX, shared(mem))
-                .and_then(|()| map.add_mmio("console", DEVICE_BASE, 0x100, Perms::RW, &*console));
-            match built {
-                Ok(()) => run(&mut PerStepCursor(VmMem(map.cpu_per_step())), rounds),
-                Err(e) => Err(format!("building the map: {e}")),
-            }
-        }
+        "cursor" => shared_map(shared(mem)).and_then(|map| run(&mut VmMem(map.cpu()), rounds)),
+        "cursor_step" => shared_map(shared(mem))
+            .and_then(|map| run(&mut PerStepCursor(VmMem(map.cpu_per_step())), rounds)),
         "owner" => {
             let console = leak(Console(AtomicU64::new(0)));
             let map = OwnerMap::<'static, 4>::new();
