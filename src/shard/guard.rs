@@ -7,13 +7,12 @@
 // `Word` is `u64` here but `u32` on other targets: its casts must stay.
 #![allow(clippy::unnecessary_cast)]
 
-use super::handle::{low_bytes, Fixed, GShard, Geometry};
-use super::storage::{in_one_word, Ctl, Word, W};
+use super::handle::{load_in_word, low_bytes, Fixed, GShard, Geometry};
+use super::storage::{in_one_word, Ctl, W};
 use super::storage::{CHANGED, DIRTY};
 use super::store::{Src, WordStore};
 use super::track::{line_runs, Track};
 use crate::section::{lock_in, lock_masked, Masked, Section};
-use crate::sync::Ordering;
 use core::ptr::NonNull;
 use spin::{RwLockReadGuard, RwLockWriteGuard};
 
@@ -48,9 +47,7 @@ impl<'a, G: Geometry> GShard<'a, G> {
         if !in_one_word(off, size) {
             return None;
         }
-        let (i, sh) = (off / W, off % W);
-        let w = Word::from_le(self.word(i)?.load(Ordering::Relaxed));
-        Some(low_bytes(u128::from(w >> (sh * 8)), size))
+        Some(load_in_word(self.word(off / W)?, off % W, size))
     }
 
     /// The typed read; `how` says what a spanning read does about writers.

@@ -228,6 +228,15 @@ pub(super) fn low_bytes(v: u128, size: usize) -> u64 {
     (v as u64) & (u64::MAX >> (64 - 8 * size.clamp(1, 8)))
 }
 
+/// The `size` bytes at byte `sh` of `word` (they lie inside it), loaded
+/// with one atomic load, which cannot tear: the one-word read of every
+/// shared path (a shard's, so the memory's, and a cursor's window).
+#[inline(always)]
+pub(super) fn load_in_word(word: &AtomicWord, sh: usize, size: usize) -> u64 {
+    let w = Word::from_le(word.load(Ordering::Relaxed));
+    low_bytes(u128::from(w >> (sh * 8)), size)
+}
+
 impl<const S: usize, const N: usize> Shards<S, N> {
     /// Shard `i`, or `None` past the end.
     #[inline(always)]

@@ -5,8 +5,8 @@
 //! loads and stores.
 #![allow(unsafe_code)]
 
-use super::handle::{low_bytes, Fixed, GShard};
-use super::storage::{AtomicWord, Ctl, Shards, Word, ALL_MARKS, LIVE, NEVER_WRITTEN, W};
+use super::handle::{load_in_word, Fixed, GShard};
+use super::storage::{AtomicWord, Ctl, Shards, ALL_MARKS, LIVE, NEVER_WRITTEN, W};
 use super::track::{line_runs, lines_to_copy, ShardCopy, Summary, Track};
 use crate::scalar::Scalar;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
@@ -465,11 +465,7 @@ impl Run for SharedRun<'_> {
         // as `GShard::words` says (writers store whole words under their
         // shard's lock).
         let word = unsafe { &*p.wrapping_sub(sh).cast::<AtomicWord>() };
-        let w = Word::from_le(word.load(Ordering::Relaxed));
-        Some(T::from_u64_truncating(low_bytes(
-            u128::from(w >> (sh * 8)),
-            T::SIZE,
-        )))
+        Some(T::from_u64_truncating(load_in_word(word, sh, T::SIZE)))
     }
 
     /// Never: a shared store takes its shard's lock (the page cache's).
