@@ -366,7 +366,13 @@ impl SharedPage<'_> {
     pub(crate) fn write(&self, o: usize, size: usize, v: u64) -> Option<()> {
         let frozen = || self.state.load(Ordering::Acquire) != LIVE;
         let mut g = self.page.write_guard(frozen)?;
-        g.write(o, size, v)
+        // The marks tested under the lock, then the store inline (as the
+        // memory's own typed write): not `write`'s closure, which LLVM left
+        // out of line (51 host instructions per rrs-lib store).
+        if !g.is_all_marked() {
+            return None;
+        }
+        g.write_marked(o, size, v)
     }
 }
 
