@@ -7,9 +7,9 @@
 # under bounds. Callgrind counts are deterministic, so the bounds do not
 # flake; they are today's figures for this build (no LTO, 16 codegen
 # units, shared with 30-benches.sh; stop 33: toy exclusive -0.4/-2.0,
-# shared 12.1/8.2, map 64.1/53.9, cursor 26.6/11.9, per-step cursor
-# 24.2/12.4, owner 1.6/1.0; rrs-lib vec 72.1, exclusive 4.3, shared
-# 18.7, map 77.0, cursor 44.3, per-step cursor 44.2, owner 8.8) plus about
+# shared 12.1/8.2, map 64.1/53.9, cursor 17.0/12.2, per-step cursor
+# 15.9/11.5, owner 1.6/1.0; rrs-lib vec 72.1, exclusive 4.3, shared
+# 18.7, map 77.0, cursor 37.2, per-step cursor 37.1, owner 8.8) plus about
 # 15% (2 to 2.6 for the exclusive view and the owner map's toy figures,
 # which are near 0), so they catch a regression of a
 # few instructions per access, not a toolchain moving one. The figures in
@@ -51,8 +51,8 @@ check "$toy" vec 30 30
 check "$toy" exclusive 1 1
 check "$toy" shared 14 10
 check "$toy" map 74 62
-check "$toy" cursor 31 14
-check "$toy" cursor_step 28 15
+check "$toy" cursor 20 14
+check "$toy" cursor_step 19 14
 check "$toy" owner 4 3
 
 echo "--- real emulator (rrs-lib)"
@@ -62,7 +62,7 @@ check "$real" vec 85
 check "$real" exclusive 8
 check "$real" shared 22
 check "$real" map 89
-check "$real" cursor 51
-check "$real" cursor_step 51
+check "$real" cursor 43
+check "$real" cursor_step 43
 check "$real" owner 11
 echo "ok   callgrind tables printed, every figure under its bound"
