@@ -17,6 +17,12 @@
 //! and is looked up again: a cursor never uses a region that a change which
 //! returned before the access replaced.
 //!
+//! Before the cache, a read or fetch tries the cursor's window for its kind
+//! (`window.rs`): the RAM or ROM region the cache last looked up for it,
+//! as the shared memory's words, current as of the version it was found
+//! at. A hit there is the map's version, one compare and one atomic word
+//! load, for any address in the region.
+//!
 //! Limits: a cursor is `Send` but not `Sync` (make it anywhere, move it
 //! to its vCPU thread, keep one per vCPU); the
 //! version comparison wraps after `usize::MAX / 2` changes, as

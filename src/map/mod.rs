@@ -13,7 +13,8 @@
 //! protect, watch), `access.rs` (typed accesses and the checks),
 //! `atomic.rs` (guest atomics), `bulk.rs` (copies), `cursor.rs`
 //! ([`Cursor`], a per-CPU lookup cache), `owner.rs` ([`OwnerMap`], the
-//! map in owner mode), `hooks.rs`
+//! map in owner mode), `page_cache.rs` (the page cache both keep),
+//! `window.rs` (the region window in front of it), `hooks.rs`
 //! ([`AccessHook`]), `mmio.rs` ([`MmioDevice`]), `ram.rs` ([`GuestRam`]),
 //! `region.rs` ([`Region`]), `error.rs` ([`MapError`]),
 //! `device_state.rs` ([`DeviceState`]: devices opting in to machine

@@ -17,6 +17,10 @@
 //!
 //! Any change to the map bumps its version, so every entry misses from
 //! then on and is looked up again.
+//!
+//! In front of the cache, an owner may keep a window per access kind
+//! (`window.rs`: the whole region the cache last looked up); the access
+//! paths here try it first and aim it on the way out of a miss.
 
 use crate::error::{Access, VmError};
 use crate::map::access::{fast_load, fast_store};
