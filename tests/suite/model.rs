@@ -24,6 +24,10 @@ const CASES: u32 = if cfg!(miri) { 2 } else { 300 };
 const MAX_LEN: usize = if cfg!(miri) { 24 } else { 200 };
 /// Operations each geometry must have run (four geometries: > 100,000).
 const MIN_OPS: usize = if cfg!(miri) { 10 } else { 25_000 };
+/// The shortest sequence: under Miri, long enough that its two sequences
+/// reach `MIN_OPS` whatever proptest draws (with lengths from 1, two
+/// short draws failed the count in about 7% of runs).
+const MIN_LEN: usize = if cfg!(miri) { MIN_OPS / CASES as usize } else { 1 };
 
 /// Addresses that matter: shard edges +-9 (straddles; `0 - d` wraps to just
 /// below `usize::MAX`), anywhere inside, `usize::MAX` downwards, anything.
@@ -132,7 +136,7 @@ fn op(size: usize, ss: usize) -> BoxedStrategy<Op> {
 /// with a few more operations (writes must then fail, reads still work).
 fn sequence(size: usize, ss: usize) -> BoxedStrategy<Vec<Op>> {
     (
-        prop::collection::vec(op(size, ss), 1..MAX_LEN),
+        prop::collection::vec(op(size, ss), MIN_LEN..MAX_LEN),
         prop::option::weighted(0.25, prop::collection::vec(op(size, ss), 0..24)),
     )
         .prop_map(|(mut ops, tail)| {
