@@ -27,7 +27,11 @@ const MIN_OPS: usize = if cfg!(miri) { 10 } else { 25_000 };
 /// The shortest sequence: under Miri, long enough that its two sequences
 /// reach `MIN_OPS` whatever proptest draws (with lengths from 1, two
 /// short draws failed the count in about 7% of runs).
-const MIN_LEN: usize = if cfg!(miri) { MIN_OPS / CASES as usize } else { 1 };
+const MIN_LEN: usize = if cfg!(miri) {
+    MIN_OPS / CASES as usize
+} else {
+    1
+};
 
 /// Addresses that matter: shard edges +-9 (straddles; `0 - d` wraps to just
 /// below `usize::MAX`), anywhere inside, `usize::MAX` downwards, anything.
