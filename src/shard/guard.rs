@@ -53,7 +53,7 @@ impl<'a, G: Geometry> GShard<'a, G> {
     /// The typed read; `how` says what a spanning read does about writers.
     #[inline(always)]
     fn read_impl(&self, off: usize, size: usize, how: Contended) -> Option<u64> {
-        if off % W + size <= W {
+        if in_one_word(off, size) {
             return self.read_one_word(off, size);
         }
         // The shard by its parts: in registers, not through the stack.

@@ -6,7 +6,7 @@
 #![allow(unsafe_code)]
 
 use super::handle::{load_in_word, Fixed, GShard};
-use super::storage::{AtomicWord, Ctl, Shards, ALL_MARKS, LIVE, NEVER_WRITTEN, W};
+use super::storage::{in_one_word, AtomicWord, Ctl, Shards, ALL_MARKS, LIVE, NEVER_WRITTEN, W};
 use super::track::{line_runs, lines_to_copy, ShardCopy, Summary, Track};
 use crate::scalar::Scalar;
 use crate::sync::{AtomicU8, AtomicUsize, Ordering};
@@ -459,10 +459,10 @@ impl Run for SharedRun<'_> {
             return None;
         }
         let p = self.data.as_ptr().wrapping_add(o as usize); // `o < lim`: a usize
-        let sh = p.addr() % W;
-        if sh + T::SIZE > W {
+        if !in_one_word(p.addr(), T::SIZE) {
             return None;
         }
+        let sh = p.addr() % W;
         // SAFETY: `o + 8 <= len`, so byte `p` lies in the run, inside the
         // memory's storage borrowed for 'a (`RawShards::run`); the storage
         // starts `align(8)` and is whole words, so the aligned word holding

@@ -30,6 +30,7 @@ pub(super) const W: usize = core::mem::size_of::<Word>();
 pub(crate) const fn in_one_word(off: usize, size: usize) -> bool {
     off % W + size <= W
 }
+
 /// Mark bit: written since the user last cleared the dirty log.
 pub(crate) const DIRTY: u8 = 1;
 /// Mark bit: written since the snapshot baseline.
